@@ -1,0 +1,154 @@
+# SPDX-License-Identifier: Apache-2.0
+# periskop: one non-recursive Makefile.  Optional overrides go in config.mk.
+
+-include config.mk
+
+PREFIX	?= /usr/local
+BINDIR	?= $(PREFIX)/bin
+MANDIR	?= $(PREFIX)/share/man
+SHAREDIR ?= $(PREFIX)/share/periskop
+SYSCONFDIR ?= $(PREFIX)/etc/periskop
+LIBDIR	?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+
+CC	?= cc
+PKG_CONFIG ?= pkg-config
+CFLAGS	?= -O2 -g
+WARN	 = -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes \
+	   -Wmissing-prototypes -Wpointer-arith -Wformat=2
+PKGS	 = libcurl jansson yaml-0.1 sqlite3 libpq libmicrohttpd libpcre2-8
+PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+CHECK_CFLAGS = $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
+CHECK_LIBS = $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -Ilib $(PKG_CFLAGS) $(CFLAGS)
+LDLIBS	 = $(PKG_LIBS) -lpthread -lm
+SAN	 = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	   -fno-omit-frame-pointer
+
+PROGS	 = periskop-discover periskop-scrape periskop-aggregate \
+	   periskop-serve periskop-run
+BINS	 = $(PROGS:%=bin/%)
+LIB_SRC	 = $(wildcard lib/*.c)
+LIB_OBJ	 = $(LIB_SRC:%.c=build/%.o)
+SAN_OBJ	 = $(LIB_SRC:%.c=build/san/%.o)
+HELPERS	 = $(patsubst t/helper/%.c,build/t/helper/%,$(wildcard t/helper/*.c))
+UNITS	 = $(patsubst t/unit/%.c,build/san/t/unit/%,$(wildcard t/unit/check_*.c))
+MAN	 = $(wildcard man/*.[1-8])
+
+# Debian 12 packages: to build, then to test.
+DEB_BUILD = gcc make pkg-config libcurl4-openssl-dev libjansson-dev \
+	   libyaml-dev libsqlite3-dev libpq-dev libmicrohttpd-dev libpcre2-dev
+DEB_TEST = check curl jq perl sqlite3 mandoc procps
+
+.PHONY: all check unit integration run install uninstall clean lint deps \
+	deps-test bench
+.SUFFIXES:
+
+all: deps $(BINS) $(HELPERS)
+
+# Installs missing Debian packages when root, or says what to run.
+deps:
+	@$(MAKE) -s --no-print-directory deps-install \
+	    DEPS_CHECK='$(PKG_CONFIG) --exists $(PKGS)' DEPS_PKGS='$(DEB_BUILD)'
+deps-test:
+	@$(MAKE) -s --no-print-directory deps-install \
+	    DEPS_CHECK='$(PKG_CONFIG) --exists check && command -v jq && command -v curl && command -v prove && command -v sqlite3 && command -v mandoc' \
+	    DEPS_PKGS='$(DEB_TEST)'
+deps-install:
+	@if ! ( $(DEPS_CHECK) ) >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "installing: $(DEPS_PKGS)"; \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+			    --no-install-recommends $(DEPS_PKGS) >/dev/null || \
+			{ apt-get update -q >/dev/null && \
+			  DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+			    --no-install-recommends $(DEPS_PKGS) >/dev/null; } || exit 1; \
+		else \
+			echo "missing packages; run as root:"; \
+			echo "  apt-get install $(DEPS_PKGS)"; exit 1; \
+		fi; \
+	fi
+
+build/lib/%.o: lib/%.c lib/*.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+build/san/lib/%.o: lib/%.c lib/*.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(SAN) -c -o $@ $<
+
+build/libperiskop.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $(LIB_OBJ)
+
+build/san/libperiskop.a: $(SAN_OBJ)
+	@rm -f $@
+	ar rcs $@ $(SAN_OBJ)
+
+.SECONDEXPANSION:
+bin/%: $$(wildcard cmd/%/*.c) $$(wildcard cmd/%/*.h) build/libperiskop.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c,$^) build/libperiskop.a $(LDLIBS)
+
+build/t/helper/%: t/helper/%.c build/libperiskop.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< build/libperiskop.a $(LDLIBS)
+
+build/san/t/unit/%: t/unit/%.c build/san/libperiskop.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) $(SAN) -o $@ $< \
+	    build/san/libperiskop.a $(CHECK_LIBS) $(LDLIBS)
+
+check: all
+	@$(MAKE) -s --no-print-directory deps-test
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory integration
+	@$(MAKE) --no-print-directory lint
+
+# Unit tests, each built with ASan and UBSan.
+unit: $(UNITS)
+	@fail=0; for t in $(UNITS); do \
+		ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+		UBSAN_OPTIONS=print_stacktrace=1 \
+		CK_DEFAULT_TIMEOUT=60 $$t || fail=1; \
+	done; exit $$fail
+
+# Integration scripts print TAP; prove runs them.
+integration: all
+	prove -f -j2 t/t[0-9]*.sh
+
+lint:
+	@if [ -n "$(MAN)" ]; then mandoc -T lint -W warning $(MAN); fi
+	@echo "man pages: lint clean"
+
+# Builds, then runs the whole chain on etc/periskop.yaml with a demo target.
+run: all
+	@./t/helper/run-demo.sh
+
+bench: all
+	@for b in t/bench/*.sh; do [ -x "$$b" ] && "$$b"; done; true
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 \
+	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SHAREDIR) \
+	    $(DESTDIR)$(SYSCONFDIR)
+	install -m 755 $(BINS) $(DESTDIR)$(BINDIR)
+	for m in $(MAN); do \
+		s=$${m##*.}; install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s; \
+	done
+	cp -R share/. $(DESTDIR)$(SHAREDIR)
+	install -m 644 etc/periskop.yaml $(DESTDIR)$(SYSCONFDIR)/periskop.yaml
+
+uninstall:
+	for p in $(PROGS); do rm -f $(DESTDIR)$(BINDIR)/$$p; done
+	for m in $(MAN); do \
+		s=$${m##*.}; rm -f $(DESTDIR)$(MANDIR)/man$$s/$${m##*/}; \
+	done
+	rm -rf $(DESTDIR)$(SHAREDIR)
+	rm -f $(DESTDIR)$(SYSCONFDIR)/periskop.yaml
+	-rmdir $(DESTDIR)$(SYSCONFDIR) 2>/dev/null
+
+clean:
+	rm -rf bin build

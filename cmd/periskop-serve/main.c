@@ -1,0 +1,455 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* periskop-serve: the HTTP API and the browser UI over the database, with libmicrohttpd. */
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "api.h"
+#include "buf.h"
+#include "conf.h"
+#include "db.h"
+#include "log.h"
+#include "paths.h"
+#include "xalloc.h"
+
+#define DEFAULT_LISTEN	"127.0.0.1:8080"
+#define THREADS		4
+#define CONN_TIMEOUT_S	30
+#define CONN_MEMORY	(128 * 1024)
+#define CONN_MAX	1024
+
+/* What one request keeps between the access handler's calls. */
+struct conn {
+	char	*uri;		/* the raw request target, as sent */
+	size_t	 body;		/* request body bytes seen (and dropped) */
+	int	 started;
+};
+
+static struct api_conf	 api_conf;
+static const char	*db_uri;
+static pthread_key_t	 db_key;
+
+static void __attribute__((noreturn))
+usage(FILE *f, int code)
+{
+	fprintf(f, "usage: periskop-serve [-hv] [-c file] "
+	    "[-d uri | --db uri] [-l addr:port | --listen addr:port]\n"
+	    "\t[--ui dir] [--cors origin] [--token-file file] "
+	    "[--read-only]\n");
+	exit(code);
+}
+
+static void
+db_destroy(void *p)
+{
+	db_close(p);
+}
+
+/*
+ * SQLite handles must not be shared between threads, so each worker of
+ * the pool opens its own on first use; the key's destructor closes it
+ * when the worker exits.  NULL (answered 503) while the database fails.
+ */
+static struct db *
+thread_db(void)
+{
+	struct db *db;
+	char err[512];
+
+	if ((db = pthread_getspecific(db_key)) != NULL)
+		return db;
+	if ((db = db_open(db_uri, NULL, err, sizeof(err))) == NULL) {
+		log_warnx("'%s': %s", db_uri, err);
+		return NULL;
+	}
+	pthread_setspecific(db_key, db);
+	return db;
+}
+
+static int
+is_loopback(const struct sockaddr *sa)
+{
+	const struct sockaddr_in6 *s6;
+	const unsigned char *b;
+
+	if (sa == NULL)
+		return 0;
+	if (sa->sa_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)(const void *)sa)->
+		    sin_addr.s_addr) >> 24) == 127;
+	if (sa->sa_family != AF_INET6)
+		return 0;
+	s6 = (const struct sockaddr_in6 *)(const void *)sa;
+	if (IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr))
+		return 1;
+	b = s6->sin6_addr.s6_addr;
+	return IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr) && b[12] == 127;
+}
+
+static void *
+uri_log(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	struct conn *cn = xcalloc(1, sizeof(*cn));
+
+	cn->uri = xstrdup(uri);
+	return cn;
+}
+
+/* Leaves the path escaped: api.c splits it first, then decodes each part. */
+static size_t
+unescape_none(void *cls, struct MHD_Connection *c, char *s)
+{
+	return strlen(s);
+}
+
+static void
+completed(void *cls, struct MHD_Connection *c, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct conn *cn = *con_cls;
+
+	if (cn != NULL) {
+		free(cn->uri);
+		free(cn);
+		*con_cls = NULL;
+	}
+}
+
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	size_t n;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		msg[--n] = '\0';
+	log_debug("libmicrohttpd: %s", msg);
+}
+
+static enum MHD_Result
+send_resp(struct MHD_Connection *c, struct api_resp *r)
+{
+	struct MHD_Response *mr;
+	enum MHD_Result ret;
+	size_t i, len;
+	char *body;
+
+	body = buf_detach(&r->body, &len);
+	mr = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	if (mr == NULL) {
+		free(body);
+		return MHD_NO;
+	}
+	if (r->content_type != NULL)
+		MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE,
+		    r->content_type);
+	for (i = 0; i < r->nheaders; i++)
+		MHD_add_response_header(mr, r->headers[i].name,
+		    r->headers[i].value);
+	ret = MHD_queue_response(c, (unsigned int)r->status, mr);
+	MHD_destroy_response(mr);
+	return ret;
+}
+
+static enum MHD_Result
+too_large(struct MHD_Connection *c)
+{
+	struct api_resp r;
+	enum MHD_Result ret;
+
+	api_resp_init(&r);
+	buf_adds(&r.body, "request body too large\n");
+	r.status = 413;
+	r.content_type = "text/plain; charset=utf-8";
+	ret = send_resp(c, &r);
+	api_resp_release(&r);
+	return ret;
+}
+
+static enum MHD_Result
+handle(void *cls, struct MHD_Connection *c, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_data_size, void **con_cls)
+{
+	const union MHD_ConnectionInfo *ci;
+	struct conn *cn = *con_cls;
+	struct api_resp r;
+	struct api_req req;
+	enum MHD_Result ret;
+	const char *cl;
+	char *end;
+	unsigned long long n;
+
+	if (cn == NULL) {
+		cn = uri_log(NULL, url, c);
+		*con_cls = cn;
+	}
+	if (!cn->started) {
+		cn->started = 1;
+		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+		    MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl != NULL) {
+			errno = 0;
+			n = strtoull(cl, &end, 10);
+			if (errno != 0 || n > API_MAX_BODY)
+				return too_large(c);
+		}
+		return MHD_YES;
+	}
+	if (*upload_data_size > 0) {
+		/* Bodies are not used: count them and drop them. */
+		cn->body += *upload_data_size;
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (cn->body > API_MAX_BODY)
+		return too_large(c);
+
+	memset(&req, 0, sizeof(req));
+	req.method = method;
+	req.target = cn->uri;
+	req.authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_AUTHORIZATION);
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	req.loopback = ci != NULL && is_loopback(ci->client_addr);
+
+	api_resp_init(&r);
+	api_handle(&api_conf, thread_db(), &req, &r);
+	log_debug("'%s %s': %d", method, cn->uri, r.status);
+	ret = send_resp(c, &r);
+	api_resp_release(&r);
+	return ret;
+}
+
+/* Binds and listens on "addr:port" ("[v6]:port", ":port" for all). */
+static int
+listen_on(const char *spec)
+{
+	struct addrinfo hints, *res, *ai;
+	char *host, *port;
+	int fd = -1, one = 1, e;
+
+	host = xstrdup(spec);
+	if ((port = strrchr(host, ':')) == NULL)
+		fatalx(64, "'%s': want address:port", spec);
+	*port++ = '\0';
+	if (host[0] == '[' && port - host >= 3 && port[-2] == ']') {
+		port[-2] = '\0';
+		memmove(host, host + 1, strlen(host));
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if ((e = getaddrinfo(host[0] != '\0' ? host : NULL, port, &hints,
+	    &res)) != 0)
+		fatalx(69, "'%s': %s", spec, gai_strerror(e));
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC |
+		    SOCK_NONBLOCK, ai->ai_protocol);
+		if (fd == -1)
+			continue;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
+		    listen(fd, 128) == 0)
+			break;
+		e = errno;
+		close(fd);
+		fd = -1;
+		errno = e;
+	}
+	if (fd == -1)
+		fatal(69, "'%s'", spec);
+	freeaddrinfo(res);
+	free(host);
+	return fd;
+}
+
+/* The first line of a file, without trailing white space. */
+static char *
+read_token(const char *path)
+{
+	char line[4096], *p;
+	size_t n;
+	FILE *f;
+
+	if ((f = fopen(path, "re")) == NULL)
+		fatal(66, "'%s'", path);
+	if (fgets(line, sizeof(line), f) == NULL)
+		line[0] = '\0';
+	fclose(f);
+	n = strlen(line);
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r' ||
+	    line[n - 1] == ' ' || line[n - 1] == '\t'))
+		line[--n] = '\0';
+	for (p = line; *p == ' ' || *p == '\t'; p++)
+		continue;
+	if (*p == '\0')
+		fatalx(78, "'%s': no token in the file", path);
+	return xstrdup(p);
+}
+
+int
+main(int argc, char *argv[])
+{
+	enum { OPT_UI = 256, OPT_CORS, OPT_TOKEN, OPT_RO };
+	static const struct option longopts[] = {
+		{ "db", required_argument, NULL, 'd' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "ui", required_argument, NULL, OPT_UI },
+		{ "cors", required_argument, NULL, OPT_CORS },
+		{ "token-file", required_argument, NULL, OPT_TOKEN },
+		{ "read-only", no_argument, NULL, OPT_RO },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *cfile = NULL, *listen_spec = NULL, *ui = NULL;
+	const char *token_file = NULL;
+	char *conf_uri = NULL, *conf_listen = NULL, *ui_default = NULL;
+	char err[1024];
+	struct MHD_Daemon *d;
+	struct conf *conf;
+	struct stat st;
+	struct db *db;
+	unsigned int flags;
+	sigset_t sigs;
+	int ch, verbose = 0, fd, sig;
+
+	log_init("periskop-serve", 0);
+	while ((ch = getopt_long(argc, argv, "c:d:hl:v", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			cfile = optarg;
+			break;
+		case 'd':
+			db_uri = optarg;
+			break;
+		case 'h':
+			usage(stdout, 0);
+		case 'l':
+			listen_spec = optarg;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case OPT_UI:
+			ui = optarg;
+			break;
+		case OPT_CORS:
+			api_conf.cors_origin = optarg;
+			break;
+		case OPT_TOKEN:
+			token_file = optarg;
+			break;
+		case OPT_RO:
+			api_conf.read_only = 1;
+			break;
+		default:
+			usage(stderr, 64);
+		}
+	}
+	if (optind != argc)
+		usage(stderr, 64);
+	log_init("periskop-serve", verbose);
+
+	if (cfile != NULL) {
+		if (access(cfile, R_OK) == -1)
+			fatal(66, "'%s'", cfile);
+		if ((conf = conf_load(cfile, err, sizeof(err))) == NULL)
+			fatalx(78, "%s", err);
+		conf_uri = conf_db_uri(conf);
+		if (conf->server.listen != NULL)
+			conf_listen = xstrdup(conf->server.listen);
+		conf_free(conf);
+	}
+	if (db_uri == NULL)
+		db_uri = conf_uri;
+	if (db_uri == NULL) {
+		log_warnx("no database: give --db or a config with a "
+		    "repository block");
+		usage(stderr, 64);
+	}
+	if (listen_spec == NULL)
+		listen_spec = conf_listen != NULL ? conf_listen :
+		    DEFAULT_LISTEN;
+	if (token_file != NULL)
+		api_conf.token = read_token(token_file);
+	if (ui != NULL) {
+		if (stat(ui, &st) == -1)
+			fatal(66, "'%s'", ui);
+		if (!S_ISDIR(st.st_mode))
+			fatalx(66, "'%s': not a folder", ui);
+		api_conf.ui_dir = ui;
+	} else if ((ui_default = paths_share("ui")) != NULL)
+		api_conf.ui_dir = ui_default;
+	else
+		log_info("no UI folder found: serving the API only");
+
+	/* Open once up front, so a bad URI is an error at start. */
+	if ((db = db_open(db_uri, NULL, err, sizeof(err))) == NULL)
+		fatalx(69, "'%s': %s", db_uri, err);
+	db_close(db);
+	if ((errno = pthread_key_create(&db_key, db_destroy)) != 0)
+		fatal(71, "pthread_key_create");
+
+	signal(SIGPIPE, SIG_IGN);
+	/* Blocked before the workers start, so only sigwait sees them. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	if ((errno = pthread_sigmask(SIG_BLOCK, &sigs, NULL)) != 0)
+		fatal(71, "pthread_sigmask");
+
+	fd = listen_on(listen_spec);
+	flags = MHD_USE_INTERNAL_POLLING_THREAD;
+	flags |= MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES ?
+	    MHD_USE_EPOLL : MHD_USE_POLL;
+	if (verbose)
+		flags |= MHD_USE_ERROR_LOG;
+	d = MHD_start_daemon(flags, 0, NULL, NULL, handle, NULL,
+	    MHD_OPTION_LISTEN_SOCKET, fd,
+	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)THREADS,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)CONN_TIMEOUT_S,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CONN_MAX,
+	    MHD_OPTION_URI_LOG_CALLBACK, uri_log, NULL,
+	    MHD_OPTION_UNESCAPE_CALLBACK, unescape_none, NULL,
+	    MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+	    MHD_OPTION_END);
+	if (d == NULL)
+		fatalx(69, "'%s': cannot start the HTTP server", listen_spec);
+	log_info("listening on '%s'", listen_spec);
+
+	for (;;) {
+		if (sigwait(&sigs, &sig) == 0)
+			break;
+	}
+	log_debug("signal %d: stopping", sig);
+	MHD_stop_daemon(d);
+	close(fd);
+	free(conf_uri);
+	free(conf_listen);
+	free(ui_default);
+	free((char *)api_conf.token);
+	return 0;
+}

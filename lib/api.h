@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* periskop-serve's HTTP API as a pure function of the request, testable without sockets. */
+#ifndef PERISKOP_API_H
+#define PERISKOP_API_H
+
+#include <stddef.h>
+
+#include "buf.h"
+#include "db.h"
+
+/* The original's numberOfOccurrencesPerError. */
+#define API_OCCURRENCES		10
+/* Request bodies above this size are refused with 413. */
+#define API_MAX_BODY		(1024 * 1024)
+
+/* Settings, borrowed for the server's lifetime. */
+struct api_conf {
+	const char	*ui_dir;	/* static files; NULL: no UI folder */
+	const char	*cors_origin;	/* NULL: no CORS headers */
+	const char	*token;		/* NULL: writes from loopback only */
+	int		 read_only;	/* refuse writes with 403 */
+};
+
+/* One request; everything borrowed. */
+struct api_req {
+	const char	*method;	/* "GET", "DELETE", ... */
+	const char	*target;	/* raw path and query, still escaped */
+	const char	*authorization;	/* the header's value, or NULL */
+	int		 loopback;	/* the client is on a loopback address */
+};
+
+struct api_header {
+	char	*name;
+	char	*value;
+};
+
+/*
+ * The answer.  content_type is a static string (NULL for an empty 204);
+ * the body and the headers are owned by the response: api_resp_release.
+ */
+struct api_resp {
+	int			 status;
+	const char		*content_type;
+	struct buf		 body;
+	struct api_header	*headers;
+	size_t			 nheaders;
+};
+
+/* Starts a response with the security headers every response carries. */
+void	api_resp_init(struct api_resp *);
+void	api_resp_release(struct api_resp *);
+/* Appends a header; name and value are copied. */
+void	api_resp_header(struct api_resp *, const char *name,
+	    const char *value);
+/* The value of the first header called name (case-insensitive), or NULL. */
+const char *api_resp_get(const struct api_resp *, const char *name);
+
+/*
+ * Answers req into resp (initialised by the caller).  db may be NULL when
+ * the database cannot be opened: the routes needing it answer 503.
+ * Never fails: every problem is a status code and a text/plain message.
+ */
+void	api_handle(const struct api_conf *, struct db *,
+	    const struct api_req *, struct api_resp *);
+
+/* The Content-Type for a file name, by its extension. */
+const char *api_mime_type(const char *name);
+
+#endif

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* A growable byte buffer, and the JSON text writing every module shares. */
+#ifndef PERISKOP_BUF_H
+#define PERISKOP_BUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * The buffer owns p; p is always NUL-terminated (after buf_init too), so
+ * it can be handed to functions taking a C string.  A zeroed struct is
+ * NOT valid: call buf_init first.
+ */
+struct buf {
+	char	*p;
+	size_t	 len;
+	size_t	 cap;
+};
+
+void	 buf_init(struct buf *);
+void	 buf_release(struct buf *);
+void	 buf_reset(struct buf *);		/* len = 0, keeps memory */
+void	 buf_add(struct buf *, const void *, size_t);
+void	 buf_adds(struct buf *, const char *);
+void	 buf_addc(struct buf *, char);
+void	 buf_addf(struct buf *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+/* Detaches and returns p (the caller frees it); the buffer is reset. */
+char	*buf_detach(struct buf *, size_t *);
+
+/*
+ * Appends s as a quoted JSON string, escaped the way Go's encoding/json
+ * does it (the original Periskop server's output): control characters,
+ * '"' and '\\' escaped, '<', '>', '&', U+2028 and U+2029 as \u escapes,
+ * and every invalid UTF-8 byte replaced by U+FFFD.  A NULL s appends null.
+ */
+void	 buf_addjstr(struct buf *, const char *);
+void	 buf_addjstrn(struct buf *, const char *, size_t);
+/* Appends an integer / a number with up to 3 decimals, as JSON. */
+void	 buf_addjint(struct buf *, int64_t);
+void	 buf_addjdouble(struct buf *, double);
+
+#endif

@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* periskop.yaml: the original Periskop config format, plus new keys (periskop.yaml(5)). */
+#ifndef PERISKOP_CONF_H
+#define PERISKOP_CONF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "labels.h"
+
+/* Where a config element was written, for messages: 1-based. */
+struct conf_pos {
+	int	line;
+	int	col;
+};
+
+struct conf_static {
+	char		**targets;	/* "host:port" */
+	size_t		  ntargets;
+	struct labelset	  labels;
+	struct conf_pos	  pos;
+};
+
+struct conf_file_sd {
+	char		**files;	/* as written; relative to the config's folder */
+	size_t		  nfiles;
+	int64_t		  refresh_ms;	/* default 5m */
+	struct conf_pos	  pos;
+};
+
+enum dns_type { DNS_SRV = 0, DNS_A, DNS_AAAA, DNS_MX };
+
+struct conf_dns_sd {
+	char		**names;
+	size_t		  nnames;
+	enum dns_type	  type;		/* default SRV */
+	int		  port;		/* required unless SRV */
+	int64_t		  refresh_ms;	/* default 30s */
+	struct conf_pos	  pos;
+};
+
+struct conf_http_sd {
+	char		*url;
+	int64_t		 refresh_ms;	/* default 60s */
+	struct conf_pos	 pos;
+};
+
+enum relabel_action {
+	RELABEL_REPLACE = 0,
+	RELABEL_KEEP,
+	RELABEL_DROP,
+	RELABEL_HASHMOD,
+	RELABEL_LABELMAP,
+	RELABEL_LABELDROP,
+	RELABEL_LABELKEEP,
+	RELABEL_LOWERCASE,
+	RELABEL_UPPERCASE,
+	RELABEL_KEEPEQUAL,
+	RELABEL_DROPEQUAL
+};
+
+/* One relabel_configs entry with Prometheus' defaults filled in. */
+struct conf_relabel {
+	char			**source_labels;
+	size_t			  nsource_labels;
+	char			 *separator;	/* default ";" */
+	char			 *regex;	/* default "(.*)", unanchored as written */
+	uint64_t		  modulus;
+	char			 *target_label;	/* NULL when absent */
+	char			 *replacement;	/* default "$1" */
+	enum relabel_action	  action;	/* default replace */
+	struct conf_pos		  pos;
+};
+
+struct conf_scraper {
+	char		*endpoint;	/* default "/errors" */
+	char		*scheme;	/* default "http" */
+	int64_t		 interval_ms;	/* refresh_interval; default 30s */
+	int64_t		 timeout_ms;	/* timeout; default 10s, at most interval */
+};
+
+struct conf_service {
+	char			*name;
+	struct conf_pos		 pos;
+	struct conf_static	*static_configs;
+	size_t			 nstatic_configs;
+	struct conf_file_sd	*file_sd_configs;
+	size_t			 nfile_sd_configs;
+	struct conf_dns_sd	*dns_sd_configs;
+	size_t			 ndns_sd_configs;
+	struct conf_http_sd	*http_sd_configs;
+	size_t			 nhttp_sd_configs;
+	struct conf_relabel	*relabel_configs;
+	size_t			 nrelabel_configs;
+	struct conf_scraper	 scraper;
+};
+
+struct conf_repository {
+	char	*type;		/* sqlite, postgres, memory; NULL when absent */
+	char	*path;		/* sqlite */
+	char	*dsn;		/* postgres */
+};
+
+struct conf_server {
+	char	*listen;	/* default "127.0.0.1:8080" */
+};
+
+struct conf {
+	char			*path;		/* the file it was read from */
+	char			*dir;		/* its folder, for relative paths */
+	struct conf_service	*services;
+	size_t			 nservices;
+	struct conf_repository	 repository;
+	struct conf_server	 server;
+};
+
+/*
+ * Reads and validates the whole file.  Returns a new conf (conf_free), or
+ * NULL with "FILE:LINE:COL: message" in err: unknown keys, wrong types,
+ * bad durations, duplicate service names, invalid values.  An unreadable
+ * file gives "FILE: strerror" and sets errno (so callers can tell 66
+ * from 78).
+ */
+struct conf	*conf_load(const char *path, char *err, size_t errlen);
+/* The same on a buffer; name is used in messages and for conf->path. */
+struct conf	*conf_parse(const char *buf, size_t len, const char *name,
+		    char *err, size_t errlen);
+void		 conf_free(struct conf *);
+
+/*
+ * The database URI the repository block names ("sqlite:PATH",
+ * "postgres://..." or a libpq string), relative paths resolved against
+ * the config's folder; NULL when the block is absent.  The caller frees it.
+ */
+char		*conf_db_uri(const struct conf *);
+
+#endif

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The table of operations every storage engine fills (db.c dispatches). */
+#ifndef PERISKOP_DB_IMPL_H
+#define PERISKOP_DB_IMPL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "db.h"
+#include "model.h"
+
+/*
+ * Every engine's handle starts with this struct, so db.c and the
+ * aggregator can reach the operations without knowing the engine.
+ */
+struct db {
+	const struct db_ops	*ops;
+};
+
+/* One row of the errors table, as the aggregator reads and writes it. */
+struct db_error_row {
+	const char	*service;	/* borrowed */
+	const char	*key;		/* borrowed */
+	int64_t		 total_count;
+	enum severity	 severity;
+	int64_t		 created_at;	/* ms reported by a client, or TIME_NONE */
+	int64_t		 first_seen;	/* ms: oldest occurrence, or TIME_NONE */
+	int64_t		 last_seen;	/* ms: newest occurrence, or TIME_NONE */
+	int64_t		 inserted;	/* ms: when the row was first stored */
+	char		 status[16];	/* unresolved, resolved, ignored */
+	int64_t		 resolved_at;	/* ms, or TIME_NONE */
+	int		 regressed;
+	int64_t		 regressed_at;	/* ms, or TIME_NONE */
+};
+
+/* A target's health after one scrape. */
+struct db_health {
+	const char	*service;
+	const char	*address;
+	const char	*url;
+	const char	*endpoint;	/* used when the row is new */
+	int64_t		 at;		/* ms */
+	double		 duration_ms;
+	int		 up;
+	const char	*error;		/* NULL when up */
+};
+
+/*
+ * Every function returns 0 (or the count documented) on success and -1
+ * with a message in err on a database failure.  Strings are borrowed.
+ * The write operations run inside the transaction begin opened.
+ */
+struct db_ops {
+	const char	*name;		/* "sqlite", "postgres" */
+	void	(*close)(struct db *);
+
+	/* The reads of db.h, with the same contracts. */
+	int	(*services)(struct db *, char ***, size_t *, char *, size_t);
+	int	(*service_exists)(struct db *, const char *, char *, size_t);
+	int	(*errors)(struct db *, const char *, size_t, int,
+		    struct db_error_list *, char *, size_t);
+	int	(*resolve)(struct db *, const char *, const char *, char *,
+		    size_t);
+	int	(*targets)(struct db *, struct db_target_list *, char *,
+		    size_t);
+
+	/* Transactions: begin takes the write lock at once. */
+	int	(*begin)(struct db *, char *, size_t);
+	int	(*commit)(struct db *, char *, size_t);
+	void	(*rollback)(struct db *);
+
+	/* Creates the service when it is new. */
+	int	(*service_touch)(struct db *, const char *service, int64_t now,
+		    char *, size_t);
+	/*
+	 * Replacing a service's target set: targets_mark flags every row
+	 * as unlisted, target_put inserts or updates one (keeping its
+	 * health columns) and flags it listed, targets_sweep deletes the
+	 * rows still unlisted.
+	 */
+	int	(*targets_mark)(struct db *, const char *service, char *,
+		    size_t);
+	int	(*target_put)(struct db *, const char *service,
+		    const char *address, const char *url, const char *endpoint,
+		    const char *labels_json, char *, size_t);
+	int	(*targets_sweep)(struct db *, const char *service, char *,
+		    size_t);
+	/*
+	 * Stores a scrape's outcome, creating the row when the target was
+	 * never listed; *prev_up gets the state before: 1, 0, or -1 when
+	 * unknown.
+	 */
+	int	(*target_health)(struct db *, const struct db_health *,
+		    int *prev_up, char *, size_t);
+
+	/* 1 and *last_raw when the target/key was seen before, 0 when not. */
+	int	(*count_get)(struct db *, const char *service,
+		    const char *target_id, const char *key, int64_t *last_raw,
+		    char *, size_t);
+	/* Stores last_raw = raw and adds delta to the accumulated count. */
+	int	(*count_put)(struct db *, const char *service,
+		    const char *target_id, const char *target, const char *key,
+		    int64_t raw, int64_t delta, char *, size_t);
+
+	/* 1 and *row filled (service and key left alone) or 0 when new. */
+	int	(*error_get)(struct db *, const char *service, const char *key,
+		    struct db_error_row *row, char *, size_t);
+	/* Inserts or updates the row. */
+	int	(*error_put)(struct db *, const struct db_error_row *, char *,
+		    size_t);
+	/* Stores one occurrence unless its uuid is already stored. */
+	int	(*occurrence_add)(struct db *, const char *service,
+		    const char *key, const struct db_occurrence *, char *,
+		    size_t);
+	/* Keeps only the newest max occurrences of the key. */
+	int	(*occurrences_trim)(struct db *, const char *service,
+		    const char *key, size_t max, char *, size_t);
+	/* error_minutes[minute] += delta. */
+	int	(*minute_add)(struct db *, const char *service, const char *key,
+		    int64_t minute_ms, int64_t delta, char *, size_t);
+};
+
+/* The engines' constructors; path is the URI without its scheme. */
+struct db	*db_sqlite_open(const char *path, int *transient, char *err,
+		    size_t errlen);
+
+#endif

@@ -1,0 +1,988 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The SQLite storage engine: one file in WAL mode, prepared statements only. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sqlite3.h>
+
+#include "db.h"
+#include "db_impl.h"
+#include "model.h"
+#include "timefmt.h"
+#include "xalloc.h"
+
+#define BUSY_TIMEOUT_MS	5000
+
+/*
+ * The schema, one step per version: step i takes user_version i to i + 1.
+ * Steps are only ever appended, never edited, once released.
+ */
+static const char *const migrations[] = {
+	/* 0 -> 1: the first schema. */
+	"CREATE TABLE services ("
+	"  name TEXT PRIMARY KEY,"
+	"  created INTEGER NOT NULL);"
+	"CREATE TABLE targets ("
+	"  service TEXT NOT NULL REFERENCES services(name) ON DELETE CASCADE,"
+	"  address TEXT NOT NULL,"
+	"  url TEXT NOT NULL,"
+	"  endpoint TEXT,"
+	"  labels TEXT NOT NULL DEFAULT '{}',"
+	"  last_scrape INTEGER,"
+	"  duration_ms REAL,"
+	"  up INTEGER,"
+	"  last_error TEXT,"
+	"  seen_in_targets INTEGER NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY (service, address));"
+	"CREATE TABLE errors ("
+	"  service TEXT NOT NULL REFERENCES services(name) ON DELETE CASCADE,"
+	"  key TEXT NOT NULL,"
+	"  severity TEXT NOT NULL,"
+	"  total_count INTEGER NOT NULL DEFAULT 0,"
+	"  created_at INTEGER,"
+	"  first_seen INTEGER,"
+	"  last_seen INTEGER,"
+	"  inserted INTEGER NOT NULL,"
+	"  status TEXT NOT NULL DEFAULT 'unresolved'"
+	"    CHECK (status IN ('unresolved', 'resolved', 'ignored')),"
+	"  resolved_at INTEGER,"
+	"  regressed INTEGER NOT NULL DEFAULT 0,"
+	"  regressed_at INTEGER,"
+	"  PRIMARY KEY (service, key));"
+	"CREATE TABLE occurrences ("
+	"  service TEXT NOT NULL,"
+	"  key TEXT NOT NULL,"
+	"  uuid TEXT NOT NULL,"
+	"  timestamp INTEGER NOT NULL,"
+	"  severity TEXT NOT NULL,"
+	"  error_json TEXT NOT NULL,"
+	"  http_json TEXT,"
+	"  UNIQUE (service, key, uuid),"
+	"  FOREIGN KEY (service, key) REFERENCES errors(service, key)"
+	"    ON DELETE CASCADE);"
+	"CREATE INDEX occurrences_time ON occurrences (service, key, timestamp);"
+	"CREATE TABLE target_counts ("
+	"  service TEXT NOT NULL,"
+	"  target_id TEXT NOT NULL,"
+	"  key TEXT NOT NULL,"
+	"  target TEXT,"
+	"  last_raw INTEGER NOT NULL,"
+	"  accumulated INTEGER NOT NULL,"
+	"  PRIMARY KEY (service, target_id, key));"
+	"CREATE TABLE error_minutes ("
+	"  service TEXT NOT NULL,"
+	"  key TEXT NOT NULL,"
+	"  minute INTEGER NOT NULL,"
+	"  count INTEGER NOT NULL,"
+	"  PRIMARY KEY (service, key, minute));",
+};
+#define SCHEMA_VERSION	((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+enum {
+	ST_BEGIN,
+	ST_COMMIT,
+	ST_ROLLBACK,
+	ST_SERVICES,
+	ST_SERVICE_EXISTS,
+	ST_ERRORS,
+	ST_ERRORS_ALL,
+	ST_OCCS,
+	ST_RESOLVE,
+	ST_TARGETS,
+	ST_SERVICE_TOUCH,
+	ST_TARGETS_MARK,
+	ST_TARGET_PUT,
+	ST_TARGETS_SWEEP,
+	ST_TARGET_UP_GET,
+	ST_TARGET_HEALTH,
+	ST_COUNT_GET,
+	ST_COUNT_PUT,
+	ST_ERROR_GET,
+	ST_ERROR_PUT,
+	ST_OCC_ADD,
+	ST_OCC_TRIM,
+	ST_MINUTE_ADD,
+	ST_COUNT_
+};
+
+#define ERROR_COLS \
+	"key, total_count, severity, " \
+	"COALESCE(created_at, first_seen, inserted), " \
+	"COALESCE(last_seen, created_at, first_seen, inserted), " \
+	"status, regressed, regressed_at "
+#define ERROR_ORDER \
+	" ORDER BY COALESCE(last_seen, created_at, first_seen, inserted) DESC," \
+	" key"
+
+static const char *const sql[ST_COUNT_] = {
+	[ST_BEGIN] = "BEGIN IMMEDIATE",
+	[ST_COMMIT] = "COMMIT",
+	[ST_ROLLBACK] = "ROLLBACK",
+	[ST_SERVICES] = "SELECT name FROM services ORDER BY name",
+	[ST_SERVICE_EXISTS] = "SELECT 1 FROM services WHERE name = ?1",
+	[ST_ERRORS] = "SELECT " ERROR_COLS "FROM errors WHERE service = ?1"
+	    " AND status <> 'resolved'" ERROR_ORDER,
+	[ST_ERRORS_ALL] = "SELECT " ERROR_COLS "FROM errors WHERE service = ?1"
+	    ERROR_ORDER,
+	[ST_OCCS] = "SELECT uuid, timestamp, severity, error_json, http_json"
+	    " FROM occurrences WHERE service = ?1 AND key = ?2"
+	    " ORDER BY timestamp DESC, uuid DESC LIMIT ?3",
+	[ST_RESOLVE] = "UPDATE errors SET status = 'resolved',"
+	    " resolved_at = ?3 WHERE service = ?1 AND key = ?2",
+	[ST_TARGETS] = "SELECT service, address, url, endpoint, up,"
+	    " last_scrape, duration_ms, last_error FROM targets"
+	    " ORDER BY service, address",
+	[ST_SERVICE_TOUCH] = "INSERT INTO services (name, created)"
+	    " VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
+	[ST_TARGETS_MARK] = "UPDATE targets SET seen_in_targets = 0"
+	    " WHERE service = ?1",
+	[ST_TARGET_PUT] = "INSERT INTO targets (service, address, url,"
+	    " endpoint, labels, seen_in_targets) VALUES (?1, ?2, ?3, ?4, ?5, 1)"
+	    " ON CONFLICT (service, address) DO UPDATE SET url = excluded.url,"
+	    " endpoint = excluded.endpoint, labels = excluded.labels,"
+	    " seen_in_targets = 1",
+	[ST_TARGETS_SWEEP] = "DELETE FROM targets WHERE service = ?1"
+	    " AND seen_in_targets = 0",
+	[ST_TARGET_UP_GET] = "SELECT up FROM targets WHERE service = ?1"
+	    " AND address = ?2",
+	[ST_TARGET_HEALTH] = "INSERT INTO targets (service, address, url,"
+	    " endpoint, last_scrape, duration_ms, up, last_error)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+	    " ON CONFLICT (service, address) DO UPDATE SET"
+	    " last_scrape = excluded.last_scrape,"
+	    " duration_ms = excluded.duration_ms, up = excluded.up,"
+	    " last_error = excluded.last_error",
+	[ST_COUNT_GET] = "SELECT last_raw FROM target_counts WHERE"
+	    " service = ?1 AND target_id = ?2 AND key = ?3",
+	[ST_COUNT_PUT] = "INSERT INTO target_counts (service, target_id, key,"
+	    " target, last_raw, accumulated) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+	    " ON CONFLICT (service, target_id, key) DO UPDATE SET"
+	    " target = excluded.target, last_raw = excluded.last_raw,"
+	    " accumulated = accumulated + excluded.accumulated",
+	[ST_ERROR_GET] = "SELECT total_count, severity, created_at,"
+	    " first_seen, last_seen, inserted, status, resolved_at, regressed,"
+	    " regressed_at FROM errors WHERE service = ?1 AND key = ?2",
+	[ST_ERROR_PUT] = "INSERT INTO errors (service, key, total_count,"
+	    " severity, created_at, first_seen, last_seen, inserted, status,"
+	    " resolved_at, regressed, regressed_at) VALUES (?1, ?2, ?3, ?4,"
+	    " ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+	    " ON CONFLICT (service, key) DO UPDATE SET"
+	    " total_count = excluded.total_count,"
+	    " severity = excluded.severity, created_at = excluded.created_at,"
+	    " first_seen = excluded.first_seen,"
+	    " last_seen = excluded.last_seen, status = excluded.status,"
+	    " resolved_at = excluded.resolved_at,"
+	    " regressed = excluded.regressed,"
+	    " regressed_at = excluded.regressed_at",
+	[ST_OCC_ADD] = "INSERT INTO occurrences (service, key, uuid,"
+	    " timestamp, severity, error_json, http_json)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+	    " ON CONFLICT (service, key, uuid) DO NOTHING",
+	[ST_OCC_TRIM] = "DELETE FROM occurrences WHERE service = ?1"
+	    " AND key = ?2 AND rowid NOT IN (SELECT rowid FROM occurrences"
+	    " WHERE service = ?1 AND key = ?2"
+	    " ORDER BY timestamp DESC, uuid DESC LIMIT ?3)",
+	[ST_MINUTE_ADD] = "INSERT INTO error_minutes (service, key, minute,"
+	    " count) VALUES (?1, ?2, ?3, ?4)"
+	    " ON CONFLICT (service, key, minute) DO UPDATE SET"
+	    " count = count + excluded.count",
+};
+
+struct sq {
+	struct db	 base;		/* first: the handle db.c sees */
+	sqlite3		*h;
+	char		*path;
+	sqlite3_stmt	*st[ST_COUNT_];
+};
+
+static const struct db_ops sqlite_ops;
+
+static struct sq *
+SQ(struct db *db)
+{
+	return (struct sq *)db;
+}
+
+static int
+fail(struct sq *s, char *err, size_t errlen, const char *what)
+{
+	snprintf(err, errlen, "sqlite: '%s': %s: %s", s->path, what,
+	    sqlite3_errmsg(s->h));
+	return -1;
+}
+
+/*
+ * Returns statement id, prepared once and kept for the connection's
+ * life, reset and with no bindings; NULL with a message on failure.
+ */
+static sqlite3_stmt *
+stmt(struct sq *s, int id, char *err, size_t errlen)
+{
+	sqlite3_stmt *st;
+
+	if ((st = s->st[id]) == NULL) {
+		if (sqlite3_prepare_v3(s->h, sql[id], -1,
+		    SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+			fail(s, err, errlen, "prepare");
+			return NULL;
+		}
+		s->st[id] = st;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return st;
+}
+
+static void
+bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v == NULL)
+		sqlite3_bind_null(st, i);
+	else
+		sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+}
+
+static void
+bind_time(sqlite3_stmt *st, int i, int64_t v)
+{
+	if (v == TIME_NONE)
+		sqlite3_bind_null(st, i);
+	else
+		sqlite3_bind_int64(st, i, v);
+}
+
+static int64_t
+col_time(sqlite3_stmt *st, int i)
+{
+	if (sqlite3_column_type(st, i) == SQLITE_NULL)
+		return TIME_NONE;
+	return sqlite3_column_int64(st, i);
+}
+
+static char *
+col_strdup(sqlite3_stmt *st, int i)
+{
+	const unsigned char *v;
+
+	if ((v = sqlite3_column_text(st, i)) == NULL)
+		return NULL;
+	return xstrdup((const char *)v);
+}
+
+static enum severity
+col_severity(sqlite3_stmt *st, int i)
+{
+	const unsigned char *v;
+	enum severity sev = SEV_ERROR;
+
+	if ((v = sqlite3_column_text(st, i)) != NULL)
+		severity_parse((const char *)v, &sev);
+	return sev;
+}
+
+/* Runs a statement that returns no rows. */
+static int
+exec_done(struct sq *s, sqlite3_stmt *st, char *err, size_t errlen,
+    const char *what)
+{
+	int rc;
+
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE) {
+		fail(s, err, errlen, what);
+		sqlite3_reset(st);
+		return -1;
+	}
+	sqlite3_reset(st);
+	return 0;
+}
+
+/* -- Opening, and the migrations. */
+
+static void
+sleep_ms(long ms)
+{
+	struct timespec ts;
+
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (ms % 1000) * 1000000L;
+	nanosleep(&ts, NULL);
+}
+
+static int
+is_busy(int rc)
+{
+	rc &= 0xff;
+	return rc == SQLITE_BUSY || rc == SQLITE_LOCKED;
+}
+
+/*
+ * Runs constant SQL (pragmas, the schema), retrying while another
+ * connection holds a lock the busy handler does not wait for.
+ */
+static int
+exec_retry(struct sq *s, const char *q, char *err, size_t errlen,
+    int *transient)
+{
+	int rc, waited = 0;
+	char *msg = NULL;
+
+	for (;;) {
+		rc = sqlite3_exec(s->h, q, NULL, NULL, &msg);
+		if (rc == SQLITE_OK)
+			return 0;
+		if (!is_busy(rc) || waited >= BUSY_TIMEOUT_MS)
+			break;
+		sqlite3_free(msg);
+		msg = NULL;
+		sleep_ms(10);
+		waited += 10;
+	}
+	snprintf(err, errlen, "sqlite: '%s': %s", s->path,
+	    msg ? msg : sqlite3_errstr(rc));
+	sqlite3_free(msg);
+	if (is_busy(rc))
+		*transient = 1;
+	return -1;
+}
+
+static int
+user_version(struct sq *s, int *v, char *err, size_t errlen, int *transient)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->h, "PRAGMA user_version", -1, &st, NULL) !=
+	    SQLITE_OK) {
+		rc = sqlite3_errcode(s->h);
+		if (is_busy(rc))
+			*transient = 1;
+		return fail(s, err, errlen, "reading the schema version");
+	}
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		if (is_busy(rc))
+			*transient = 1;
+		fail(s, err, errlen, "reading the schema version");
+		sqlite3_finalize(st);
+		return -1;
+	}
+	*v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return 0;
+}
+
+static int
+too_new(struct sq *s, int v, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "sqlite: '%s': schema version %d is newer than "
+	    "this program's %d: upgrade periskop", s->path, v, SCHEMA_VERSION);
+	return -1;
+}
+
+/*
+ * Brings the schema to SCHEMA_VERSION in one IMMEDIATE transaction: the
+ * write lock makes a second process wait, then see the new version.
+ */
+static int
+migrate(struct sq *s, char *err, size_t errlen, int *transient)
+{
+	char q[64];
+	int v, i;
+
+	if (user_version(s, &v, err, errlen, transient) == -1)
+		return -1;
+	if (v == SCHEMA_VERSION)
+		return 0;
+	if (v > SCHEMA_VERSION)
+		return too_new(s, v, err, errlen);
+	if (exec_retry(s, "BEGIN IMMEDIATE", err, errlen, transient) == -1)
+		return -1;
+	if (user_version(s, &v, err, errlen, transient) == -1)
+		goto rollback;
+	if (v > SCHEMA_VERSION) {
+		too_new(s, v, err, errlen);
+		goto rollback;
+	}
+	for (i = v; i < SCHEMA_VERSION; i++)
+		if (exec_retry(s, migrations[i], err, errlen, transient) == -1)
+			goto rollback;
+	snprintf(q, sizeof(q), "PRAGMA user_version = %d", SCHEMA_VERSION);
+	if (exec_retry(s, q, err, errlen, transient) == -1 ||
+	    exec_retry(s, "COMMIT", err, errlen, transient) == -1)
+		goto rollback;
+	return 0;
+rollback:
+	sqlite3_exec(s->h, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
+static void
+sq_close(struct db *db)
+{
+	struct sq *s = SQ(db);
+	int i;
+
+	for (i = 0; i < ST_COUNT_; i++)
+		sqlite3_finalize(s->st[i]);
+	sqlite3_close(s->h);
+	free(s->path);
+	free(s);
+}
+
+struct db *
+db_sqlite_open(const char *path, int *transient, char *err, size_t errlen)
+{
+	struct sq *s;
+	int rc, dummy, memory, saved;
+
+	if (transient == NULL)
+		transient = &dummy;
+	*transient = 0;
+	memory = strcmp(path, ":memory:") == 0;
+	s = xcalloc(1, sizeof(*s));
+	s->base.ops = &sqlite_ops;
+	s->path = xstrdup(memory ? "memory:" : path);
+	rc = sqlite3_open_v2(path, &s->h, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		saved = errno ? errno : ENOENT;
+		snprintf(err, errlen, "sqlite: '%s': cannot open: %s", path,
+		    s->h ? sqlite3_errmsg(s->h) : sqlite3_errstr(rc));
+		sq_close(&s->base);
+		errno = saved;
+		return NULL;
+	}
+	sqlite3_extended_result_codes(s->h, 1);
+	sqlite3_busy_timeout(s->h, BUSY_TIMEOUT_MS);
+	if (exec_retry(s, "PRAGMA foreign_keys = ON", err, errlen,
+	    transient) == -1)
+		goto bad;
+	if (!memory && exec_retry(s, "PRAGMA journal_mode = WAL", err, errlen,
+	    transient) == -1)
+		goto bad;
+	if (exec_retry(s, "PRAGMA synchronous = NORMAL", err, errlen,
+	    transient) == -1)
+		goto bad;
+	if (migrate(s, err, errlen, transient) == -1)
+		goto bad;
+	errno = 0;
+	return &s->base;
+bad:
+	rc = sqlite3_errcode(s->h) & 0xff;
+	sq_close(&s->base);
+	/* Lets the caller tell an unusable file from a bad URI. */
+	if (rc == SQLITE_NOTADB || rc == SQLITE_CANTOPEN ||
+	    rc == SQLITE_READONLY || rc == SQLITE_PERM || rc == SQLITE_IOERR)
+		errno = rc == SQLITE_READONLY || rc == SQLITE_PERM ? EACCES :
+		    rc == SQLITE_IOERR ? EIO : EINVAL;
+	else
+		errno = 0;
+	return NULL;
+}
+
+/* -- Reading. */
+
+static int
+sq_services(struct db *db, char ***names, size_t *n, char *err, size_t errlen)
+{
+	struct sq *s = SQ(db);
+	sqlite3_stmt *st;
+	char **v = NULL;
+	size_t cnt = 0, cap = 0;
+	int rc;
+
+	*names = NULL;
+	*n = 0;
+	if ((st = stmt(s, ST_SERVICES, err, errlen)) == NULL)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (cnt == cap) {
+			cap = cap ? cap * 2 : 16;
+			v = xreallocarray(v, cap, sizeof(*v));
+		}
+		v[cnt++] = col_strdup(st, 0);
+	}
+	if (rc != SQLITE_DONE) {
+		fail(s, err, errlen, "listing services");
+		sqlite3_reset(st);
+		db_strings_free(v, cnt);
+		return -1;
+	}
+	sqlite3_reset(st);
+	*names = v;
+	*n = cnt;
+	return 0;
+}
+
+static int
+sq_service_exists(struct db *db, const char *service, char *err,
+    size_t errlen)
+{
+	struct sq *s = SQ(db);
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((st = stmt(s, ST_SERVICE_EXISTS, err, errlen)) == NULL)
+		return -1;
+	bind_text(st, 1, service);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return fail(s, err, errlen, "looking up a service");
+}
+
+static int
+load_occurrences(struct sq *s, const char *service, struct db_error *e,
+    size_t nocc, char *err, size_t errlen)
+{
+	sqlite3_stmt *st;
+	struct db_occurrence *o;
+	size_t cap = 0;
+	int rc;
+
+	if (nocc == 0)
+		return 0;
+	if ((st = stmt(s, ST_OCCS, err, errlen)) == NULL)
+		return -1;
+	bind_text(st, 1, service);
+	bind_text(st, 2, e->key);
+	sqlite3_bind_int64(st, 3, nocc > INT64_MAX ? INT64_MAX :
+	    (int64_t)nocc);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (e->nocc == cap) {
+			cap = cap ? cap * 2 : 8;
+			e->occ = xreallocarray(e->occ, cap, sizeof(*e->occ));
+		}
+		o = &e->occ[e->nocc++];
+		o->uuid = col_strdup(st, 0);
+		o->timestamp = sqlite3_column_int64(st, 1);
+		o->severity = col_severity(st, 2);
+		o->error_json = col_strdup(st, 3);
+		o->http_json = col_strdup(st, 4);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return fail(s, err, errlen, "listing occurrences");
+	return 0;
+}
+
+static int
+sq_errors(struct db *db, const char *service, size_t nocc, int with_resolved,
+    struct db_error_list *l, char *err, size_t errlen)
+{
+	struct sq *s = SQ(db);
+	sqlite3_stmt *st;
+	struct db_error *e;
+	size_t cap = 0, i;
+	int rc, own_txn = 0;
+
+	/* One read transaction, so errors and occurrences agree. */
+	if (sqlite3_get_autocommit(s->h)) {
+		if (sqlite3_exec(s->h, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+			return fail(s, err, errlen, "begin");
+		own_txn = 1;
+	}
+	if ((st = stmt(s, with_resolved ? ST_ERRORS_ALL : ST_ERRORS, err,
+	    errlen)) == NULL)
+		goto bad;
+	bind_text(st, 1, service);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (l->n == cap) {
+			cap = cap ? cap * 2 : 16;
+			l->v = xreallocarray(l->v, cap, sizeof(*l->v));
+		}
+		e = &l->v[l->n++];
+		memset(e, 0, sizeof(*e));
+		e->key = col_strdup(st, 0);
+		e->total_count = sqlite3_column_int64(st, 1);
+		e->severity = col_severity(st, 2);
+		e->created_at = col_time(st, 3);
+		e->last_seen = col_time(st, 4);
+		e->status = col_strdup(st, 5);
+		e->regressed = sqlite3_column_int(st, 6);
+		e->regressed_at = col_time(st, 7);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		fail(s, err, errlen, "listing errors");
+		goto bad;
+	}
+	for (i = 0; i < l->n; i++)
+		if (load_occurrences(s, service, &l->v[i], nocc, err,
+		    errlen) == -1)
+			goto bad;
+	if (own_txn)
+		sqlite3_exec(s->h, "COMMIT", NULL, NULL, NULL);
+	return 0;
+bad:
+	if (own_txn)
+		sqlite3_exec(s->h, "ROLLBACK", NULL, NULL, NULL);
+	db_error_list_release(l);
+	return -1;
+}
+
+static int
+sq_resolve(struct db *db, const char *service, const char *key, char *err,
+    size_t errlen)
+{
+	struct sq *s = SQ(db);
+	sqlite3_stmt *st;
+
+	if ((st = stmt(s, ST_RESOLVE, err, errlen)) == NULL)
+		return -1;
+	bind_text(st, 1, service);
+	bind_text(st, 2, key);
+	sqlite3_bind_int64(st, 3, time_now());
+	if (exec_done(s, st, err, errlen, "resolving an error") == -1)
+		return -1;
+	return sqlite3_changes(s->h) > 0 ? 1 : 0;
+}
+
+static int
+sq_targets(struct db *db, struct db_target_list *l, char *err, size_t errlen)
+{
+	struct sq *s = SQ(db);
+	sqlite3_stmt *st;
+	struct db_target_info *t;
+	size_t cap = 0;
+	int rc;
+
+	if ((st = stmt(s, ST_TARGETS, err, errlen)) == NULL)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (l->n == cap) {
+			cap = cap ? cap * 2 : 16;
+			l->v = xreallocarray(l->v, cap, sizeof(*l->v));
+		}
+		t = &l->v[l->n++];
+		t->service = col_strdup(st, 0);
+		t->address = col_strdup(st, 1);
+		t->url = col_strdup(st, 2);
+		t->endpoint = col_strdup(st, 3);
+		if (t->endpoint == NULL)
+			t->endpoint = xstrdup("/errors");
+		t->up = sqlite3_column_type(st, 4) == SQLITE_NULL ? -1 :
+		    sqlite3_column_int(st, 4) != 0;
+		t->last_scrape = col_time(st, 5);
+		t->duration_ms = sqlite3_column_double(st, 6);
+		t->last_error = col_strdup(st, 7);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		fail(s, err, errlen, "listing targets");
+		db_target_list_release(l);
+		return -1;
+	}
+	return 0;
+}
+
+/* -- Writing, for the aggregator. */
+
+static int
+run0(struct sq *s, int id, char *err, size_t errlen, const char *what)
+{
+	sqlite3_stmt *st;
+
+	if ((st = stmt(s, id, err, errlen)) == NULL)
+		return -1;
+	return exec_done(s, st, err, errlen, what);
+}
+
+static int
+sq_begin(struct db *db, char *err, size_t errlen)
+{
+	return run0(SQ(db), ST_BEGIN, err, errlen, "begin");
+}
+
+static int
+sq_commit(struct db *db, char *err, size_t errlen)
+{
+	return run0(SQ(db), ST_COMMIT, err, errlen, "commit");
+}
+
+static void
+sq_rollback(struct db *db)
+{
+	struct sq *s = SQ(db);
+	char err[256];
+
+	/* A failed statement may already have ended the transaction. */
+	if (!sqlite3_get_autocommit(s->h))
+		run0(s, ST_ROLLBACK, err, sizeof(err), "rollback");
+}
+
+static int
+sq_service_touch(struct db *db, const char *service, int64_t now, char *err,
+    size_t errlen)
+{
+	struct sq *s = SQ(db);
+	sqlite3_stmt *st;
+
+	if ((st = stmt(s, ST_SERVICE_TOUCH, err, errlen)) == NULL)
+		return -1;
+	bind_text(st, 1, service);
+	sqlite3_bind_int64(st, 2, now);
+	return exec_done(s, st, err, errlen, "storing a service");
+}
+
+static int
+by_service(struct sq *s, int id, const char *service, char *err,
+    size_t errlen, const char *what)
+{
+	sqlite3_stmt *st;
+
+	if ((st = stmt(s, id, err, errlen)) == NULL)
+		return -1;
+	bind_text(st, 1, service);
+	return exec_done(s, st, err, errlen, what);
+}
+
+static int
+sq_targets_mark(struct db *db, const char *service, char *err, size_t errlen)
+{
+	return by_service(SQ(db), ST_TARGETS_MARK, service, err, errlen,
+	    "marking targets");
+}
+
+static int
+sq_targets_sweep(struct db *db, const char *service, char *err,
+    size_t errlen)
+{
+	return by_service(SQ(db), ST_TARGETS_SWEEP, service, err, errlen,
+	    "deleting old targets");
+}
+
+static int
+sq_target_put(struct db *db, const char *service, const char *address,
+    const char *url, const char *endpoint, const char *labels_json, char *err,
+    size_t errlen)
+{
+	struct sq *s = SQ(db);
+	sqlite3_stmt *st;
+
+	if ((st = stmt(s, ST_TARGET_PUT, err, errlen)) == NULL)
+		return -1;
+	bind_text(st, 1, service);
+	bind_text(st, 2, address);
+	bind_text(st, 3, url ? url : "");
+	bind_text(st, 4, endpoint);
+	bind_text(st, 5, labels_json ? labels_json : "{}");
+	return exec_done(s, st, err, errlen, "storing a target");
+}
+
+static int
+sq_target_health(struct db *db, const struct db_health *h, int *prev_up,
+    char *err, size_t errlen)
+{
+	struct sq *s = SQ(db);
+	sqlite3_stmt *st;
+	int rc;
+
+	*prev_up = -1;
+	if ((st = stmt(s, ST_TARGET_UP_GET, err, errlen)) == NULL)
+		return -1;
+	bind_text(st, 1, h->service);
+	bind_text(st, 2, h->address);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+		*prev_up = sqlite3_column_int(st, 0) != 0;
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return fail(s, err, errlen, "reading a target");
+	if ((st = stmt(s, ST_TARGET_HEALTH, err, errlen)) == NULL)
+		return -1;
+	bind_text(st, 1, h->service);
+	bind_text(st, 2, h->address);
+	bind_text(st, 3, h->url ? h->url : "");
+	bind_text(st, 4, h->endpoint);
+	bind_time(st, 5, h->at);
+	sqlite3_bind_double(st, 6, h->duration_ms);
+	sqlite3_bind_int(st, 7, h->up != 0);
+	bind_text(st, 8, h->up ? NULL : h->error ? h->error : "");
+	return exec_done(s, st, err, errlen, "storing a target's health");
+}
+
+static int
+sq_count_get(struct db *db, const char *service, const char *target_id,
+    const char *key, int64_t *last_raw, char *err, size_t errlen)
+{
+	struct sq *s = SQ(db);
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((st = stmt(s, ST_COUNT_GET, err, errlen)) == NULL)
+		return -1;
+	bind_text(st, 1, service);
+	bind_text(st, 2, target_id);
+	bind_text(st, 3, key);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*last_raw = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return fail(s, err, errlen, "reading a count");
+}
+
+static int
+sq_count_put(struct db *db, const char *service, const char *target_id,
+    const char *target, const char *key, int64_t raw, int64_t delta,
+    char *err, size_t errlen)
+{
+	struct sq *s = SQ(db);
+	sqlite3_stmt *st;
+
+	if ((st = stmt(s, ST_COUNT_PUT, err, errlen)) == NULL)
+		return -1;
+	bind_text(st, 1, service);
+	bind_text(st, 2, target_id);
+	bind_text(st, 3, key);
+	bind_text(st, 4, target);
+	sqlite3_bind_int64(st, 5, raw);
+	sqlite3_bind_int64(st, 6, delta);
+	return exec_done(s, st, err, errlen, "storing a count");
+}
+
+static int
+sq_error_get(struct db *db, const char *service, const char *key,
+    struct db_error_row *r, char *err, size_t errlen)
+{
+	struct sq *s = SQ(db);
+	sqlite3_stmt *st;
+	const unsigned char *status;
+	int rc;
+
+	if ((st = stmt(s, ST_ERROR_GET, err, errlen)) == NULL)
+		return -1;
+	bind_text(st, 1, service);
+	bind_text(st, 2, key);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		r->total_count = sqlite3_column_int64(st, 0);
+		r->severity = col_severity(st, 1);
+		r->created_at = col_time(st, 2);
+		r->first_seen = col_time(st, 3);
+		r->last_seen = col_time(st, 4);
+		r->inserted = sqlite3_column_int64(st, 5);
+		status = sqlite3_column_text(st, 6);
+		snprintf(r->status, sizeof(r->status), "%s",
+		    status ? (const char *)status : "unresolved");
+		r->resolved_at = col_time(st, 7);
+		r->regressed = sqlite3_column_int(st, 8);
+		r->regressed_at = col_time(st, 9);
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return fail(s, err, errlen, "reading an error");
+}
+
+static int
+sq_error_put(struct db *db, const struct db_error_row *r, char *err,
+    size_t errlen)
+{
+	struct sq *s = SQ(db);
+	sqlite3_stmt *st;
+
+	if ((st = stmt(s, ST_ERROR_PUT, err, errlen)) == NULL)
+		return -1;
+	bind_text(st, 1, r->service);
+	bind_text(st, 2, r->key);
+	sqlite3_bind_int64(st, 3, r->total_count);
+	bind_text(st, 4, severity_name(r->severity));
+	bind_time(st, 5, r->created_at);
+	bind_time(st, 6, r->first_seen);
+	bind_time(st, 7, r->last_seen);
+	sqlite3_bind_int64(st, 8, r->inserted);
+	bind_text(st, 9, r->status);
+	bind_time(st, 10, r->resolved_at);
+	sqlite3_bind_int(st, 11, r->regressed);
+	bind_time(st, 12, r->regressed_at);
+	return exec_done(s, st, err, errlen, "storing an error");
+}
+
+static int
+sq_occurrence_add(struct db *db, const char *service, const char *key,
+    const struct db_occurrence *o, char *err, size_t errlen)
+{
+	struct sq *s = SQ(db);
+	sqlite3_stmt *st;
+
+	if ((st = stmt(s, ST_OCC_ADD, err, errlen)) == NULL)
+		return -1;
+	bind_text(st, 1, service);
+	bind_text(st, 2, key);
+	bind_text(st, 3, o->uuid);
+	sqlite3_bind_int64(st, 4, o->timestamp);
+	bind_text(st, 5, severity_name(o->severity));
+	bind_text(st, 6, o->error_json);
+	bind_text(st, 7, o->http_json);
+	return exec_done(s, st, err, errlen, "storing an occurrence");
+}
+
+static int
+sq_occurrences_trim(struct db *db, const char *service, const char *key,
+    size_t max, char *err, size_t errlen)
+{
+	struct sq *s = SQ(db);
+	sqlite3_stmt *st;
+
+	if ((st = stmt(s, ST_OCC_TRIM, err, errlen)) == NULL)
+		return -1;
+	bind_text(st, 1, service);
+	bind_text(st, 2, key);
+	sqlite3_bind_int64(st, 3, max > INT64_MAX ? INT64_MAX : (int64_t)max);
+	return exec_done(s, st, err, errlen, "trimming occurrences");
+}
+
+static int
+sq_minute_add(struct db *db, const char *service, const char *key,
+    int64_t minute_ms, int64_t delta, char *err, size_t errlen)
+{
+	struct sq *s = SQ(db);
+	sqlite3_stmt *st;
+
+	if ((st = stmt(s, ST_MINUTE_ADD, err, errlen)) == NULL)
+		return -1;
+	bind_text(st, 1, service);
+	bind_text(st, 2, key);
+	sqlite3_bind_int64(st, 3, minute_ms);
+	sqlite3_bind_int64(st, 4, delta);
+	return exec_done(s, st, err, errlen, "storing a minute's count");
+}
+
+static const struct db_ops sqlite_ops = {
+	.name = "sqlite",
+	.close = sq_close,
+	.services = sq_services,
+	.service_exists = sq_service_exists,
+	.errors = sq_errors,
+	.resolve = sq_resolve,
+	.targets = sq_targets,
+	.begin = sq_begin,
+	.commit = sq_commit,
+	.rollback = sq_rollback,
+	.service_touch = sq_service_touch,
+	.targets_mark = sq_targets_mark,
+	.target_put = sq_target_put,
+	.targets_sweep = sq_targets_sweep,
+	.target_health = sq_target_health,
+	.count_get = sq_count_get,
+	.count_put = sq_count_put,
+	.error_get = sq_error_get,
+	.error_put = sq_error_put,
+	.occurrence_add = sq_occurrence_add,
+	.occurrences_trim = sq_occurrences_trim,
+	.minute_add = sq_minute_add,
+};

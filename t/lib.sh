@@ -1,0 +1,129 @@
+# SPDX-License-Identifier: Apache-2.0
+# Shared shell helpers for the integration scripts: TAP output, a scratch
+# folder, free ports, and processes started and stopped by PID.
+# Usage: . "$(dirname "$0")/lib.sh"  then  plan N  ...  done_testing
+
+set -u
+T_TOP=$(cd "$(dirname "$0")/.." && pwd)
+BIN=$T_TOP/bin
+HELPER=$T_TOP/build/t/helper
+FIXTURES=$T_TOP/t/fixtures
+T_NAME=$(basename "$0" .sh)
+T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/periskop-$T_NAME.XXXXXX")
+T_NUM=0
+T_FAILED=0
+T_PIDS=""
+export PATH="$BIN:$HELPER:$PATH"
+
+plan() { echo "1..$1"; }
+
+ok() {	# ok STATUS DESCRIPTION
+	T_NUM=$((T_NUM + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $T_NUM - $2"
+	else
+		echo "not ok $T_NUM - $2"
+		T_FAILED=$((T_FAILED + 1))
+	fi
+}
+
+# is GOT WANT DESCRIPTION
+is() {
+	if [ "$1" = "$2" ]; then
+		ok 0 "$3"
+	else
+		ok 1 "$3"
+		printf '#   got:  %s\n#   want: %s\n' "$1" "$2"
+	fi
+}
+
+# like GOT PATTERN DESCRIPTION (a grep -E pattern)
+like() {
+	if printf '%s\n' "$1" | grep -Eq -- "$2"; then
+		ok 0 "$3"
+	else
+		ok 1 "$3"
+		printf '#   got:  %s\n#   want match: %s\n' "$1" "$2"
+	fi
+}
+
+diag() { printf '# %s\n' "$*"; }
+
+skip_all() { echo "1..0 # SKIP $*"; exit 0; }
+
+# A TCP port nobody listens on now, on 127.0.0.1.
+free_port() {
+	python3 - 2>/dev/null <<'PY' || echo $((20000 + RANDOM % 20000))
+import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+PY
+}
+
+# spawn NAME CMD...: starts CMD in the background, stdout and stderr into
+# $T_TMP/NAME.out and NAME.err; sets SPAWNED to its PID.
+spawn() {
+	name=$1; shift
+	"$@" >"$T_TMP/$name.out" 2>"$T_TMP/$name.err" &
+	SPAWNED=$!
+	T_PIDS="$T_PIDS $SPAWNED"
+}
+
+# stop PID...: SIGTERM, then SIGKILL after 5 s; waits for each.
+stop() {
+	for p in "$@"; do
+		kill -TERM "$p" 2>/dev/null || continue
+		i=0
+		while kill -0 "$p" 2>/dev/null && [ $i -lt 50 ]; do
+			sleep 0.1; i=$((i + 1))
+		done
+		kill -KILL "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	return 0
+}
+
+# wait_port PORT [SECONDS]: until something accepts on 127.0.0.1:PORT.
+wait_port() {
+	i=0; lim=$(( ${2:-10} * 10 ))
+	while [ $i -lt $lim ]; do
+		if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
+			return 0
+		fi
+		sleep 0.1; i=$((i + 1))
+	done
+	return 1
+}
+
+# wait_for SECONDS CMD...: until CMD succeeds.
+wait_for() {
+	lim=$(( $1 * 10 )); shift; i=0
+	while [ $i -lt $lim ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1; i=$((i + 1))
+	done
+	return 1
+}
+
+# with_timeout SECONDS CMD...: runs CMD, killed after SECONDS.
+with_timeout() { t=$1; shift; timeout -k 2 "$t" "$@"; }
+
+t_cleanup() {
+	for p in $T_PIDS; do
+		kill -KILL "$p" 2>/dev/null
+	done
+	wait 2>/dev/null
+	if [ "$T_FAILED" -eq 0 ] && [ -z "${T_KEEP:-}" ]; then
+		rm -rf "$T_TMP"
+	else
+		echo "# scratch kept in $T_TMP" >&2
+	fi
+}
+trap t_cleanup EXIT
+trap 'exit 1' INT TERM
+
+done_testing() {
+	[ "$T_FAILED" -eq 0 ]
+	exit $?
+}

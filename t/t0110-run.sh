@@ -1,0 +1,39 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# periskop-run: the whole chain supervised, stopped cleanly; no restart
+# loop on a config error.
+. "$(dirname "$0")/lib.sh"
+plan 6
+
+mkdir -p "$T_TMP/t"
+cp "$FIXTURES/mocktarget-errors.json" "$T_TMP/t/errors"
+spawn target fake-target -P "$T_TMP/port" "$T_TMP/t"
+wait_for 10 test -s "$T_TMP/port"
+tport=$(cat "$T_TMP/port")
+port=$(free_port)
+cat >"$T_TMP/periskop.yaml" <<YAML
+services:
+  - name: mock
+    static_configs: [{targets: ["127.0.0.1:$tport"]}]
+    scraper: {refresh_interval: 1s, timeout: 1s}
+repository: {type: sqlite, path: periskop.db}
+server: {listen: "127.0.0.1:$port"}
+YAML
+spawn run periskop-run -c "$T_TMP/periskop.yaml"
+RUN=$SPAWNED
+wait_for 20 sh -c "curl -s http://127.0.0.1:$port/services/mock/errors/ | jq -e 'length == 5'"
+ok $? "errors reach the API through the supervised chain"
+test -f "$T_TMP/periskop.db"
+ok $? "the repository path is relative to the config's folder"
+start=$(date +%s)
+kill -TERM "$RUN"
+wait "$RUN"
+is "$?" 0 "SIGTERM: exit 0"
+[ $(( $(date +%s) - start )) -le 12 ]
+ok $? "... within the grace period"
+
+printf 'services:\n  - name: x\n    nope: 1\n' >"$T_TMP/bad.yaml"
+with_timeout 20 periskop-run -c "$T_TMP/bad.yaml" 2>"$T_TMP/bad.err"
+is "$?" 78 "a config error: exit 78 at once"
+like "$(cat "$T_TMP/bad.err")" "bad.yaml:3:5" "with its position"
+done_testing
