@@ -35,14 +35,19 @@ SAN_OBJ	 = $(LIB_SRC:%.c=build/san/%.o)
 HELPERS	 = $(patsubst t/helper/%.c,build/t/helper/%,$(wildcard t/helper/*.c))
 UNITS	 = $(patsubst t/unit/%.c,build/san/t/unit/%,$(wildcard t/unit/check_*.c))
 MAN	 = $(wildcard man/*.[1-8])
+FUZZ	 = $(patsubst t/fuzz/%.c,build/fuzz/%,$(wildcard t/fuzz/fuzz_*.c))
+FUZZ_OBJ = $(LIB_SRC:%.c=build/fuzz/%.o)
+FUZZ_CC	 = clang
+FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_SECONDS ?= 60
 
 # Debian 12 packages: to build, then to test.
 DEB_BUILD = gcc make pkg-config libcurl4-openssl-dev libjansson-dev \
 	   libyaml-dev libsqlite3-dev libpq-dev libmicrohttpd-dev libpcre2-dev
-DEB_TEST = check curl jq perl sqlite3 mandoc procps
+DEB_TEST = check curl jq perl sqlite3 mandoc procps clang libclang-rt-14-dev
 
 .PHONY: all check unit integration run install uninstall clean lint deps \
-	deps-test bench
+	deps-test bench fuzz fuzz-smoke
 .SUFFIXES:
 
 all: deps $(BINS) $(HELPERS)
@@ -53,7 +58,7 @@ deps:
 	    DEPS_CHECK='$(PKG_CONFIG) --exists $(PKGS)' DEPS_PKGS='$(DEB_BUILD)'
 deps-test:
 	@$(MAKE) -s --no-print-directory deps-install \
-	    DEPS_CHECK='$(PKG_CONFIG) --exists check && command -v jq && command -v curl && command -v prove && command -v sqlite3 && command -v mandoc' \
+	    DEPS_CHECK='$(PKG_CONFIG) --exists check && command -v jq && command -v curl && command -v prove && command -v sqlite3 && command -v mandoc && command -v clang && test -d /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux' \
 	    DEPS_PKGS='$(DEB_TEST)'
 deps-install:
 	@if ! ( $(DEPS_CHECK) ) >/dev/null 2>&1; then \
@@ -104,6 +109,7 @@ check: all
 	@$(MAKE) -s --no-print-directory deps-test
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory integration
+	@$(MAKE) --no-print-directory fuzz-smoke
 	@$(MAKE) --no-print-directory lint
 
 # Unit tests, each built with ASan and UBSan.
@@ -117,6 +123,45 @@ unit: $(UNITS)
 # Integration scripts print TAP; prove runs them.
 integration: all
 	prove -f -j2 t/t[0-9]*.sh
+
+# libFuzzer targets over every parser of outside input.  New inputs go to
+# build/fuzz/corpus, never into the seed corpora under t/fuzz/corpus.
+build/fuzz/lib/%.o: lib/%.c lib/*.h
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(ALL_CFLAGS) -fsanitize=fuzzer-no-link $(FUZZ_SAN) -c -o $@ $<
+
+build/fuzz/libperiskop.a: $(FUZZ_OBJ)
+	@rm -f $@
+	ar rcs $@ $(FUZZ_OBJ)
+
+build/fuzz/fuzz_%: t/fuzz/fuzz_%.c build/fuzz/libperiskop.a
+	$(FUZZ_CC) $(ALL_CFLAGS) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $< \
+	    build/fuzz/libperiskop.a $(LDLIBS)
+
+fuzz: $(FUZZ)
+	@for f in $(FUZZ); do n=$${f##*/fuzz_}; \
+		mkdir -p build/fuzz/corpus/$$n; \
+		echo "fuzzing $$n for $(FUZZ_SECONDS) s"; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+		    -artifact_prefix=build/fuzz/$$n- -print_final_stats=1 \
+		    build/fuzz/corpus/$$n t/fuzz/corpus/$$n \
+		    >build/fuzz/$$n.log 2>&1 || \
+		    { tail -n 30 build/fuzz/$$n.log; exit 1; }; \
+		grep -E 'stat::number_of_executed_units' build/fuzz/$$n.log; \
+	done
+
+# A few seconds each, so regressions on the seed corpora show in make check.
+fuzz-smoke: $(FUZZ)
+	@for f in $(FUZZ); do n=$${f##*/fuzz_}; \
+		rm -rf build/fuzz/smoke-$$n; mkdir -p build/fuzz/smoke-$$n; \
+		$$f -max_total_time=4 -max_len=65536 -print_final_stats=1 \
+		    -artifact_prefix=build/fuzz/$$n- \
+		    build/fuzz/smoke-$$n t/fuzz/corpus/$$n \
+		    >build/fuzz/$$n.log 2>&1 || \
+		    { tail -n 30 build/fuzz/$$n.log; exit 1; }; \
+		echo "fuzz $$n: $$(grep -o 'number_of_executed_units: [0-9]*' \
+		    build/fuzz/$$n.log | grep -o '[0-9]*$$') runs, no crash"; \
+	done
 
 lint:
 	@if [ -n "$(MAN)" ]; then mandoc -T lint -W warning $(MAN); fi

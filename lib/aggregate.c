@@ -227,6 +227,8 @@ store_occurrences(struct aggregator *a, const char *service,
 	buf_release(&hb);
 	if (rc == -1)
 		return -1;
+	if (ag->nlatest == 0)
+		return 0;
 	return a->ops->occurrences_trim(a->db, service, ag->key, a->max_occ,
 	    err, errlen);
 }

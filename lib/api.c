@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* periskop-serve's routes: the original Periskop API, its additions, and the UI's static files. */
+/* periskop-serve's routes: the original API, its additions, the UI's files. */
 #include <sys/stat.h>
 
 #include <errno.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* periskop-serve's HTTP API as a pure function of the request, testable without sockets. */
+/* periskop-serve's HTTP API as a pure function of the request. */
 #ifndef PERISKOP_API_H
 #define PERISKOP_API_H
 
@@ -25,8 +25,8 @@ struct api_conf {
 struct api_req {
 	const char	*method;	/* "GET", "DELETE", ... */
 	const char	*target;	/* raw path and query, still escaped */
-	const char	*authorization;	/* the header's value, or NULL */
-	int		 loopback;	/* the client is on a loopback address */
+	const char	*authorization;	/* the header, or NULL */
+	int		 loopback;	/* the client is on loopback */
 };
 
 struct api_header {

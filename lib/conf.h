@@ -34,7 +34,7 @@ struct conf_dns_sd {
 	char		**names;
 	size_t		  nnames;
 	enum dns_type	  type;		/* default SRV */
-	int		  port;		/* required unless SRV */
+	int		  port;		/* required unless SRV; 0 when absent */
 	int64_t		  refresh_ms;	/* default 30s */
 	struct conf_pos	  pos;
 };
@@ -66,7 +66,7 @@ struct conf_relabel {
 	char			 *separator;	/* default ";" */
 	char			 *regex;	/* default "(.*)", unanchored as written */
 	uint64_t		  modulus;
-	char			 *target_label;	/* NULL when absent */
+	char			 *target_label;	/* NULL when absent or empty */
 	char			 *replacement;	/* default "$1" */
 	enum relabel_action	  action;	/* default replace */
 	struct conf_pos		  pos;
@@ -81,7 +81,7 @@ struct conf_scraper {
 
 struct conf_service {
 	char			*name;
-	struct conf_pos		 pos;
+	struct conf_pos		 pos;		/* of its mapping's first key */
 	struct conf_static	*static_configs;
 	size_t			 nstatic_configs;
 	struct conf_file_sd	*file_sd_configs;
@@ -96,9 +96,13 @@ struct conf_service {
 };
 
 struct conf_repository {
-	char	*type;		/* sqlite, postgres, memory; NULL when absent */
-	char	*path;		/* sqlite */
-	char	*dsn;		/* postgres */
+	/*
+	 * sqlite, postgres, postgresql, mysql or memory; "sqlite" when only
+	 * a path is given; NULL when the block is absent or names nothing.
+	 */
+	char	*type;
+	char	*path;		/* sqlite; default "periskop.db"; as written */
+	char	*dsn;		/* postgres, postgresql, mysql */
 };
 
 struct conf_server {
@@ -118,8 +122,8 @@ struct conf {
  * Reads and validates the whole file.  Returns a new conf (conf_free), or
  * NULL with "FILE:LINE:COL: message" in err: unknown keys, wrong types,
  * bad durations, duplicate service names, invalid values.  An unreadable
- * file gives "FILE: strerror" and sets errno (so callers can tell 66
- * from 78).
+ * file gives "FILE: strerror" and sets errno; an invalid one leaves errno
+ * 0, so callers can tell 66 from 78.  YAML aliases are rejected.
  */
 struct conf	*conf_load(const char *path, char *err, size_t errlen);
 /* The same on a buffer; name is used in messages and for conf->path. */
@@ -129,8 +133,10 @@ void		 conf_free(struct conf *);
 
 /*
  * The database URI the repository block names ("sqlite:PATH",
- * "postgres://..." or a libpq string), relative paths resolved against
- * the config's folder; NULL when the block is absent.  The caller frees it.
+ * "postgres://..." or a libpq string as the dsn has it, "mysql:DSN", or
+ * "memory:" for a private temporary database), relative paths resolved
+ * against the config's folder; NULL when the block is absent.  The caller
+ * frees it.
  */
 char		*conf_db_uri(const struct conf *);
 

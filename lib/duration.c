@@ -8,7 +8,7 @@
 
 #define NS_PER_MS	INT64_C(1000000)
 
-/* Largest first: a unit may only follow a larger one, which also forbids repeats. */
+/* Largest first: a unit only follows a larger one, so none repeats. */
 static const struct unit {
 	const char	*name;
 	int64_t		 ms;	/* 0 for the units below a millisecond */
@@ -64,7 +64,8 @@ duration_parse(const char *s, int64_t *ms, char *err, size_t errlen)
 		return 0;
 	}
 	if (*s == '-')
-		return fail(err, errlen, s, "negative durations are not allowed");
+		return fail(err, errlen, s,
+		    "negative durations are not allowed");
 	while (*p != '\0') {
 		whole = 0;
 		digits = 0;
@@ -81,7 +82,7 @@ duration_parse(const char *s, int64_t *ms, char *err, size_t errlen)
 		if (*p == '.') {
 			p++;
 			while (*p >= '0' && *p <= '9') {
-				/* Digits beyond 18 cannot change a result kept in ms. */
+				/* Digits past 18 cannot change whole ms. */
 				if (fscale < UINT64_C(1000000000000000000)) {
 					fnum = fnum * 10 + (uint64_t)(*p - '0');
 					fscale *= 10;

@@ -24,6 +24,9 @@ log_progname(void)
 	return progname;
 }
 
+static void	vlog(const char *, va_list, const char *)
+	    __attribute__((format(printf, 1, 0)));
+
 static void
 vlog(const char *fmt, va_list ap, const char *why)
 {

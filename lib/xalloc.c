@@ -44,7 +44,7 @@ xreallocarray(void *old, size_t nmemb, size_t size)
 
 	if (size != 0 && nmemb > SIZE_MAX / size)
 		oom();
-	if ((p = realloc(old, nmemb * size ? nmemb * size : 1)) == NULL)
+	if ((p = realloc(old, nmemb && size ? nmemb * size : 1)) == NULL)
 		oom();
 	return p;
 }

@@ -35,6 +35,8 @@ round() {
 	    with_timeout 30 periskop-scrape --once |
 	    with_timeout 30 periskop-aggregate --db "$DB" >"$T_TMP/events" \
 	    2>>"$T_TMP/chain.err"
+	rc="${PIPESTATUS[*]}"
+	[ "$rc" = "0 0 0" ] || { diag "round: exit statuses $rc"; return 1; }
 }
 round
 ok $? "one cron-style round of the chain succeeds"
@@ -99,7 +101,7 @@ is "$(sel info-message '[.severity, .latest_errors[0].error.class, .latest_error
     '["info","",[]]' "mock: an info error without class or stack trace"
 
 is "$(get /targets/ | jq -c '.api | map(.endpoint) | sort')" \
-    "[\"127.0.0.1:$p1/errors\",\"127.0.0.1:$p2/errors\"]" \
+    "$(jq -cn --arg a "127.0.0.1:$p1/errors" --arg b "127.0.0.1:$p2/errors" '[$a, $b] | sort')" \
     "GET /targets/ in the original's shape"
 is "$(get /-/health)" OK "GET /-/health"
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* periskop-serve: the HTTP API and the browser UI over the database, with libmicrohttpd. */
+/* periskop-serve: the HTTP API and the browser UI, with libmicrohttpd. */
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -75,7 +75,7 @@ thread_db(void)
 	if ((db = pthread_getspecific(db_key)) != NULL)
 		return db;
 	if ((db = db_open(db_uri, NULL, err, sizeof(err))) == NULL) {
-		log_warnx("'%s': %s", db_uri, err);
+		log_warnx("%s", err);
 		return NULL;
 	}
 	pthread_setspecific(db_key, db);
@@ -406,7 +406,7 @@ main(int argc, char *argv[])
 
 	/* Open once up front, so a bad URI is an error at start. */
 	if ((db = db_open(db_uri, NULL, err, sizeof(err))) == NULL)
-		fatalx(69, "'%s': %s", db_uri, err);
+		fatalx(69, "%s", err);
 	db_close(db);
 	if ((errno = pthread_key_create(&db_key, db_destroy)) != 0)
 		fatal(71, "pthread_key_create");
@@ -426,6 +426,7 @@ main(int argc, char *argv[])
 	if (verbose)
 		flags |= MHD_USE_ERROR_LOG;
 	d = MHD_start_daemon(flags, 0, NULL, NULL, handle, NULL,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 	    MHD_OPTION_LISTEN_SOCKET, fd,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)THREADS,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)CONN_TIMEOUT_S,
@@ -434,7 +435,6 @@ main(int argc, char *argv[])
 	    MHD_OPTION_URI_LOG_CALLBACK, uri_log, NULL,
 	    MHD_OPTION_UNESCAPE_CALLBACK, unescape_none, NULL,
 	    MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
-	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 	    MHD_OPTION_END);
 	if (d == NULL)
 		fatalx(69, "'%s': cannot start the HTTP server", listen_spec);

@@ -1,0 +1,259 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* periskop-aggregate: scrape lines on stdin into the database, change events on stdout. */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "aggregate.h"
+#include "buf.h"
+#include "conf.h"
+#include "db.h"
+#include "log.h"
+#include "ndjson.h"
+#include "record.h"
+#include "xalloc.h"
+
+#define MAX_FAILED_COMMITS	5
+#define IDLE_FLUSH_MS		200	/* commit when input pauses */
+
+static volatile sig_atomic_t stopping;
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: periskop-aggregate [-v] [-m max_occurrences] "
+	    "(--db URI | -c file)\n");
+}
+
+static void
+on_signal(int sig)
+{
+	stopping = 1;
+}
+
+static void
+write_out(const char *line, size_t len)
+{
+	if (ndjson_write(stdout, line, len) == -1)
+		fatal(74, "stdout");
+}
+
+static void
+flush_out(void)
+{
+	if (fflush(stdout) == EOF || ferror(stdout))
+		fatal(74, "stdout");
+}
+
+static void
+on_event(const struct event_rec *ev, void *arg)
+{
+	struct buf *b = arg;
+
+	buf_reset(b);
+	record_write_event(b, ev);
+	write_out(b->p, b->len);
+}
+
+struct state {
+	struct aggregator	*agg;
+	int			 fails;	/* consecutive failed transactions */
+};
+
+/* Counts a failed transaction; too many in a row means the database is gone. */
+static void
+failed(struct state *st, const char *err)
+{
+	log_warnx("%s", err);
+	if (++st->fails >= MAX_FAILED_COMMITS)
+		fatalx(75, "%d transactions failed in a row, giving up",
+		    st->fails);
+}
+
+static void
+flush(struct state *st)
+{
+	char err[1024];
+
+	if (aggregator_flush(st->agg, err, sizeof(err)) == -1)
+		failed(st, err);
+	else
+		st->fails = 0;
+	flush_out();
+}
+
+static void
+handle_line(struct state *st, uint64_t lineno, const char *line, size_t len)
+{
+	struct record rec;
+	char err[1024];
+	int rc;
+
+	if (record_parse(line, len, &rec, err, sizeof(err)) == -1) {
+		log_warnx("stdin:%llu: %s", (unsigned long long)lineno, err);
+		return;
+	}
+	switch (rec.type) {
+	case REC_TARGETS:
+	case REC_SCRAPE:
+	case REC_ROUND:
+		rc = aggregator_apply(st->agg, &rec, err, sizeof(err));
+		if (rc == -1)
+			failed(st, err);
+		else if (!aggregator_pending(st->agg)) {
+			/* Something was committed: the events are out. */
+			st->fails = 0;
+			flush_out();
+		}
+		break;
+	default:
+		/* Not ours: the next stage may want it, byte for byte. */
+		write_out(line, len);
+		break;
+	}
+	record_release(&rec);
+}
+
+static char *
+uri_from_conf(const char *file)
+{
+	struct conf *conf;
+	char err[1024], *uri;
+
+	errno = 0;
+	if ((conf = conf_load(file, err, sizeof(err))) == NULL)
+		fatalx(errno != 0 ? 66 : 78, "%s", err);
+	uri = conf_db_uri(conf);
+	conf_free(conf);
+	if (uri == NULL)
+		fatalx(78, "'%s': no repository block", file);
+	return uri;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "db", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct agg_options opt = { 100 };
+	struct ndjson_reader *rd;
+	struct sigaction sa;
+	struct pollfd pfd;
+	struct state st;
+	struct buf evbuf;
+	struct db *db;
+	const char *line;
+	char *uri = NULL, *conffile = NULL, *end, err[1024];
+	size_t len;
+	unsigned long v;
+	int ch, verbose = 0, transient, rc, eof = 0, n;
+
+	log_init("periskop-aggregate", 0);
+	while ((ch = getopt_long(argc, argv, "c:d:hm:v", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			conffile = optarg;
+			break;
+		case 'd':
+			uri = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'm':
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (*optarg < '0' || *optarg > '9' || *end != '\0' ||
+			    errno != 0 || v == 0 || v > 1000000) {
+				log_warnx("'%s': -m wants a number from 1 to "
+				    "1000000", optarg);
+				usage(stderr);
+				return 64;
+			}
+			opt.max_occurrences = v;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		default:
+			usage(stderr);
+			return 64;
+		}
+	}
+	if (optind != argc || (uri == NULL) == (conffile == NULL)) {
+		usage(stderr);
+		return 64;
+	}
+	log_init("periskop-aggregate", verbose);
+	if (conffile != NULL)
+		uri = uri_from_conf(conffile);
+	else
+		uri = xstrdup(uri);
+
+	if ((db = db_open(uri, &transient, err, sizeof(err))) == NULL)
+		fatalx(transient ? 69 : errno != 0 ? 66 : 78, "%s", err);
+	log_debug("'%s': %s database open", uri, db_engine(db));
+
+	/* No SA_RESTART: a blocked read must return so the flag is seen. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+
+	buf_init(&evbuf);
+	st.agg = aggregator_new(db, &opt, on_event, &evbuf);
+	st.fails = 0;
+	rd = ndjson_reader_new(STDIN_FILENO, 0);
+	while (!stopping) {
+		while (!stopping &&
+		    ((rc = ndjson_next(rd, &line, &len)) == NDJSON_LINE ||
+		    rc == NDJSON_TOOLONG)) {
+			if (rc == NDJSON_TOOLONG)
+				log_warnx("stdin:%llu: line too long, skipped",
+				    (unsigned long long)ndjson_lineno(rd));
+			else
+				handle_line(&st, ndjson_lineno(rd), line, len);
+		}
+		if (stopping || eof)
+			break;
+		flush_out();
+		pfd.fd = STDIN_FILENO;
+		pfd.events = POLLIN;
+		n = poll(&pfd, 1, aggregator_pending(st.agg) ? IDLE_FLUSH_MS :
+		    -1);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			fatal(71, "poll");
+		}
+		if (n == 0) {
+			flush(&st);
+			continue;
+		}
+		rc = ndjson_fill(rd);
+		if (rc == NDJSON_EOF)
+			eof = 1;
+		else if (rc == NDJSON_ERROR && errno != EINTR)
+			fatal(74, "stdin");
+	}
+	if (stopping)
+		log_debug("signal received, committing and stopping");
+	flush(&st);
+	aggregator_free(st.agg);
+	ndjson_reader_free(rd);
+	buf_release(&evbuf);
+	db_close(db);
+	free(uri);
+	flush_out();
+	return st.fails > 0 ? 75 : 0;
+}

@@ -1,0 +1,1210 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Reading periskop.yaml: YAML events into a small tree, then struct conf. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <yaml.h>
+
+#include "conf.h"
+#include "duration.h"
+#include "labels.h"
+#include "xalloc.h"
+
+/* Deeper than any real config, shallow enough that recursion is safe. */
+#define MAX_DEPTH	64
+
+enum ntype { N_NULL, N_STR, N_SEQ, N_MAP };
+
+/* A parsed YAML node with where it starts; mappings hold key, value pairs. */
+struct node {
+	enum ntype	 type;
+	char		*s;
+	struct conf_pos	 pos;
+	struct node	*kids;
+	size_t		 n;
+	size_t		 cap;
+};
+
+struct ctx {
+	const char	*name;
+	const char	*buf;
+	size_t		 len;
+	char		*err;
+	size_t		 errlen;
+};
+
+static int	cerr(struct ctx *, struct conf_pos, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+
+static int
+cerr(struct ctx *c, struct conf_pos pos, const char *fmt, ...)
+{
+	va_list	 ap;
+	int	 n;
+
+	if (c->err == NULL || c->errlen == 0)
+		return -1;
+	n = snprintf(c->err, c->errlen, "%s:%d:%d: ", c->name, pos.line,
+	    pos.col);
+	if (n >= 0 && (size_t)n < c->errlen) {
+		va_start(ap, fmt);
+		vsnprintf(c->err + n, c->errlen - (size_t)n, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+static struct conf_pos
+mkpos(yaml_mark_t m)
+{
+	struct conf_pos	 p;
+
+	p.line = (int)m.line + 1;
+	p.col = (int)m.column + 1;
+	return p;
+}
+
+/* The reader reports bytes, not marks: count lines and characters up to it. */
+static struct conf_pos
+offpos(const struct ctx *c, size_t off)
+{
+	struct conf_pos	 p = { 1, 1 };
+	size_t		 i;
+
+	for (i = 0; i < off && i < c->len; i++) {
+		if (c->buf[i] == '\n') {
+			p.line++;
+			p.col = 1;
+		} else if (((unsigned char)c->buf[i] & 0xc0) != 0x80)
+			p.col++;
+	}
+	return p;
+}
+
+static int
+yerr(struct ctx *c, const yaml_parser_t *yp)
+{
+	if (yp->error == YAML_MEMORY_ERROR) {
+		struct conf_pos p = { 1, 1 };
+
+		return cerr(c, p, "out of memory parsing YAML");
+	}
+	if (yp->error == YAML_READER_ERROR)
+		return cerr(c, offpos(c, yp->problem_offset), "%s",
+		    yp->problem ? yp->problem : "cannot read YAML");
+	if (yp->context != NULL)
+		return cerr(c, mkpos(yp->problem_mark), "%s (%s at %zu:%zu)",
+		    yp->problem ? yp->problem : "invalid YAML", yp->context,
+		    yp->context_mark.line + 1, yp->context_mark.column + 1);
+	return cerr(c, mkpos(yp->problem_mark), "%s",
+	    yp->problem ? yp->problem : "invalid YAML");
+}
+
+static void
+node_release(struct node *n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n->n; i++)
+		node_release(&n->kids[i]);
+	free(n->kids);
+	free(n->s);
+	memset(n, 0, sizeof(*n));
+}
+
+static int
+is_null(const yaml_event_t *ev)
+{
+	const char	*v = (const char *)ev->data.scalar.value;
+	const char	*tag = (const char *)ev->data.scalar.tag;
+
+	if (tag != NULL)
+		return strcmp(tag, YAML_NULL_TAG) == 0;
+	if (ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return 0;
+	return *v == '\0' || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 ||
+	    strcmp(v, "Null") == 0 || strcmp(v, "NULL") == 0;
+}
+
+/* Builds out from ev (a scalar or a collection start) and what follows it. */
+static int
+build(struct ctx *c, yaml_parser_t *yp, const yaml_event_t *ev,
+    struct node *out, int depth)
+{
+	yaml_event_t	 kev;
+	yaml_event_type_t end;
+	struct node	*kid;
+	int		 rc;
+
+	memset(out, 0, sizeof(*out));
+	out->pos = mkpos(ev->start_mark);
+	switch (ev->type) {
+	case YAML_ALIAS_EVENT:
+		/* Aliases can multiply a small file into a huge tree. */
+		return cerr(c, out->pos, "YAML aliases are not supported "
+		    "(*%s)", (const char *)ev->data.alias.anchor);
+	case YAML_SCALAR_EVENT:
+		if (strlen((const char *)ev->data.scalar.value) !=
+		    ev->data.scalar.length)
+			return cerr(c, out->pos, "NUL character in a string");
+		if (is_null(ev)) {
+			out->type = N_NULL;
+			return 0;
+		}
+		out->type = N_STR;
+		out->s = xstrdup((const char *)ev->data.scalar.value);
+		return 0;
+	case YAML_SEQUENCE_START_EVENT:
+		out->type = N_SEQ;
+		end = YAML_SEQUENCE_END_EVENT;
+		break;
+	case YAML_MAPPING_START_EVENT:
+		out->type = N_MAP;
+		end = YAML_MAPPING_END_EVENT;
+		break;
+	default:
+		return cerr(c, out->pos, "unexpected YAML event");
+	}
+	if (depth >= MAX_DEPTH)
+		return cerr(c, out->pos, "nesting deeper than %d levels",
+		    MAX_DEPTH);
+	for (;;) {
+		if (!yaml_parser_parse(yp, &kev))
+			return yerr(c, yp);
+		if (kev.type == end) {
+			yaml_event_delete(&kev);
+			return 0;
+		}
+		if (out->n == out->cap) {
+			out->cap = out->cap ? out->cap * 2 : 4;
+			out->kids = xreallocarray(out->kids, out->cap,
+			    sizeof(*out->kids));
+		}
+		kid = &out->kids[out->n++];
+		rc = build(c, yp, &kev, kid, depth + 1);
+		yaml_event_delete(&kev);
+		if (rc == -1)
+			return -1;
+		if (out->type == N_MAP && out->n % 2 == 1 &&
+		    kid->type != N_STR && kid->type != N_NULL)
+			return cerr(c, kid->pos, "mapping keys must be "
+			    "strings");
+	}
+}
+
+/* Parses the one document of the stream; an empty stream is a null root. */
+static int
+parse_tree(struct ctx *c, struct node *root)
+{
+	yaml_parser_t	 yp;
+	yaml_event_t	 ev;
+	int		 rc = -1, state = 0;
+
+	memset(root, 0, sizeof(*root));
+	root->type = N_NULL;
+	root->pos.line = root->pos.col = 1;
+	if (!yaml_parser_initialize(&yp))
+		return cerr(c, root->pos, "cannot initialise the YAML parser");
+	yaml_parser_set_input_string(&yp, (const unsigned char *)c->buf,
+	    c->len);
+	for (;;) {
+		if (!yaml_parser_parse(&yp, &ev)) {
+			yerr(c, &yp);
+			break;
+		}
+		if (ev.type == YAML_STREAM_END_EVENT) {
+			yaml_event_delete(&ev);
+			rc = 0;
+			break;
+		}
+		if (ev.type == YAML_DOCUMENT_START_EVENT && state == 2) {
+			cerr(c, mkpos(ev.start_mark), "more than one YAML "
+			    "document");
+			yaml_event_delete(&ev);
+			break;
+		}
+		if (ev.type == YAML_DOCUMENT_START_EVENT)
+			state = 1;
+		else if (ev.type == YAML_DOCUMENT_END_EVENT)
+			state = 2;
+		else if (ev.type != YAML_STREAM_START_EVENT) {
+			if (build(c, &yp, &ev, root, 0) == -1) {
+				yaml_event_delete(&ev);
+				break;
+			}
+		}
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&yp);
+	return rc;
+}
+
+static const char *
+tname(enum ntype t)
+{
+	switch (t) {
+	case N_NULL:
+		return "null";
+	case N_STR:
+		return "a string";
+	case N_SEQ:
+		return "a list";
+	default:
+		return "a mapping";
+	}
+}
+
+static const char *
+nstr(const struct node *n)
+{
+	return n->s != NULL ? n->s : "";
+}
+
+static const struct node *
+map_get(const struct node *m, const char *key)
+{
+	size_t	 i;
+
+	for (i = 0; i + 1 < m->n; i += 2)
+		if (strcmp(nstr(&m->kids[i]), key) == 0)
+			return &m->kids[i + 1];
+	return NULL;
+}
+
+static int
+cmp_key(const void *a, const void *b)
+{
+	const struct node *const *x = a, *const *y = b;
+	int	 r;
+
+	if ((r = strcmp(nstr(*x), nstr(*y))) != 0)
+		return r;
+	return *x < *y ? -1 : *x > *y;
+}
+
+/* Sorting finds repeated keys in n log n even in a huge mapping. */
+static int
+check_dups(struct ctx *c, const struct node *m, const char *where)
+{
+	const struct node	**k;
+	size_t			  i, nk = m->n / 2;
+	int			  rc = 0;
+
+	if (nk < 2)
+		return 0;
+	k = xreallocarray(NULL, nk, sizeof(*k));
+	for (i = 0; i < nk; i++)
+		k[i] = &m->kids[2 * i];
+	qsort(k, nk, sizeof(*k), cmp_key);
+	for (i = 1; i < nk; i++)
+		if (strcmp(nstr(k[i - 1]), nstr(k[i])) == 0) {
+			rc = cerr(c, k[i]->pos, "duplicate key \"%s\" %s "
+			    "(first at %d:%d)", nstr(k[i]), where,
+			    k[i - 1]->pos.line, k[i - 1]->pos.col);
+			break;
+		}
+	free(k);
+	return rc;
+}
+
+/* Every key must be one of keys (NULL-terminated), each at most once. */
+static int
+check_map(struct ctx *c, const struct node *m, const char *where,
+    const char *const *keys)
+{
+	const char *const	*k;
+	size_t			 i;
+
+	for (i = 0; i + 1 < m->n; i += 2) {
+		for (k = keys; *k != NULL; k++)
+			if (strcmp(*k, nstr(&m->kids[i])) == 0)
+				break;
+		if (*k == NULL)
+			return cerr(c, m->kids[i].pos, "unknown key \"%s\" %s",
+			    nstr(&m->kids[i]), where);
+	}
+	return check_dups(c, m, where);
+}
+
+static int
+want(struct ctx *c, const struct node *n, enum ntype t, const char *key,
+    const char *where)
+{
+	if (n->type == t)
+		return 0;
+	return cerr(c, n->pos, "\"%s\" %s must be %s, not %s", key, where,
+	    tname(t), tname(n->type));
+}
+
+/* An explicit null is the empty string, as Go's yaml.v2 decoded it. */
+static int
+get_str(struct ctx *c, const struct node *m, const char *key,
+    const char *where, char **out)
+{
+	const struct node	*n;
+
+	if ((n = map_get(m, key)) == NULL)
+		return 0;
+	if (n->type != N_NULL && want(c, n, N_STR, key, where) == -1)
+		return -1;
+	free(*out);
+	*out = xstrdup(nstr(n));
+	return 0;
+}
+
+/* An explicit null keeps the default. */
+static int
+get_dur(struct ctx *c, const struct node *m, const char *key,
+    const char *where, int64_t *out)
+{
+	const struct node	*n;
+	char			 derr[256];
+	int64_t			 ms;
+
+	if ((n = map_get(m, key)) == NULL || n->type == N_NULL)
+		return 0;
+	if (want(c, n, N_STR, key, where) == -1)
+		return -1;
+	if (duration_parse(n->s, &ms, derr, sizeof(derr)) == -1)
+		return cerr(c, n->pos, "\"%s\" %s: %s", key, where, derr);
+	if (ms <= 0)
+		return cerr(c, n->pos, "\"%s\" %s must be greater than 0",
+		    key, where);
+	*out = ms;
+	return 0;
+}
+
+static int
+get_uint(struct ctx *c, const struct node *m, const char *key,
+    const char *where, uint64_t max, uint64_t *out, int *present)
+{
+	const struct node	*n;
+	const char		*p;
+	uint64_t		 v = 0;
+
+	if ((n = map_get(m, key)) == NULL || n->type == N_NULL)
+		return 0;
+	if (want(c, n, N_STR, key, where) == -1)
+		return -1;
+	p = n->s;
+	if (*p == '+')
+		p++;
+	if (*p == '\0')
+		goto bad;
+	for (; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9')
+			goto bad;
+		if (v > (max - (uint64_t)(*p - '0')) / 10)
+			return cerr(c, n->pos, "\"%s\" %s is out of range: %s",
+			    key, where, n->s);
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	*out = v;
+	if (present != NULL)
+		*present = 1;
+	return 0;
+bad:
+	return cerr(c, n->pos, "\"%s\" %s must be an unsigned integer, "
+	    "not \"%s\"", key, where, n->s);
+}
+
+static void
+strv_free(char **v, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/*
+ * A list of strings; null is an empty list.  *pos_out, when not NULL,
+ * receives the items' nodes for messages about one of them.
+ */
+static int
+get_strlist(struct ctx *c, const struct node *m, const char *key,
+    const char *where, char ***out, size_t *nout, const struct node **items)
+{
+	const struct node	*n;
+	size_t			 i;
+
+	if (items != NULL)
+		*items = NULL;
+	if ((n = map_get(m, key)) == NULL || n->type == N_NULL)
+		return 0;
+	if (want(c, n, N_SEQ, key, where) == -1)
+		return -1;
+	for (i = 0; i < n->n; i++)
+		if (n->kids[i].type != N_STR && n->kids[i].type != N_NULL)
+			return cerr(c, n->kids[i].pos, "items of \"%s\" %s "
+			    "must be strings, not %s", key, where,
+			    tname(n->kids[i].type));
+	strv_free(*out, *nout);
+	*out = xcalloc(n->n ? n->n : 1, sizeof(**out));
+	for (i = 0; i < n->n; i++)
+		(*out)[i] = xstrdup(nstr(&n->kids[i]));
+	*nout = n->n;
+	if (items != NULL)
+		*items = n->kids;
+	return 0;
+}
+
+/* A list of mappings; a single mapping is a list of one, as yaml.v2 allowed. */
+static int
+get_maps(struct ctx *c, const struct node *m, const char *key,
+    const char *where, const struct node **items, size_t *n)
+{
+	const struct node	*v;
+	size_t			 i;
+
+	*items = NULL;
+	*n = 0;
+	if ((v = map_get(m, key)) == NULL || v->type == N_NULL)
+		return 0;
+	if (v->type == N_MAP) {
+		*items = v;
+		*n = 1;
+		return 0;
+	}
+	if (want(c, v, N_SEQ, key, where) == -1)
+		return -1;
+	for (i = 0; i < v->n; i++)
+		if (v->kids[i].type != N_MAP)
+			return cerr(c, v->kids[i].pos, "items of \"%s\" %s "
+			    "must be mappings, not %s", key, where,
+			    tname(v->kids[i].type));
+	*items = v->kids;
+	*n = v->n;
+	return 0;
+}
+
+static int
+valid_label_name(const char *s)
+{
+	if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+	    *s == '_'))
+		return 0;
+	for (s++; *s != '\0'; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		    (*s >= '0' && *s <= '9') || *s == '_'))
+			return 0;
+	return 1;
+}
+
+static int
+is_word(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+	    (ch >= '0' && ch <= '9') || ch == '_';
+}
+
+/*
+ * What Prometheus accepts as a labelmap replacement: a label name in which
+ * $1, $name and ${name} references may stand for parts.
+ */
+static int
+valid_labelmap_target(const char *s)
+{
+	const char	*p = s;
+
+	if (*p == '\0')
+		return 0;
+	if (*p != '$' && !((*p >= 'a' && *p <= 'z') ||
+	    (*p >= 'A' && *p <= 'Z') || *p == '_'))
+		return 0;
+	while (*p != '\0') {
+		if (*p != '$') {
+			if (!is_word(*p))
+				return 0;
+			p++;
+			continue;
+		}
+		p++;
+		if (*p == '{') {
+			p++;
+			if (!is_word(*p))
+				return 0;
+			while (is_word(*p))
+				p++;
+			if (*p != '}')
+				return 0;
+			p++;
+		} else {
+			if (!is_word(*p))
+				return 0;
+			while (is_word(*p))
+				p++;
+		}
+	}
+	return 1;
+}
+
+static int
+parse_labels(struct ctx *c, const struct node *m, struct labelset *ls)
+{
+	const struct node	*n, *v;
+	size_t			 i;
+
+	if ((n = map_get(m, "labels")) == NULL || n->type == N_NULL)
+		return 0;
+	if (want(c, n, N_MAP, "labels", "in static_configs") == -1)
+		return -1;
+	if (check_dups(c, n, "in labels") == -1)
+		return -1;
+	for (i = 0; i + 1 < n->n; i += 2) {
+		v = &n->kids[i + 1];
+		if (!valid_label_name(nstr(&n->kids[i])))
+			return cerr(c, n->kids[i].pos, "\"%s\" is not a valid "
+			    "label name", nstr(&n->kids[i]));
+		if (v->type != N_STR && v->type != N_NULL)
+			return cerr(c, v->pos, "label \"%s\" must be a string, "
+			    "not %s", nstr(&n->kids[i]), tname(v->type));
+		labels_set(ls, nstr(&n->kids[i]), nstr(v));
+	}
+	return 0;
+}
+
+static int
+parse_static(struct ctx *c, const struct node *m, struct conf_static *sc)
+{
+	static const char *const keys[] = { "targets", "labels", NULL };
+	const char		*w = "in static_configs";
+	const struct node	*items;
+	size_t			 i;
+
+	sc->pos = m->pos;
+	labels_init(&sc->labels);
+	if (check_map(c, m, w, keys) == -1 ||
+	    get_strlist(c, m, "targets", w, &sc->targets, &sc->ntargets,
+	    &items) == -1)
+		return -1;
+	for (i = 0; i < sc->ntargets; i++) {
+		if (sc->targets[i][0] == '\0')
+			return cerr(c, items[i].pos, "empty target");
+		if (strchr(sc->targets[i], '/') != NULL)
+			return cerr(c, items[i].pos, "\"%s\" is not a valid "
+			    "hostname", sc->targets[i]);
+	}
+	return parse_labels(c, m, &sc->labels);
+}
+
+/*
+ * Prometheus' rule: a known extension, and '*' only in the last path
+ * element.
+ */
+static int
+valid_sd_file(const char *s)
+{
+	static const char *const ext[] = { ".json", ".yml", ".yaml",
+	    ".JSON", ".YML", ".YAML" };
+	const char	*star = strchr(s, '*');
+	size_t		 i, len = strlen(s), el;
+
+	if (star != NULL && strchr(star, '/') != NULL)
+		return 0;
+	for (i = 0; i < sizeof(ext) / sizeof(ext[0]); i++) {
+		el = strlen(ext[i]);
+		if (len >= el && strcmp(s + len - el, ext[i]) == 0)
+			return star == NULL || star < s + len - el;
+	}
+	return 0;
+}
+
+static int
+parse_file_sd(struct ctx *c, const struct node *m, struct conf_file_sd *fs)
+{
+	static const char *const keys[] = { "files", "refresh_interval",
+	    NULL };
+	const char		*w = "in file_sd_configs";
+	const struct node	*items;
+	size_t			 i;
+
+	fs->pos = m->pos;
+	fs->refresh_ms = 5 * 60 * 1000;
+	if (check_map(c, m, w, keys) == -1 ||
+	    get_strlist(c, m, "files", w, &fs->files, &fs->nfiles,
+	    &items) == -1 ||
+	    get_dur(c, m, "refresh_interval", w, &fs->refresh_ms) == -1)
+		return -1;
+	if (fs->nfiles == 0)
+		return cerr(c, m->pos, "file service discovery config must "
+		    "contain at least one path name");
+	for (i = 0; i < fs->nfiles; i++)
+		if (!valid_sd_file(fs->files[i]))
+			return cerr(c, items[i].pos, "path name \"%s\" is not "
+			    "valid for file discovery", fs->files[i]);
+	return 0;
+}
+
+static int
+parse_dns_sd(struct ctx *c, const struct node *m, struct conf_dns_sd *ds)
+{
+	static const char *const keys[] = { "names", "type", "port",
+	    "refresh_interval", NULL };
+	static const char *const types[] = { "SRV", "A", "AAAA", "MX" };
+	const char		*w = "in dns_sd_configs";
+	const struct node	*n;
+	char			*type = NULL;
+	uint64_t		 port = 0;
+	size_t			 i;
+	int			 have_port = 0;
+
+	ds->pos = m->pos;
+	ds->type = DNS_SRV;
+	ds->refresh_ms = 30 * 1000;
+	if (check_map(c, m, w, keys) == -1 ||
+	    get_strlist(c, m, "names", w, &ds->names, &ds->nnames,
+	    NULL) == -1 ||
+	    get_dur(c, m, "refresh_interval", w, &ds->refresh_ms) == -1 ||
+	    get_uint(c, m, "port", w, UINT64_MAX, &port, &have_port) == -1)
+		return -1;
+	if (have_port && (port < 1 || port > 65535))
+		return cerr(c, map_get(m, "port")->pos, "invalid port %llu: "
+		    "must be between 1 and 65535", (unsigned long long)port);
+	ds->port = (int)port;
+	if (ds->nnames == 0)
+		return cerr(c, m->pos, "DNS-SD config must contain at least "
+		    "one SRV record name");
+	if ((n = map_get(m, "type")) != NULL && n->type != N_NULL) {
+		if (get_str(c, m, "type", w, &type) == -1)
+			return -1;
+		for (i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+			if (strcasecmp(type, types[i]) == 0)
+				break;
+		if (i == sizeof(types) / sizeof(types[0])) {
+			cerr(c, n->pos, "invalid DNS-SD records type %s",
+			    type);
+			free(type);
+			return -1;
+		}
+		free(type);
+		ds->type = (enum dns_type)i;
+	}
+	if (ds->type != DNS_SRV && ds->port == 0)
+		return cerr(c, m->pos, "a port is required in DNS-SD configs "
+		    "for all record types except SRV");
+	return 0;
+}
+
+static int
+parse_http_sd(struct ctx *c, const struct node *m, struct conf_http_sd *hs)
+{
+	static const char *const keys[] = { "url", "refresh_interval", NULL };
+	const char		*w = "in http_sd_configs";
+	const struct node	*n;
+	const char		*host;
+
+	hs->pos = m->pos;
+	hs->refresh_ms = 60 * 1000;
+	if (check_map(c, m, w, keys) == -1 ||
+	    get_str(c, m, "url", w, &hs->url) == -1 ||
+	    get_dur(c, m, "refresh_interval", w, &hs->refresh_ms) == -1)
+		return -1;
+	if (hs->url == NULL || hs->url[0] == '\0')
+		return cerr(c, m->pos, "URL is missing");
+	n = map_get(m, "url");
+	if (strncasecmp(hs->url, "http://", 7) == 0)
+		host = hs->url + 7;
+	else if (strncasecmp(hs->url, "https://", 8) == 0)
+		host = hs->url + 8;
+	else
+		return cerr(c, n->pos, "URL scheme must be 'http' or 'https'");
+	if (*host == '\0' || *host == '/' || *host == '?' || *host == '#')
+		return cerr(c, n->pos, "host is missing in URL");
+	return 0;
+}
+
+static const char *const actions[] = {
+	"replace", "keep", "drop", "hashmod", "labelmap", "labeldrop",
+	"labelkeep", "lowercase", "uppercase", "keepequal", "dropequal"
+};
+
+static int
+parse_relabel(struct ctx *c, const struct node *m, struct conf_relabel *r)
+{
+	static const char *const keys[] = { "source_labels", "separator",
+	    "regex", "modulus", "target_label", "replacement", "action",
+	    NULL };
+	const char		*w = "in relabel_configs", *act;
+	const struct node	*n, *items;
+	char			*s = NULL;
+	size_t			 i;
+	int			 have_src;
+	enum relabel_action	 a;
+
+	r->pos = m->pos;
+	r->separator = xstrdup(";");
+	r->regex = xstrdup("(.*)");
+	r->replacement = xstrdup("$1");
+	r->action = RELABEL_REPLACE;
+	if (check_map(c, m, w, keys) == -1 ||
+	    get_strlist(c, m, "source_labels", w, &r->source_labels,
+	    &r->nsource_labels, &items) == -1 ||
+	    get_str(c, m, "separator", w, &r->separator) == -1 ||
+	    get_str(c, m, "regex", w, &r->regex) == -1 ||
+	    get_str(c, m, "target_label", w, &r->target_label) == -1 ||
+	    get_str(c, m, "replacement", w, &r->replacement) == -1 ||
+	    get_uint(c, m, "modulus", w, UINT64_MAX, &r->modulus, NULL) == -1)
+		return -1;
+	n = map_get(m, "source_labels");
+	have_src = n != NULL && n->type != N_NULL;
+	for (i = 0; i < r->nsource_labels; i++)
+		if (!valid_label_name(r->source_labels[i]))
+			return cerr(c, items[i].pos, "\"%s\" is not a valid "
+			    "label name", r->source_labels[i]);
+	if (r->target_label != NULL && r->target_label[0] == '\0') {
+		free(r->target_label);
+		r->target_label = NULL;
+	}
+	if ((n = map_get(m, "action")) != NULL) {
+		if (n->type == N_NULL)
+			return cerr(c, n->pos, "relabel action cannot be "
+			    "empty");
+		if (get_str(c, m, "action", w, &s) == -1)
+			return -1;
+		for (i = 0; i < sizeof(actions) / sizeof(actions[0]); i++)
+			if (strcasecmp(s, actions[i]) == 0)
+				break;
+		if (i == sizeof(actions) / sizeof(actions[0])) {
+			cerr(c, n->pos, "unknown relabel action \"%s\"", s);
+			free(s);
+			return -1;
+		}
+		free(s);
+		r->action = (enum relabel_action)i;
+	}
+	a = r->action;
+	act = actions[a];
+	if (a == RELABEL_HASHMOD && r->modulus == 0)
+		return cerr(c, m->pos, "relabel configuration for hashmod "
+		    "requires non-zero modulus");
+	if ((a == RELABEL_REPLACE || a == RELABEL_HASHMOD ||
+	    a == RELABEL_LOWERCASE || a == RELABEL_UPPERCASE ||
+	    a == RELABEL_KEEPEQUAL || a == RELABEL_DROPEQUAL) &&
+	    r->target_label == NULL)
+		return cerr(c, m->pos, "relabel configuration for %s action "
+		    "requires 'target_label' value", act);
+	if (a == RELABEL_REPLACE && strchr(r->target_label, '$') == NULL &&
+	    !valid_label_name(r->target_label))
+		return cerr(c, m->pos, "\"%s\" is invalid 'target_label' for "
+		    "%s action", r->target_label, act);
+	if ((a == RELABEL_LOWERCASE || a == RELABEL_UPPERCASE ||
+	    a == RELABEL_KEEPEQUAL || a == RELABEL_DROPEQUAL ||
+	    a == RELABEL_HASHMOD) && !valid_label_name(r->target_label))
+		return cerr(c, m->pos, "\"%s\" is invalid 'target_label' for "
+		    "%s action", r->target_label, act);
+	if ((a == RELABEL_LOWERCASE || a == RELABEL_UPPERCASE) &&
+	    strcmp(r->replacement, "$1") != 0)
+		return cerr(c, m->pos, "'replacement' can not be set for %s "
+		    "action", act);
+	if (a == RELABEL_LABELMAP && !valid_labelmap_target(r->replacement))
+		return cerr(c, m->pos, "\"%s\" is invalid 'replacement' for "
+		    "%s action", r->replacement, act);
+	if ((a == RELABEL_KEEPEQUAL || a == RELABEL_DROPEQUAL) &&
+	    (strcmp(r->regex, "(.*)") != 0 || r->modulus != 0 ||
+	    strcmp(r->separator, ";") != 0 ||
+	    strcmp(r->replacement, "$1") != 0))
+		return cerr(c, m->pos, "%s action requires only "
+		    "'source_labels' and `target_label`, and no other fields",
+		    act);
+	if ((a == RELABEL_LABELDROP || a == RELABEL_LABELKEEP) &&
+	    (have_src || r->target_label != NULL || r->modulus != 0 ||
+	    strcmp(r->separator, ";") != 0 ||
+	    strcmp(r->replacement, "$1") != 0))
+		return cerr(c, m->pos, "%s action requires only 'regex', and "
+		    "no other fields", act);
+	return 0;
+}
+
+static int
+parse_scraper(struct ctx *c, const struct node *svc, struct conf_scraper *sc)
+{
+	static const char *const keys[] = { "endpoint", "refresh_interval",
+	    "timeout", "scheme", NULL };
+	const char		*w = "in scraper";
+	const struct node	*m, *n;
+
+	sc->endpoint = xstrdup("/errors");
+	sc->scheme = xstrdup("http");
+	sc->interval_ms = 30 * 1000;
+	sc->timeout_ms = 10 * 1000;
+	if ((m = map_get(svc, "scraper")) == NULL || m->type == N_NULL)
+		return 0;
+	if (want(c, m, N_MAP, "scraper", "in service") == -1 ||
+	    check_map(c, m, w, keys) == -1 ||
+	    get_str(c, m, "endpoint", w, &sc->endpoint) == -1 ||
+	    get_str(c, m, "scheme", w, &sc->scheme) == -1 ||
+	    get_dur(c, m, "refresh_interval", w, &sc->interval_ms) == -1 ||
+	    get_dur(c, m, "timeout", w, &sc->timeout_ms) == -1)
+		return -1;
+	if (sc->endpoint[0] != '/')
+		return cerr(c, map_get(m, "endpoint")->pos, "endpoint \"%s\" "
+		    "must start with '/'", sc->endpoint);
+	if (strcmp(sc->scheme, "http") != 0 &&
+	    strcmp(sc->scheme, "https") != 0) {
+		n = map_get(m, "scheme");
+		return cerr(c, n->pos, "invalid scheme \"%s\": must be http "
+		    "or https", sc->scheme);
+	}
+	/* A scrape must end before the next one is due. */
+	if (sc->timeout_ms > sc->interval_ms)
+		sc->timeout_ms = sc->interval_ms;
+	return 0;
+}
+
+/* Fills one list of sd configs: key, array and count, item parser. */
+#define SD_LIST(key, arr, cnt, fn) do {					\
+	if (get_maps(c, m, key, where, &items, &nitems) == -1)		\
+		return -1;						\
+	svc->arr = xcalloc(nitems ? nitems : 1, sizeof(*svc->arr));	\
+	for (i = 0; i < nitems; i++) {					\
+		svc->cnt++;						\
+		if (fn(c, &items[i], &svc->arr[i]) == -1)		\
+			return -1;					\
+	}								\
+} while (0)
+
+static int
+parse_service(struct ctx *c, const struct node *m, struct conf_service *svc)
+{
+	static const char *const keys[] = { "name", "static_configs",
+	    "file_sd_configs", "dns_sd_configs", "http_sd_configs",
+	    "relabel_configs", "scraper", NULL };
+	const struct node	*n, *items;
+	char			 where[128];
+	size_t			 i, nitems;
+
+	svc->pos = m->pos;
+	n = map_get(m, "name");
+	if (n != NULL && n->type == N_STR)
+		snprintf(where, sizeof(where), "in service \"%s\"", n->s);
+	else
+		snprintf(where, sizeof(where), "in service");
+	if (check_map(c, m, where, keys) == -1)
+		return -1;
+	if (n == NULL)
+		return cerr(c, m->pos, "missing key \"name\" in service");
+	if (get_str(c, m, "name", where, &svc->name) == -1)
+		return -1;
+	if (svc->name[0] == '\0')
+		return cerr(c, n->pos, "empty service name");
+	SD_LIST("static_configs", static_configs, nstatic_configs,
+	    parse_static);
+	SD_LIST("file_sd_configs", file_sd_configs, nfile_sd_configs,
+	    parse_file_sd);
+	SD_LIST("dns_sd_configs", dns_sd_configs, ndns_sd_configs,
+	    parse_dns_sd);
+	SD_LIST("http_sd_configs", http_sd_configs, nhttp_sd_configs,
+	    parse_http_sd);
+	if ((n = map_get(m, "relabel_configs")) != NULL &&
+	    n->type != N_NULL && want(c, n, N_SEQ, "relabel_configs",
+	    where) == -1)
+		return -1;
+	SD_LIST("relabel_configs", relabel_configs, nrelabel_configs,
+	    parse_relabel);
+	return parse_scraper(c, m, &svc->scraper);
+}
+
+static int
+parse_repository(struct ctx *c, const struct node *top,
+    struct conf_repository *r)
+{
+	static const char *const keys[] = { "type", "path", "dsn", NULL };
+	static const char *const types[] = { "sqlite", "postgres",
+	    "postgresql", "mysql", "memory", NULL };
+	const char		*w = "in repository";
+	const char *const	*t;
+	const struct node	*m, *n;
+
+	if ((m = map_get(top, "repository")) == NULL || m->type == N_NULL)
+		return 0;
+	if (want(c, m, N_MAP, "repository", "at the top level") == -1 ||
+	    check_map(c, m, w, keys) == -1 ||
+	    get_str(c, m, "type", w, &r->type) == -1 ||
+	    get_str(c, m, "path", w, &r->path) == -1 ||
+	    get_str(c, m, "dsn", w, &r->dsn) == -1)
+		return -1;
+	if ((n = map_get(m, "type")) != NULL) {
+		for (t = types; *t != NULL; t++)
+			if (strcmp(*t, r->type) == 0)
+				break;
+		if (*t == NULL)
+			return cerr(c, n->pos, "unknown repository type \"%s\" "
+			    "(want sqlite, postgres, mysql or memory)",
+			    r->type);
+	} else if (r->path != NULL) {
+		r->type = xstrdup("sqlite");
+	} else if (r->dsn != NULL) {
+		return cerr(c, m->pos, "missing key \"type\" in repository");
+	} else
+		return 0;
+	if (strcmp(r->type, "sqlite") == 0) {
+		if (r->path == NULL)
+			r->path = xstrdup("periskop.db");
+		if (r->path[0] == '\0')
+			return cerr(c, map_get(m, "path")->pos, "empty "
+			    "repository path");
+	} else if (strcmp(r->type, "memory") != 0 &&
+	    (r->dsn == NULL || r->dsn[0] == '\0'))
+		return cerr(c, m->pos, "repository type \"%s\" needs a "
+		    "\"dsn\"", r->type);
+	return 0;
+}
+
+static int
+valid_port(const char *p)
+{
+	long	 v = 0;
+
+	if (*p == '\0')
+		return 0;
+	for (; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9' || v > 65535)
+			return 0;
+		v = v * 10 + (*p - '0');
+	}
+	return v >= 1 && v <= 65535;
+}
+
+static int
+parse_server(struct ctx *c, const struct node *top, struct conf_server *sv)
+{
+	static const char *const keys[] = { "listen", NULL };
+	const struct node	*m, *n;
+	const char		*l, *port, *why = NULL;
+
+	sv->listen = xstrdup("127.0.0.1:8080");
+	if ((m = map_get(top, "server")) == NULL || m->type == N_NULL)
+		return 0;
+	if (want(c, m, N_MAP, "server", "at the top level") == -1 ||
+	    check_map(c, m, "in server", keys) == -1 ||
+	    get_str(c, m, "listen", "in server", &sv->listen) == -1)
+		return -1;
+	if ((n = map_get(m, "listen")) == NULL)
+		return 0;
+	l = sv->listen;
+	if (l[0] == '[') {
+		port = strchr(l, ']');
+		if (port == NULL)
+			why = "missing ']'";
+		else if (port == l + 1)
+			why = "empty host in brackets";
+		else if (port[1] != ':')
+			why = "missing port";
+		else
+			port += 2;
+	} else if ((port = strrchr(l, ':')) == NULL)
+		why = "missing port";
+	else if (memchr(l, ':', (size_t)(port - l)) != NULL)
+		why = "IPv6 addresses go in brackets: [ADDRESS]:PORT";
+	else
+		port++;
+	if (why == NULL && !valid_port(port))
+		why = "port must be between 1 and 65535";
+	if (why != NULL)
+		return cerr(c, n->pos, "invalid listen address \"%s\": %s", l,
+		    why);
+	return 0;
+}
+
+static char *
+dir_of(const char *path)
+{
+	const char	*slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		return xstrdup(".");
+	if (slash == path)
+		return xstrdup("/");
+	return xstrndup(path, (size_t)(slash - path));
+}
+
+static int
+parse_conf(struct ctx *c, const struct node *root, struct conf *cf)
+{
+	static const char *const keys[] = { "services", "repository",
+	    "server", NULL };
+	const struct node	*n, *items;
+	size_t			 i, j, nitems;
+
+	if (root->type == N_NULL)
+		return parse_server(c, root, &cf->server);
+	if (root->type != N_MAP)
+		return cerr(c, root->pos, "expected a mapping at the top "
+		    "level, not %s", tname(root->type));
+	if (check_map(c, root, "at the top level", keys) == -1)
+		return -1;
+	if ((n = map_get(root, "services")) != NULL && n->type != N_NULL &&
+	    want(c, n, N_SEQ, "services", "at the top level") == -1)
+		return -1;
+	if (get_maps(c, root, "services", "at the top level", &items,
+	    &nitems) == -1)
+		return -1;
+	cf->services = xcalloc(nitems ? nitems : 1, sizeof(*cf->services));
+	for (i = 0; i < nitems; i++) {
+		cf->nservices++;
+		if (parse_service(c, &items[i], &cf->services[i]) == -1)
+			return -1;
+		for (j = 0; j < i; j++)
+			if (strcmp(cf->services[j].name,
+			    cf->services[i].name) == 0)
+				return cerr(c, cf->services[i].pos,
+				    "duplicate service name \"%s\" (first at "
+				    "%d:%d)", cf->services[i].name,
+				    cf->services[j].pos.line,
+				    cf->services[j].pos.col);
+	}
+	if (parse_repository(c, root, &cf->repository) == -1)
+		return -1;
+	return parse_server(c, root, &cf->server);
+}
+
+struct conf *
+conf_parse(const char *buf, size_t len, const char *name, char *err,
+    size_t errlen)
+{
+	struct ctx	 c;
+	struct node	 root;
+	struct conf	*cf;
+	int		 rc;
+
+	c.name = name;
+	c.buf = buf;
+	c.len = len;
+	c.err = err;
+	c.errlen = errlen;
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	cf = xcalloc(1, sizeof(*cf));
+	cf->path = xstrdup(name);
+	cf->dir = dir_of(name);
+	rc = parse_tree(&c, &root);
+	if (rc == 0)
+		rc = parse_conf(&c, &root, cf);
+	node_release(&root);
+	if (rc == -1) {
+		conf_free(cf);
+		/* Callers tell a bad file (78) from a missing one by errno. */
+		errno = 0;
+		return NULL;
+	}
+	return cf;
+}
+
+struct conf *
+conf_load(const char *path, char *err, size_t errlen)
+{
+	struct conf	*cf;
+	FILE		*fp;
+	char		*buf = NULL;
+	size_t		 len = 0, cap = 0, n;
+	int		 saved;
+
+	if ((fp = fopen(path, "r")) == NULL)
+		goto fail;
+	for (;;) {
+		if (cap - len < 4096) {
+			cap = cap ? cap * 2 : 8192;
+			buf = xreallocarray(buf, cap, 1);
+		}
+		n = fread(buf + len, 1, cap - len, fp);
+		len += n;
+		if (n == 0)
+			break;
+	}
+	if (ferror(fp)) {
+		saved = errno;
+		fclose(fp);
+		free(buf);
+		errno = saved;
+		goto fail;
+	}
+	fclose(fp);
+	cf = conf_parse(buf, len, path, err, errlen);
+	free(buf);
+	return cf;
+fail:
+	saved = errno;
+	if (err != NULL && errlen > 0)
+		snprintf(err, errlen, "%s: %s", path, strerror(saved));
+	errno = saved;
+	return NULL;
+}
+
+static void
+service_release(struct conf_service *s)
+{
+	size_t	 i;
+
+	free(s->name);
+	for (i = 0; i < s->nstatic_configs; i++) {
+		strv_free(s->static_configs[i].targets,
+		    s->static_configs[i].ntargets);
+		labels_release(&s->static_configs[i].labels);
+	}
+	free(s->static_configs);
+	for (i = 0; i < s->nfile_sd_configs; i++)
+		strv_free(s->file_sd_configs[i].files,
+		    s->file_sd_configs[i].nfiles);
+	free(s->file_sd_configs);
+	for (i = 0; i < s->ndns_sd_configs; i++)
+		strv_free(s->dns_sd_configs[i].names,
+		    s->dns_sd_configs[i].nnames);
+	free(s->dns_sd_configs);
+	for (i = 0; i < s->nhttp_sd_configs; i++)
+		free(s->http_sd_configs[i].url);
+	free(s->http_sd_configs);
+	for (i = 0; i < s->nrelabel_configs; i++) {
+		strv_free(s->relabel_configs[i].source_labels,
+		    s->relabel_configs[i].nsource_labels);
+		free(s->relabel_configs[i].separator);
+		free(s->relabel_configs[i].regex);
+		free(s->relabel_configs[i].target_label);
+		free(s->relabel_configs[i].replacement);
+	}
+	free(s->relabel_configs);
+	free(s->scraper.endpoint);
+	free(s->scraper.scheme);
+}
+
+void
+conf_free(struct conf *cf)
+{
+	size_t	 i;
+
+	if (cf == NULL)
+		return;
+	for (i = 0; i < cf->nservices; i++)
+		service_release(&cf->services[i]);
+	free(cf->services);
+	free(cf->repository.type);
+	free(cf->repository.path);
+	free(cf->repository.dsn);
+	free(cf->server.listen);
+	free(cf->path);
+	free(cf->dir);
+	free(cf);
+}
+
+char *
+conf_db_uri(const struct conf *cf)
+{
+	const struct conf_repository	*r = &cf->repository;
+
+	if (r->type == NULL)
+		return NULL;
+	if (strcmp(r->type, "sqlite") == 0) {
+		if (r->path[0] == '/' || strcmp(cf->dir, ".") == 0)
+			return xasprintf("sqlite:%s", r->path);
+		return xasprintf("sqlite:%s/%s", cf->dir, r->path);
+	}
+	if (strcmp(r->type, "memory") == 0)
+		return xstrdup("memory:");
+	if (strcmp(r->type, "mysql") == 0)
+		return xasprintf("mysql:%s", r->dsn);
+	return xstrdup(r->dsn);
+}

@@ -1,0 +1,444 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Reading and writing the NDJSON records of periskop-ndjson(5). */
+#include <jansson.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model_json.h"
+#include "record.h"
+#include "timefmt.h"
+#include "xalloc.h"
+
+static int	fail(char *, size_t, const char *, ...)
+	    __attribute__((format(printf, 3, 4)));
+
+static int
+fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* A required string member; copied. */
+static int
+get_str(json_t *o, const char *type, const char *key, char **out,
+    char *err, size_t errlen)
+{
+	json_t *v;
+
+	v = json_object_get(o, key);
+	if (v == NULL || !json_is_string(v))
+		return fail(err, errlen, "%s line: %s \"%s\"", type,
+		    v == NULL ? "missing" : "not a string:", key);
+	*out = xstrndup(json_string_value(v), json_string_length(v));
+	return 0;
+}
+
+/* An optional string member: NULL when absent or null. */
+static int
+get_optstr(json_t *o, const char *type, const char *key, char **out,
+    char *err, size_t errlen)
+{
+	json_t *v;
+
+	*out = NULL;
+	v = json_object_get(o, key);
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_string(v))
+		return fail(err, errlen, "%s line: not a string: \"%s\"", type,
+		    key);
+	*out = xstrndup(json_string_value(v), json_string_length(v));
+	return 0;
+}
+
+static int
+get_num(json_t *o, const char *type, const char *key, int required,
+    double *out, char *err, size_t errlen)
+{
+	json_t *v;
+
+	*out = 0;
+	v = json_object_get(o, key);
+	if (v == NULL || json_is_null(v)) {
+		if (required)
+			return fail(err, errlen, "%s line: missing \"%s\"",
+			    type, key);
+		return 0;
+	}
+	if (!json_is_number(v) || !isfinite(json_number_value(v)) ||
+	    json_number_value(v) < 0)
+		return fail(err, errlen, "%s line: \"%s\" is not a number "
+		    ">= 0", type, key);
+	*out = json_number_value(v);
+	return 0;
+}
+
+static int
+get_time(json_t *o, const char *type, const char *key, int64_t *out,
+    char *err, size_t errlen)
+{
+	json_t *v;
+
+	v = json_object_get(o, key);
+	if (v == NULL || !json_is_string(v))
+		return fail(err, errlen, "%s line: %s \"%s\"", type,
+		    v == NULL ? "missing" : "not a string:", key);
+	if (time_parse(json_string_value(v), out) == -1)
+		return fail(err, errlen, "%s line: \"%s\": not an RFC 3339 "
+		    "time: \"%.64s\"", type, key, json_string_value(v));
+	return 0;
+}
+
+void
+targets_rec_release(struct targets_rec *t)
+{
+	size_t i;
+
+	free(t->service);
+	free(t->endpoint);
+	for (i = 0; i < t->ntargets; i++) {
+		free(t->targets[i].address);
+		free(t->targets[i].url);
+		labels_release(&t->targets[i].labels);
+	}
+	free(t->targets);
+	memset(t, 0, sizeof(*t));
+}
+
+void
+scrape_rec_release(struct scrape_rec *s)
+{
+	free(s->service);
+	free(s->target);
+	free(s->url);
+	free(s->target_uuid);
+	free(s->error);
+	payload_free(s->payload);
+	memset(s, 0, sizeof(*s));
+}
+
+static int
+parse_targets(json_t *o, struct targets_rec *t, char *err, size_t errlen)
+{
+	json_t *arr, *el, *labels, *v;
+	const char *name;
+	struct target *tg;
+	double d;
+	size_t i;
+
+	if (get_str(o, "targets", "service", &t->service, err, errlen) == -1 ||
+	    get_optstr(o, "targets", "endpoint", &t->endpoint, err, errlen) ==
+	    -1 ||
+	    get_num(o, "targets", "interval_s", 0, &d, err, errlen) == -1)
+		return -1;
+	t->interval_ms = (int64_t)llround(d * 1000);
+	if (get_num(o, "targets", "timeout_s", 0, &d, err, errlen) == -1)
+		return -1;
+	t->timeout_ms = (int64_t)llround(d * 1000);
+	if (t->endpoint == NULL)
+		t->endpoint = xstrdup("/errors");
+	arr = json_object_get(o, "targets");
+	if (arr == NULL || !json_is_array(arr))
+		return fail(err, errlen, "targets line: \"targets\" is %s",
+		    arr == NULL ? "missing" : "not an array");
+	if (json_array_size(arr) == 0)
+		return 0;
+	t->targets = xcalloc(json_array_size(arr), sizeof(*t->targets));
+	json_array_foreach(arr, i, el) {
+		tg = &t->targets[t->ntargets];
+		labels_init(&tg->labels);
+		t->ntargets++;
+		if (!json_is_object(el))
+			return fail(err, errlen, "targets line: targets[%zu] "
+			    "is not an object", i);
+		if (get_str(el, "targets", "address", &tg->address, err,
+		    errlen) == -1 ||
+		    get_str(el, "targets", "url", &tg->url, err, errlen) == -1)
+			return -1;
+		labels = json_object_get(el, "labels");
+		if (labels == NULL || json_is_null(labels))
+			continue;
+		if (!json_is_object(labels))
+			return fail(err, errlen, "targets line: targets[%zu]."
+			    "labels is not an object", i);
+		json_object_foreach(labels, name, v) {
+			if (!json_is_string(v))
+				return fail(err, errlen, "targets line: "
+				    "targets[%zu].labels.%s is not a string",
+				    i, name);
+			labels_set(&tg->labels, name, json_string_value(v));
+		}
+	}
+	return 0;
+}
+
+static int
+parse_scrape(json_t *o, struct scrape_rec *s, char *err, size_t errlen)
+{
+	json_t *ok;
+	double d;
+	char sub[512];
+
+	if (get_str(o, "scrape", "service", &s->service, err, errlen) == -1 ||
+	    get_str(o, "scrape", "target", &s->target, err, errlen) == -1 ||
+	    get_str(o, "scrape", "url", &s->url, err, errlen) == -1 ||
+	    get_optstr(o, "scrape", "target_uuid", &s->target_uuid, err,
+	    errlen) == -1 ||
+	    get_time(o, "scrape", "at", &s->at, err, errlen) == -1 ||
+	    get_num(o, "scrape", "duration_ms", 0, &s->duration_ms, err,
+	    errlen) == -1 ||
+	    get_num(o, "scrape", "http_status", 0, &d, err, errlen) == -1)
+		return -1;
+	s->http_status = (int)d;
+	if (get_num(o, "scrape", "body_bytes", 0, &d, err, errlen) == -1)
+		return -1;
+	s->body_bytes = (int64_t)d;
+	ok = json_object_get(o, "ok");
+	if (ok == NULL || !json_is_boolean(ok))
+		return fail(err, errlen, "scrape line: \"ok\" is %s",
+		    ok == NULL ? "missing" : "not a boolean");
+	s->ok = json_is_true(ok);
+	if (!s->ok)
+		return get_str(o, "scrape", "error", &s->error, err, errlen);
+	if ((s->payload = payload_from_json(o, sub, sizeof(sub))) == NULL)
+		return fail(err, errlen, "scrape line: %s", sub);
+	return 0;
+}
+
+static int
+parse_round(json_t *o, struct round_rec *r, char *err, size_t errlen)
+{
+	double d;
+
+	if (get_str(o, "round", "service", &r->service, err, errlen) == -1 ||
+	    get_time(o, "round", "at", &r->at, err, errlen) == -1 ||
+	    get_num(o, "round", "duration_ms", 0, &r->duration_ms, err,
+	    errlen) == -1 ||
+	    get_num(o, "round", "targets", 0, &d, err, errlen) == -1)
+		return -1;
+	r->targets = (int64_t)d;
+	if (get_num(o, "round", "ok", 0, &d, err, errlen) == -1)
+		return -1;
+	r->ok = (int64_t)d;
+	if (get_num(o, "round", "failed", 0, &d, err, errlen) == -1)
+		return -1;
+	r->failed = (int64_t)d;
+	return 0;
+}
+
+static int
+parse_event(json_t *o, struct event_rec *e, char *err, size_t errlen)
+{
+	double d;
+
+	if (get_str(o, "event", "kind", &e->kind, err, errlen) == -1 ||
+	    get_str(o, "event", "service", &e->service, err, errlen) == -1 ||
+	    get_optstr(o, "event", "key", &e->key, err, errlen) == -1 ||
+	    get_optstr(o, "event", "target", &e->target, err, errlen) == -1 ||
+	    get_optstr(o, "event", "severity", &e->severity, err, errlen) ==
+	    -1 ||
+	    get_optstr(o, "event", "error", &e->error, err, errlen) == -1 ||
+	    get_num(o, "event", "count", 0, &d, err, errlen) == -1 ||
+	    get_time(o, "event", "at", &e->at, err, errlen) == -1)
+		return -1;
+	e->count = (int64_t)d;
+	return 0;
+}
+
+int
+record_parse(const char *line, size_t len, struct record *rec, char *err,
+    size_t errlen)
+{
+	json_error_t jerr;
+	json_t *o, *type;
+	const char *t;
+	int rc = 0;
+
+	memset(rec, 0, sizeof(*rec));
+	o = json_loadb(line, len, JSON_ALLOW_NUL, &jerr);
+	if (o == NULL)
+		return fail(err, errlen, "not JSON at byte %d: %s",
+		    jerr.position, jerr.text);
+	if (!json_is_object(o)) {
+		json_decref(o);
+		return fail(err, errlen, "not a JSON object");
+	}
+	type = json_object_get(o, "type");
+	if (type == NULL || !json_is_string(type)) {
+		json_decref(o);
+		return fail(err, errlen, "%s \"type\"",
+		    type == NULL ? "missing" : "not a string:");
+	}
+	t = json_string_value(type);
+	if (strcmp(t, "targets") == 0) {
+		rec->type = REC_TARGETS;
+		rc = parse_targets(o, &rec->u.targets, err, errlen);
+	} else if (strcmp(t, "scrape") == 0) {
+		rec->type = REC_SCRAPE;
+		rc = parse_scrape(o, &rec->u.scrape, err, errlen);
+	} else if (strcmp(t, "round") == 0) {
+		rec->type = REC_ROUND;
+		rc = parse_round(o, &rec->u.round, err, errlen);
+	} else if (strcmp(t, "event") == 0) {
+		rec->type = REC_EVENT;
+		rc = parse_event(o, &rec->u.event, err, errlen);
+	} else
+		rec->type = REC_OTHER;
+	json_decref(o);
+	if (rc == -1)
+		record_release(rec);
+	return rc;
+}
+
+void
+record_release(struct record *rec)
+{
+	struct event_rec *e;
+
+	switch (rec->type) {
+	case REC_TARGETS:
+		targets_rec_release(&rec->u.targets);
+		break;
+	case REC_SCRAPE:
+		scrape_rec_release(&rec->u.scrape);
+		break;
+	case REC_ROUND:
+		free(rec->u.round.service);
+		break;
+	case REC_EVENT:
+		e = &rec->u.event;
+		free(e->kind);
+		free(e->service);
+		free(e->key);
+		free(e->target);
+		free(e->severity);
+		free(e->error);
+		break;
+	case REC_OTHER:
+		break;
+	}
+	memset(rec, 0, sizeof(*rec));
+}
+
+static void
+add_time(struct buf *b, const char *key, int64_t ms)
+{
+	char tbuf[TIME_BUFSZ];
+
+	buf_addf(b, ",\"%s\":\"%s\"", key, time_format(ms, tbuf));
+}
+
+void
+record_write_targets(struct buf *b, const struct targets_rec *t)
+{
+	const struct target *tg;
+	size_t i, j;
+
+	buf_adds(b, "{\"type\":\"targets\",\"service\":");
+	buf_addjstr(b, t->service);
+	buf_adds(b, ",\"endpoint\":");
+	buf_addjstr(b, t->endpoint ? t->endpoint : "/errors");
+	buf_adds(b, ",\"interval_s\":");
+	buf_addjdouble(b, (double)t->interval_ms / 1000);
+	buf_adds(b, ",\"timeout_s\":");
+	buf_addjdouble(b, (double)t->timeout_ms / 1000);
+	buf_adds(b, ",\"targets\":[");
+	for (i = 0; i < t->ntargets; i++) {
+		tg = &t->targets[i];
+		buf_adds(b, i ? ",{\"address\":" : "{\"address\":");
+		buf_addjstr(b, tg->address);
+		buf_adds(b, ",\"url\":");
+		buf_addjstr(b, tg->url);
+		buf_adds(b, ",\"labels\":{");
+		for (j = 0; j < tg->labels.n; j++) {
+			if (j)
+				buf_addc(b, ',');
+			buf_addjstr(b, tg->labels.v[j].name);
+			buf_addc(b, ':');
+			buf_addjstr(b, tg->labels.v[j].value);
+		}
+		buf_adds(b, "}}");
+	}
+	buf_adds(b, "]}");
+}
+
+void
+record_write_scrape(struct buf *b, const struct scrape_rec *s)
+{
+	buf_adds(b, "{\"type\":\"scrape\",\"service\":");
+	buf_addjstr(b, s->service);
+	buf_adds(b, ",\"target\":");
+	buf_addjstr(b, s->target);
+	buf_adds(b, ",\"url\":");
+	buf_addjstr(b, s->url);
+	if (s->target_uuid != NULL) {
+		buf_adds(b, ",\"target_uuid\":");
+		buf_addjstr(b, s->target_uuid);
+	}
+	add_time(b, "at", s->at);
+	buf_adds(b, ",\"duration_ms\":");
+	buf_addjdouble(b, s->duration_ms);
+	buf_addf(b, ",\"http_status\":%d,\"body_bytes\":", s->http_status);
+	buf_addjint(b, s->body_bytes);
+	if (s->ok && s->payload != NULL) {
+		buf_adds(b, ",\"ok\":true,\"aggregated_errors\":");
+		aggregates_write_json(b, s->payload->aggs, s->payload->naggs);
+	} else {
+		buf_adds(b, ",\"ok\":false,\"error\":");
+		buf_addjstr(b, s->error ? s->error : "unknown error");
+	}
+	buf_addc(b, '}');
+}
+
+void
+record_write_round(struct buf *b, const struct round_rec *r)
+{
+	buf_adds(b, "{\"type\":\"round\",\"service\":");
+	buf_addjstr(b, r->service);
+	add_time(b, "at", r->at);
+	buf_adds(b, ",\"duration_ms\":");
+	buf_addjdouble(b, r->duration_ms);
+	buf_adds(b, ",\"targets\":");
+	buf_addjint(b, r->targets);
+	buf_adds(b, ",\"ok\":");
+	buf_addjint(b, r->ok);
+	buf_adds(b, ",\"failed\":");
+	buf_addjint(b, r->failed);
+	buf_addc(b, '}');
+}
+
+static void
+add_optstr(struct buf *b, const char *key, const char *v)
+{
+	if (v == NULL)
+		return;
+	buf_addf(b, ",\"%s\":", key);
+	buf_addjstr(b, v);
+}
+
+void
+record_write_event(struct buf *b, const struct event_rec *e)
+{
+	buf_adds(b, "{\"type\":\"event\",\"kind\":");
+	buf_addjstr(b, e->kind);
+	buf_adds(b, ",\"service\":");
+	buf_addjstr(b, e->service);
+	add_optstr(b, "key", e->key);
+	add_optstr(b, "severity", e->severity);
+	if (e->key != NULL) {
+		buf_adds(b, ",\"count\":");
+		buf_addjint(b, e->count);
+	}
+	add_optstr(b, "target", e->target);
+	add_optstr(b, "error", e->error);
+	add_time(b, "at", e->at);
+	buf_addc(b, '}');
+}

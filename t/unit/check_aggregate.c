@@ -1,0 +1,629 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Unit tests of the aggregation rules against a real SQLite file. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+#include <sqlite3.h>
+
+#include "aggregate.h"
+#include "buf.h"
+#include "db.h"
+#include "model.h"
+#include "record.h"
+#include "timefmt.h"
+#include "xalloc.h"
+
+#define T0	1700000000000LL	/* a scrape time, ms */
+
+static char tmpdir[64];
+static char dbpath[128];
+static char err[512];
+static struct db *db;
+static struct aggregator *ag;
+static struct db_error_list errs;	/* what get() read last */
+static char events[64][256];
+static int nev;
+
+static void
+on_event(const struct event_rec *e, void *arg)
+{
+	ck_assert_int_lt(nev, 64);
+	snprintf(events[nev++], sizeof(events[0]), "%s %s %s %lld%s%s",
+	    e->kind, e->service, e->key ? e->key : e->target,
+	    (long long)e->count, e->error ? " " : "", e->error ? e->error : "");
+}
+
+static void
+open_agg(size_t max_occ)
+{
+	struct agg_options o = { max_occ };
+
+	db = db_open(dbpath, NULL, err, sizeof(err));
+	ck_assert_msg(db != NULL, "%s", err);
+	ag = aggregator_new(db, &o, on_event, NULL);
+}
+
+static void
+close_agg(void)
+{
+	aggregator_free(ag);
+	db_close(db);
+	ag = NULL;
+	db = NULL;
+}
+
+static void
+setup(void)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/check_agg.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	snprintf(dbpath, sizeof(dbpath), "%s/p.db", tmpdir);
+	nev = 0;
+	open_agg(0);
+}
+
+static void
+teardown(void)
+{
+	char cmd[128];
+
+	db_error_list_release(&errs);
+	close_agg();
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+/*
+ * A payload of one aggregate; the variable arguments are uuid and
+ * timestamp pairs of its occurrences, ended by NULL.
+ */
+static struct payload *
+pl(const char *key, long long count, const char *created, ...)
+{
+	struct payload *p;
+	struct buf b;
+	const char *u, *ts;
+	va_list ap;
+	int first = 1;
+
+	buf_init(&b);
+	buf_adds(&b, "{\"aggregated_errors\":[{\"aggregation_key\":");
+	buf_addjstr(&b, key);
+	buf_addf(&b, ",\"total_count\":%lld,\"severity\":\"warning\"", count);
+	if (created != NULL)
+		buf_addf(&b, ",\"created_at\":\"%s\"", created);
+	buf_adds(&b, ",\"latest_errors\":[");
+	va_start(ap, created);
+	while ((u = va_arg(ap, const char *)) != NULL) {
+		ts = va_arg(ap, const char *);
+		buf_addf(&b, "%s{\"error\":{\"class\":\"C\",\"message\":\"m\","
+		    "\"stacktrace\":[\"f\"],\"cause\":null},\"uuid\":\"%s\","
+		    "\"timestamp\":\"%s\",\"severity\":\"warning\"}",
+		    first ? "" : ",", u, ts);
+		first = 0;
+	}
+	va_end(ap);
+	buf_adds(&b, "]}]}");
+	p = payload_parse(b.p, b.len, err, sizeof(err));
+	ck_assert_msg(p != NULL, "%s: %s", b.p, err);
+	buf_release(&b);
+	return p;
+}
+
+static struct payload *
+pl_file(const char *name)
+{
+	char path[256];
+	FILE *f;
+	char *text;
+	long n;
+	struct payload *p;
+
+	snprintf(path, sizeof(path), "%s/%s",
+	    getenv("FIXTURES") ? getenv("FIXTURES") : "t/fixtures", name);
+	f = fopen(path, "rb");
+	ck_assert_msg(f != NULL, "%s", path);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	text = xmalloc(n + 1);
+	ck_assert_int_eq(fread(text, 1, n, f), n);
+	fclose(f);
+	p = payload_parse(text, n, err, sizeof(err));
+	ck_assert_msg(p != NULL, "%s", err);
+	free(text);
+	return p;
+}
+
+/* Applies one scrape of target (an address) and frees p. */
+static int
+scrape_rc(const char *svc, const char *target, const char *tuuid, int64_t at,
+    struct payload *p, const char *fail)
+{
+	struct record r;
+	char *url;
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	url = xasprintf("http://%s/errors", target);
+	r.type = REC_SCRAPE;
+	r.u.scrape.service = (char *)svc;
+	r.u.scrape.target = (char *)target;
+	r.u.scrape.url = url;
+	r.u.scrape.target_uuid = (char *)tuuid;
+	r.u.scrape.at = at;
+	r.u.scrape.duration_ms = 1.5;
+	r.u.scrape.ok = fail == NULL;
+	r.u.scrape.error = (char *)fail;
+	r.u.scrape.payload = p;
+	rc = aggregator_apply(ag, &r, err, sizeof(err));
+	free(url);
+	payload_free(p);
+	return rc;
+}
+
+static void
+scrape(const char *svc, const char *target, const char *tuuid, int64_t at,
+    struct payload *p)
+{
+	ck_assert_msg(scrape_rc(svc, target, tuuid, at, p, NULL) == 0, "%s",
+	    err);
+}
+
+static void
+round_end(const char *svc)
+{
+	struct record r;
+
+	memset(&r, 0, sizeof(r));
+	r.type = REC_ROUND;
+	r.u.round.service = (char *)svc;
+	ck_assert_msg(aggregator_apply(ag, &r, err, sizeof(err)) == 0, "%s",
+	    err);
+}
+
+
+static struct db_error *
+get(const char *svc, const char *key)
+{
+	size_t i;
+
+	db_error_list_release(&errs);
+	ck_assert_msg(db_errors(db, svc, 100, 1, &errs, err, sizeof(err)) == 0,
+	    "%s", err);
+	for (i = 0; i < errs.n; i++)
+		if (strcmp(errs.v[i].key, key) == 0)
+			return &errs.v[i];
+	return NULL;
+}
+
+static int64_t
+ms(const char *ts)
+{
+	int64_t v;
+
+	ck_assert_int_eq(time_parse(ts, &v), 0);
+	return v;
+}
+
+static long long
+raw_int(const char *q)
+{
+	sqlite3 *h;
+	sqlite3_stmt *st;
+	long long v = -1;
+
+	ck_assert_int_eq(sqlite3_open(dbpath, &h), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(h, q, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	return v;
+}
+
+static void
+raw_exec(const char *q)
+{
+	sqlite3 *h;
+
+	ck_assert_int_eq(sqlite3_open(dbpath, &h), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(h, q, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(h);
+}
+
+START_TEST(first_scrape)
+{
+	struct db_error *e;
+
+	scrape("api", "a:1", NULL, T0, pl("k1", 3, "2020-01-01T00:00:00Z",
+	    "u1", "2020-01-01T00:00:01Z", "u2", "2020-01-01T00:00:02.5Z",
+	    NULL));
+	ck_assert_int_eq(nev, 0);	/* not before the commit */
+	round_end("api");
+	ck_assert_int_eq(nev, 1);
+	ck_assert_str_eq(events[0], "new_error api k1 3");
+	e = get("api", "k1");
+	ck_assert_ptr_nonnull(e);
+	ck_assert_int_eq(e->total_count, 3);
+	ck_assert_int_eq(e->severity, SEV_WARNING);
+	ck_assert_int_eq(e->created_at, ms("2020-01-01T00:00:00Z"));
+	ck_assert_int_eq(e->last_seen, ms("2020-01-01T00:00:02.5Z"));
+	ck_assert_str_eq(e->status, "unresolved");
+	ck_assert_int_eq(e->regressed, 0);
+	ck_assert_uint_eq(e->nocc, 2);
+	ck_assert_str_eq(e->occ[0].uuid, "u2");
+	ck_assert_str_eq(e->occ[1].uuid, "u1");
+	ck_assert_int_eq(e->occ[0].severity, SEV_WARNING);
+	ck_assert_ptr_nonnull(strstr(e->occ[0].error_json, "\"class\":\"C\""));
+	ck_assert_ptr_null(e->occ[0].http_json);
+}
+END_TEST
+
+START_TEST(growth)
+{
+	scrape("api", "a:1", NULL, T0, pl("k", 3, NULL, NULL));
+	round_end("api");
+	scrape("api", "a:1", NULL, T0 + 60000, pl("k", 5, NULL, NULL));
+	round_end("api");
+	scrape("api", "a:1", NULL, T0 + 120000, pl("k", 5, NULL, NULL));
+	round_end("api");
+	ck_assert_int_eq(get("api", "k")->total_count, 5);
+	ck_assert_int_eq(nev, 1);
+	ck_assert_int_eq(raw_int("SELECT sum(count) FROM error_minutes"), 5);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM error_minutes"), 2);
+	ck_assert_int_eq(raw_int("SELECT accumulated FROM target_counts"), 5);
+	ck_assert_int_eq(raw_int("SELECT last_raw FROM target_counts"), 5);
+}
+END_TEST
+
+START_TEST(counter_reset)
+{
+	scrape("api", "a:1", NULL, T0, pl("k", 5, NULL, NULL));
+	round_end("api");
+	scrape("api", "a:1", NULL, T0 + 1, pl("k", 2, NULL, NULL));
+	round_end("api");
+	ck_assert_int_eq(get("api", "k")->total_count, 7);
+	scrape("api", "a:1", NULL, T0 + 2, pl("k", 4, NULL, NULL));
+	round_end("api");
+	ck_assert_int_eq(get("api", "k")->total_count, 9);
+}
+END_TEST
+
+START_TEST(two_instances)
+{
+	scrape("api", "a:1", "ua", T0, pl("k", 2, NULL, NULL));
+	scrape("api", "b:1", "ub", T0, pl("k", 3, NULL, NULL));
+	round_end("api");
+	ck_assert_int_eq(get("api", "k")->total_count, 5);
+	scrape("api", "a:1", "ua", T0 + 1, pl("k", 4, NULL, NULL));
+	scrape("api", "b:1", "ub", T0 + 1, pl("k", 3, NULL, NULL));
+	round_end("api");
+	ck_assert_int_eq(get("api", "k")->total_count, 7);
+	/* The same instance behind a new address is still one instance. */
+	scrape("api", "c:1", "ua", T0 + 2, pl("k", 4, NULL, NULL));
+	round_end("api");
+	ck_assert_int_eq(get("api", "k")->total_count, 7);
+	ck_assert_int_eq(nev, 1);
+}
+END_TEST
+
+START_TEST(resolved_stays_without_delta)
+{
+	struct db_error_list l;
+
+	scrape("api", "a:1", NULL, T0, pl("k", 2, NULL,
+	    "u1", "2020-01-01T00:00:01Z", NULL));
+	round_end("api");
+	ck_assert_int_eq(db_resolve(db, "api", "k", err, sizeof(err)), 1);
+	ck_assert_int_eq(db_resolve(db, "api", "nokey", err, sizeof(err)), 0);
+	ck_assert_int_eq(db_resolve(db, "nosvc", "k", err, sizeof(err)), 0);
+	scrape("api", "a:1", NULL, T0 + 1, pl("k", 2, NULL,
+	    "u1", "2020-01-01T00:00:01Z", NULL));
+	round_end("api");
+	ck_assert_int_eq(db_errors(db, "api", 10, 0, &l, err, sizeof(err)), 0);
+	ck_assert_uint_eq(l.n, 0);
+	db_error_list_release(&l);
+	ck_assert_str_eq(get("api", "k")->status, "resolved");
+	ck_assert_int_eq(get("api", "k")->total_count, 2);
+	ck_assert_int_eq(nev, 1);
+}
+END_TEST
+
+START_TEST(resolved_reopens_on_delta)
+{
+	struct db_error *e;
+
+	scrape("api", "a:1", NULL, T0, pl("k", 2, NULL, NULL));
+	round_end("api");
+	ck_assert_int_eq(db_resolve(db, "api", "k", err, sizeof(err)), 1);
+	scrape("api", "a:1", NULL, T0 + 5000, pl("k", 3, NULL,
+	    "u9", "2020-01-01T00:00:09Z", NULL));
+	round_end("api");
+	e = get("api", "k");
+	ck_assert_str_eq(e->status, "unresolved");
+	ck_assert_int_eq(e->regressed, 1);
+	ck_assert_int_eq(e->regressed_at, T0 + 5000);
+	ck_assert_int_eq(e->total_count, 3);
+	ck_assert_int_eq(nev, 2);
+	ck_assert_str_eq(events[1], "regression api k 1");
+}
+END_TEST
+
+START_TEST(occurrences_dedupe_cap)
+{
+	struct db_error *e;
+
+	close_agg();
+	open_agg(3);
+	scrape("api", "a:1", NULL, T0, pl("k", 2, NULL,
+	    "u1", "2020-01-01T00:00:01Z", "u2", "2020-01-01T00:00:02Z", NULL));
+	round_end("api");
+	e = get("api", "k");
+	ck_assert_uint_eq(e->nocc, 2);
+	scrape("api", "a:1", NULL, T0 + 1, pl("k", 6, NULL,
+	    "u2", "2020-01-01T00:00:02Z", "u5", "2020-01-01T00:00:05Z",
+	    "u3", "2020-01-01T00:00:03Z", "u4", "2020-01-01T00:00:04Z", NULL));
+	round_end("api");
+	e = get("api", "k");
+	ck_assert_uint_eq(e->nocc, 3);
+	ck_assert_str_eq(e->occ[0].uuid, "u5");
+	ck_assert_str_eq(e->occ[1].uuid, "u4");
+	ck_assert_str_eq(e->occ[2].uuid, "u3");
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM occurrences"), 3);
+	/* An old occurrence coming back does not push a newer one out. */
+	scrape("api", "b:1", NULL, T0 + 2, pl("k", 1, NULL,
+	    "u0", "2019-01-01T00:00:00Z", NULL));
+	round_end("api");
+	e = get("api", "k");
+	ck_assert_uint_eq(e->nocc, 3);
+	ck_assert_str_eq(e->occ[2].uuid, "u3");
+	ck_assert_int_eq(e->total_count, 7);
+}
+END_TEST
+
+START_TEST(reference_pair)
+{
+	struct db_error *e;
+
+	scrape("svc", "10.0.0.1:7777", NULL, T0,
+	    pl_file("sample-response1.json"));
+	scrape("svc", "10.0.0.2:7777", NULL, T0,
+	    pl_file("sample-response2.json"));
+	round_end("svc");
+	e = get("svc", "com.soundcloud.Foon@e28e036e");
+	ck_assert_ptr_nonnull(e);
+	ck_assert_int_eq(e->total_count, 4);
+	ck_assert_int_eq(e->created_at, ms("2018-09-13T15:23:30.630Z"));
+	ck_assert_uint_eq(e->nocc, 4);
+	ck_assert_str_eq(e->occ[0].uuid, "uuid4");
+	ck_assert_str_eq(e->occ[1].uuid, "uuid2");
+	ck_assert_str_eq(e->occ[2].uuid, "uuid3");
+	ck_assert_str_eq(e->occ[3].uuid, "uuid1");
+	ck_assert_ptr_nonnull(e->occ[0].http_json);
+	ck_assert_ptr_nonnull(strstr(e->occ[0].http_json, "\"GET\""));
+	ck_assert_int_eq(nev, 1);
+}
+END_TEST
+
+START_TEST(created_at_from_occurrences)
+{
+	scrape("api", "a:1", NULL, T0, pl("k", 2, NULL,
+	    "u2", "2020-01-01T00:00:02Z", "u1", "2020-01-01T00:00:01Z", NULL));
+	round_end("api");
+	ck_assert_int_eq(get("api", "k")->created_at,
+	    ms("2020-01-01T00:00:01Z"));
+	/* A reported created_at wins over occurrences, even a later one. */
+	scrape("api", "b:1", NULL, T0, pl("k", 2, "2020-01-01T00:00:05Z",
+	    NULL));
+	round_end("api");
+	ck_assert_int_eq(get("api", "k")->created_at,
+	    ms("2020-01-01T00:00:05Z"));
+}
+END_TEST
+
+START_TEST(restart_safety)
+{
+	scrape("api", "a:1", NULL, T0, pl("k", 3, NULL,
+	    "u1", "2020-01-01T00:00:01Z", NULL));
+	round_end("api");
+	close_agg();
+	open_agg(0);
+	scrape("api", "a:1", NULL, T0 + 1, pl("k", 3, NULL,
+	    "u1", "2020-01-01T00:00:01Z", NULL));
+	round_end("api");
+	ck_assert_int_eq(get("api", "k")->total_count, 3);
+	ck_assert_uint_eq(get("api", "k")->nocc, 1);
+	ck_assert_int_eq(nev, 1);
+}
+END_TEST
+
+static void
+targets_line(const char *svc, const char **addrs, size_t n)
+{
+	struct record r;
+	struct target t[8];
+	size_t i;
+
+	memset(&r, 0, sizeof(r));
+	memset(t, 0, sizeof(t));
+	r.type = REC_TARGETS;
+	r.u.targets.service = (char *)svc;
+	r.u.targets.endpoint = (char *)"/errors";
+	for (i = 0; i < n; i++) {
+		t[i].address = (char *)addrs[i];
+		t[i].url = xasprintf("http://%s/errors", addrs[i]);
+		labels_init(&t[i].labels);
+		labels_set(&t[i].labels, "instance", addrs[i]);
+	}
+	r.u.targets.targets = t;
+	r.u.targets.ntargets = n;
+	ck_assert_msg(aggregator_apply(ag, &r, err, sizeof(err)) == 0, "%s",
+	    err);
+	for (i = 0; i < n; i++) {
+		free(t[i].url);
+		labels_release(&t[i].labels);
+	}
+}
+
+START_TEST(targets_replace)
+{
+	struct db_target_list l;
+	const char *set1[] = { "b:1", "a:1" }, *set2[] = { "a:1", "c:1" };
+	char **names;
+	size_t n;
+
+	targets_line("api", set1, 2);
+	scrape("api", "a:1", NULL, T0, pl("k", 1, NULL, NULL));
+	round_end("api");
+	targets_line("api", set2, 2);
+	targets_line("web", NULL, 0);
+	ck_assert_int_eq(db_targets(db, &l, err, sizeof(err)), 0);
+	ck_assert_uint_eq(l.n, 2);
+	ck_assert_str_eq(l.v[0].service, "api");
+	ck_assert_str_eq(l.v[0].address, "a:1");
+	ck_assert_str_eq(l.v[0].url, "http://a:1/errors");
+	ck_assert_str_eq(l.v[0].endpoint, "/errors");
+	ck_assert_int_eq(l.v[0].up, 1);
+	ck_assert_int_eq(l.v[0].last_scrape, T0);
+	ck_assert_ptr_null(l.v[0].last_error);
+	ck_assert_str_eq(l.v[1].address, "c:1");
+	ck_assert_int_eq(l.v[1].up, -1);
+	ck_assert_int_eq(l.v[1].last_scrape, TIME_NONE);
+	db_target_list_release(&l);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM targets WHERE "
+	    "labels = '{\"instance\":\"c:1\"}'"), 1);
+	ck_assert_int_eq(db_services(db, &names, &n, err, sizeof(err)), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(names[1], "web");
+	db_strings_free(names, n);
+}
+END_TEST
+
+START_TEST(target_events)
+{
+	struct db_target_list l;
+
+	scrape("api", "a:1", NULL, T0, pl("k", 1, NULL, NULL));
+	ck_assert_int_eq(scrape_rc("api", "b:1", NULL, T0, NULL,
+	    "connect: connection refused"), 0);
+	round_end("api");
+	ck_assert_int_eq(nev, 2);
+	ck_assert_str_eq(events[0], "new_error api k 1");
+	ck_assert_str_eq(events[1],
+	    "target_down api b:1 0 connect: connection refused");
+	ck_assert_int_eq(scrape_rc("api", "a:1", NULL, T0 + 1, NULL,
+	    "timeout"), 0);
+	ck_assert_int_eq(scrape_rc("api", "b:1", NULL, T0 + 1, NULL,
+	    "timeout"), 0);
+	round_end("api");
+	ck_assert_int_eq(nev, 3);
+	ck_assert_str_eq(events[2], "target_down api a:1 0 timeout");
+	ck_assert_int_eq(db_targets(db, &l, err, sizeof(err)), 0);
+	ck_assert_uint_eq(l.n, 2);
+	ck_assert_int_eq(l.v[1].up, 0);
+	ck_assert_str_eq(l.v[1].last_error, "timeout");
+	db_target_list_release(&l);
+	scrape("api", "b:1", NULL, T0 + 2, pl("k", 1, NULL, NULL));
+	round_end("api");
+	ck_assert_int_eq(nev, 4);
+	ck_assert_str_eq(events[3], "target_up api b:1 0");
+	/* b:1 is a new instance (new URL): its first count is its delta. */
+	ck_assert_int_eq(get("api", "k")->total_count, 2);
+}
+END_TEST
+
+START_TEST(rollback_on_failure)
+{
+	struct db_error *e;
+
+	scrape("api", "a:1", NULL, T0, pl("k", 2, NULL,
+	    "u1", "2020-01-01T00:00:01Z", NULL));
+	round_end("api");
+	raw_exec("CREATE TRIGGER boom BEFORE INSERT ON occurrences "
+	    "WHEN NEW.uuid = 'bad' BEGIN SELECT RAISE(ABORT, 'boom'); END");
+	scrape("api", "b:1", NULL, T0 + 1, pl("other", 7, NULL, NULL));
+	ck_assert_int_eq(scrape_rc("api", "a:1", NULL, T0 + 1, pl("k", 5, NULL,
+	    "bad", "2020-01-01T00:00:03Z", NULL), NULL), -1);
+	ck_assert_ptr_nonnull(strstr(err, "boom"));
+	ck_assert_int_eq(nev, 1);
+	ck_assert_ptr_null(get("api", "other"));
+	e = get("api", "k");
+	ck_assert_int_eq(e->total_count, 2);
+	ck_assert_uint_eq(e->nocc, 1);
+	ck_assert_int_eq(raw_int("SELECT last_raw FROM target_counts"), 2);
+	/* The next round is exact: nothing was lost or counted twice. */
+	raw_exec("DROP TRIGGER boom");
+	scrape("api", "a:1", NULL, T0 + 2, pl("k", 5, NULL,
+	    "bad", "2020-01-01T00:00:03Z", NULL));
+	round_end("api");
+	e = get("api", "k");
+	ck_assert_int_eq(e->total_count, 5);
+	ck_assert_uint_eq(e->nocc, 2);
+}
+END_TEST
+
+START_TEST(lock_held_elsewhere)
+{
+	sqlite3 *h;
+	struct db_error *e;
+
+	scrape("api", "a:1", NULL, T0, pl("k", 2, NULL, NULL));
+	round_end("api");
+	ck_assert_int_eq(sqlite3_open(dbpath, &h), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL),
+	    SQLITE_OK);
+	ck_assert_int_eq(scrape_rc("api", "a:1", NULL, T0 + 1, pl("k", 4, NULL,
+	    NULL), NULL), -1);
+	ck_assert_ptr_nonnull(strstr(err, "locked"));
+	sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_close(h);
+	scrape("api", "a:1", NULL, T0 + 2, pl("k", 4, NULL, NULL));
+	round_end("api");
+	e = get("api", "k");
+	ck_assert_int_eq(e->total_count, 4);
+}
+END_TEST
+
+static Suite *
+aggregate_suite(void)
+{
+	Suite *s = suite_create("aggregate");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, first_scrape);
+	tcase_add_test(tc, growth);
+	tcase_add_test(tc, counter_reset);
+	tcase_add_test(tc, two_instances);
+	tcase_add_test(tc, resolved_stays_without_delta);
+	tcase_add_test(tc, resolved_reopens_on_delta);
+	tcase_add_test(tc, occurrences_dedupe_cap);
+	tcase_add_test(tc, reference_pair);
+	tcase_add_test(tc, created_at_from_occurrences);
+	tcase_add_test(tc, restart_safety);
+	tcase_add_test(tc, targets_replace);
+	tcase_add_test(tc, target_events);
+	tcase_add_test(tc, rollback_on_failure);
+	tcase_add_test(tc, lock_held_elsewhere);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr;
+	int failed;
+
+	sr = srunner_create(aggregate_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	db_error_list_release(&errs);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
