@@ -22,7 +22,7 @@ PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 CHECK_CFLAGS = $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
 CHECK_LIBS = $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -Ilib $(PKG_CFLAGS) $(CFLAGS)
-LDLIBS	 = $(PKG_LIBS) -lpthread -lm
+LDLIBS	 = $(PKG_LIBS) -lresolv -lpthread -lm
 SAN	 = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	   -fno-omit-frame-pointer
 
@@ -44,7 +44,8 @@ FUZZ_SECONDS ?= 60
 # Debian 12 packages: to build, then to test.
 DEB_BUILD = gcc make pkg-config libcurl4-openssl-dev libjansson-dev \
 	   libyaml-dev libsqlite3-dev libpq-dev libmicrohttpd-dev libpcre2-dev
-DEB_TEST = check curl jq perl sqlite3 mandoc procps clang libclang-rt-14-dev
+DEB_TEST = check curl jq perl sqlite3 mandoc procps clang libclang-rt-14-dev \
+	   prometheus dnsmasq-base iproute2 util-linux
 
 .PHONY: all check unit integration run install uninstall clean lint deps \
 	deps-test bench fuzz fuzz-smoke
@@ -58,7 +59,7 @@ deps:
 	    DEPS_CHECK='$(PKG_CONFIG) --exists $(PKGS)' DEPS_PKGS='$(DEB_BUILD)'
 deps-test:
 	@$(MAKE) -s --no-print-directory deps-install \
-	    DEPS_CHECK='$(PKG_CONFIG) --exists check && command -v jq && command -v curl && command -v prove && command -v sqlite3 && command -v mandoc && command -v clang && test -d /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux' \
+	    DEPS_CHECK='$(PKG_CONFIG) --exists check && command -v jq && command -v curl && command -v prove && command -v sqlite3 && command -v mandoc && command -v clang && command -v promtool && command -v dnsmasq && command -v ip && test -d /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux' \
 	    DEPS_PKGS='$(DEB_TEST)'
 deps-install:
 	@if ! ( $(DEPS_CHECK) ) >/dev/null 2>&1; then \

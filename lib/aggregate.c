@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The aggregation rules, on top of the engine table: deltas, totals, occurrences, events. */
+/* The aggregation rules over the engine table: deltas, totals, events. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,7 +169,8 @@ apply_targets(struct aggregator *a, const struct targets_rec *t, char *err,
 	size_t i;
 	int rc;
 
-	if (o->service_touch(a->db, t->service, time_now(), err, errlen) == -1 ||
+	if (o->service_touch(a->db, t->service, time_now(), err,
+	    errlen) == -1 ||
 	    o->targets_mark(a->db, t->service, err, errlen) == -1)
 		return -1;
 	for (i = 0; i < t->ntargets; i++) {
@@ -386,7 +387,7 @@ aggregator_apply(struct aggregator *a, const struct record *rec, char *err,
 		fail_txn(a);
 		return -1;
 	}
-	/* Target sets are rare: commit them at once rather than hold the lock. */
+	/* Target sets are rare: commit them now rather than hold the lock. */
 	if (rec->type == REC_TARGETS || a->nscrapes > TXN_MAX_SCRAPES ||
 	    time_mono_ms() - a->began > TXN_MAX_MS)
 		return aggregator_flush(a, err, errlen);

@@ -350,7 +350,7 @@ write_error(struct buf *b, const struct db_error *e)
 	buf_adds(b, "],\"created_at\":");
 	buf_addjint(b, e->created_at == TIME_NONE ? 0 : unix_s(e->created_at));
 	buf_adds(b, ",\"first_seen\":");
-	add_time_or_null(b, e->created_at);
+	add_time_or_null(b, e->first_seen);
 	buf_adds(b, ",\"last_seen\":");
 	add_time_or_null(b, e->last_seen);
 	buf_adds(b, ",\"status\":");

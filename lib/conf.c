@@ -30,6 +30,7 @@ struct node {
 
 struct ctx {
 	const char	*name;
+	const char	*dir;		/* the config's folder */
 	const char	*buf;
 	size_t		 len;
 	char		*err;
@@ -38,6 +39,7 @@ struct ctx {
 
 static int	cerr(struct ctx *, struct conf_pos, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
+static char	*join_dir(const struct ctx *, const char *);
 
 static int
 cerr(struct ctx *c, struct conf_pos pos, const char *fmt, ...)
@@ -621,6 +623,7 @@ parse_file_sd(struct ctx *c, const struct node *m, struct conf_file_sd *fs)
 	    NULL };
 	const char		*w = "in file_sd_configs";
 	const struct node	*items;
+	char			*joined;
 	size_t			 i;
 
 	fs->pos = m->pos;
@@ -633,10 +636,14 @@ parse_file_sd(struct ctx *c, const struct node *m, struct conf_file_sd *fs)
 	if (fs->nfiles == 0)
 		return cerr(c, m->pos, "file service discovery config must "
 		    "contain at least one path name");
-	for (i = 0; i < fs->nfiles; i++)
+	for (i = 0; i < fs->nfiles; i++) {
 		if (!valid_sd_file(fs->files[i]))
 			return cerr(c, items[i].pos, "path name \"%s\" is not "
 			    "valid for file discovery", fs->files[i]);
+		joined = join_dir(c, fs->files[i]);
+		free(fs->files[i]);
+		fs->files[i] = joined;
+	}
 	return 0;
 }
 
@@ -690,32 +697,419 @@ parse_dns_sd(struct ctx *c, const struct node *m, struct conf_dns_sd *ds)
 	return 0;
 }
 
+/* YAML 1.1 booleans, as Go's yaml.v2 reads them. */
 static int
-parse_http_sd(struct ctx *c, const struct node *m, struct conf_http_sd *hs)
+get_bool(struct ctx *c, const struct node *m, const char *key,
+    const char *where, int *out)
 {
-	static const char *const keys[] = { "url", "refresh_interval", NULL };
-	const char		*w = "in http_sd_configs";
+	static const char *const yes[] = { "true", "True", "TRUE", "yes",
+	    "Yes", "YES", "on", "On", "ON", "y", "Y", NULL };
+	static const char *const no[] = { "false", "False", "FALSE", "no",
+	    "No", "NO", "off", "Off", "OFF", "n", "N", NULL };
 	const struct node	*n;
-	const char		*host;
+	size_t			 i;
 
-	hs->pos = m->pos;
-	hs->refresh_ms = 60 * 1000;
-	if (check_map(c, m, w, keys) == -1 ||
-	    get_str(c, m, "url", w, &hs->url) == -1 ||
-	    get_dur(c, m, "refresh_interval", w, &hs->refresh_ms) == -1)
+	if ((n = map_get(m, key)) == NULL || n->type == N_NULL)
+		return 0;
+	if (want(c, n, N_STR, key, where) == -1)
 		return -1;
-	if (hs->url == NULL || hs->url[0] == '\0')
-		return cerr(c, m->pos, "URL is missing");
-	n = map_get(m, "url");
-	if (strncasecmp(hs->url, "http://", 7) == 0)
-		host = hs->url + 7;
-	else if (strncasecmp(hs->url, "https://", 8) == 0)
-		host = hs->url + 8;
+	for (i = 0; yes[i] != NULL; i++)
+		if (strcmp(n->s, yes[i]) == 0) {
+			*out = 1;
+			return 0;
+		}
+	for (i = 0; no[i] != NULL; i++)
+		if (strcmp(n->s, no[i]) == 0) {
+			*out = 0;
+			return 0;
+		}
+	return cerr(c, n->pos, "\"%s\" %s must be true or false, not \"%s\"",
+	    key, where, n->s);
+}
+
+/*
+ * Go's filepath.Clean, in place: no "." elements, no doubled slashes,
+ * "x/.." folded away, "" as ".".
+ */
+static void
+path_clean(char *p)
+{
+	char	*w = p, *r = p, *seg;
+	int	 abs = *p == '/';
+	size_t	 keep = abs;	/* bytes ".." may not remove */
+
+	if (abs) {
+		r++;
+		w++;
+	}
+	while (*r != '\0') {
+		if (*r == '/') {
+			r++;
+			continue;
+		}
+		if (r[0] == '.' && (r[1] == '/' || r[1] == '\0')) {
+			r++;
+			continue;
+		}
+		if (r[0] == '.' && r[1] == '.' && (r[2] == '/' ||
+		    r[2] == '\0')) {
+			r += 2;
+			if ((size_t)(w - p) > keep) {
+				/* Drop the last element written. */
+				while ((size_t)(w - p) > keep && w[-1] != '/')
+					w--;
+				if ((size_t)(w - p) > keep)
+					w--;
+				continue;
+			}
+			if (abs)
+				continue;
+			/* A leading ".." stays and cannot be removed. */
+			if (w != p)
+				*w++ = '/';
+			*w++ = '.';
+			*w++ = '.';
+			keep = (size_t)(w - p);
+			continue;
+		}
+		if ((size_t)(w - p) > (size_t)abs)
+			*w++ = '/';
+		seg = r;
+		while (*r != '\0' && *r != '/')
+			*w++ = *r++;
+		(void)seg;
+	}
+	if (w == p)
+		*w++ = abs ? '/' : '.';
+	*w = '\0';
+}
+
+/* A file name relative to the config's folder, as Prometheus' JoinDir. */
+static char *
+join_dir(const struct ctx *c, const char *path)
+{
+	char	*r;
+
+	if (path[0] == '/' || path[0] == '\0' || c->dir == NULL)
+		r = xstrdup(path);
+	else
+		r = xasprintf("%s/%s", c->dir, path);
+	if (r[0] != '\0')
+		path_clean(r);
+	return r;
+}
+
+static int
+get_file(struct ctx *c, const struct node *m, const char *key,
+    const char *where, char **out)
+{
+	char	*s = NULL;
+
+	if (get_str(c, m, key, where, &s) == -1)
+		return -1;
+	if (s == NULL)
+		return 0;
+	free(*out);
+	*out = s[0] == '\0' ? NULL : join_dir(c, s);
+	free(s);
+	return 0;
+}
+
+/* The keys parse_auth reads, for the callers' lists of known keys. */
+#define AUTH_KEYS	"basic_auth", "authorization", "bearer_token", \
+			"bearer_token_file"
+
+/* Prometheus' HTTPClientConfig authentication and its validation. */
+static int
+parse_auth(struct ctx *c, const struct node *m, const char *where,
+    struct conf_http_auth *a)
+{
+	static const char *const bkeys[] = { "username", "password",
+	    "password_file", NULL };
+	static const char *const akeys[] = { "type", "credentials",
+	    "credentials_file", NULL };
+	const struct node	*b, *au;
+	char			*tok = NULL, *tokfile = NULL;
+	int			 rc = -1;
+
+	b = map_get(m, "basic_auth");
+	au = map_get(m, "authorization");
+	if (b != NULL && b->type == N_NULL)
+		b = NULL;
+	if (au != NULL && au->type == N_NULL)
+		au = NULL;
+	if (get_str(c, m, "bearer_token", where, &tok) == -1 ||
+	    get_file(c, m, "bearer_token_file", where, &tokfile) == -1)
+		goto out;
+	if (tok != NULL && tok[0] == '\0') {
+		free(tok);
+		tok = NULL;
+	}
+	if (b != NULL) {
+		if (want(c, b, N_MAP, "basic_auth", where) == -1 ||
+		    check_map(c, b, "in basic_auth", bkeys) == -1 ||
+		    get_str(c, b, "username", "in basic_auth",
+		    &a->username) == -1 ||
+		    get_str(c, b, "password", "in basic_auth",
+		    &a->password) == -1 ||
+		    get_file(c, b, "password_file", "in basic_auth",
+		    &a->password_file) == -1)
+			goto out;
+		if (a->username == NULL)
+			a->username = xstrdup("");
+		if (a->password != NULL && a->password[0] != '\0' &&
+		    a->password_file != NULL) {
+			cerr(c, b->pos, "at most one of basic_auth password & "
+			    "password_file must be configured");
+			goto out;
+		}
+	}
+	if ((b != NULL) + (tok != NULL || tokfile != NULL) > 1) {
+		cerr(c, m->pos, "at most one of basic_auth, oauth2, "
+		    "bearer_token & bearer_token_file must be configured");
+		goto out;
+	}
+	if (tok != NULL && tokfile != NULL) {
+		cerr(c, m->pos, "at most one of bearer_token & "
+		    "bearer_token_file must be configured");
+		goto out;
+	}
+	if (au != NULL) {
+		if (want(c, au, N_MAP, "authorization", where) == -1 ||
+		    check_map(c, au, "in authorization", akeys) == -1 ||
+		    get_str(c, au, "type", "in authorization",
+		    &a->type) == -1 ||
+		    get_str(c, au, "credentials", "in authorization",
+		    &a->credentials) == -1 ||
+		    get_file(c, au, "credentials_file", "in authorization",
+		    &a->credentials_file) == -1)
+			goto out;
+		if (tok != NULL || tokfile != NULL) {
+			cerr(c, au->pos, "authorization is not compatible "
+			    "with bearer_token & bearer_token_file");
+			goto out;
+		}
+		if (b != NULL) {
+			cerr(c, au->pos, "at most one of basic_auth, oauth2 & "
+			    "authorization must be configured");
+			goto out;
+		}
+		if (a->type == NULL || a->type[0] == '\0') {
+			free(a->type);
+			a->type = xstrdup("Bearer");
+		}
+		if (strcasecmp(a->type, "basic") == 0) {
+			cerr(c, au->pos, "authorization type cannot be set to "
+			    "\"basic\", use \"basic_auth\" instead");
+			goto out;
+		}
+		if (a->credentials != NULL && a->credentials[0] != '\0' &&
+		    a->credentials_file != NULL) {
+			cerr(c, au->pos, "at most one of authorization "
+			    "credentials & credentials_file must be "
+			    "configured");
+			goto out;
+		}
+	} else if (tok != NULL || tokfile != NULL) {
+		a->type = xstrdup("Bearer");
+		a->credentials = tok;
+		a->credentials_file = tokfile;
+		tok = tokfile = NULL;
+	}
+	rc = 0;
+out:
+	free(tok);
+	free(tokfile);
+	return rc;
+}
+
+static void
+auth_release(struct conf_http_auth *a)
+{
+	free(a->username);
+	free(a->password);
+	free(a->password_file);
+	free(a->type);
+	free(a->credentials);
+	free(a->credentials_file);
+}
+
+static int
+valid_url(struct ctx *c, const struct node *n, const char *url)
+{
+	const char	*host;
+
+	if (strncasecmp(url, "http://", 7) == 0)
+		host = url + 7;
+	else if (strncasecmp(url, "https://", 8) == 0)
+		host = url + 8;
 	else
 		return cerr(c, n->pos, "URL scheme must be 'http' or 'https'");
 	if (*host == '\0' || *host == '/' || *host == '?' || *host == '#')
 		return cerr(c, n->pos, "host is missing in URL");
 	return 0;
+}
+
+static int
+parse_http_sd(struct ctx *c, const struct node *m, struct conf_http_sd *hs)
+{
+	static const char *const keys[] = { "url", "refresh_interval",
+	    AUTH_KEYS, NULL };
+	const char		*w = "in http_sd_configs";
+
+	hs->pos = m->pos;
+	hs->refresh_ms = 60 * 1000;
+	if (check_map(c, m, w, keys) == -1 ||
+	    get_str(c, m, "url", w, &hs->url) == -1 ||
+	    get_dur(c, m, "refresh_interval", w, &hs->refresh_ms) == -1 ||
+	    parse_auth(c, m, w, &hs->auth) == -1)
+		return -1;
+	if (hs->url == NULL || hs->url[0] == '\0')
+		return cerr(c, m->pos, "URL is missing");
+	return valid_url(c, map_get(m, "url"), hs->url);
+}
+
+static int
+parse_consul_sd(struct ctx *c, const struct node *m,
+    struct conf_consul_sd *cs)
+{
+	static const char *const keys[] = { "server", "path_prefix", "token",
+	    "datacenter", "namespace", "partition", "tag_separator", "scheme",
+	    "username", "password", "allow_stale", "refresh_interval",
+	    "services", "tags", "node_meta", AUTH_KEYS, NULL };
+	const char		*w = "in consul_sd_configs";
+	const struct node	*n, *v;
+	char			*user = NULL, *pass = NULL;
+	size_t			 i;
+	int			 rc = -1;
+
+	cs->pos = m->pos;
+	cs->server = xstrdup("localhost:8500");
+	cs->path_prefix = xstrdup("");
+	cs->tag_separator = xstrdup(",");
+	cs->scheme = xstrdup("http");
+	cs->allow_stale = 1;
+	cs->refresh_ms = 30 * 1000;
+	labels_init(&cs->node_meta);
+	if (check_map(c, m, w, keys) == -1 ||
+	    get_str(c, m, "server", w, &cs->server) == -1 ||
+	    get_str(c, m, "path_prefix", w, &cs->path_prefix) == -1 ||
+	    get_str(c, m, "token", w, &cs->token) == -1 ||
+	    get_str(c, m, "datacenter", w, &cs->datacenter) == -1 ||
+	    get_str(c, m, "namespace", w, &cs->namespace) == -1 ||
+	    get_str(c, m, "partition", w, &cs->partition) == -1 ||
+	    get_str(c, m, "tag_separator", w, &cs->tag_separator) == -1 ||
+	    get_str(c, m, "scheme", w, &cs->scheme) == -1 ||
+	    get_str(c, m, "username", w, &user) == -1 ||
+	    get_str(c, m, "password", w, &pass) == -1 ||
+	    get_bool(c, m, "allow_stale", w, &cs->allow_stale) == -1 ||
+	    get_dur(c, m, "refresh_interval", w, &cs->refresh_ms) == -1 ||
+	    get_strlist(c, m, "services", w, &cs->services, &cs->nservices,
+	    NULL) == -1 ||
+	    get_strlist(c, m, "tags", w, &cs->tags, &cs->ntags, NULL) == -1 ||
+	    parse_auth(c, m, w, &cs->auth) == -1)
+		goto out;
+	if ((n = map_get(m, "node_meta")) != NULL && n->type != N_NULL) {
+		if (want(c, n, N_MAP, "node_meta", w) == -1 ||
+		    check_dups(c, n, "in node_meta") == -1)
+			goto out;
+		for (i = 0; i + 1 < n->n; i += 2) {
+			v = &n->kids[i + 1];
+			if (v->type != N_STR && v->type != N_NULL) {
+				cerr(c, v->pos, "node_meta \"%s\" must be a "
+				    "string", nstr(&n->kids[i]));
+				goto out;
+			}
+			labels_set(&cs->node_meta, nstr(&n->kids[i]), nstr(v));
+		}
+	}
+	if (cs->server[strspn(cs->server, " \t\r\n")] == '\0') {
+		cerr(c, m->pos, "consul SD configuration requires a server "
+		    "address");
+		goto out;
+	}
+	if (strcmp(cs->scheme, "http") != 0 &&
+	    strcmp(cs->scheme, "https") != 0) {
+		cerr(c, map_get(m, "scheme")->pos, "invalid scheme \"%s\": "
+		    "must be http or https", cs->scheme);
+		goto out;
+	}
+	if ((user != NULL && user[0] != '\0') ||
+	    (pass != NULL && pass[0] != '\0')) {
+		if (cs->auth.username != NULL || cs->auth.type != NULL) {
+			cerr(c, m->pos, "at most one of consul SD "
+			    "configuration username and password, basic "
+			    "auth or authorization can be configured");
+			goto out;
+		}
+		cs->auth.username = xstrdup(user != NULL ? user : "");
+		cs->auth.password = xstrdup(pass != NULL ? pass : "");
+	}
+	if (cs->token != NULL && cs->token[0] != '\0' &&
+	    cs->auth.type != NULL) {
+		cerr(c, m->pos, "at most one of consul SD token, authorization "
+		    "or oauth2 can be configured");
+		goto out;
+	}
+	rc = 0;
+out:
+	free(user);
+	free(pass);
+	return rc;
+}
+
+static int
+parse_k8s_sd(struct ctx *c, const struct node *m, struct conf_k8s_sd *ks)
+{
+	static const char *const keys[] = { "api_server", "role",
+	    "namespaces", "refresh_interval", AUTH_KEYS, NULL };
+	static const char *const nskeys[] = { "names", NULL };
+	static const char *const roles[] = { "endpoints", "pod", "service",
+	    NULL };
+	const char		*w = "in kubernetes_sd_configs";
+	const struct node	*n;
+	char			*role = NULL;
+	size_t			 i;
+
+	ks->pos = m->pos;
+	ks->refresh_ms = 30 * 1000;
+	if (check_map(c, m, w, keys) == -1 ||
+	    get_str(c, m, "api_server", w, &ks->api_server) == -1 ||
+	    get_dur(c, m, "refresh_interval", w, &ks->refresh_ms) == -1 ||
+	    parse_auth(c, m, w, &ks->auth) == -1)
+		return -1;
+	if ((n = map_get(m, "namespaces")) != NULL && n->type != N_NULL) {
+		if (want(c, n, N_MAP, "namespaces", w) == -1 ||
+		    check_map(c, n, "in namespaces", nskeys) == -1 ||
+		    get_strlist(c, n, "names", "in namespaces",
+		    &ks->namespaces, &ks->nnamespaces, NULL) == -1)
+			return -1;
+	}
+	if ((n = map_get(m, "role")) == NULL || n->type == N_NULL)
+		return cerr(c, m->pos, "role missing (one of: pod, service, "
+		    "endpoints, endpointslice, node, ingress)");
+	if (get_str(c, m, "role", w, &role) == -1)
+		return -1;
+	for (i = 0; roles[i] != NULL; i++)
+		if (strcmp(role, roles[i]) == 0)
+			break;
+	if (roles[i] == NULL) {
+		if (strcmp(role, "endpointslice") == 0 ||
+		    strcmp(role, "node") == 0 || strcmp(role, "ingress") == 0)
+			cerr(c, n->pos, "role \"%s\" is not supported (use "
+			    "pod, service or endpoints)", role);
+		else
+			cerr(c, n->pos, "unknown Kubernetes SD role \"%s\"",
+			    role);
+		free(role);
+		return -1;
+	}
+	free(role);
+	ks->role = (enum k8s_role)i;
+	if (ks->api_server == NULL || ks->api_server[0] == '\0')
+		return cerr(c, m->pos, "api_server is required: the "
+		    "in-cluster configuration is not supported");
+	return valid_url(c, map_get(m, "api_server"), ks->api_server);
 }
 
 static const char *const actions[] = {
@@ -873,7 +1267,8 @@ parse_service(struct ctx *c, const struct node *m, struct conf_service *svc)
 {
 	static const char *const keys[] = { "name", "static_configs",
 	    "file_sd_configs", "dns_sd_configs", "http_sd_configs",
-	    "relabel_configs", "scraper", NULL };
+	    "consul_sd_configs", "kubernetes_sd_configs", "relabel_configs",
+	    "scraper", NULL };
 	const struct node	*n, *items;
 	char			 where[128];
 	size_t			 i, nitems;
@@ -900,6 +1295,10 @@ parse_service(struct ctx *c, const struct node *m, struct conf_service *svc)
 	    parse_dns_sd);
 	SD_LIST("http_sd_configs", http_sd_configs, nhttp_sd_configs,
 	    parse_http_sd);
+	SD_LIST("consul_sd_configs", consul_sd_configs, nconsul_sd_configs,
+	    parse_consul_sd);
+	SD_LIST("kubernetes_sd_configs", kubernetes_sd_configs,
+	    nkubernetes_sd_configs, parse_k8s_sd);
 	if ((n = map_get(m, "relabel_configs")) != NULL &&
 	    n->type != N_NULL && want(c, n, N_SEQ, "relabel_configs",
 	    where) == -1)
@@ -1072,16 +1471,17 @@ conf_parse(const char *buf, size_t len, const char *name, char *err,
 	struct conf	*cf;
 	int		 rc;
 
+	cf = xcalloc(1, sizeof(*cf));
+	cf->path = xstrdup(name);
+	cf->dir = dir_of(name);
 	c.name = name;
+	c.dir = cf->dir;
 	c.buf = buf;
 	c.len = len;
 	c.err = err;
 	c.errlen = errlen;
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
-	cf = xcalloc(1, sizeof(*cf));
-	cf->path = xstrdup(name);
-	cf->dir = dir_of(name);
 	rc = parse_tree(&c, &root);
 	if (rc == 0)
 		rc = parse_conf(&c, &root, cf);
@@ -1138,7 +1538,8 @@ fail:
 static void
 service_release(struct conf_service *s)
 {
-	size_t	 i;
+	struct conf_consul_sd	*cs;
+	size_t			 i;
 
 	free(s->name);
 	for (i = 0; i < s->nstatic_configs; i++) {
@@ -1155,9 +1556,34 @@ service_release(struct conf_service *s)
 		strv_free(s->dns_sd_configs[i].names,
 		    s->dns_sd_configs[i].nnames);
 	free(s->dns_sd_configs);
-	for (i = 0; i < s->nhttp_sd_configs; i++)
+	for (i = 0; i < s->nhttp_sd_configs; i++) {
 		free(s->http_sd_configs[i].url);
+		auth_release(&s->http_sd_configs[i].auth);
+	}
 	free(s->http_sd_configs);
+	for (i = 0; i < s->nconsul_sd_configs; i++) {
+		cs = &s->consul_sd_configs[i];
+		free(cs->server);
+		free(cs->path_prefix);
+		free(cs->token);
+		free(cs->datacenter);
+		free(cs->namespace);
+		free(cs->partition);
+		free(cs->tag_separator);
+		free(cs->scheme);
+		strv_free(cs->services, cs->nservices);
+		strv_free(cs->tags, cs->ntags);
+		labels_release(&cs->node_meta);
+		auth_release(&cs->auth);
+	}
+	free(s->consul_sd_configs);
+	for (i = 0; i < s->nkubernetes_sd_configs; i++) {
+		free(s->kubernetes_sd_configs[i].api_server);
+		strv_free(s->kubernetes_sd_configs[i].namespaces,
+		    s->kubernetes_sd_configs[i].nnamespaces);
+		auth_release(&s->kubernetes_sd_configs[i].auth);
+	}
+	free(s->kubernetes_sd_configs);
 	for (i = 0; i < s->nrelabel_configs; i++) {
 		strv_free(s->relabel_configs[i].source_labels,
 		    s->relabel_configs[i].nsource_labels);

@@ -22,7 +22,7 @@ struct conf_static {
 };
 
 struct conf_file_sd {
-	char		**files;	/* as written; relative to the config's folder */
+	char		**files;	/* relative ones joined to the config's folder */
 	size_t		  nfiles;
 	int64_t		  refresh_ms;	/* default 5m */
 	struct conf_pos	  pos;
@@ -39,10 +39,58 @@ struct conf_dns_sd {
 	struct conf_pos	  pos;
 };
 
+/*
+ * The authentication part of Prometheus' http_config: basic_auth, or
+ * authorization (bearer_token and bearer_token_file are its old
+ * spellings).  File names are resolved against the config's folder and
+ * read at every request, so rotated secrets are picked up.
+ */
+struct conf_http_auth {
+	char	*username;		/* basic_auth; NULL when absent */
+	char	*password;
+	char	*password_file;
+	char	*type;			/* authorization, or NULL */
+	char	*credentials;
+	char	*credentials_file;
+};
+
 struct conf_http_sd {
-	char		*url;
-	int64_t		 refresh_ms;	/* default 60s */
-	struct conf_pos	 pos;
+	char			*url;
+	int64_t			 refresh_ms;	/* default 60s */
+	struct conf_http_auth	 auth;
+	struct conf_pos		 pos;
+};
+
+struct conf_consul_sd {
+	char			*server;	/* "localhost:8500" */
+	char			*path_prefix;	/* default "" */
+	char			*token;		/* or NULL */
+	char			*datacenter;	/* NULL: the agent's */
+	char			*namespace;	/* NULL when absent */
+	char			*partition;	/* NULL when absent */
+	char			*tag_separator;	/* default "," */
+	char			*scheme;	/* default "http" */
+	int			 allow_stale;	/* default 1 */
+	char			**services;	/* none: every service */
+	size_t			  nservices;
+	char			**tags;		/* needs them all */
+	size_t			  ntags;
+	struct labelset		  node_meta;
+	int64_t			  refresh_ms;	/* default 30s */
+	struct conf_http_auth	  auth;
+	struct conf_pos		  pos;
+};
+
+enum k8s_role { K8S_ENDPOINTS = 0, K8S_POD, K8S_SERVICE };
+
+struct conf_k8s_sd {
+	char			*api_server;	/* required: no in-cluster config */
+	enum k8s_role		 role;
+	char			**namespaces;	/* none: all namespaces */
+	size_t			  nnamespaces;
+	int64_t			  refresh_ms;	/* ours: lists are polled; 30s */
+	struct conf_http_auth	  auth;
+	struct conf_pos		  pos;
 };
 
 enum relabel_action {
@@ -90,6 +138,10 @@ struct conf_service {
 	size_t			 ndns_sd_configs;
 	struct conf_http_sd	*http_sd_configs;
 	size_t			 nhttp_sd_configs;
+	struct conf_consul_sd	*consul_sd_configs;
+	size_t			 nconsul_sd_configs;
+	struct conf_k8s_sd	*kubernetes_sd_configs;
+	size_t			 nkubernetes_sd_configs;
 	struct conf_relabel	*relabel_configs;
 	size_t			 nrelabel_configs;
 	struct conf_scraper	 scraper;

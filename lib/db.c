@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The storage layer's front: picks the engine a URI names and dispatches to it. */
+/* The storage front: picks the engine a URI names and dispatches to it. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,9 +28,9 @@ db_open(const char *uri, int *transient, char *err, size_t errlen)
 		snprintf(err, errlen, "empty database URI");
 		return NULL;
 	}
-	if (has_prefix(uri, "postgres://") || has_prefix(uri, "postgresql://") ||
-	    has_prefix(uri, "postgres:") || strstr(uri, "host=") != NULL ||
-	    strstr(uri, "dbname=") != NULL) {
+	if (has_prefix(uri, "postgres://") ||
+	    has_prefix(uri, "postgresql://") || has_prefix(uri, "postgres:") ||
+	    strstr(uri, "host=") != NULL || strstr(uri, "dbname=") != NULL) {
 		snprintf(err, errlen, "postgres: engine not available yet");
 		return NULL;
 	}

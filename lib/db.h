@@ -18,6 +18,9 @@ struct db;
  * tools start at once.  Returns NULL with a message in err; *transient
  * (when not NULL) is set to 1 when trying again later may help (server
  * down, database locked) and 0 when it will not (bad URI, newer schema).
+ * When the file itself is unusable (missing folder, not a database, no
+ * permission) errno is nonzero, else 0: programs exit 66 or 78 on it.
+ * "memory:" is an in-memory SQLite database private to the process.
  */
 struct db	*db_open(const char *uri, int *transient, char *err,
 		    size_t errlen);
@@ -40,6 +43,7 @@ struct db_error {
 	int64_t			 total_count;
 	enum severity		 severity;
 	int64_t			 created_at;	/* ms: the API's created_at */
+	int64_t			 first_seen;	/* ms: oldest occurrence stored */
 	int64_t			 last_seen;	/* ms: newest occurrence */
 	char			*status;	/* unresolved, resolved, ignored */
 	int			 regressed;

@@ -23,9 +23,9 @@ struct db_error_row {
 	const char	*key;		/* borrowed */
 	int64_t		 total_count;
 	enum severity	 severity;
-	int64_t		 created_at;	/* ms reported by a client, or TIME_NONE */
-	int64_t		 first_seen;	/* ms: oldest occurrence, or TIME_NONE */
-	int64_t		 last_seen;	/* ms: newest occurrence, or TIME_NONE */
+	int64_t		 created_at;	/* ms a client reported, or TIME_NONE */
+	int64_t		 first_seen;	/* ms: oldest occurrence or TIME_NONE */
+	int64_t		 last_seen;	/* ms: newest occurrence or TIME_NONE */
 	int64_t		 inserted;	/* ms: when the row was first stored */
 	char		 status[16];	/* unresolved, resolved, ignored */
 	int64_t		 resolved_at;	/* ms, or TIME_NONE */

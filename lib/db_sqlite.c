@@ -63,7 +63,8 @@ static const char *const migrations[] = {
 	"  UNIQUE (service, key, uuid),"
 	"  FOREIGN KEY (service, key) REFERENCES errors(service, key)"
 	"    ON DELETE CASCADE);"
-	"CREATE INDEX occurrences_time ON occurrences (service, key, timestamp);"
+	"CREATE INDEX occurrences_time"
+	"  ON occurrences (service, key, timestamp);"
 	"CREATE TABLE target_counts ("
 	"  service TEXT NOT NULL,"
 	"  target_id TEXT NOT NULL,"
@@ -112,9 +113,11 @@ enum {
 	"key, total_count, severity, " \
 	"COALESCE(created_at, first_seen, inserted), " \
 	"COALESCE(last_seen, created_at, first_seen, inserted), " \
-	"status, regressed, regressed_at "
+	"status, regressed, regressed_at, " \
+	"COALESCE(first_seen, created_at, inserted) "
 #define ERROR_ORDER \
-	" ORDER BY COALESCE(last_seen, created_at, first_seen, inserted) DESC," \
+	" ORDER BY COALESCE(last_seen, created_at, first_seen, inserted)" \
+	" DESC," \
 	" key"
 
 static const char *const sql[ST_COUNT_] = {
@@ -327,19 +330,23 @@ static int
 exec_retry(struct sq *s, const char *q, char *err, size_t errlen,
     int *transient)
 {
-	int rc, waited = 0;
+	struct timespec t0, t;
+	int rc;
 	char *msg = NULL;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
 		rc = sqlite3_exec(s->h, q, NULL, NULL, &msg);
 		if (rc == SQLITE_OK)
 			return 0;
-		if (!is_busy(rc) || waited >= BUSY_TIMEOUT_MS)
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		/* The busy handler may have waited already: bound the total. */
+		if (!is_busy(rc) || (t.tv_sec - t0.tv_sec) * 1000 +
+		    (t.tv_nsec - t0.tv_nsec) / 1000000 >= BUSY_TIMEOUT_MS)
 			break;
 		sqlite3_free(msg);
 		msg = NULL;
 		sleep_ms(10);
-		waited += 10;
 	}
 	snprintf(err, errlen, "sqlite: '%s': %s", s->path,
 	    msg ? msg : sqlite3_errstr(rc));
@@ -608,6 +615,7 @@ sq_errors(struct db *db, const char *service, size_t nocc, int with_resolved,
 		e->status = col_strdup(st, 5);
 		e->regressed = sqlite3_column_int(st, 6);
 		e->regressed_at = col_time(st, 7);
+		e->first_seen = col_time(st, 8);
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The scrape engine: one libcurl multi handle, per-service rounds, result lines. */
+/* The scrape engine: one libcurl multi handle, rounds, result lines. */
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -29,10 +29,10 @@ struct service {
 	size_t			 ntargets;
 	int64_t			 interval_ms;
 	int64_t			 timeout_ms;
-	int			 removed;	/* freed once its round ends */
-	int			 adhoc;		/* one round, then removed */
-	double			 due;		/* monotonic ms; < 0: none */
-	int			 late;		/* due while a round ran */
+	int			 removed; /* freed when its round ends */
+	int			 adhoc;		/* one round only */
+	double			 due;		/* mono ms; < 0: no */
+	int			 late;		/* due while running */
 	/* The running round. */
 	int			 running;
 	int64_t			 r_at;
@@ -61,10 +61,11 @@ struct scraper {
 	struct scrape_opts	 o;
 	CURLM			*multi;
 	struct service		*services;
-	struct job		*queue, *queue_tail;	/* waiting for a slot */
-	struct job		*active;		/* in the multi handle */
+	/* Jobs waiting for a slot, then those in the multi handle. */
+	struct job		*queue, *queue_tail;
+	struct job		*active;
 	size_t			 nactive;
-	CURL			**idle;			/* easy handles to reuse */
+	CURL			**idle;		/* to reuse */
 	size_t			 nidle;
 	int			 draining;
 	uint64_t		 nok, nfailed;
@@ -319,7 +320,7 @@ scraper_set_targets(struct scraper *s, const struct targets_rec *t)
 	v->interval_ms = t->interval_ms > 0 ? t->interval_ms : 0;
 	v->timeout_ms = t->timeout_ms > 0 ? t->timeout_ms : s->o.timeout_ms;
 	if (s->o.once || v->interval_ms == 0) {
-		/* One round per targets line, right away (or after this one). */
+		/* One round per targets line: now, or after this one. */
 		if (v->running)
 			v->late = 1;
 		else
@@ -399,7 +400,7 @@ on_body(char *p, size_t size, size_t nmemb, void *arg)
 		return n;
 	if (j->body.len + n > j->max_body) {
 		j->toobig = 1;
-		return 0;	/* makes libcurl abort with CURLE_WRITE_ERROR */
+		return 0;	/* libcurl aborts: CURLE_WRITE_ERROR */
 	}
 	buf_add(&j->body, p, n);
 	return n;
@@ -604,7 +605,7 @@ describe(const struct job *j, CURLcode rc, long status, char *msg,
 			    rc == CURLE_COULDNT_CONNECT ? "connect" :
 			    rc == CURLE_RECV_ERROR ? "recv" : "send",
 			    strerror((int)oserr));
-			/* strerror's capital is not ours: messages are lowercase. */
+			/* Our messages are lowercase; strerror's are not. */
 			for (i = 0; msg[i] != ':'; i++)
 				;
 			if (msg[i + 1] == ' ')
@@ -721,7 +722,7 @@ start_due(struct scraper *s)
 			if (s->o.once || v->adhoc || v->interval_ms <= 0)
 				v->due = -1;
 			else {
-				/* Keep the phase; skip rounds missed while late. */
+				/* Keep the phase; skip missed rounds. */
 				v->due += (double)v->interval_ms;
 				if (v->due <= now)
 					v->due = now + (double)v->interval_ms;
@@ -738,19 +739,21 @@ start_due(struct scraper *s)
 	return next;
 }
 
-static void
+/* Finishes the completed transfers; returns how many there were. */
+static int
 reap(struct scraper *s)
 {
 	struct job **pp, *j;
 	CURLMsg *m;
 	CURLcode rc;
-	int left;
+	int left, n = 0;
 
 	while ((m = curl_multi_info_read(s->multi, &left)) != NULL) {
 		if (m->msg != CURLMSG_DONE)
 			continue;
 		j = NULL;
-		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&j);
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE,
+		    (char **)&j);
 		if (j == NULL)
 			continue;
 		for (pp = &s->active; *pp != NULL; pp = &(*pp)->next) {
@@ -764,7 +767,9 @@ reap(struct scraper *s)
 		rc = m->data.result;
 		curl_multi_remove_handle(s->multi, j->easy);
 		finish(s, j, rc);
+		n++;
 	}
+	return n;
 }
 
 int
@@ -801,7 +806,12 @@ scraper_step(struct scraper *s, struct pollfd *fds, size_t nfds,
 		snprintf(err, errlen, "libcurl: %s", curl_multi_strerror(mc));
 		return -1;
 	}
-	reap(s);
+	/*
+	 * What just finished may have ended a round, and so the caller's
+	 * work: do not sleep on a wait computed before it did.
+	 */
+	if (reap(s) > 0)
+		w = 0;
 	fill_slots(s);
 	mc = curl_multi_poll(s->multi, wfd, (unsigned)nfds, w, NULL);
 	if (mc != CURLM_OK) {

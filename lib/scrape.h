@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The scrape engine: rounds of concurrent HTTP fetches turned into scrape and round lines. */
+/* The scrape engine: concurrent rounds of fetches, as NDJSON lines. */
 #ifndef PERISKOP_SCRAPE_H
 #define PERISKOP_SCRAPE_H
 
@@ -14,9 +14,9 @@
 #define SCRAPE_TIMEOUT_MS	10000
 
 struct scrape_opts {
-	int		 concurrency;	/* transfers (and connections) at once */
-	size_t		 max_body;	/* bytes, after content decoding */
-	int64_t		 timeout_ms;	/* when a targets line gives none */
+	int		 concurrency;	/* transfers and connections */
+	size_t		 max_body;	/* bytes, decoded */
+	int64_t		 timeout_ms;	/* unless targets say */
 	/*
 	 * Once: a service's single round starts as soon as its targets
 	 * arrive, instead of every interval_ms at a spread offset.
@@ -90,7 +90,7 @@ uint64_t	 scraper_nfailed(const struct scraper *);
  */
 int		 scrape_parse_size(const char *s, size_t *out, char *err,
 		    size_t errlen);
-/* Parses a timeout such as "10", "1.5", "10s" or "500ms" (seconds by default). */
+/* Parses a timeout: "10", "1.5" (seconds), "10s" or "500ms". */
 int		 scrape_parse_timeout(const char *s, int64_t *ms, char *err,
 		    size_t errlen);
 /* The stable offset in [0, interval_ms) of a service's rounds. */

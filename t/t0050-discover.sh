@@ -28,7 +28,8 @@ is "$(jq -r '[.targets[].address] | join(",")' <<<"$first")" \
 is "$(jq -r '.targets[0].url' <<<"$first")" "http://127.0.0.1:7001/errs" \
     "the scrape URL"
 is "$(jq -c '.targets[0].labels' <<<"$first")" \
-    '{"env":"prod","instance":"127.0.0.1:7001"}' "labels, with instance"
+    '{"env":"prod","instance":"127.0.0.1:7001","job":"api"}' \
+    "labels, with instance and job"
 is "$(printf '%s\n' "$out" | tail -n 1 | jq -r '.targets[0].url')" \
     "http://127.0.0.3:80/errors" "the default endpoint"
 
@@ -47,7 +48,8 @@ is "$?" 64 "a bad flag exits 64"
 cp "$T_TMP/a.yaml" "$T_TMP/live.yaml"
 spawn live periskop-discover -c "$T_TMP/live.yaml"
 DISC=$SPAWNED
-wait_for 10 test "$(wc -l <"$T_TMP/live.out")" -ge 2
+has_lines() { test "$(wc -l <"$T_TMP/live.out")" -ge "$1"; }
+wait_for 10 has_lines 2
 cp "$T_TMP/bad.yaml" "$T_TMP/live.yaml"
 kill -HUP "$DISC"
 wait_for 10 grep -q "keeping the previous" "$T_TMP/live.err"
@@ -55,7 +57,7 @@ ok $? "SIGHUP with a broken config keeps the previous one"
 printf 'services:\n  - name: api\n    static_configs: [{targets: ["127.0.0.1:7001"]}]\n    scraper: {endpoint: /errs, refresh_interval: 15s, timeout: 3s}\n' \
     >"$T_TMP/live.yaml"
 kill -HUP "$DISC"
-wait_for 10 test "$(wc -l <"$T_TMP/live.out")" -ge 4
+wait_for 10 has_lines 4
 is "$(tail -n 2 "$T_TMP/live.out" | jq -r '"\(.service):\(.targets | length)"' | sort | tr '\n' ' ')" \
     "api:1 web:0 " "a good reload prints the changed and the removed services"
 stop "$DISC"

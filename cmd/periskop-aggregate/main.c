@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* periskop-aggregate: scrape lines on stdin into the database, change events on stdout. */
+/* periskop-aggregate: scrape lines into the database, change events out. */
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
@@ -79,10 +79,11 @@ static void
 flush(struct state *st)
 {
 	char err[1024];
+	int was = aggregator_pending(st->agg);
 
 	if (aggregator_flush(st->agg, err, sizeof(err)) == -1)
 		failed(st, err);
-	else
+	else if (was)
 		st->fails = 0;
 	flush_out();
 }
@@ -92,7 +93,7 @@ handle_line(struct state *st, uint64_t lineno, const char *line, size_t len)
 {
 	struct record rec;
 	char err[1024];
-	int rc;
+	int rc, was;
 
 	if (record_parse(line, len, &rec, err, sizeof(err)) == -1) {
 		log_warnx("stdin:%llu: %s", (unsigned long long)lineno, err);
@@ -102,10 +103,12 @@ handle_line(struct state *st, uint64_t lineno, const char *line, size_t len)
 	case REC_TARGETS:
 	case REC_SCRAPE:
 	case REC_ROUND:
+		was = aggregator_pending(st->agg);
 		rc = aggregator_apply(st->agg, &rec, err, sizeof(err));
 		if (rc == -1)
 			failed(st, err);
-		else if (!aggregator_pending(st->agg)) {
+		else if (!aggregator_pending(st->agg) &&
+		    (was || rec.type != REC_ROUND)) {
 			/* Something was committed: the events are out. */
 			st->fails = 0;
 			flush_out();

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* periskop-discover: the config's services to targets lines on stdout. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
@@ -37,58 +38,27 @@ usage(int code)
 	exit(code);
 }
 
-/* The current target set of every service, in config order. */
-struct state {
+/* The last set printed for each service, by name, across reloads. */
+struct printed {
 	struct targets_rec	*sets;
 	size_t			 n;
 };
 
-static void
-state_release(struct state *st)
+static struct targets_rec *
+printed_find(struct printed *pr, const char *service)
 {
-	size_t i;
+	size_t	 i;
 
-	for (i = 0; i < st->n; i++)
-		targets_rec_release(&st->sets[i]);
-	free(st->sets);
-	st->sets = NULL;
-	st->n = 0;
-}
-
-static int
-state_build(struct state *st, const struct conf *conf, char *err,
-    size_t errlen)
-{
-	size_t i;
-
-	st->sets = xcalloc(conf->nservices, sizeof(*st->sets));
-	st->n = 0;
-	for (i = 0; i < conf->nservices; i++) {
-		if (discover_service(&conf->services[i], &st->sets[i], err,
-		    errlen) == -1) {
-			state_release(st);
-			return -1;
-		}
-		st->n++;
-	}
-	return 0;
-}
-
-static const struct targets_rec *
-state_find(const struct state *st, const char *service)
-{
-	size_t i;
-
-	for (i = 0; i < st->n; i++)
-		if (strcmp(st->sets[i].service, service) == 0)
-			return &st->sets[i];
+	for (i = 0; i < pr->n; i++)
+		if (strcmp(pr->sets[i].service, service) == 0)
+			return &pr->sets[i];
 	return NULL;
 }
 
 static void
 emit(const struct targets_rec *t)
 {
-	struct buf b;
+	struct buf	 b;
 
 	buf_init(&b);
 	record_write_targets(&b, t);
@@ -97,40 +67,93 @@ emit(const struct targets_rec *t)
 	buf_release(&b);
 }
 
-/* Prints what changed from old to cur: new or changed sets, removed ones. */
+/* Prints t unless it is what was printed last for its service; takes t. */
 static void
-emit_changes(const struct state *old, const struct state *cur)
+offer(struct printed *pr, struct targets_rec *t)
 {
-	const struct targets_rec *o;
-	struct targets_rec gone;
-	size_t i;
+	struct targets_rec	*o;
 
-	for (i = 0; i < cur->n; i++) {
-		o = state_find(old, cur->sets[i].service);
-		if (o == NULL || !discover_same(o, &cur->sets[i]))
-			emit(&cur->sets[i]);
+	if ((o = printed_find(pr, t->service)) != NULL) {
+		if (discover_same(o, t)) {
+			targets_rec_release(t);
+			return;
+		}
+		emit(t);
+		targets_rec_release(o);
+		*o = *t;
+		return;
 	}
-	for (i = 0; i < old->n; i++) {
-		if (state_find(cur, old->sets[i].service) != NULL)
+	emit(t);
+	pr->sets = xreallocarray(pr->sets, pr->n + 1, sizeof(*pr->sets));
+	pr->sets[pr->n++] = *t;
+}
+
+/* After a reload: an empty set for each service no longer configured. */
+static void
+forget_removed(struct printed *pr, const struct conf *conf)
+{
+	size_t	 i, j, k = 0;
+	int	 found;
+
+	for (i = 0; i < pr->n; i++) {
+		found = 0;
+		for (j = 0; j < conf->nservices; j++)
+			if (strcmp(conf->services[j].name,
+			    pr->sets[i].service) == 0)
+				found = 1;
+		if (found) {
+			pr->sets[k++] = pr->sets[i];
 			continue;
-		gone = old->sets[i];
-		gone.ntargets = 0;
-		emit(&gone);
+		}
+		pr->sets[i].ntargets = 0;
+		emit(&pr->sets[i]);
+		targets_rec_release(&pr->sets[i]);
+	}
+	pr->n = k;
+}
+
+static void
+log_messages(struct discovery *d)
+{
+	char	*m;
+
+	while ((m = discovery_message(d)) != NULL) {
+		log_warnx("%s", m);
+		free(m);
 	}
 }
 
-static struct conf *
-load(const char *path, int *code)
+static void
+offer_all(struct printed *pr, struct discovery *d, int force)
 {
-	struct conf *conf;
-	char err[1024];
+	struct targets_rec	 t;
+	size_t			 i;
+
+	for (i = 0; i < discovery_nservices(d); i++)
+		if (discovery_take(d, i, force, &t))
+			offer(pr, &t);
+	log_messages(d);
+}
+
+/* Loads and checks a config: 0, or the exit code it deserves. */
+static int
+load(const char *path, struct conf **confp, struct discovery **dp)
+{
+	struct conf	*conf;
+	char		 err[1024];
 
 	errno = 0;
 	if ((conf = conf_load(path, err, sizeof(err))) == NULL) {
 		log_warnx("%s", err);
-		*code = errno ? EX_NOINPUT : EX_CONFIG;
+		return errno ? EX_NOINPUT : EX_CONFIG;
 	}
-	return conf;
+	if ((*dp = discovery_new(conf, err, sizeof(err))) == NULL) {
+		log_warnx("%s", err);
+		conf_free(conf);
+		return EX_CONFIG;
+	}
+	*confp = conf;
+	return 0;
 }
 
 int
@@ -141,15 +164,17 @@ main(int argc, char *argv[])
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct state st = { NULL, 0 }, next;
-	struct conf *conf, *nconf;
-	struct sigaction sa;
-	struct pollfd pfd;
-	sigset_t block, empty;
-	const char *path = NULL;
-	size_t i;
-	int ch, once = 0, check = 0, verbose = 0, code;
-	char err[1024];
+	struct printed		 pr = { NULL, 0 };
+	struct conf		*conf, *nconf;
+	struct discovery	*d, *nd;
+	struct sigaction	 sa;
+	struct pollfd		 pfd[2];
+	sigset_t		 block, empty;
+	const char		*path = NULL;
+	char			 err[1024], drain[256];
+	size_t			 i;
+	int			 ch, once = 0, check = 0, verbose = 0, code;
+	int			 wake[2];
 
 	log_init("periskop-discover", 0);
 	while ((ch = getopt_long(argc, argv, "c:hnv", longopts, NULL)) != -1) {
@@ -176,24 +201,24 @@ main(int argc, char *argv[])
 		usage(EX_USAGE);
 	log_init("periskop-discover", verbose);
 
-	if ((conf = load(path, &code)) == NULL)
+	if ((code = load(path, &conf, &d)) != 0)
 		return code;
-	if (state_build(&st, conf, err, sizeof(err)) == -1) {
-		log_warnx("%s: %s", path, err);
-		conf_free(conf);
-		return EX_CONFIG;
-	}
 	if (check) {
 		printf("configuration OK\n");
-		state_release(&st);
+		discovery_free(d);
 		conf_free(conf);
 		return fflush(stdout) == EOF ? EX_IOERR : 0;
 	}
-	for (i = 0; i < st.n; i++)
-		emit(&st.sets[i]);
 	if (once) {
-		state_release(&st);
+		if (discovery_start(d, 1, -1, err, sizeof(err)) == -1)
+			fatalx(EX_OSERR, "%s", err);
+		discovery_wait(d);
+		offer_all(&pr, d, 1);
+		discovery_free(d);
 		conf_free(conf);
+		for (i = 0; i < pr.n; i++)
+			targets_rec_release(&pr.sets[i]);
+		free(pr.sets);
 		return 0;
 	}
 
@@ -208,38 +233,51 @@ main(int argc, char *argv[])
 	sigaddset(&block, SIGHUP);
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGINT);
+	/* Blocked before the threads start, so they inherit the mask. */
 	sigprocmask(SIG_BLOCK, &block, NULL);
 	sigemptyset(&empty);
 
+	if (pipe2(wake, O_NONBLOCK | O_CLOEXEC) == -1)
+		fatal(EX_OSERR, "pipe");
+	if (discovery_start(d, 0, wake[1], err, sizeof(err)) == -1)
+		fatalx(EX_OSERR, "%s", err);
+	offer_all(&pr, d, 0);
 	while (!got_term) {
-		/* A pipe's write end reports POLLERR once the reader is gone. */
-		pfd.fd = STDOUT_FILENO;
-		pfd.events = 0;
-		if (ppoll(&pfd, 1, NULL, &empty) == 1 &&
-		    (pfd.revents & (POLLERR | POLLHUP | POLLNVAL)))
-			break;
-		if (!got_hup)
-			continue;
-		got_hup = 0;
-		log_info("%s: reloading", path);
-		if ((nconf = load(path, &code)) == NULL) {
-			log_warnx("%s: keeping the previous configuration",
-			    path);
-			continue;
+		/* A pipe's write end gets POLLERR once the reader is gone. */
+		pfd[0].fd = STDOUT_FILENO;
+		pfd[0].events = 0;
+		pfd[1].fd = wake[0];
+		pfd[1].events = POLLIN;
+		if (ppoll(pfd, 2, NULL, &empty) > 0) {
+			if (pfd[0].revents & (POLLERR | POLLHUP | POLLNVAL))
+				break;
+			while (read(wake[0], drain, sizeof(drain)) > 0)
+				;
 		}
-		if (state_build(&next, nconf, err, sizeof(err)) == -1) {
-			log_warnx("%s: %s; keeping the previous "
-			    "configuration", path, err);
-			conf_free(nconf);
-			continue;
+		if (got_hup) {
+			got_hup = 0;
+			log_info("%s: reloading", path);
+			if (load(path, &nconf, &nd) != 0) {
+				log_warnx("%s: keeping the previous "
+				    "configuration", path);
+			} else if (discovery_start(nd, 0, wake[1], err,
+			    sizeof(err)) == -1) {
+				log_warnx("%s; keeping the previous "
+				    "configuration", err);
+				discovery_free(nd);
+				conf_free(nconf);
+			} else {
+				discovery_free(d);
+				conf_free(conf);
+				d = nd;
+				conf = nconf;
+				forget_removed(&pr, conf);
+			}
 		}
-		emit_changes(&st, &next);
-		state_release(&st);
-		conf_free(conf);
-		st = next;
-		conf = nconf;
+		offer_all(&pr, d, 0);
 	}
-	state_release(&st);
-	conf_free(conf);
-	return 0;
+	/* The mechanisms may be waiting on the network: do not join them. */
+	if (fflush(stdout) == EOF)
+		return EX_IOERR;
+	_exit(0);
 }

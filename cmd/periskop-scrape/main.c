@@ -195,7 +195,7 @@ main(int argc, char *argv[])
 	const char *service = "adhoc";
 	char err[1024], *end;
 	long n;
-	int ch, verbose = 0, adhoc, stdin_eof = 0, fl;
+	int ch, verbose = 0, adhoc, stdin_eof = 0, fl = -1;
 
 	log_init("periskop-scrape", 0);
 	scrape_opts_init(&o);
@@ -298,6 +298,9 @@ main(int argc, char *argv[])
 	if (got_term)
 		log_debug("signal: stopping");
 	out_flush();
+	/* stdin's file description may be a terminal the shell shares. */
+	if (fl != -1)
+		fcntl(STDIN_FILENO, F_SETFL, fl);
 	ch = !got_term && adhoc && scraper_nfailed(s) > 0 ? EX_UNAVAILABLE : 0;
 	scraper_free(s);
 	ndjson_reader_free(r);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* fake-target: a test HTTP server whose framing, timing and failures the query string controls. */
+/* fake-target: a test HTTP server; queries pick framing and faults. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -33,12 +33,12 @@ struct conn {
 	size_t		 inlen;
 	struct buf	 out;
 	size_t		 outoff;
-	long long	 filler_left;	/* huge=: bytes still to produce */
+	long long	 filler_left;	/* huge=: bytes still to come */
 	long long	 filler_pos;
 	int		 chunked;	/* frame produced bytes as chunks */
 	int		 close_after;
 	int		 trickle_ms;
-	double		 due;		/* C_WAIT: answer then; trickle: next byte */
+	double		 due;		/* answer, next byte */
 };
 
 static struct conn	**conns;

@@ -118,8 +118,11 @@ START_TEST(test_full)
 
 	ck_assert_uint_eq(s->nfile_sd_configs, 1);
 	ck_assert_uint_eq(s->file_sd_configs[0].nfiles, 2);
-	ck_assert_str_eq(s->file_sd_configs[0].files[0], "targets/*.json");
-	ck_assert_str_eq(s->file_sd_configs[0].files[1], "more.yml");
+	/* Joined to the config's folder, as Prometheus does. */
+	ck_assert_str_eq(s->file_sd_configs[0].files[0],
+	    "t/fixtures/conf/targets/*.json");
+	ck_assert_str_eq(s->file_sd_configs[0].files[1],
+	    "t/fixtures/conf/more.yml");
 	ck_assert_int_eq(s->file_sd_configs[0].refresh_ms, 60000);
 
 	ck_assert_uint_eq(s->ndns_sd_configs, 2);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Unit tests of the storage layer: URIs, migrations, concurrent opens, reads. */
+/* Unit tests of the storage layer: URIs, migrations, concurrency, reads. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -156,7 +156,7 @@ START_TEST(concurrent_open)
 				char e[256];
 
 				close(fds[1]);
-				/* Start together: the pipe closing releases all. */
+				/* The pipe closing starts all at once. */
 				(void)read(fds[0], &c, 1);
 				db = db_open(tpath(name), NULL, e, sizeof(e));
 				if (db == NULL) {
@@ -209,7 +209,8 @@ START_TEST(bad_uris)
 		{ "", "empty database URI" },
 		{ "postgres://u@h/db", "postgres: engine not available yet" },
 		{ "postgresql://h/db", "postgres: engine not available yet" },
-		{ "host=db1 dbname=periskop", "postgres: engine not available yet" },
+		{ "host=db1 dbname=periskop",
+		    "postgres: engine not available yet" },
 		{ "dbname=periskop", "postgres: engine not available yet" },
 		{ "mysql://h/db", "mysql: engine not available yet" },
 		{ "redis://h", "'redis://h': unknown database engine 'redis'" },

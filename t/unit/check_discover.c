@@ -35,15 +35,21 @@ START_TEST(test_static)
 	    "    scraper: {scheme: https, endpoint: /e}\n");
 	ck_assert_int_eq(discover_service(&c->services[0], &t, err,
 	    sizeof(err)), 0);
-	/* "[::1]" and "::1" are one address: the first one is kept. */
-	ck_assert_uint_eq(t.ntargets, 4);
-	ck_assert_str_eq(t.targets[0].address, "[::1]:443");
-	ck_assert_str_eq(t.targets[1].address, "a:2");
-	ck_assert_str_eq(t.targets[2].address, "b:1");
-	ck_assert_str_eq(t.targets[3].address, "host:443");
-	ck_assert_str_eq(t.targets[2].url, "https://b:1/e");
-	ck_assert_str_eq(labels_get(&t.targets[2].labels, "env"), "prod");
-	ck_assert_str_eq(labels_get(&t.targets[2].labels, "instance"), "b:1");
+	/*
+	 * As in Prometheus, "[::1]" gets the default port but "::1" cannot
+	 * (a port after it would not parse): it stays as written.  "b:1"
+	 * twice is one target, the first the config names.
+	 */
+	ck_assert_uint_eq(t.ntargets, 5);
+	ck_assert_str_eq(t.targets[0].address, "::1");
+	ck_assert_str_eq(t.targets[1].address, "[::1]:443");
+	ck_assert_str_eq(t.targets[2].address, "a:2");
+	ck_assert_str_eq(t.targets[3].address, "b:1");
+	ck_assert_str_eq(t.targets[4].address, "host:443");
+	ck_assert_str_eq(t.targets[3].url, "https://b:1/e");
+	ck_assert_str_eq(labels_get(&t.targets[3].labels, "env"), "prod");
+	ck_assert_str_eq(labels_get(&t.targets[3].labels, "instance"), "b:1");
+	ck_assert_str_eq(labels_get(&t.targets[3].labels, "job"), "api");
 	targets_rec_release(&t);
 	conf_free(c);
 }
@@ -92,8 +98,8 @@ START_TEST(test_unsupported)
 	    "    dns_sd_configs: [{names: [x], type: A, port: 80}]\n");
 	ck_assert_int_eq(discover_service(&c->services[0], &t, err,
 	    sizeof(err)), -1);
-	ck_assert_str_eq(err, "service \"api\": dns_sd_configs are not "
-	    "supported yet");
+	ck_assert_str_eq(err, "service \"api\": dns_sd_configs need the "
+	    "discovery engine (discovery_new)");
 	conf_free(c);
 }
 END_TEST

@@ -1,0 +1,126 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# periskop-aggregate end to end: NDJSON in, database rows and events out.
+. "$(dirname "$0")/lib.sh"
+
+plan 30
+
+AGG=$BIN/periskop-aggregate
+DB=$T_TMP/p.db
+
+q() { sqlite3 "$DB" "$1"; }
+
+# -- flags
+out=$("$AGG" -h 2>/dev/null); rc=$?
+is "$rc" 0 "-h exits 0"
+like "$out" '^usage: periskop-aggregate \[-v\] \[-m max_occurrences\]' \
+    "-h prints the synopsis on stdout"
+"$AGG" </dev/null >/dev/null 2>&1; is $? 64 "no database: usage, 64"
+"$AGG" -x --db "$DB" </dev/null >/dev/null 2>&1; is $? 64 "bad flag: 64"
+"$AGG" -m 0 --db "$DB" </dev/null >/dev/null 2>&1; is $? 64 "-m 0: 64"
+"$AGG" -d "$DB" -c /dev/null </dev/null >/dev/null 2>&1
+is $? 64 "both --db and -c: 64"
+
+# -- database URIs
+err=$("$AGG" --db postgres://db1/periskop </dev/null 2>&1 >/dev/null); rc=$?
+is "$rc" 78 "postgres URI: 78"
+like "$err" "postgres: engine not available yet" "postgres URI: message"
+"$AGG" --db "$T_TMP/no/such/dir/x.db" </dev/null >/dev/null 2>&1
+is $? 66 "database in a missing folder: 66"
+"$AGG" -c "$T_TMP/missing.yaml" </dev/null >/dev/null 2>&1
+is $? 66 "missing config: 66"
+printf 'services: []\n' >"$T_TMP/norepo.yaml"
+err=$("$AGG" -c "$T_TMP/norepo.yaml" </dev/null 2>&1 >/dev/null); rc=$?
+is "$rc" 78 "config without repository: 78"
+
+# -- a round end to end
+AT='"at":"2026-11-25T08:00:00.000Z","duration_ms":3.1'
+OCC='{"error":{"class":"E","message":"boom","stacktrace":["f"],"cause":null},"uuid":"u1","timestamp":"2026-11-25T07:59:00.000Z","severity":"error"}'
+cat >"$T_TMP/in1" <<IN
+{"type":"targets","service":"api","endpoint":"/errors","interval_s":10,"timeout_s":10,"targets":[{"address":"127.0.0.1:1","url":"http://127.0.0.1:1/errors","labels":{"instance":"127.0.0.1:1"}},{"address":"127.0.0.1:2","url":"http://127.0.0.1:2/errors","labels":{}}]}
+{not json
+{"type":"hello","x":[1, 2]}
+{"type":"scrape","service":"api","target":"127.0.0.1:1","url":"http://127.0.0.1:1/errors",$AT,"http_status":200,"body_bytes":10,"ok":true,"aggregated_errors":[{"aggregation_key":"E@1","total_count":2,"severity":"error","latest_errors":[$OCC]}]}
+{"type":"scrape","service":"api","target":"127.0.0.1:2","url":"http://127.0.0.1:2/errors",$AT,"http_status":0,"body_bytes":0,"ok":false,"error":"connect: connection refused"}
+{"type":"round","service":"api",$AT,"targets":2,"ok":1,"failed":1}
+IN
+with_timeout 20 "$AGG" --db "$DB" <"$T_TMP/in1" >"$T_TMP/out1" 2>"$T_TMP/err1"
+is $? 0 "a round: exit 0"
+like "$(cat "$T_TMP/err1")" '^periskop-aggregate: stdin:2: ' \
+    "bad line reported with its line number"
+is "$(sed -n 1p "$T_TMP/out1")" '{"type":"hello","x":[1, 2]}' \
+    "unknown type forwarded unchanged"
+is "$(jq -r 'select(.type == "event") | [.kind, .service, .key // .target, .count // "-"] | @tsv' "$T_TMP/out1" | tr '\t' ' ' | tr '\n' ';')" \
+    'new_error api E@1 2;target_down api 127.0.0.1:2 -;' "events printed"
+is "$(wc -l <"$T_TMP/out1" | tr -d ' ')" 3 "nothing else on stdout"
+is "$(q "SELECT total_count || ' ' || status FROM errors")" "2 unresolved" \
+    "error stored"
+is "$(q "SELECT address || ' ' || ifnull(up, '-') FROM targets ORDER BY address" | tr '\n' ';')" \
+    '127.0.0.1:1 1;127.0.0.1:2 0;' "targets and health stored"
+
+# -- the same input again: exact, no events
+with_timeout 20 "$AGG" --db "sqlite:$DB" <"$T_TMP/in1" >"$T_TMP/out2" 2>/dev/null
+is $? 0 "replay: exit 0"
+is "$(grep -c '"type":"event"' "$T_TMP/out2")" 0 "replay: no events"
+is "$(q "SELECT total_count FROM errors")" 2 "replay: no double count"
+
+# -- resolve, then a count that grows: a regression
+q "UPDATE errors SET status = 'resolved'"
+sed 's/"total_count":2/"total_count":5/' "$T_TMP/in1" >"$T_TMP/in3"
+with_timeout 20 "$AGG" -m 1 --db "$DB" <"$T_TMP/in3" >"$T_TMP/out3" 2>/dev/null
+is "$(jq -r 'select(.type == "event") | .kind + " " + (.count|tostring)' "$T_TMP/out3")" \
+    "regression 3" "regression event after the count grew"
+is "$(q "SELECT total_count || ' ' || status || ' ' || regressed FROM errors")" \
+    "5 unresolved 1" "regression stored"
+
+# -- SIGTERM: commits what was read, exits 0
+mkfifo "$T_TMP/fifo"
+# The child opens the fifo itself: opening it here would block.
+spawn agg sh -c 'exec "$0" --db "$1" <"$2"' "$AGG" "$DB" "$T_TMP/fifo"
+pid=$SPAWNED
+exec 7>"$T_TMP/fifo"
+sed -n 4p "$T_TMP/in1" | sed 's/"total_count":2/"total_count":9/' >&7
+wait_for 10 sh -c "grep -q '\"type\":\"event\"' '$T_TMP/agg.out' ||
+    [ \"\$(sqlite3 '$DB' 'SELECT total_count FROM errors' 2>/dev/null)\" = 9 ]"
+kill -TERM "$pid"
+i=0; while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do
+	sleep 0.1; i=$((i + 1)); done
+wait "$pid"; rc=$?
+exec 7>&-
+is "$rc" 0 "SIGTERM: exit 0"
+is "$(q "SELECT total_count FROM errors")" 9 "SIGTERM: scrape committed"
+
+# -- the config's repository block
+printf 'services: []\nrepository:\n  type: sqlite\n  path: c.db\n' \
+    >"$T_TMP/c.yaml"
+with_timeout 20 "$AGG" -c "$T_TMP/c.yaml" <"$T_TMP/in1" >/dev/null 2>&1
+is $? 0 "-c: exit 0"
+is "$(sqlite3 "$T_TMP/c.db" 'SELECT count(*) FROM errors')" 1 \
+    "-c: database of the repository block"
+
+# -- five failed transactions in a row: 75
+q "CREATE TRIGGER boom BEFORE INSERT ON errors BEGIN SELECT RAISE(ABORT, 'boom'); END"
+for i in 1 2 3 4 5 6; do
+	sed -n 4p "$T_TMP/in1" | sed "s/E@1/F@$i/"
+	sed -n 6p "$T_TMP/in1"
+done >"$T_TMP/in5"
+err=$(with_timeout 20 "$AGG" --db "$DB" <"$T_TMP/in5" 2>&1 >/dev/null); rc=$?
+is "$rc" 75 "five failed commits: 75"
+like "$err" "boom" "failed commit: the database's message logged"
+q "DROP TRIGGER boom"
+
+# -- a database locked by another process: 69
+sqlite3 "$T_TMP/l.db" 'PRAGMA journal_mode = DELETE; CREATE TABLE x (a);' \
+    >/dev/null
+mkfifo "$T_TMP/lockfifo"
+spawn locker sh -c 'exec sqlite3 "$0" <"$1"' "$T_TMP/l.db" "$T_TMP/lockfifo"
+locker=$SPAWNED
+exec 8>"$T_TMP/lockfifo"
+printf 'PRAGMA locking_mode = EXCLUSIVE;\nBEGIN EXCLUSIVE;\nINSERT INTO x VALUES (1);\nSELECT 1;\n' >&8
+wait_for 10 grep -q 1 "$T_TMP/locker.out"
+with_timeout 20 "$AGG" --db "$T_TMP/l.db" </dev/null >/dev/null 2>&1
+is $? 69 "locked database: 69"
+exec 8>&-
+stop "$locker"
+
+done_testing
