@@ -48,7 +48,7 @@ DEB_TEST = check curl jq perl sqlite3 mandoc procps clang libclang-rt-14-dev \
 	   prometheus dnsmasq-base iproute2 util-linux
 
 .PHONY: all check unit integration run install uninstall clean lint deps \
-	deps-test bench fuzz fuzz-smoke
+	deps-test deps-ui deps-install bench fuzz fuzz-smoke
 .SUFFIXES:
 
 all: deps $(BINS) $(HELPERS)
@@ -61,6 +61,12 @@ deps-test:
 	@$(MAKE) -s --no-print-directory deps-install \
 	    DEPS_CHECK='$(PKG_CONFIG) --exists check && command -v jq && command -v curl && command -v prove && command -v sqlite3 && command -v mandoc && command -v clang && command -v promtool && command -v dnsmasq && command -v ip && test -d /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux' \
 	    DEPS_PKGS='$(DEB_TEST)'
+# The browser tests: Debian's Chromium, and Node.js for playwright-core.
+deps-ui:
+	@$(MAKE) -s --no-print-directory deps-install \
+	    DEPS_CHECK='command -v chromium' DEPS_PKGS='chromium'
+	@$(MAKE) -s --no-print-directory deps-install \
+	    DEPS_CHECK='command -v node && command -v npm' DEPS_PKGS='nodejs npm'
 deps-install:
 	@if ! ( $(DEPS_CHECK) ) >/dev/null 2>&1; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
@@ -108,6 +114,7 @@ build/san/t/unit/%: t/unit/%.c build/san/libperiskop.a
 
 check: all
 	@$(MAKE) -s --no-print-directory deps-test
+	@$(MAKE) -s --no-print-directory deps-ui
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory integration
 	@$(MAKE) --no-print-directory fuzz-smoke

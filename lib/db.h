@@ -97,4 +97,85 @@ int	db_targets(struct db *, struct db_target_list *, char *err,
 	    size_t errlen);
 void	db_target_list_release(struct db_target_list *);
 
+/* -- Additions for the API beyond the original (issue 5 implements them). */
+
+/*
+ * One error, with at most nocc occurrences, whatever its status.
+ * 1: found (release with db_error_release), 0: unknown service or key,
+ * -1: error.
+ */
+int	db_error_get(struct db *, const char *service, const char *key,
+	    size_t nocc, struct db_error *out, char *err, size_t errlen);
+void	db_error_release(struct db_error *);
+/*
+ * Sets an error's status: "unresolved" (reopen), "resolved" or "ignored"
+ * (muted: keeps counting, hidden by default).  1 / 0 unknown / -1.
+ */
+int	db_set_status(struct db *, const char *service, const char *key,
+	    const char *status, char *err, size_t errlen);
+
+/* Counts over time: buckets of bucket_ms starting at start, oldest first. */
+struct db_bucket {
+	int64_t	start;		/* ms */
+	int64_t	count;
+};
+
+/*
+ * The occurrences counted since since_ms, in buckets of bucket_ms
+ * (60000 for the last day, 3600000 for the last two weeks), for one key
+ * or, with key NULL, the whole service.  Empty buckets are included, so
+ * *n is (now - since) / bucket_ms rounded up.  0 or -1.
+ */
+int	db_counts(struct db *, const char *service, const char *key,
+	    int64_t since_ms, int64_t bucket_ms, struct db_bucket **v,
+	    size_t *n, char *err, size_t errlen);
+
+/* Which targets reported an error, with their accumulated counts. */
+struct db_instance {
+	char	*target;	/* address */
+	int64_t	 count;		/* accumulated */
+	int64_t	 last_raw;	/* the client's last total_count */
+};
+
+int	db_instances(struct db *, const char *service, const char *key,
+	    struct db_instance **v, size_t *n, char *err, size_t errlen);
+void	db_instances_free(struct db_instance *, size_t);
+
+/* One periskop_error_occurrences sample. */
+struct db_metric {
+	const char	*service;	/* borrowed for the callback's duration */
+	const char	*target;
+	const char	*key;
+	enum severity	 severity;
+	int64_t		 count;
+};
+
+/* Calls fn for every (service, target, key), sorted; stops when fn != 0. */
+int	db_metrics(struct db *, int (*fn)(const struct db_metric *, void *),
+	    void *arg, char *err, size_t errlen);
+
+/* Scrape statistics per service, from the round lines. */
+struct db_service_stats {
+	char	*service;
+	int64_t	 targets;		/* current targets */
+	int64_t	 up;			/* of which the last scrape was ok */
+	int64_t	 rounds_total;
+	int64_t	 scrapes_total;
+	int64_t	 scrape_failures_total;
+	double	 last_round_ms;		/* duration of the last round */
+	int64_t	 last_round_at;		/* ms, or TIME_NONE */
+};
+
+int	db_service_stats(struct db *, struct db_service_stats **v, size_t *n,
+	    char *err, size_t errlen);
+void	db_service_stats_free(struct db_service_stats *, size_t);
+
+/*
+ * A number that changes whenever any tool commits a change to the
+ * database, cheap enough to ask on every request (SQLite: PRAGMA
+ * data_version plus this connection's own commits; PostgreSQL: a counter
+ * row bumped by every commit).  Serve caches rendered JSON under it.
+ */
+int	db_generation(struct db *, int64_t *gen, char *err, size_t errlen);
+
 #endif
