@@ -1,15 +1,17 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* periskop-run: starts discover | scrape | aggregate and serve, and supervises them. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <sysexits.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "conf.h"
@@ -19,6 +21,7 @@
 #include "xalloc.h"
 
 #define NPIPE		3	/* discover, scrape, aggregate */
+#define NUNITS		2	/* the pipeline, serve */
 #define GRACE_MS	10000	/* from SIGTERM to SIGKILL */
 #define BACKOFF_MIN_MS	1000
 #define BACKOFF_MAX_MS	60000
@@ -28,19 +31,26 @@
 struct unit {
 	const char	*name;
 	char *const	*argvs[NPIPE];
+	const char	*names[NPIPE];	/* program names, for the relay */
 	size_t		 n;
 	pid_t		 pids[NPIPE];
+	int		 errfd[NPIPE];	/* read ends of their stderr */
+	struct relay	 relay[NPIPE];
 	size_t		 alive;
 	double		 started;	/* monotonic ms */
 	double		 restart_at;	/* 0: not waiting */
 	int		 backoff_ms;
 };
 
+static struct unit units[NUNITS];
+static int stopping, exitcode;
+static double deadline;
+
 static void __attribute__((noreturn))
 usage(int code)
 {
 	fprintf(code ? stderr : stdout,
-	    "usage: periskop-run [-v] [-d uri] -c file\n");
+	    "usage: periskop-run [-v] [-d uri] [-r fd] -c file\n");
 	exit(code);
 }
 
@@ -61,13 +71,37 @@ bindir(void)
 static int
 unit_start(struct unit *u)
 {
+	int wfd[NPIPE], p[2];
 	char err[256];
+	size_t i;
 
-	if (supervise_spawn(u->argvs, u->n, u->pids, err, sizeof(err)) ==
-	    -1) {
+	for (i = 0; i < u->n; i++) {
+		wfd[i] = -1;
+		if (pipe2(p, O_CLOEXEC) == -1) {
+			log_warn("%s: pipe", u->name);
+			wfd[i] = -1;
+			continue;
+		}
+		fcntl(p[0], F_SETFL, O_NONBLOCK);
+		u->errfd[i] = p[0];
+		wfd[i] = p[1];
+		relay_init(&u->relay[i], u->names[i]);
+	}
+	if (supervise_spawn(u->argvs, u->n, wfd, u->pids, err,
+	    sizeof(err)) == -1) {
 		log_warnx("%s: %s", u->name, err);
+		for (i = 0; i < u->n; i++) {
+			if (wfd[i] != -1)
+				close(wfd[i]);
+			if (u->errfd[i] != -1)
+				close(u->errfd[i]);
+			u->errfd[i] = -1;
+		}
 		return -1;
 	}
+	for (i = 0; i < u->n; i++)
+		if (wfd[i] != -1)
+			close(wfd[i]);
 	u->alive = u->n;
 	u->started = time_mono_ms();
 	u->restart_at = 0;
@@ -75,31 +109,133 @@ unit_start(struct unit *u)
 	return 0;
 }
 
+/* Signals the unit's children from..to-1. */
 static void
-unit_signal(struct unit *u, size_t from, int sig)
+unit_signal(struct unit *u, size_t from, size_t to, int sig)
 {
 	size_t i;
 
-	for (i = from; i < u->n; i++)
+	for (i = from; i < to && i < u->n; i++)
 		if (u->pids[i] > 0)
 			kill(u->pids[i], sig);
 }
 
-/* Marks pid dead; returns the unit and index it belonged to. */
-static struct unit *
-unit_reap(struct unit *units, size_t nunits, pid_t pid, size_t *idx)
+static void
+stop_all(int sig)
 {
-	size_t i, j;
+	/*
+	 * Only the discoverer is told to stop: the scraper sees EOF, ends
+	 * the rounds it is in and exits; the aggregator reads to EOF,
+	 * commits those whole rounds, and exits.
+	 */
+	unit_signal(&units[0], 0, sig == SIGKILL ? NPIPE : 1, sig);
+	unit_signal(&units[1], 0, 1, sig);
+}
 
-	for (i = 0; i < nunits; i++)
-		for (j = 0; j < units[i].n; j++)
-			if (units[i].pids[j] == pid) {
-				units[i].pids[j] = 0;
-				units[i].alive--;
-				*idx = j;
-				return &units[i];
-			}
-	return NULL;
+static void
+begin_stop(int code)
+{
+	if (stopping)
+		return;
+	stopping = 1;
+	exitcode = code;
+	deadline = time_mono_ms() + GRACE_MS;
+	stop_all(SIGTERM);
+}
+
+static void
+reload(const char *path)
+{
+	struct conf *conf;
+	char err[1024];
+
+	if ((conf = conf_load(path, err, sizeof(err))) == NULL) {
+		log_warnx("%s; keeping the running configuration", err);
+		return;
+	}
+	conf_free(conf);
+	log_info("%s: reloading", path);
+	if (units[0].pids[0] > 0)
+		kill(units[0].pids[0], SIGHUP);
+}
+
+static void
+reap(void)
+{
+	struct unit *u;
+	size_t i, j;
+	int status, code;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (i = 0; i < NUNITS; i++)
+			for (j = 0; j < units[i].n; j++)
+				if (units[i].pids[j] == pid)
+					goto found;
+		continue;
+found:
+		u = &units[i];
+		u->pids[j] = 0;
+		u->alive--;
+		code = supervise_code(status);
+		if (stopping) {
+			log_debug("'%s' exited: %d", u->names[j], code);
+			continue;
+		}
+		if (code == EX_USAGE || code == EX_CONFIG) {
+			log_warnx("'%s' exited with %d; not restarting",
+			    u->names[j], code);
+			begin_stop(code);
+			continue;
+		}
+		log_warnx("'%s' exited with %d", u->names[j], code);
+		/* One stage gone: the whole unit restarts. */
+		unit_signal(u, 0, NPIPE, SIGTERM);
+	}
+}
+
+/* Reads what a child wrote to stderr; closes its pipe at EOF. */
+static void
+relay_read(struct unit *u, size_t i)
+{
+	char b[4096];
+	ssize_t n;
+
+	while ((n = read(u->errfd[i], b, sizeof(b))) > 0)
+		relay_feed(&u->relay[i], b, (size_t)n, STDERR_FILENO);
+	if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
+		relay_flush(&u->relay[i], STDERR_FILENO);
+		close(u->errfd[i]);
+		u->errfd[i] = -1;
+	}
+}
+
+/* Schedules or performs the restart of units with no child left. */
+static void
+restarts(double now)
+{
+	struct unit *u;
+	size_t i, j;
+	int open;
+
+	for (i = 0; i < NUNITS; i++) {
+		u = &units[i];
+		for (j = 0, open = 0; j < u->n; j++)
+			open |= u->errfd[j] != -1;
+		/* Wait for the last words of the dead, too. */
+		if (u->alive > 0 || open)
+			continue;
+		if (u->restart_at == 0) {
+			if (now - u->started >= STABLE_MS)
+				u->backoff_ms = BACKOFF_MIN_MS;
+			u->restart_at = now + u->backoff_ms;
+			log_info("%s: restarting in %d ms", u->name,
+			    u->backoff_ms);
+			u->backoff_ms = u->backoff_ms * 2 > BACKOFF_MAX_MS ?
+			    BACKOFF_MAX_MS : u->backoff_ms * 2;
+		} else if (now >= u->restart_at)
+			unit_start(u);
+	}
 }
 
 int
@@ -110,26 +246,35 @@ main(int argc, char *argv[])
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct unit units[2], *u;
+	struct pollfd pfd[1 + NUNITS * NPIPE];
+	struct signalfd_siginfo si;
 	struct conf *conf;
-	struct timespec ts;
-	siginfo_t si;
 	sigset_t set;
 	const char *path = NULL;
-	char *dir, *uri = NULL, *bin[4], *tmpdb = NULL, err[1024];
-	double now, wait_ms, deadline = 0;
-	int ch, verbose = 0, sig, status, code, stopping = 0, exitcode = 0;
-	pid_t pid;
-	size_t i, idx;
+	char *dir, *uri = NULL, *listen, *bin[4], *tmpdb = NULL, *p;
+	char err[1024];
+	double now, wait_ms;
+	int ch, verbose = 0, sfd, readyfd = -1, npfd, ready = 0;
+	size_t i, j, k;
 
 	log_init("periskop-run", 0);
-	while ((ch = getopt_long(argc, argv, "c:d:hv", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:d:hr:v", longopts, NULL)) !=
+	    -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
 			break;
 		case 'd':
 			uri = xstrdup(optarg);
+			break;
+		case 'r':
+			readyfd = (int)strtol(optarg, &p, 10);
+			if (*optarg == '\0' || *p != '\0' || readyfd < 0 ||
+			    fcntl(readyfd, F_GETFD) == -1) {
+				log_warnx("-r '%s': not an open descriptor",
+				    optarg);
+				usage(EX_USAGE);
+			}
 			break;
 		case 'v':
 			verbose++;
@@ -157,6 +302,7 @@ main(int argc, char *argv[])
 		free(uri);
 		uri = xasprintf("sqlite:%s", tmpdb);
 	}
+	listen = xstrdup(conf->server.listen);
 	conf_free(conf);
 
 	dir = bindir();
@@ -164,152 +310,133 @@ main(int argc, char *argv[])
 	bin[1] = xasprintf("%s/periskop-scrape", dir);
 	bin[2] = xasprintf("%s/periskop-aggregate", dir);
 	bin[3] = xasprintf("%s/periskop-serve", dir);
-	{
-		char *const discover[] = { bin[0], "-c", (char *)path, NULL };
-		char *const scrape[] = { bin[1], NULL };
-		char *const aggregate[] = { bin[2], "--db", uri, NULL };
-		char *const serve[] = { bin[3], "-c", (char *)path, "--db",
-		    uri, NULL };
+	char *const discover[] = { bin[0], "-c", (char *)path, NULL };
+	char *const scrape[] = { bin[1], NULL };
+	char *const aggregate[] = { bin[2], "--db", uri, NULL };
+	char *const serve[] = { bin[3], "-c", (char *)path, "--db", uri, NULL };
 
-		memset(units, 0, sizeof(units));
-		units[0].name = "pipeline";
-		units[0].argvs[0] = discover;
-		units[0].argvs[1] = scrape;
-		units[0].argvs[2] = aggregate;
-		units[0].n = 3;
-		units[1].name = "serve";
-		units[1].argvs[0] = serve;
-		units[1].n = 1;
+	units[0].name = "pipeline";
+	units[0].argvs[0] = discover;
+	units[0].argvs[1] = scrape;
+	units[0].argvs[2] = aggregate;
+	units[0].names[0] = "periskop-discover";
+	units[0].names[1] = "periskop-scrape";
+	units[0].names[2] = "periskop-aggregate";
+	units[0].n = 3;
+	units[1].name = "serve";
+	units[1].argvs[0] = serve;
+	units[1].names[0] = "periskop-serve";
+	units[1].n = 1;
+	for (i = 0; i < NUNITS; i++)
+		for (j = 0; j < NPIPE; j++)
+			units[i].errfd[j] = -1;
 
-		sigemptyset(&set);
-		sigaddset(&set, SIGCHLD);
-		sigaddset(&set, SIGTERM);
-		sigaddset(&set, SIGINT);
-		sigaddset(&set, SIGHUP);
-		sigprocmask(SIG_BLOCK, &set, NULL);
-		signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if ((sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK)) == -1)
+		fatal(EX_OSERR, "signalfd");
+	if (readyfd != -1)
+		fcntl(readyfd, F_SETFD, FD_CLOEXEC);
 
-		for (i = 0; i < 2; i++) {
-			units[i].backoff_ms = BACKOFF_MIN_MS;
-			if (unit_start(&units[i]) == -1)
-				return EX_OSERR;
-		}
-		log_info("started; database %s", uri);
-
-		for (;;) {
-			now = time_mono_ms();
-			wait_ms = 1000;
-			for (i = 0; i < 2; i++)
-				if (units[i].restart_at > 0 &&
-				    units[i].restart_at - now < wait_ms)
-					wait_ms = units[i].restart_at - now;
-			if (stopping && deadline - now < wait_ms)
-				wait_ms = deadline - now;
-			if (wait_ms < 0)
-				wait_ms = 0;
-			ts.tv_sec = (time_t)(wait_ms / 1000);
-			ts.tv_nsec = (long)((wait_ms - ts.tv_sec * 1000.0) *
-			    1e6);
-			sig = sigtimedwait(&set, &si, &ts);
-
-			if (sig == SIGTERM || sig == SIGINT) {
-				if (!stopping) {
-					log_info("stopping");
-					stopping = 1;
-					deadline = time_mono_ms() + GRACE_MS;
-					/*
-					 * Stop discover and scrape only: the
-					 * aggregator reads to EOF, commits
-					 * what it was given, and exits.
-					 */
-					for (i = 0; i < 2; i++)
-						if (units[0].pids[i] > 0)
-							kill(units[0].pids[i],
-							    SIGTERM);
-					unit_signal(&units[1], 0, SIGTERM);
-				}
-			} else if (sig == SIGHUP && !stopping) {
-				errno = 0;
-				if ((conf = conf_load(path, err,
-				    sizeof(err))) == NULL)
-					log_warnx("%s; keeping the running "
-					    "configuration", err);
-				else {
-					conf_free(conf);
-					log_info("%s: reloading", path);
-					if (units[0].pids[0] > 0)
-						kill(units[0].pids[0], SIGHUP);
-				}
-			}
-
-			while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-				if ((u = unit_reap(units, 2, pid, &idx)) ==
-				    NULL)
-					continue;
-				code = supervise_code(status);
-				if (stopping) {
-					log_debug("%s exited: %d",
-					    u->argvs[idx][0], code);
-					continue;
-				}
-				if (code == EX_USAGE || code == EX_CONFIG) {
-					log_warnx("'%s' exited with %d; not "
-					    "restarting", u->argvs[idx][0],
-					    code);
-					exitcode = code;
-					stopping = 1;
-					deadline = time_mono_ms() + GRACE_MS;
-					unit_signal(&units[0], 0, SIGTERM);
-					unit_signal(&units[1], 0, SIGTERM);
-					continue;
-				}
-				log_warnx("'%s' exited with %d",
-				    u->argvs[idx][0], code);
-				/* One stage gone: the whole pipeline restarts. */
-				unit_signal(u, 0, SIGTERM);
-			}
-
-			now = time_mono_ms();
-			if (stopping) {
-				if (units[0].alive == 0 && units[1].alive == 0)
-					break;
-				if (now >= deadline) {
-					log_warnx("grace period over; killing");
-					unit_signal(&units[0], 0, SIGKILL);
-					unit_signal(&units[1], 0, SIGKILL);
-					deadline = now + GRACE_MS;
-				}
-				continue;
-			}
-			for (i = 0; i < 2; i++) {
-				u = &units[i];
-				if (u->alive > 0)
-					continue;
-				if (u->restart_at == 0) {
-					if (now - u->started >= STABLE_MS)
-						u->backoff_ms = BACKOFF_MIN_MS;
-					u->restart_at = now + u->backoff_ms;
-					log_info("%s: restarting in %d ms",
-					    u->name, u->backoff_ms);
-					u->backoff_ms = u->backoff_ms * 2 >
-					    BACKOFF_MAX_MS ? BACKOFF_MAX_MS :
-					    u->backoff_ms * 2;
-				} else if (now >= u->restart_at)
-					unit_start(u);
-			}
-		}
+	for (i = 0; i < NUNITS; i++) {
+		units[i].backoff_ms = BACKOFF_MIN_MS;
+		if (unit_start(&units[i]) == -1)
+			return EX_OSERR;
 	}
+	log_info("started; database %s", uri);
+
+	for (;;) {
+		now = time_mono_ms();
+		wait_ms = 1000;
+		for (i = 0; i < NUNITS; i++)
+			if (units[i].restart_at > 0 &&
+			    units[i].restart_at - now < wait_ms)
+				wait_ms = units[i].restart_at - now;
+		if (stopping && deadline - now < wait_ms)
+			wait_ms = deadline - now;
+		if (readyfd != -1 && !ready && wait_ms > 100)
+			wait_ms = 100;
+		if (wait_ms < 0)
+			wait_ms = 0;
+
+		pfd[0].fd = sfd;
+		pfd[0].events = POLLIN;
+		npfd = 1;
+		for (i = 0; i < NUNITS; i++)
+			for (j = 0; j < units[i].n; j++)
+				if (units[i].errfd[j] != -1) {
+					pfd[npfd].fd = units[i].errfd[j];
+					pfd[npfd++].events = POLLIN;
+				}
+		if (poll(pfd, (nfds_t)npfd, (int)wait_ms + 1) == -1 &&
+		    errno != EINTR)
+			fatal(EX_OSERR, "poll");
+
+		while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+			if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+				if (!stopping)
+					log_info("stopping");
+				begin_stop(0);
+			} else if (si.ssi_signo == SIGHUP && !stopping)
+				reload(path);
+		}
+		for (k = 1; k < (size_t)npfd; k++) {
+			if (pfd[k].revents == 0)
+				continue;
+			for (i = 0; i < NUNITS; i++)
+				for (j = 0; j < units[i].n; j++)
+					if (units[i].errfd[j] == pfd[k].fd)
+						relay_read(&units[i], j);
+		}
+		reap();
+
+		now = time_mono_ms();
+		if (readyfd != -1 && !ready && !stopping &&
+		    units[1].alive > 0 && supervise_listening(listen) == 1) {
+			/* s6-style readiness: a newline, then close. */
+			ready = 1;
+			if (write(readyfd, "\n", 1) != 1)
+				log_warn("readiness descriptor");
+			close(readyfd);
+			readyfd = -1;
+		}
+		if (stopping) {
+			if (units[0].alive == 0 && units[1].alive == 0)
+				break;
+			if (now >= deadline) {
+				log_warnx("grace period over; killing");
+				stop_all(SIGKILL);
+				deadline = now + GRACE_MS;
+			}
+			continue;
+		}
+		restarts(now);
+	}
+	/* Drain what the children said last. */
+	for (i = 0; i < NUNITS; i++)
+		for (j = 0; j < units[i].n; j++)
+			if (units[i].errfd[j] != -1) {
+				/* Every writer is gone: read to EOF. */
+				fcntl(units[i].errfd[j], F_SETFL, 0);
+				relay_read(&units[i], j);
+			}
 	if (tmpdb != NULL) {
 		unlink(tmpdb);
-		free(uri);
-		uri = xasprintf("%s-wal", tmpdb);
-		unlink(uri);
-		free(uri);
-		uri = xasprintf("%s-shm", tmpdb);
-		unlink(uri);
+		p = xasprintf("%s-wal", tmpdb);
+		unlink(p);
+		free(p);
+		p = xasprintf("%s-shm", tmpdb);
+		unlink(p);
+		free(p);
 		free(tmpdb);
 	}
 	free(uri);
+	free(listen);
 	for (i = 0; i < 4; i++)
 		free(bin[i]);
 	free(dir);
