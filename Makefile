@@ -192,6 +192,8 @@ install: all
 		s=$${m##*.}; install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s; \
 	done
 	cp -R share/. $(DESTDIR)$(SHAREDIR)
+	install -d $(DESTDIR)$(SHAREDIR)/examples
+	cp -R etc/runit etc/cron etc/systemd $(DESTDIR)$(SHAREDIR)/examples
 	install -m 644 etc/periskop.yaml $(DESTDIR)$(SYSCONFDIR)/periskop.yaml
 
 uninstall:
