@@ -15,6 +15,10 @@ YAML
 # stops NAME PID: SIGTERM, then its exit status within 5 s.
 stops() {
 	sleep 0.5
+	if ! kill -0 "$2" 2>/dev/null; then
+		ok 1 "$1: still running before SIGTERM"
+		return
+	fi
 	kill -TERM "$2"
 	i=0
 	while kill -0 "$2" 2>/dev/null && [ $i -lt 50 ]; do
@@ -27,17 +31,22 @@ stops() {
 mkfifo "$T_TMP/in"
 spawn discover periskop-discover -c "$T_TMP/p.yaml"
 stops periskop-discover "$SPAWNED"
-sleep 100 >"$T_TMP/in" & feeder=$!
-T_PIDS="$T_PIDS $feeder"
-spawn scrape periskop-scrape <"$T_TMP/in"
-stops periskop-scrape "$SPAWNED"
-spawn aggregate periskop-aggregate --db "sqlite:$T_TMP/a.db" <"$T_TMP/in"
-stops periskop-aggregate "$SPAWNED"
+# Held open read-write here, the FIFO never reaches end of input.
+exec 4<>"$T_TMP/in"
+# Started here, not by spawn: an asynchronous command's stdin is
+# /dev/null unless it is redirected on the command itself.
+periskop-scrape <"$T_TMP/in" >"$T_TMP/scrape.out" 2>&1 &
+T_PIDS="$T_PIDS $!"
+stops periskop-scrape $!
+periskop-aggregate --db "sqlite:$T_TMP/a.db" <"$T_TMP/in" \
+    >"$T_TMP/aggregate.out" 2>&1 &
+T_PIDS="$T_PIDS $!"
+stops periskop-aggregate $!
 port=$(free_port)
 spawn serve periskop-serve --db "sqlite:$T_TMP/a.db" --listen "127.0.0.1:$port"
 wait_port "$port" 10
 stops periskop-serve "$SPAWNED"
-kill "$feeder" 2>/dev/null
+exec 4>&-
 
 # The reader of a long-running discoverer goes away: it ends.
 with_timeout 10 sh -c "periskop-discover -c '$T_TMP/p.yaml' | head -c 1 >/dev/null"
