@@ -195,6 +195,16 @@ install: all
 	install -d $(DESTDIR)$(SHAREDIR)/examples
 	cp -R etc/runit etc/cron etc/systemd $(DESTDIR)$(SHAREDIR)/examples
 	install -m 644 etc/periskop.yaml $(DESTDIR)$(SYSCONFDIR)/periskop.yaml
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)
+	install -m 644 build/libperiskop.a $(DESTDIR)$(LIBDIR)
+	install -m 644 lib/periskop.h $(DESTDIR)$(INCLUDEDIR)
+	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' \
+	    'includedir=$(INCLUDEDIR)' '' 'Name: periskop' \
+	    'Description: Periskop client library: exceptions for a Periskop server to scrape' \
+	    "Version: $$(sed -n 's/^#define PERISKOP_VERSION.*"\(.*\)"/\1/p' lib/periskop.h)" \
+	    'Cflags: -I$${includedir}' \
+	    'Libs: -L$${libdir} -lperiskop -ljansson -lpthread' \
+	    >$(DESTDIR)$(LIBDIR)/pkgconfig/periskop.pc
 
 uninstall:
 	for p in $(PROGS); do rm -f $(DESTDIR)$(BINDIR)/$$p; done
@@ -203,6 +213,9 @@ uninstall:
 	done
 	rm -rf $(DESTDIR)$(SHAREDIR)
 	rm -f $(DESTDIR)$(SYSCONFDIR)/periskop.yaml
+	rm -f $(DESTDIR)$(LIBDIR)/libperiskop.a \
+	    $(DESTDIR)$(INCLUDEDIR)/periskop.h \
+	    $(DESTDIR)$(LIBDIR)/pkgconfig/periskop.pc
 	-rmdir $(DESTDIR)$(SYSCONFDIR) 2>/dev/null
 
 clean:

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The aggregation rules over the engine table: deltas, totals, events. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "aggregate.h"
 #include "buf.h"
@@ -15,11 +18,65 @@
 /* Bounds on one transaction when no round line comes to end it. */
 #define TXN_MAX_SCRAPES	5000
 #define TXN_MAX_MS	2000.0
+#define MINUTE_MS	60000
+#define HOUR_MS		3600000
+#define PRUNE_EVERY_MS	600000
+#define RETRY_MS	60000
+
+struct pend_occ {
+	char		*uuid;
+	int64_t		 ts;
+	enum severity	 severity;
+	char		*error_json;
+	char		*http_json;
+};
+
+struct pend_min {
+	int64_t	minute;
+	int64_t	delta;
+};
+
+/*
+ * What one transaction does to one error, gathered while the scrapes
+ * stream by and written at commit time in (service, key) order: rows
+ * shared between aggregators are locked in one order, so several of
+ * them on one PostgreSQL never deadlock, and memory grows with the keys,
+ * never with the targets.
+ */
+struct pend {
+	char		*service;
+	char		*key;
+	uint64_t	 hash;
+	int64_t		 delta;
+	enum severity	 severity;
+	int64_t		 created_at;
+	int64_t		 first_seen;
+	int64_t		 last_seen;
+	int64_t		 first_at;	/* the first scrape's time */
+	int64_t		 last_at;	/* the last scrape with a delta */
+	struct pend_occ	*occ;		/* newest first, at most max_occ */
+	size_t		 nocc;
+	struct pend_min	*min;
+	size_t		 nmin;
+	size_t		 capmin;
+};
+
+struct pend_round {
+	char	*service;
+	int64_t	 at;
+	double	 duration_ms;
+	int64_t	 targets;
+	int64_t	 failed;
+};
 
 struct aggregator {
 	struct db		*db;
 	const struct db_ops	*ops;
 	size_t			 max_occ;
+	struct db_retention	 ret;
+	int64_t			 prune_every;
+	int64_t			 retry_ms;
+	int64_t			 last_prune;	/* time_mono_ms */
 	agg_event_fn		 fn;
 	void			*arg;
 	int			 in_txn;
@@ -28,7 +85,24 @@ struct aggregator {
 	struct event_rec	*ev;		/* waiting for the commit */
 	size_t			 nev;
 	size_t			 evcap;
+	/* The errors of this transaction: a hash table, then a list. */
+	struct pend		**tab;
+	size_t			 tabcap;
+	struct pend		**pl;
+	size_t			 npl;
+	size_t			 plcap;
+	struct pend_round	*rounds;
+	size_t			 nrounds;
+	char			**touched;	/* services stored this txn */
+	size_t			 ntouched;
+	/* The records of the open transaction, to replay it. */
+	FILE			*spool;
+	int			 replaying;
+	struct buf		 tmp;
 };
+
+static int	apply_record(struct aggregator *, const struct record *,
+		    char *, size_t);
 
 struct aggregator *
 aggregator_new(struct db *db, const struct agg_options *opt, agg_event_fn fn,
@@ -41,8 +115,19 @@ aggregator_new(struct db *db, const struct agg_options *opt, agg_event_fn fn,
 	a->ops = db->ops;
 	a->max_occ = opt != NULL && opt->max_occurrences > 0 ?
 	    opt->max_occurrences : 100;
+	if (opt != NULL)
+		a->ret = opt->retention;
+	a->prune_every = opt != NULL && opt->prune_every_ms > 0 ?
+	    opt->prune_every_ms : PRUNE_EVERY_MS;
+	a->retry_ms = opt != NULL && opt->retry_ms > 0 ? opt->retry_ms :
+	    RETRY_MS;
+	a->last_prune = (int64_t)time_mono_ms() - a->prune_every;
 	a->fn = fn;
 	a->arg = arg;
+	/* Without a spool file a lost transaction is reported, not replayed. */
+	if (a->ops->replay)
+		a->spool = tmpfile();
+	buf_init(&a->tmp);
 	return a;
 }
 
@@ -58,13 +143,53 @@ event_free(struct event_rec *e)
 }
 
 static void
-drop_events(struct aggregator *a)
+pend_free(struct pend *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->nocc; i++) {
+		free(p->occ[i].uuid);
+		free(p->occ[i].error_json);
+		free(p->occ[i].http_json);
+	}
+	free(p->occ);
+	free(p->min);
+	free(p->service);
+	free(p->key);
+	free(p);
+}
+
+/* Forgets everything of the transaction but the spool. */
+static void
+drop_state(struct aggregator *a)
 {
 	size_t i;
 
 	for (i = 0; i < a->nev; i++)
 		event_free(&a->ev[i]);
 	a->nev = 0;
+	for (i = 0; i < a->npl; i++)
+		pend_free(a->pl[i]);
+	a->npl = 0;
+	if (a->tab != NULL)
+		memset(a->tab, 0, a->tabcap * sizeof(*a->tab));
+	for (i = 0; i < a->nrounds; i++)
+		free(a->rounds[i].service);
+	a->nrounds = 0;
+	for (i = 0; i < a->ntouched; i++)
+		free(a->touched[i]);
+	a->ntouched = 0;
+	a->nscrapes = 0;
+}
+
+static void
+spool_reset(struct aggregator *a)
+{
+	if (a->spool == NULL)
+		return;
+	rewind(a->spool);
+	if (ftruncate(fileno(a->spool), 0) == -1)
+		clearerr(a->spool);
 }
 
 void
@@ -74,8 +199,15 @@ aggregator_free(struct aggregator *a)
 		return;
 	if (a->in_txn)
 		a->ops->rollback(a->db);
-	drop_events(a);
+	drop_state(a);
 	free(a->ev);
+	free(a->tab);
+	free(a->pl);
+	free(a->rounds);
+	free(a->touched);
+	if (a->spool != NULL)
+		fclose(a->spool);
+	buf_release(&a->tmp);
 	free(a);
 }
 
@@ -103,8 +235,8 @@ fail_txn(struct aggregator *a)
 	if (a->in_txn)
 		a->ops->rollback(a->db);
 	a->in_txn = 0;
-	a->nscrapes = 0;
-	drop_events(a);
+	drop_state(a);
+	spool_reset(a);
 }
 
 static int
@@ -112,6 +244,7 @@ ensure_txn(struct aggregator *a, char *err, size_t errlen)
 {
 	if (a->in_txn)
 		return 0;
+	a->db->transient = 0;
 	if (a->ops->begin(a->db, err, errlen) == -1)
 		return -1;
 	a->in_txn = 1;
@@ -120,26 +253,129 @@ ensure_txn(struct aggregator *a, char *err, size_t errlen)
 	return 0;
 }
 
-int
-aggregator_flush(struct aggregator *a, char *err, size_t errlen)
+/* -- The errors of the transaction. */
+
+static uint64_t
+hash2(const char *s, const char *k)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	h = (h ^ 0xff) * 1099511628211ULL;
+	for (; *k != '\0'; k++)
+		h = (h ^ (unsigned char)*k) * 1099511628211ULL;
+	return h;
+}
+
+static void
+tab_put(struct aggregator *a, struct pend *p)
 {
 	size_t i;
 
-	if (!a->in_txn)
-		return 0;
-	if (a->ops->commit(a->db, err, errlen) == -1) {
-		fail_txn(a);
-		return -1;
-	}
-	a->in_txn = 0;
-	a->nscrapes = 0;
-	/* Only now are the events true for every reader of the database. */
-	for (i = 0; i < a->nev; i++)
-		if (a->fn != NULL)
-			a->fn(&a->ev[i], a->arg);
-	drop_events(a);
-	return 0;
+	for (i = p->hash & (a->tabcap - 1); a->tab[i] != NULL;
+	    i = (i + 1) & (a->tabcap - 1))
+		;
+	a->tab[i] = p;
 }
+
+static struct pend *
+pend_get(struct aggregator *a, const char *service, const char *key,
+    int64_t at)
+{
+	struct pend *p;
+	uint64_t h = hash2(service, key);
+	size_t i;
+
+	if (a->tabcap > 0)
+		for (i = h & (a->tabcap - 1); (p = a->tab[i]) != NULL;
+		    i = (i + 1) & (a->tabcap - 1))
+			if (p->hash == h && strcmp(p->key, key) == 0 &&
+			    strcmp(p->service, service) == 0)
+				return p;
+	/* Half full at most, so probes stay short. */
+	if ((a->npl + 1) * 2 > a->tabcap) {
+		free(a->tab);
+		a->tabcap = a->tabcap ? a->tabcap * 2 : 64;
+		a->tab = xcalloc(a->tabcap, sizeof(*a->tab));
+		for (i = 0; i < a->npl; i++)
+			tab_put(a, a->pl[i]);
+	}
+	if (a->npl == a->plcap) {
+		a->plcap = a->plcap ? a->plcap * 2 : 64;
+		a->pl = xreallocarray(a->pl, a->plcap, sizeof(*a->pl));
+	}
+	p = xcalloc(1, sizeof(*p));
+	p->service = xstrdup(service);
+	p->key = xstrdup(key);
+	p->hash = h;
+	p->created_at = p->first_seen = p->last_seen = TIME_NONE;
+	p->first_at = p->last_at = at;
+	a->pl[a->npl++] = p;
+	tab_put(a, p);
+	return p;
+}
+
+static void
+pend_minute(struct pend *p, int64_t at, int64_t delta)
+{
+	int64_t m = at - ((at % MINUTE_MS) + MINUTE_MS) % MINUTE_MS;
+	size_t i;
+
+	for (i = p->nmin; i > 0; i--)
+		if (p->min[i - 1].minute == m) {
+			p->min[i - 1].delta += delta;
+			return;
+		}
+	if (p->nmin == p->capmin) {
+		p->capmin = p->capmin ? p->capmin * 2 : 4;
+		p->min = xreallocarray(p->min, p->capmin, sizeof(*p->min));
+	}
+	p->min[p->nmin].minute = m;
+	p->min[p->nmin++].delta = delta;
+}
+
+/* Keeps the newest max occurrences of the round, each uuid once. */
+static void
+pend_occurrence(struct aggregator *a, struct pend *p,
+    const struct occurrence *oc)
+{
+	struct pend_occ *o;
+	size_t i, at;
+
+	if (p->nocc == a->max_occ && oc->timestamp <= p->occ[p->nocc - 1].ts)
+		return;
+	for (i = 0; i < p->nocc; i++)
+		if (strcmp(p->occ[i].uuid, oc->uuid) == 0)
+			return;
+	for (at = 0; at < p->nocc && p->occ[at].ts >= oc->timestamp; at++)
+		;
+	if (p->nocc == a->max_occ) {
+		o = &p->occ[--p->nocc];
+		free(o->uuid);
+		free(o->error_json);
+		free(o->http_json);
+	} else if (p->occ == NULL)
+		p->occ = xcalloc(a->max_occ, sizeof(*p->occ));
+	memmove(&p->occ[at + 1], &p->occ[at], (p->nocc - at) *
+	    sizeof(*p->occ));
+	p->nocc++;
+	o = &p->occ[at];
+	o->uuid = xstrdup(oc->uuid);
+	o->ts = oc->timestamp;
+	o->severity = oc->severity;
+	buf_reset(&a->tmp);
+	error_info_write_json(&a->tmp, &oc->error);
+	o->error_json = xstrndup(a->tmp.p, a->tmp.len);
+	o->http_json = NULL;
+	if (oc->http != NULL) {
+		buf_reset(&a->tmp);
+		http_context_write_json(&a->tmp, oc->http);
+		o->http_json = xstrndup(a->tmp.p, a->tmp.len);
+	}
+}
+
+/* -- Streaming: what only this aggregator's targets touch. */
 
 static char *
 labels_json(const struct labelset *l)
@@ -160,6 +396,25 @@ labels_json(const struct labelset *l)
 	return buf_detach(&b, NULL);
 }
 
+/* Stores the service once per transaction. */
+static int
+touch(struct aggregator *a, const char *service, int64_t at, char *err,
+    size_t errlen)
+{
+	size_t i;
+
+	for (i = 0; i < a->ntouched; i++)
+		if (strcmp(a->touched[i], service) == 0)
+			return 0;
+	if (a->ops->service_touch(a->db, service, at, err, errlen) == -1)
+		return -1;
+	if (a->ntouched % 8 == 0)
+		a->touched = xreallocarray(a->touched, a->ntouched + 8,
+		    sizeof(*a->touched));
+	a->touched[a->ntouched++] = xstrdup(service);
+	return 0;
+}
+
 static int
 apply_targets(struct aggregator *a, const struct targets_rec *t, char *err,
     size_t errlen)
@@ -169,8 +424,7 @@ apply_targets(struct aggregator *a, const struct targets_rec *t, char *err,
 	size_t i;
 	int rc;
 
-	if (o->service_touch(a->db, t->service, time_now(), err,
-	    errlen) == -1 ||
+	if (touch(a, t->service, time_now(), err, errlen) == -1 ||
 	    o->targets_mark(a->db, t->service, err, errlen) == -1)
 		return -1;
 	for (i = 0; i < t->ntargets; i++) {
@@ -197,118 +451,48 @@ url_path(const char *url)
 	return xstrndup(p, strcspn(p, "?#"));
 }
 
-static int
-store_occurrences(struct aggregator *a, const char *service,
-    const struct aggregate *ag, char *err, size_t errlen)
-{
-	struct db_occurrence o;
-	const struct occurrence *oc;
-	struct buf eb, hb;
-	size_t i;
-	int rc = 0;
+static const struct aggregate *sort_aggs;
 
-	buf_init(&eb);
-	buf_init(&hb);
-	for (i = 0; i < ag->nlatest && rc == 0; i++) {
-		oc = &ag->latest[i];
-		buf_reset(&eb);
-		buf_reset(&hb);
-		error_info_write_json(&eb, &oc->error);
-		if (oc->http != NULL)
-			http_context_write_json(&hb, oc->http);
-		o.uuid = oc->uuid;
-		o.timestamp = oc->timestamp;
-		o.severity = oc->severity;
-		o.error_json = eb.p;
-		o.http_json = oc->http != NULL ? hb.p : NULL;
-		rc = a->ops->occurrence_add(a->db, service, ag->key, &o, err,
-		    errlen);
-	}
-	buf_release(&eb);
-	buf_release(&hb);
-	if (rc == -1)
-		return -1;
-	if (ag->nlatest == 0)
-		return 0;
-	return a->ops->occurrences_trim(a->db, service, ag->key, a->max_occ,
-	    err, errlen);
+static int
+by_key(const void *x, const void *y)
+{
+	return strcmp(sort_aggs[*(const size_t *)x].key,
+	    sort_aggs[*(const size_t *)y].key);
 }
 
-static int
-apply_aggregate(struct aggregator *a, const struct scrape_rec *sc,
-    const char *target_id, const struct aggregate *ag, char *err,
-    size_t errlen)
+/* Folds one aggregate of a scrape into the transaction's errors. */
+static void
+gather(struct aggregator *a, const struct scrape_rec *sc,
+    const struct aggregate *ag, int64_t delta)
 {
-	const struct db_ops *o = a->ops;
-	struct db_error_row row;
-	struct event_rec *e;
-	int64_t last, delta;
+	struct pend *p;
+	const struct occurrence *oc;
+	int64_t oldest;
 	size_t i;
-	int found, isnew;
 
-	if ((found = o->count_get(a->db, sc->service, target_id, ag->key,
-	    &last, err, errlen)) == -1)
-		return -1;
-	/* A count that went down means the instance restarted from zero. */
-	if (!found || ag->total_count < last)
-		delta = ag->total_count;
-	else
-		delta = ag->total_count - last;
-	if (o->count_put(a->db, sc->service, target_id, sc->target, ag->key,
-	    ag->total_count, delta, err, errlen) == -1)
-		return -1;
-
-	memset(&row, 0, sizeof(row));
-	if ((found = o->error_get(a->db, sc->service, ag->key, &row, err,
-	    errlen)) == -1)
-		return -1;
-	isnew = !found;
-	if (isnew) {
-		row.created_at = row.first_seen = row.last_seen = TIME_NONE;
-		row.resolved_at = row.regressed_at = TIME_NONE;
-		row.inserted = sc->at;
-		snprintf(row.status, sizeof(row.status), "unresolved");
+	p = pend_get(a, sc->service, ag->key, sc->at);
+	p->delta += delta;
+	/* The latest report wins; scrapes arrive in time order. */
+	p->severity = ag->severity;
+	if (ag->created_at != TIME_NONE && (p->created_at == TIME_NONE ||
+	    ag->created_at < p->created_at))
+		p->created_at = ag->created_at;
+	if (delta > 0) {
+		p->last_at = sc->at;
+		pend_minute(p, sc->at, delta);
 	}
-	row.service = sc->service;
-	row.key = ag->key;
-	row.total_count += delta;
-	row.severity = ag->severity;
-	if (ag->created_at != TIME_NONE && (row.created_at == TIME_NONE ||
-	    ag->created_at < row.created_at))
-		row.created_at = ag->created_at;
+	oldest = a->ret.occurrences_ms > 0 ? time_now() -
+	    a->ret.occurrences_ms : INT64_MIN;
 	for (i = 0; i < ag->nlatest; i++) {
-		if (row.first_seen == TIME_NONE ||
-		    ag->latest[i].timestamp < row.first_seen)
-			row.first_seen = ag->latest[i].timestamp;
-		if (row.last_seen == TIME_NONE ||
-		    ag->latest[i].timestamp > row.last_seen)
-			row.last_seen = ag->latest[i].timestamp;
+		oc = &ag->latest[i];
+		if (p->first_seen == TIME_NONE || oc->timestamp < p->first_seen)
+			p->first_seen = oc->timestamp;
+		if (p->last_seen == TIME_NONE || oc->timestamp > p->last_seen)
+			p->last_seen = oc->timestamp;
+		/* Pruned ones would come back with every scrape otherwise. */
+		if (oc->timestamp >= oldest)
+			pend_occurrence(a, p, oc);
 	}
-	/* Only new occurrences reopen a resolved error, never a replay. */
-	if (strcmp(row.status, "resolved") == 0 && delta > 0) {
-		snprintf(row.status, sizeof(row.status), "unresolved");
-		row.regressed = 1;
-		row.regressed_at = sc->at;
-		e = event_add(a, "regression", sc->service, sc->at);
-		e->key = xstrdup(ag->key);
-		e->severity = xstrdup(severity_name(ag->severity));
-		e->count = delta;
-	}
-	if (o->error_put(a->db, &row, err, errlen) == -1)
-		return -1;
-	if (isnew) {
-		e = event_add(a, "new_error", sc->service, sc->at);
-		e->key = xstrdup(ag->key);
-		e->severity = xstrdup(severity_name(ag->severity));
-		e->count = delta;
-	}
-	if (store_occurrences(a, sc->service, ag, err, errlen) == -1)
-		return -1;
-	if (delta > 0 && o->minute_add(a->db, sc->service, ag->key,
-	    sc->at - ((sc->at % 60000) + 60000) % 60000, delta, err,
-	    errlen) == -1)
-		return -1;
-	return 0;
 }
 
 static int
@@ -316,14 +500,16 @@ apply_scrape(struct aggregator *a, const struct scrape_rec *sc, char *err,
     size_t errlen)
 {
 	const struct db_ops *o = a->ops;
+	const struct aggregate *aggs;
 	struct db_health h;
 	struct event_rec *e;
-	const char *target_id;
+	const char *target_id, **keys;
 	char *endpoint;
-	size_t i;
+	int64_t *raw, *delta;
+	size_t i, n, *idx;
 	int prev_up, rc;
 
-	if (o->service_touch(a->db, sc->service, sc->at, err, errlen) == -1)
+	if (touch(a, sc->service, sc->at, err, errlen) == -1)
 		return -1;
 	endpoint = url_path(sc->url);
 	h.service = sc->service;
@@ -346,17 +532,386 @@ apply_scrape(struct aggregator *a, const struct scrape_rec *sc, char *err,
 		e = event_add(a, "target_up", sc->service, sc->at);
 		e->target = xstrdup(sc->target);
 	}
-	if (!sc->ok || sc->payload == NULL)
+	if (!sc->ok || sc->payload == NULL || sc->payload->naggs == 0)
 		return 0;
 	target_id = sc->target_uuid;
 	if (target_id == NULL)
 		target_id = sc->payload->target_uuid;
 	if (target_id == NULL)
 		target_id = sc->url != NULL ? sc->url : sc->target;
+
+	/* Sorted by key, each key once: one batch for the engine. */
+	aggs = sc->payload->aggs;
+	idx = xreallocarray(NULL, sc->payload->naggs, sizeof(*idx));
 	for (i = 0; i < sc->payload->naggs; i++)
-		if (apply_aggregate(a, sc, target_id, &sc->payload->aggs[i],
-		    err, errlen) == -1)
+		idx[i] = i;
+	sort_aggs = aggs;
+	qsort(idx, sc->payload->naggs, sizeof(*idx), by_key);
+	for (i = n = 0; i < sc->payload->naggs; i++)
+		if (n == 0 || strcmp(aggs[idx[n - 1]].key,
+		    aggs[idx[i]].key) != 0)
+			idx[n++] = idx[i];
+	keys = xreallocarray(NULL, n, sizeof(*keys));
+	raw = xreallocarray(NULL, n, sizeof(*raw));
+	delta = xreallocarray(NULL, n, sizeof(*delta));
+	for (i = 0; i < n; i++) {
+		keys[i] = aggs[idx[i]].key;
+		raw[i] = aggs[idx[i]].total_count;
+	}
+	rc = o->counts_put(a->db, sc->service, target_id, sc->target, keys,
+	    raw, n, sc->at, delta, err, errlen);
+	if (rc == 0)
+		for (i = 0; i < n; i++)
+			gather(a, sc, &aggs[idx[i]], delta[i]);
+	free(idx);
+	free(keys);
+	free(raw);
+	free(delta);
+	return rc;
+}
+
+static int
+apply_record(struct aggregator *a, const struct record *rec, char *err,
+    size_t errlen)
+{
+	struct pend_round *r;
+
+	switch (rec->type) {
+	case REC_TARGETS:
+		return apply_targets(a, &rec->u.targets, err, errlen);
+	case REC_SCRAPE:
+		a->nscrapes++;
+		return apply_scrape(a, &rec->u.scrape, err, errlen);
+	case REC_ROUND:
+		if (a->nrounds % 4 == 0)
+			a->rounds = xreallocarray(a->rounds, a->nrounds + 4,
+			    sizeof(*a->rounds));
+		r = &a->rounds[a->nrounds++];
+		r->service = xstrdup(rec->u.round.service);
+		r->at = rec->u.round.at;
+		r->duration_ms = rec->u.round.duration_ms;
+		r->targets = rec->u.round.targets;
+		r->failed = rec->u.round.failed;
+		return touch(a, r->service, r->at != TIME_NONE ? r->at :
+		    time_now(), err, errlen);
+	default:
+		return 0;
+	}
+}
+
+/* -- Commit time: the shared rows, in (service, key) order. */
+
+static int
+by_service_key(const void *x, const void *y)
+{
+	const struct pend *p = *(struct pend *const *)x;
+	const struct pend *q = *(struct pend *const *)y;
+	int c;
+
+	if ((c = strcmp(p->service, q->service)) != 0)
+		return c;
+	return strcmp(p->key, q->key);
+}
+
+static int
+by_minute(const void *x, const void *y)
+{
+	const struct pend_min *p = x, *q = y;
+
+	return p->minute < q->minute ? -1 : p->minute > q->minute;
+}
+
+static struct event_rec *
+error_event(struct aggregator *a, const char *kind, const struct pend *p,
+    int64_t at)
+{
+	struct event_rec *e;
+
+	e = event_add(a, kind, p->service, at);
+	e->key = xstrdup(p->key);
+	e->severity = xstrdup(severity_name(p->severity));
+	e->count = p->delta;
+	return e;
+}
+
+static int
+write_error(struct aggregator *a, struct pend *p, char *err, size_t errlen)
+{
+	const struct db_ops *o = a->ops;
+	struct db_error_row row;
+	struct db_occurrence oc;
+	int64_t hour, hdelta;
+	size_t i;
+	int found, rc;
+
+	memset(&row, 0, sizeof(row));
+	if ((found = o->error_get(a->db, p->service, p->key, &row, err,
+	    errlen)) == -1)
+		return -1;
+	if (!found) {
+		row.resolved_at = row.regressed_at = TIME_NONE;
+		row.inserted = p->first_at;
+		snprintf(row.status, sizeof(row.status), "unresolved");
+	}
+	/*
+	 * A spike: far more than this error's average per transaction so
+	 * far (doubles, so large counts cannot overflow the product).
+	 */
+	if (found && row.rounds > 0 && p->delta >= AGG_SPIKE_MIN &&
+	    (double)p->delta * (double)row.rounds >
+	    (double)AGG_SPIKE_FACTOR * (double)row.total_count)
+		error_event(a, "spike", p, p->last_at);
+	/* Only new occurrences reopen a resolved error, never a replay. */
+	if (strcmp(row.status, "resolved") == 0 && p->delta > 0) {
+		snprintf(row.status, sizeof(row.status), "unresolved");
+		row.resolved_at = TIME_NONE;
+		row.regressed = 1;
+		row.regressed_at = p->last_at;
+		error_event(a, "regression", p, p->last_at);
+	}
+	row.service = p->service;
+	row.key = p->key;
+	row.severity = p->severity;
+	row.created_at = p->created_at;
+	row.first_seen = p->first_seen;
+	row.last_seen = p->last_seen;
+	row.rounds = 1;
+	if ((rc = o->error_put(a->db, &row, p->delta, err, errlen)) == -1)
+		return -1;
+	/* Two aggregators may both have found no row: one inserted it. */
+	if (!found && rc == 1)
+		error_event(a, "new_error", p, p->first_at);
+	for (i = 0; i < p->nocc; i++) {
+		oc.uuid = p->occ[i].uuid;
+		oc.timestamp = p->occ[i].ts;
+		oc.severity = p->occ[i].severity;
+		oc.error_json = p->occ[i].error_json;
+		oc.http_json = p->occ[i].http_json;
+		if (o->occurrence_add(a->db, p->service, p->key, &oc, err,
+		    errlen) == -1)
 			return -1;
+	}
+	if (p->nocc > 0 && o->occurrences_trim(a->db, p->service, p->key,
+	    a->max_occ, err, errlen) == -1)
+		return -1;
+	if (p->nmin > 1)
+		qsort(p->min, p->nmin, sizeof(*p->min), by_minute);
+	hour = 0;
+	hdelta = 0;
+	for (i = 0; i < p->nmin; i++) {
+		if (o->minute_add(a->db, p->service, p->key, p->min[i].minute,
+		    p->min[i].delta, err, errlen) == -1)
+			return -1;
+		if (hdelta > 0 && p->min[i].minute / HOUR_MS * HOUR_MS != hour) {
+			if (o->hour_add(a->db, p->service, p->key, hour, hdelta,
+			    err, errlen) == -1)
+				return -1;
+			hdelta = 0;
+		}
+		hour = p->min[i].minute - ((p->min[i].minute % HOUR_MS) +
+		    HOUR_MS) % HOUR_MS;
+		hdelta += p->min[i].delta;
+	}
+	if (hdelta > 0 && o->hour_add(a->db, p->service, p->key, hour, hdelta,
+	    err, errlen) == -1)
+		return -1;
+	return 0;
+}
+
+static int
+by_round_service(const void *x, const void *y)
+{
+	return strcmp(((const struct pend_round *)x)->service,
+	    ((const struct pend_round *)y)->service);
+}
+
+/* Writes what was gathered and commits; the transaction is gone after. */
+static int
+commit(struct aggregator *a, char *err, size_t errlen)
+{
+	const struct db_ops *o = a->ops;
+	struct pend_round *r;
+	size_t i;
+
+	if (a->npl > 1)
+		qsort(a->pl, a->npl, sizeof(*a->pl), by_service_key);
+	for (i = 0; i < a->npl; i++)
+		if (write_error(a, a->pl[i], err, errlen) == -1)
+			return -1;
+	if (a->nrounds > 1)
+		qsort(a->rounds, a->nrounds, sizeof(*a->rounds),
+		    by_round_service);
+	for (i = 0; i < a->nrounds; i++) {
+		r = &a->rounds[i];
+		if (o->round_put(a->db, r->service, r->at, r->duration_ms,
+		    r->targets, r->failed, err, errlen) == -1)
+			return -1;
+	}
+	if (o->bump(a->db, err, errlen) == -1)
+		return -1;
+	if (o->commit(a->db, err, errlen) == -1)
+		return -1;
+	a->in_txn = 0;
+	return 0;
+}
+
+static void
+sleep_ms(int64_t ms)
+{
+	struct timespec ts;
+
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+/*
+ * After a transient failure: rolls back, waits, opens a new transaction
+ * and applies the spooled records again, until that works, the failure
+ * is not transient, or retry_ms is spent.  0 or -1.
+ */
+static int
+replay(struct aggregator *a, char *err, size_t errlen)
+{
+	struct record rec;
+	char *line = NULL, perr[256];
+	size_t cap = 0;
+	ssize_t len;
+	double t0 = time_mono_ms();
+	int64_t wait = 50;
+	int rc;
+
+	for (;;) {
+		if (!a->ops->replay || a->spool == NULL || !a->db->transient ||
+		    time_mono_ms() - t0 > (double)a->retry_ms)
+			break;
+		if (a->in_txn)
+			a->ops->rollback(a->db);
+		a->in_txn = 0;
+		drop_state(a);
+		sleep_ms(wait);
+		wait = wait * 2 > 5000 ? 5000 : wait * 2;
+		if (ensure_txn(a, err, errlen) == -1)
+			continue;
+		if (fflush(a->spool) == EOF)
+			break;
+		rewind(a->spool);
+		rc = 0;
+		a->replaying = 1;
+		while (rc == 0 && (len = getline(&line, &cap, a->spool)) > 0) {
+			if (line[len - 1] == '\n')
+				len--;
+			if (record_parse(line, (size_t)len, &rec, perr,
+			    sizeof(perr)) == -1)
+				continue;
+			rc = apply_record(a, &rec, err, errlen);
+			record_release(&rec);
+		}
+		a->replaying = 0;
+		fseek(a->spool, 0, SEEK_END);
+		if (rc == 0) {
+			free(line);
+			return 0;
+		}
+	}
+	free(line);
+	return -1;
+}
+
+static void
+maybe_prune(struct aggregator *a)
+{
+	char err[256];
+
+	if (a->ret.occurrences_ms == 0 && a->ret.minutes_ms == 0 &&
+	    a->ret.hours_ms == 0 && a->ret.targets_ms == 0)
+		return;
+	if ((int64_t)time_mono_ms() - a->last_prune < a->prune_every)
+		return;
+	a->last_prune = (int64_t)time_mono_ms();
+	/* Pruning is housekeeping: a failure now is retried next time. */
+	db_prune(a->db, &a->ret, err, sizeof(err));
+}
+
+int
+aggregator_flush(struct aggregator *a, char *err, size_t errlen)
+{
+	size_t i;
+
+	if (!a->in_txn)
+		return 0;
+	while (commit(a, err, errlen) == -1)
+		if (replay(a, err, errlen) == -1) {
+			fail_txn(a);
+			return -1;
+		}
+	/* Only now are the events true for every reader of the database. */
+	for (i = 0; i < a->nev; i++)
+		if (a->fn != NULL)
+			a->fn(&a->ev[i], a->arg);
+	drop_state(a);
+	spool_reset(a);
+	maybe_prune(a);
+	return 0;
+}
+
+static int
+spool(struct aggregator *a, const struct record *rec, const char *line,
+    size_t len)
+{
+	if (a->spool == NULL)
+		return 0;
+	if (line == NULL) {
+		buf_reset(&a->tmp);
+		switch (rec->type) {
+		case REC_TARGETS:
+			record_write_targets(&a->tmp, &rec->u.targets);
+			break;
+		case REC_SCRAPE:
+			record_write_scrape(&a->tmp, &rec->u.scrape);
+			break;
+		case REC_ROUND:
+			record_write_round(&a->tmp, &rec->u.round);
+			break;
+		default:
+			return 0;
+		}
+		line = a->tmp.p;
+		len = a->tmp.len;
+	}
+	if (fwrite(line, 1, len, a->spool) != len ||
+	    putc('\n', a->spool) == EOF)
+		return -1;
+	return 0;
+}
+
+int
+aggregator_apply_line(struct aggregator *a, const struct record *rec,
+    const char *line, size_t len, char *err, size_t errlen)
+{
+	if (rec->type != REC_TARGETS && rec->type != REC_SCRAPE &&
+	    rec->type != REC_ROUND)
+		return 0;
+	if (ensure_txn(a, err, errlen) == -1 &&
+	    replay(a, err, errlen) == -1) {
+		fail_txn(a);
+		return -1;
+	}
+	if (spool(a, rec, line, len) == -1) {
+		/* No spool, no replay: the transaction still works. */
+		fclose(a->spool);
+		a->spool = NULL;
+	}
+	if (apply_record(a, rec, err, errlen) == -1 &&
+	    replay(a, err, errlen) == -1) {
+		fail_txn(a);
+		return -1;
+	}
+	/* Target sets are rare: commit them now rather than hold the lock. */
+	if (rec->type != REC_SCRAPE || a->nscrapes > TXN_MAX_SCRAPES ||
+	    time_mono_ms() - a->began > TXN_MAX_MS)
+		return aggregator_flush(a, err, errlen);
 	return 0;
 }
 
@@ -364,34 +919,7 @@ int
 aggregator_apply(struct aggregator *a, const struct record *rec, char *err,
     size_t errlen)
 {
-	int rc;
-
-	switch (rec->type) {
-	case REC_TARGETS:
-		if (ensure_txn(a, err, errlen) == -1)
-			return -1;
-		rc = apply_targets(a, &rec->u.targets, err, errlen);
-		break;
-	case REC_SCRAPE:
-		if (ensure_txn(a, err, errlen) == -1)
-			return -1;
-		rc = apply_scrape(a, &rec->u.scrape, err, errlen);
-		a->nscrapes++;
-		break;
-	case REC_ROUND:
-		return aggregator_flush(a, err, errlen);
-	default:
-		return 0;
-	}
-	if (rc == -1) {
-		fail_txn(a);
-		return -1;
-	}
-	/* Target sets are rare: commit them now rather than hold the lock. */
-	if (rec->type == REC_TARGETS || a->nscrapes > TXN_MAX_SCRAPES ||
-	    time_mono_ms() - a->began > TXN_MAX_MS)
-		return aggregator_flush(a, err, errlen);
-	return 0;
+	return aggregator_apply_line(a, rec, NULL, 0, err, errlen);
 }
 
 /* True while a transaction is open: the caller may flush when idle. */

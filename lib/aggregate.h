@@ -4,12 +4,26 @@
 #define PERISKOP_AGGREGATE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "db.h"
 #include "record.h"
 
 struct agg_options {
-	size_t	max_occurrences;	/* kept per key; default 100 */
+	size_t			max_occurrences;  /* kept per key; default 100 */
+	/*
+	 * What db_prune deletes, checked every prune_every_ms (0: every
+	 * ten minutes) after a commit; all zero never prunes.
+	 * Occurrences older than retention.occurrences_ms are not stored.
+	 */
+	struct db_retention	retention;
+	int64_t			prune_every_ms;
+	/*
+	 * How long a transaction that failed for a transient reason (lost
+	 * connection, deadlock) is retried, with backoff, from the records
+	 * spooled for it; 0: 60 s.
+	 */
+	int64_t			retry_ms;
 };
 
 /* Called after the commit that made the event true; rec is borrowed. */
@@ -26,9 +40,14 @@ void			 aggregator_free(struct aggregator *);
  * it.  Returns 0, or -1 with a message in err when the database failed
  * (the transaction is rolled back: nothing of it is stored, and the next
  * round is still exact because raw counts are stored with the totals).
+ * Engines that can lose a transaction (PostgreSQL going away, deadlock
+ * victims) replay it from a spool file first, for up to retry_ms.
  */
 int	aggregator_apply(struct aggregator *, const struct record *,
 	    char *err, size_t errlen);
+/* The same, spooling line (the record's text) rather than re-writing it. */
+int	aggregator_apply_line(struct aggregator *, const struct record *,
+	    const char *line, size_t len, char *err, size_t errlen);
 /* Commits what is pending (end of input, SIGTERM).  0 or -1. */
 int	aggregator_flush(struct aggregator *, char *err, size_t errlen);
 /*
@@ -36,5 +55,9 @@ int	aggregator_flush(struct aggregator *, char *err, size_t errlen);
  * a caller waiting for input should flush after a short idle time.
  */
 int	aggregator_pending(const struct aggregator *);
+
+/* A spike: delta >= AGG_SPIKE_MIN and > AGG_SPIKE_FACTOR x the average. */
+#define AGG_SPIKE_MIN		10
+#define AGG_SPIKE_FACTOR	10
 
 #endif

@@ -8,8 +8,12 @@
 #include "buf.h"
 #include "db.h"
 
+struct periskop_collector;
+
 /* The original's numberOfOccurrencesPerError. */
 #define API_OCCURRENCES		10
+/* Occurrences in the detail of one error. */
+#define API_DETAIL_OCCURRENCES	100
 /* Request bodies above this size are refused with 413. */
 #define API_MAX_BODY		(1024 * 1024)
 
@@ -19,6 +23,12 @@ struct api_conf {
 	const char	*cors_origin;	/* NULL: no CORS headers */
 	const char	*token;		/* NULL: writes from loopback only */
 	int		 read_only;	/* refuse writes with 403 */
+	int		 metrics_no_target; /* /metrics sums over targets */
+	/*
+	 * Where serve's own failures (5xx answers) are reported and what
+	 * GET /errors exports; NULL: not recorded, /errors is empty.
+	 */
+	struct periskop_collector *self;
 };
 
 /* One request; everything borrowed. */
@@ -35,13 +45,30 @@ struct api_header {
 };
 
 /*
+ * A rendered body shared by the cache and the responses in flight:
+ * immutable once made, freed when the last reference goes.
+ */
+struct api_blob {
+	char	*p;
+	size_t	 len;
+	long	 refs;
+};
+
+struct api_blob	*api_blob_ref(struct api_blob *);
+/* Drops one reference; NULL is a no-op. */
+void		 api_blob_unref(struct api_blob *);
+
+/*
  * The answer.  content_type is a static string (NULL for an empty 204);
  * the body and the headers are owned by the response: api_resp_release.
+ * When blob is not NULL it is the body (and body is empty): the response
+ * holds one reference.  api_resp_body gives either.
  */
 struct api_resp {
 	int			 status;
 	const char		*content_type;
 	struct buf		 body;
+	struct api_blob		*blob;
 	struct api_header	*headers;
 	size_t			 nheaders;
 };
@@ -54,6 +81,8 @@ void	api_resp_header(struct api_resp *, const char *name,
 	    const char *value);
 /* The value of the first header called name (case-insensitive), or NULL. */
 const char *api_resp_get(const struct api_resp *, const char *name);
+/* The body's bytes (borrowed from the response) and their number. */
+const char *api_resp_body(const struct api_resp *, size_t *len);
 
 /*
  * Answers req into resp (initialised by the caller).  db may be NULL when
@@ -62,6 +91,20 @@ const char *api_resp_get(const struct api_resp *, const char *name);
  */
 void	api_handle(const struct api_conf *, struct db *,
 	    const struct api_req *, struct api_resp *);
+
+/*
+ * Rendered JSON of the read routes (services, error lists, targets),
+ * kept while db_generation says the database has not changed.  One cache
+ * per database handle, used by one thread at a time: generations of
+ * different SQLite connections are not comparable.
+ */
+struct api_cache;
+
+struct api_cache *api_cache_new(void);
+void	api_cache_free(struct api_cache *);
+/* api_handle, answering from cache (NULL: none) when it can. */
+void	api_handle_cached(const struct api_conf *, struct db *,
+	    struct api_cache *, const struct api_req *, struct api_resp *);
 
 /* The Content-Type for a file name, by its extension. */
 const char *api_mime_type(const char *name);

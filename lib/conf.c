@@ -1214,11 +1214,53 @@ parse_relabel(struct ctx *c, const struct node *m, struct conf_relabel *r)
 	return 0;
 }
 
+/* Prometheus' TLSConfig, with its check that cert and key come together. */
+static int
+parse_tls(struct ctx *c, const struct node *m, struct conf_tls *t)
+{
+	static const char *const keys[] = { "ca_file", "cert_file",
+	    "key_file", "server_name", "insecure_skip_verify", NULL };
+	const char		*w = "in tls_config";
+	const struct node	*n;
+
+	if ((n = map_get(m, "tls_config")) == NULL || n->type == N_NULL)
+		return 0;
+	if (want(c, n, N_MAP, "tls_config", "in scraper") == -1 ||
+	    check_map(c, n, w, keys) == -1 ||
+	    get_file(c, n, "ca_file", w, &t->ca_file) == -1 ||
+	    get_file(c, n, "cert_file", w, &t->cert_file) == -1 ||
+	    get_file(c, n, "key_file", w, &t->key_file) == -1 ||
+	    get_str(c, n, "server_name", w, &t->server_name) == -1 ||
+	    get_bool(c, n, "insecure_skip_verify", w,
+	    &t->insecure_skip_verify) == -1)
+		return -1;
+	if (t->server_name != NULL && t->server_name[0] == '\0') {
+		free(t->server_name);
+		t->server_name = NULL;
+	}
+	if (t->cert_file != NULL && t->key_file == NULL)
+		return cerr(c, n->pos, "client cert file %s specified without "
+		    "client key file", t->cert_file);
+	if (t->key_file != NULL && t->cert_file == NULL)
+		return cerr(c, n->pos, "client key file %s specified without "
+		    "client cert file", t->key_file);
+	return 0;
+}
+
+static void
+tls_release(struct conf_tls *t)
+{
+	free(t->ca_file);
+	free(t->cert_file);
+	free(t->key_file);
+	free(t->server_name);
+}
+
 static int
 parse_scraper(struct ctx *c, const struct node *svc, struct conf_scraper *sc)
 {
 	static const char *const keys[] = { "endpoint", "refresh_interval",
-	    "timeout", "scheme", NULL };
+	    "timeout", "scheme", AUTH_KEYS, "tls_config", NULL };
 	const char		*w = "in scraper";
 	const struct node	*m, *n;
 
@@ -1233,7 +1275,9 @@ parse_scraper(struct ctx *c, const struct node *svc, struct conf_scraper *sc)
 	    get_str(c, m, "endpoint", w, &sc->endpoint) == -1 ||
 	    get_str(c, m, "scheme", w, &sc->scheme) == -1 ||
 	    get_dur(c, m, "refresh_interval", w, &sc->interval_ms) == -1 ||
-	    get_dur(c, m, "timeout", w, &sc->timeout_ms) == -1)
+	    get_dur(c, m, "timeout", w, &sc->timeout_ms) == -1 ||
+	    parse_auth(c, m, w, &sc->auth) == -1 ||
+	    parse_tls(c, m, &sc->tls) == -1)
 		return -1;
 	if (sc->endpoint[0] != '/')
 		return cerr(c, map_get(m, "endpoint")->pos, "endpoint \"%s\" "
@@ -1595,6 +1639,8 @@ service_release(struct conf_service *s)
 	free(s->relabel_configs);
 	free(s->scraper.endpoint);
 	free(s->scraper.scheme);
+	auth_release(&s->scraper.auth);
+	tls_release(&s->scraper.tls);
 }
 
 void

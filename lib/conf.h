@@ -120,11 +120,22 @@ struct conf_relabel {
 	struct conf_pos		  pos;
 };
 
+/* Prometheus' tls_config; file names resolved against the config's folder. */
+struct conf_tls {
+	char	*ca_file;		/* NULL when absent */
+	char	*cert_file;		/* with key_file, or neither */
+	char	*key_file;
+	char	*server_name;
+	int	 insecure_skip_verify;
+};
+
 struct conf_scraper {
-	char		*endpoint;	/* default "/errors" */
-	char		*scheme;	/* default "http" */
-	int64_t		 interval_ms;	/* refresh_interval; default 30s */
-	int64_t		 timeout_ms;	/* timeout; default 10s, at most interval */
+	char			*endpoint;	/* default "/errors" */
+	char			*scheme;	/* default "http" */
+	int64_t			 interval_ms;	/* refresh_interval; default 30s */
+	int64_t			 timeout_ms;	/* default 10s, at most interval */
+	struct conf_http_auth	 auth;		/* basic_auth, authorization, ... */
+	struct conf_tls		 tls;		/* tls_config */
 };
 
 struct conf_service {

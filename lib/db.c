@@ -7,6 +7,8 @@
 
 #include "db.h"
 #include "db_impl.h"
+#include "timefmt.h"
+#include "xalloc.h"
 
 static int
 has_prefix(const char *s, const char *p)
@@ -31,8 +33,7 @@ db_open(const char *uri, int *transient, char *err, size_t errlen)
 	if (has_prefix(uri, "postgres://") ||
 	    has_prefix(uri, "postgresql://") || has_prefix(uri, "postgres:") ||
 	    strstr(uri, "host=") != NULL || strstr(uri, "dbname=") != NULL) {
-		snprintf(err, errlen, "postgres: engine not available yet");
-		return NULL;
+		return db_pg_open(uri, transient, err, errlen);
 	}
 	if (has_prefix(uri, "mysql:") || has_prefix(uri, "mariadb:")) {
 		snprintf(err, errlen, "mysql: engine not available yet");
@@ -175,4 +176,183 @@ db_target_list_release(struct db_target_list *l)
 	free(l->v);
 	l->v = NULL;
 	l->n = 0;
+}
+
+void
+db_error_release(struct db_error *e)
+{
+	size_t j;
+
+	if (e == NULL)
+		return;
+	free(e->key);
+	free(e->status);
+	for (j = 0; j < e->nocc; j++) {
+		free(e->occ[j].uuid);
+		free(e->occ[j].error_json);
+		free(e->occ[j].http_json);
+	}
+	free(e->occ);
+	memset(e, 0, sizeof(*e));
+}
+
+int
+db_error_get(struct db *db, const char *service, const char *key,
+    size_t nocc, struct db_error *out, char *err, size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	return db->ops->error_one(db, service, key, nocc, out, err, errlen);
+}
+
+int
+db_set_status(struct db *db, const char *service, const char *key,
+    const char *status, char *err, size_t errlen)
+{
+	if (status == NULL || (strcmp(status, "unresolved") != 0 &&
+	    strcmp(status, "resolved") != 0 &&
+	    strcmp(status, "ignored") != 0)) {
+		snprintf(err, errlen, "'%s': not a status: want unresolved, "
+		    "resolved or ignored", status ? status : "");
+		return -1;
+	}
+	return db->ops->set_status(db, service, key, status, err, errlen);
+}
+
+/* The most buckets one call may ask for (a year of minutes and then some). */
+#define DB_MAX_BUCKETS	600000
+
+void
+db_bucket_acc_add(int64_t start, int64_t count, void *arg)
+{
+	struct db_bucket_acc *acc = arg;
+	int64_t i;
+
+	/* A source bucket that began before since still overlaps the first. */
+	i = start < acc->since ? 0 : (start - acc->since) / acc->width;
+	if (i >= 0 && (uint64_t)i < acc->n)
+		acc->v[i].count += count;
+}
+
+int
+db_counts(struct db *db, const char *service, const char *key,
+    int64_t since_ms, int64_t bucket_ms, struct db_bucket **v, size_t *n,
+    char *err, size_t errlen)
+{
+	struct db_bucket_acc acc;
+	int64_t now, nb, i, from;
+	int hourly;
+
+	*v = NULL;
+	*n = 0;
+	if (bucket_ms <= 0) {
+		snprintf(err, errlen, "bucket width %lld ms: must be positive",
+		    (long long)bucket_ms);
+		return -1;
+	}
+	now = time_now();
+	if (since_ms > now)
+		since_ms = now;
+	nb = (now - since_ms + bucket_ms - 1) / bucket_ms;
+	if (nb == 0)
+		nb = 1;
+	if (nb > DB_MAX_BUCKETS) {
+		snprintf(err, errlen, "%lld buckets asked for: at most %d",
+		    (long long)nb, DB_MAX_BUCKETS);
+		return -1;
+	}
+	/*
+	 * Whole hours come from the hourly table, which is kept longer;
+	 * anything finer from the minutes.
+	 */
+	hourly = bucket_ms % 3600000 == 0;
+	acc.v = xcalloc((size_t)nb, sizeof(*acc.v));
+	acc.n = (size_t)nb;
+	acc.since = since_ms;
+	acc.width = bucket_ms;
+	for (i = 0; i < nb; i++)
+		acc.v[i].start = since_ms + i * bucket_ms;
+	/* The source bucket that holds since counts in the first one. */
+	from = since_ms - (hourly ? 3600000 : 60000) + 1;
+	if (db->ops->bucket_rows(db, service, key, hourly, from,
+	    db_bucket_acc_add, &acc, err, errlen) == -1) {
+		free(acc.v);
+		return -1;
+	}
+	*v = acc.v;
+	*n = acc.n;
+	return 0;
+}
+
+int
+db_instances(struct db *db, const char *service, const char *key,
+    struct db_instance **v, size_t *n, char *err, size_t errlen)
+{
+	*v = NULL;
+	*n = 0;
+	return db->ops->instances(db, service, key, v, n, err, errlen);
+}
+
+void
+db_instances_free(struct db_instance *v, size_t n)
+{
+	size_t i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		free(v[i].target);
+	free(v);
+}
+
+int
+db_metrics(struct db *db, int (*fn)(const struct db_metric *, void *),
+    void *arg, char *err, size_t errlen)
+{
+	return db->ops->metrics(db, fn, arg, err, errlen);
+}
+
+int
+db_service_stats(struct db *db, struct db_service_stats **v, size_t *n,
+    char *err, size_t errlen)
+{
+	*v = NULL;
+	*n = 0;
+	return db->ops->service_stats(db, v, n, err, errlen);
+}
+
+void
+db_service_stats_free(struct db_service_stats *v, size_t n)
+{
+	size_t i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		free(v[i].service);
+	free(v);
+}
+
+int
+db_generation(struct db *db, int64_t *gen, char *err, size_t errlen)
+{
+	return db->ops->generation(db, gen, err, errlen);
+}
+
+int
+db_prune(struct db *db, const struct db_retention *r, char *err,
+    size_t errlen)
+{
+	int64_t now = time_now();
+
+	return db->ops->prune(db,
+	    r->occurrences_ms > 0 ? now - r->occurrences_ms : 0,
+	    r->minutes_ms > 0 ? now - r->minutes_ms : 0,
+	    r->hours_ms > 0 ? now - r->hours_ms : 0,
+	    r->targets_ms > 0 ? now - r->targets_ms : 0, err, errlen);
+}
+
+void
+db_set_shard(struct db *db, const char *shard)
+{
+	snprintf(db->shard, sizeof(db->shard), "%s", shard ? shard : "");
 }

@@ -178,4 +178,36 @@ void	db_service_stats_free(struct db_service_stats *, size_t);
  */
 int	db_generation(struct db *, int64_t *gen, char *err, size_t errlen);
 
+/*
+ * Retention: what db_prune deletes, as ages in ms (0 keeps forever).
+ * Occurrences older than occurrences_ms, minute buckets older than
+ * minutes_ms (default a day), hour buckets older than hours_ms (default
+ * 14 days), and the raw counts of targets that reported nothing for
+ * targets_ms, with the targets no targets line lists any more.
+ */
+struct db_retention {
+	int64_t	occurrences_ms;
+	int64_t	minutes_ms;
+	int64_t	hours_ms;
+	int64_t	targets_ms;
+};
+
+/*
+ * Occurrences are kept by default: -m bounds them per key already, and
+ * clients go on listing old ones, which the original keeps showing.
+ */
+#define DB_RETAIN_OCCURRENCES	0
+#define DB_RETAIN_MINUTES	(86400000LL)
+#define DB_RETAIN_HOURS		(14LL * 86400000)
+#define DB_RETAIN_TARGETS	(7LL * 86400000)
+
+/* Deletes what is older than the retention allows, in one transaction. */
+int	db_prune(struct db *, const struct db_retention *, char *err,
+	    size_t errlen);
+/*
+ * Names the shard this handle writes for (at most 63 bytes): a targets
+ * line then replaces only the targets the same shard listed.
+ */
+void	db_set_shard(struct db *, const char *shard);
+
 #endif

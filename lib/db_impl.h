@@ -15,6 +15,17 @@
  */
 struct db {
 	const struct db_ops	*ops;
+	/*
+	 * Set by the engine on every failure: 1 when the same transaction
+	 * may succeed if tried again (lost connection, deadlock, busy).
+	 */
+	int			 transient;
+	/*
+	 * The shard this handle writes for ("" when none): a targets line
+	 * replaces only the targets its own shard listed, so aggregators
+	 * sharing one database do not delete each other's targets.
+	 */
+	char			 shard[64];
 };
 
 /* One row of the errors table, as the aggregator reads and writes it. */
@@ -31,6 +42,7 @@ struct db_error_row {
 	int64_t		 resolved_at;	/* ms, or TIME_NONE */
 	int		 regressed;
 	int64_t		 regressed_at;	/* ms, or TIME_NONE */
+	int64_t		 rounds;	/* transactions that reported it */
 };
 
 /* A target's health after one scrape. */
@@ -105,9 +117,15 @@ struct db_ops {
 	/* 1 and *row filled (service and key left alone) or 0 when new. */
 	int	(*error_get)(struct db *, const char *service, const char *key,
 		    struct db_error_row *row, char *, size_t);
-	/* Inserts or updates the row. */
-	int	(*error_put)(struct db *, const struct db_error_row *, char *,
-		    size_t);
+	/*
+	 * Inserts the row, or adds delta to the stored total (commutative,
+	 * so two writers racing to insert one key still add up), widens
+	 * created_at / first_seen / last_seen, adds rounds and overwrites
+	 * severity and the status columns.  row->total_count is ignored.
+	 * Returns 1 when the row was inserted, 0 when it was updated.
+	 */
+	int	(*error_put)(struct db *, const struct db_error_row *,
+		    int64_t delta, char *, size_t);
 	/* Stores one occurrence unless its uuid is already stored. */
 	int	(*occurrence_add)(struct db *, const char *service,
 		    const char *key, const struct db_occurrence *, char *,
@@ -118,10 +136,69 @@ struct db_ops {
 	/* error_minutes[minute] += delta. */
 	int	(*minute_add)(struct db *, const char *service, const char *key,
 		    int64_t minute_ms, int64_t delta, char *, size_t);
+
+	/* 1 when a failed transaction should be replayed from the spool. */
+	int	  replay;
+	/* The additions of db.h, with the same contracts. */
+	int	(*error_one)(struct db *, const char *, const char *, size_t,
+		    struct db_error *, char *, size_t);
+	int	(*set_status)(struct db *, const char *, const char *,
+		    const char *, char *, size_t);
+	/* Rows of error_minutes (hourly: error_hours) since since_ms. */
+	int	(*bucket_rows)(struct db *, const char *service,
+		    const char *key, int hourly, int64_t since_ms,
+		    void (*fn)(int64_t start, int64_t count, void *), void *,
+		    char *, size_t);
+	int	(*instances)(struct db *, const char *, const char *,
+		    struct db_instance **, size_t *, char *, size_t);
+	int	(*metrics)(struct db *, int (*)(const struct db_metric *,
+		    void *), void *, char *, size_t);
+	int	(*service_stats)(struct db *, struct db_service_stats **,
+		    size_t *, char *, size_t);
+	int	(*generation)(struct db *, int64_t *, char *, size_t);
+
+	/*
+	 * One scrape's counts in one call: for each of the n keys (no
+	 * duplicates) stores last_raw = raw[i], adds the delta to the
+	 * accumulated count and returns it in delta[i] (raw - last, or raw
+	 * when new or when the count went down).  at is the scrape's time.
+	 */
+	int	(*counts_put)(struct db *, const char *service,
+		    const char *target_id, const char *target,
+		    const char *const *keys, const int64_t *raw, size_t n,
+		    int64_t at, int64_t *delta, char *, size_t);
+	/* error_hours[hour] += delta. */
+	int	(*hour_add)(struct db *, const char *service, const char *key,
+		    int64_t hour_ms, int64_t delta, char *, size_t);
+	/* Adds one round line to the service's statistics. */
+	int	(*round_put)(struct db *, const char *service, int64_t at,
+		    double duration_ms, int64_t targets, int64_t failed,
+		    char *, size_t);
+	/* Marks the transaction as a change for db_generation. */
+	int	(*bump)(struct db *, char *, size_t);
+	/*
+	 * Deletes occurrences older than occ_before, minute buckets older
+	 * than min_before, hour buckets older than hour_before, and counts
+	 * and unlisted targets not scraped since target_before (ms; 0
+	 * leaves that kind alone).  Runs in its own transaction.
+	 */
+	int	(*prune)(struct db *, int64_t occ_before, int64_t min_before,
+		    int64_t hour_before, int64_t target_before, char *, size_t);
 };
+
+/* Adds one bucket row to the buckets db_counts returns (db.c). */
+struct db_bucket_acc {
+	struct db_bucket	*v;
+	size_t			 n;
+	int64_t			 since;
+	int64_t			 width;
+};
+void	db_bucket_acc_add(int64_t start, int64_t count, void *acc);
 
 /* The engines' constructors; path is the URI without its scheme. */
 struct db	*db_sqlite_open(const char *path, int *transient, char *err,
+		    size_t errlen);
+struct db	*db_pg_open(const char *conninfo, int *transient, char *err,
 		    size_t errlen);
 
 #endif

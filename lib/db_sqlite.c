@@ -79,6 +79,30 @@ static const char *const migrations[] = {
 	"  minute INTEGER NOT NULL,"
 	"  count INTEGER NOT NULL,"
 	"  PRIMARY KEY (service, key, minute));",
+	/* 1 -> 2: hours, round statistics, deltas, shards, retention. */
+	"CREATE TABLE error_hours ("
+	"  service TEXT NOT NULL,"
+	"  key TEXT NOT NULL,"
+	"  hour INTEGER NOT NULL,"
+	"  count INTEGER NOT NULL,"
+	"  PRIMARY KEY (service, key, hour));"
+	"CREATE TABLE service_stats ("
+	"  service TEXT PRIMARY KEY,"
+	"  rounds_total INTEGER NOT NULL DEFAULT 0,"
+	"  scrapes_total INTEGER NOT NULL DEFAULT 0,"
+	"  scrape_failures_total INTEGER NOT NULL DEFAULT 0,"
+	"  last_round_ms REAL,"
+	"  last_round_at INTEGER);"
+	"ALTER TABLE errors ADD COLUMN rounds INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE target_counts ADD COLUMN last_delta INTEGER NOT NULL"
+	"  DEFAULT 0;"
+	"ALTER TABLE target_counts ADD COLUMN updated INTEGER;"
+	"ALTER TABLE targets ADD COLUMN shard TEXT NOT NULL DEFAULT '';"
+	"CREATE INDEX target_counts_key ON target_counts (service, key);"
+	"CREATE INDEX occurrences_age ON occurrences (timestamp);"
+	"CREATE INDEX error_minutes_age ON error_minutes (minute);"
+	"CREATE INDEX error_hours_age ON error_hours (hour);"
+	"CREATE INDEX target_counts_age ON target_counts (updated);",
 };
 #define SCHEMA_VERSION	((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -106,6 +130,24 @@ enum {
 	ST_OCC_ADD,
 	ST_OCC_TRIM,
 	ST_MINUTE_ADD,
+	ST_ERROR_ONE,
+	ST_SET_STATUS,
+	ST_MINUTES,
+	ST_MINUTES_KEY,
+	ST_HOURS,
+	ST_HOURS_KEY,
+	ST_INSTANCES,
+	ST_METRICS,
+	ST_STATS,
+	ST_VERSION,
+	ST_COUNTS_PUT,
+	ST_HOUR_ADD,
+	ST_ROUND_PUT,
+	ST_PRUNE_OCC,
+	ST_PRUNE_MIN,
+	ST_PRUNE_HOUR,
+	ST_PRUNE_COUNTS,
+	ST_PRUNE_TARGETS,
 	ST_COUNT_
 };
 
@@ -135,20 +177,94 @@ static const char *const sql[ST_COUNT_] = {
 	    " ORDER BY timestamp DESC, uuid DESC LIMIT ?3",
 	[ST_RESOLVE] = "UPDATE errors SET status = 'resolved',"
 	    " resolved_at = ?3 WHERE service = ?1 AND key = ?2",
+	[ST_ERROR_ONE] = "SELECT " ERROR_COLS "FROM errors WHERE service = ?1"
+	    " AND key = ?2",
+	[ST_SET_STATUS] = "UPDATE errors SET status = ?3,"
+	    " resolved_at = CASE WHEN ?3 = 'resolved' THEN ?4 ELSE NULL END,"
+	    " regressed = CASE WHEN ?3 = 'unresolved' THEN regressed ELSE 0"
+	    " END WHERE service = ?1 AND key = ?2",
+	[ST_MINUTES] = "SELECT minute, SUM(count) FROM error_minutes"
+	    " WHERE service = ?1 AND minute >= ?2 GROUP BY minute",
+	[ST_MINUTES_KEY] = "SELECT minute, count FROM error_minutes"
+	    " WHERE service = ?1 AND key = ?3 AND minute >= ?2",
+	[ST_HOURS] = "SELECT hour, SUM(count) FROM error_hours"
+	    " WHERE service = ?1 AND hour >= ?2 GROUP BY hour",
+	[ST_HOURS_KEY] = "SELECT hour, count FROM error_hours"
+	    " WHERE service = ?1 AND key = ?3 AND hour >= ?2",
+	/* The bare last_raw comes from the row MAX(updated) picked. */
+	[ST_INSTANCES] = "SELECT COALESCE(target, target_id),"
+	    " SUM(accumulated), last_raw, MAX(COALESCE(updated, 0))"
+	    " FROM target_counts WHERE service = ?1 AND key = ?2"
+	    " GROUP BY COALESCE(target, target_id)"
+	    " ORDER BY COALESCE(target, target_id)",
+	[ST_METRICS] = "SELECT c.service, COALESCE(c.target, c.target_id),"
+	    " c.key, e.severity, SUM(c.accumulated) FROM target_counts c"
+	    " JOIN errors e ON e.service = c.service AND e.key = c.key"
+	    " GROUP BY c.service, COALESCE(c.target, c.target_id), c.key"
+	    " ORDER BY 1, 2, 3",
+	[ST_STATS] = "SELECT s.name,"
+	    " (SELECT COUNT(*) FROM targets t WHERE t.service = s.name),"
+	    " (SELECT COUNT(*) FROM targets t WHERE t.service = s.name"
+	    "   AND t.up = 1),"
+	    " COALESCE(st.rounds_total, 0), COALESCE(st.scrapes_total, 0),"
+	    " COALESCE(st.scrape_failures_total, 0),"
+	    " COALESCE(st.last_round_ms, 0), st.last_round_at"
+	    " FROM services s LEFT JOIN service_stats st"
+	    " ON st.service = s.name ORDER BY s.name",
+	[ST_VERSION] = "PRAGMA data_version",
+	/*
+	 * SET reads the old row, so last_delta is this scrape's delta and
+	 * RETURNING hands it back in the same step.
+	 */
+	[ST_COUNTS_PUT] = "INSERT INTO target_counts (service, target_id,"
+	    " key, target, last_raw, accumulated, last_delta, updated)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?5, ?6)"
+	    " ON CONFLICT (service, target_id, key) DO UPDATE SET"
+	    " target = excluded.target, last_raw = excluded.last_raw,"
+	    " last_delta = CASE WHEN excluded.last_raw >= last_raw"
+	    "   THEN excluded.last_raw - last_raw ELSE excluded.last_raw END,"
+	    " accumulated = accumulated + CASE WHEN excluded.last_raw >="
+	    "   last_raw THEN excluded.last_raw - last_raw"
+	    "   ELSE excluded.last_raw END,"
+	    " updated = excluded.updated"
+	    " RETURNING last_delta",
+	[ST_HOUR_ADD] = "INSERT INTO error_hours (service, key, hour,"
+	    " count) VALUES (?1, ?2, ?3, ?4)"
+	    " ON CONFLICT (service, key, hour) DO UPDATE SET"
+	    " count = count + excluded.count",
+	[ST_ROUND_PUT] = "INSERT INTO service_stats (service, rounds_total,"
+	    " scrapes_total, scrape_failures_total, last_round_ms,"
+	    " last_round_at) VALUES (?1, 1, ?2, ?3, ?4, ?5)"
+	    " ON CONFLICT (service) DO UPDATE SET"
+	    " rounds_total = rounds_total + 1,"
+	    " scrapes_total = scrapes_total + excluded.scrapes_total,"
+	    " scrape_failures_total = scrape_failures_total +"
+	    "   excluded.scrape_failures_total,"
+	    " last_round_ms = excluded.last_round_ms,"
+	    " last_round_at = MAX(COALESCE(last_round_at, 0),"
+	    "   excluded.last_round_at)",
+	[ST_PRUNE_OCC] = "DELETE FROM occurrences WHERE timestamp < ?1",
+	[ST_PRUNE_MIN] = "DELETE FROM error_minutes WHERE minute < ?1",
+	[ST_PRUNE_HOUR] = "DELETE FROM error_hours WHERE hour < ?1",
+	[ST_PRUNE_COUNTS] = "DELETE FROM target_counts"
+	    " WHERE COALESCE(updated, 0) < ?1",
+	[ST_PRUNE_TARGETS] = "DELETE FROM targets WHERE seen_in_targets = 0"
+	    " AND COALESCE(last_scrape, 0) < ?1",
 	[ST_TARGETS] = "SELECT service, address, url, endpoint, up,"
 	    " last_scrape, duration_ms, last_error FROM targets"
 	    " ORDER BY service, address",
 	[ST_SERVICE_TOUCH] = "INSERT INTO services (name, created)"
 	    " VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
 	[ST_TARGETS_MARK] = "UPDATE targets SET seen_in_targets = 0"
-	    " WHERE service = ?1",
+	    " WHERE service = ?1 AND shard = ?2",
 	[ST_TARGET_PUT] = "INSERT INTO targets (service, address, url,"
-	    " endpoint, labels, seen_in_targets) VALUES (?1, ?2, ?3, ?4, ?5, 1)"
+	    " endpoint, labels, seen_in_targets, shard)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6)"
 	    " ON CONFLICT (service, address) DO UPDATE SET url = excluded.url,"
 	    " endpoint = excluded.endpoint, labels = excluded.labels,"
-	    " seen_in_targets = 1",
+	    " seen_in_targets = 1, shard = excluded.shard",
 	[ST_TARGETS_SWEEP] = "DELETE FROM targets WHERE service = ?1"
-	    " AND seen_in_targets = 0",
+	    " AND seen_in_targets = 0 AND shard = ?2",
 	[ST_TARGET_UP_GET] = "SELECT up FROM targets WHERE service = ?1"
 	    " AND address = ?2",
 	[ST_TARGET_HEALTH] = "INSERT INTO targets (service, address, url,"
@@ -167,19 +283,28 @@ static const char *const sql[ST_COUNT_] = {
 	    " accumulated = accumulated + excluded.accumulated",
 	[ST_ERROR_GET] = "SELECT total_count, severity, created_at,"
 	    " first_seen, last_seen, inserted, status, resolved_at, regressed,"
-	    " regressed_at FROM errors WHERE service = ?1 AND key = ?2",
+	    " regressed_at, rounds FROM errors WHERE service = ?1 AND key = ?2",
 	[ST_ERROR_PUT] = "INSERT INTO errors (service, key, total_count,"
 	    " severity, created_at, first_seen, last_seen, inserted, status,"
-	    " resolved_at, regressed, regressed_at) VALUES (?1, ?2, ?3, ?4,"
-	    " ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+	    " resolved_at, regressed, regressed_at, rounds) VALUES (?1, ?2,"
+	    " ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
 	    " ON CONFLICT (service, key) DO UPDATE SET"
-	    " total_count = excluded.total_count,"
-	    " severity = excluded.severity, created_at = excluded.created_at,"
-	    " first_seen = excluded.first_seen,"
-	    " last_seen = excluded.last_seen, status = excluded.status,"
+	    " total_count = total_count + excluded.total_count,"
+	    " severity = excluded.severity,"
+	    " created_at = CASE WHEN created_at IS NULL OR"
+	    "   excluded.created_at < created_at THEN excluded.created_at"
+	    "   ELSE created_at END,"
+	    " first_seen = CASE WHEN first_seen IS NULL OR"
+	    "   excluded.first_seen < first_seen THEN excluded.first_seen"
+	    "   ELSE first_seen END,"
+	    " last_seen = CASE WHEN last_seen IS NULL OR"
+	    "   excluded.last_seen > last_seen THEN excluded.last_seen"
+	    "   ELSE last_seen END,"
+	    " status = excluded.status,"
 	    " resolved_at = excluded.resolved_at,"
 	    " regressed = excluded.regressed,"
-	    " regressed_at = excluded.regressed_at",
+	    " regressed_at = excluded.regressed_at,"
+	    " rounds = rounds + excluded.rounds",
 	[ST_OCC_ADD] = "INSERT INTO occurrences (service, key, uuid,"
 	    " timestamp, severity, error_json, http_json)"
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
@@ -199,6 +324,7 @@ struct sq {
 	sqlite3		*h;
 	char		*path;
 	sqlite3_stmt	*st[ST_COUNT_];
+	int64_t		 commits;	/* this connection's own changes */
 };
 
 static const struct db_ops sqlite_ops;
@@ -212,8 +338,11 @@ SQ(struct db *db)
 static int
 fail(struct sq *s, char *err, size_t errlen, const char *what)
 {
+	int rc = sqlite3_extended_errcode(s->h) & 0xff;
+
 	snprintf(err, errlen, "sqlite: '%s': %s: %s", s->path, what,
 	    sqlite3_errmsg(s->h));
+	s->base.transient = rc == SQLITE_BUSY || rc == SQLITE_LOCKED;
 	return -1;
 }
 
@@ -650,7 +779,11 @@ sq_resolve(struct db *db, const char *service, const char *key, char *err,
 	sqlite3_bind_int64(st, 3, time_now());
 	if (exec_done(s, st, err, errlen, "resolving an error") == -1)
 		return -1;
-	return sqlite3_changes(s->h) > 0 ? 1 : 0;
+	if (sqlite3_changes(s->h) == 0)
+		return 0;
+	if (sqlite3_get_autocommit(s->h))
+		s->commits++;
+	return 1;
 }
 
 static int
@@ -712,7 +845,10 @@ sq_begin(struct db *db, char *err, size_t errlen)
 static int
 sq_commit(struct db *db, char *err, size_t errlen)
 {
-	return run0(SQ(db), ST_COMMIT, err, errlen, "commit");
+	if (run0(SQ(db), ST_COMMIT, err, errlen, "commit") == -1)
+		return -1;
+	SQ(db)->commits++;
+	return 0;
 }
 
 static void
@@ -749,6 +885,8 @@ by_service(struct sq *s, int id, const char *service, char *err,
 	if ((st = stmt(s, id, err, errlen)) == NULL)
 		return -1;
 	bind_text(st, 1, service);
+	if (id == ST_TARGETS_MARK || id == ST_TARGETS_SWEEP)
+		bind_text(st, 2, s->base.shard);
 	return exec_done(s, st, err, errlen, what);
 }
 
@@ -768,6 +906,21 @@ sq_targets_sweep(struct db *db, const char *service, char *err,
 }
 
 static int
+time_rows(struct sq *s, sqlite3_stmt *st, void (*fn)(int64_t, int64_t,
+    void *), void *arg, char *err, size_t errlen)
+{
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		fn(sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
+		    arg);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return fail(s, err, errlen, "reading counts over time");
+	return 0;
+}
+
+static int
 sq_target_put(struct db *db, const char *service, const char *address,
     const char *url, const char *endpoint, const char *labels_json, char *err,
     size_t errlen)
@@ -782,6 +935,7 @@ sq_target_put(struct db *db, const char *service, const char *address,
 	bind_text(st, 3, url ? url : "");
 	bind_text(st, 4, endpoint);
 	bind_text(st, 5, labels_json ? labels_json : "{}");
+	bind_text(st, 6, s->base.shard);
 	return exec_done(s, st, err, errlen, "storing a target");
 }
 
@@ -887,6 +1041,7 @@ sq_error_get(struct db *db, const char *service, const char *key,
 		r->resolved_at = col_time(st, 7);
 		r->regressed = sqlite3_column_int(st, 8);
 		r->regressed_at = col_time(st, 9);
+		r->rounds = sqlite3_column_int64(st, 10);
 	}
 	sqlite3_reset(st);
 	if (rc == SQLITE_ROW)
@@ -897,8 +1052,8 @@ sq_error_get(struct db *db, const char *service, const char *key,
 }
 
 static int
-sq_error_put(struct db *db, const struct db_error_row *r, char *err,
-    size_t errlen)
+sq_error_put(struct db *db, const struct db_error_row *r, int64_t delta,
+    char *err, size_t errlen)
 {
 	struct sq *s = SQ(db);
 	sqlite3_stmt *st;
@@ -907,7 +1062,7 @@ sq_error_put(struct db *db, const struct db_error_row *r, char *err,
 		return -1;
 	bind_text(st, 1, r->service);
 	bind_text(st, 2, r->key);
-	sqlite3_bind_int64(st, 3, r->total_count);
+	sqlite3_bind_int64(st, 3, delta);
 	bind_text(st, 4, severity_name(r->severity));
 	bind_time(st, 5, r->created_at);
 	bind_time(st, 6, r->first_seen);
@@ -917,7 +1072,11 @@ sq_error_put(struct db *db, const struct db_error_row *r, char *err,
 	bind_time(st, 10, r->resolved_at);
 	sqlite3_bind_int(st, 11, r->regressed);
 	bind_time(st, 12, r->regressed_at);
-	return exec_done(s, st, err, errlen, "storing an error");
+	sqlite3_bind_int64(st, 13, r->rounds);
+	/* One writer at a time: the caller's read says whether it is new. */
+	if (exec_done(s, st, err, errlen, "storing an error") == -1)
+		return -1;
+	return 1;
 }
 
 static int
@@ -970,6 +1129,322 @@ sq_minute_add(struct db *db, const char *service, const char *key,
 	return exec_done(s, st, err, errlen, "storing a minute's count");
 }
 
+/* -- The additions for the richer API. */
+
+static int
+sq_error_one(struct db *db, const char *service, const char *key,
+    size_t nocc, struct db_error *e, char *err, size_t errlen)
+{
+	struct sq *s = SQ(db);
+	sqlite3_stmt *st;
+	int rc, own_txn = 0;
+
+	if (sqlite3_get_autocommit(s->h)) {
+		if (sqlite3_exec(s->h, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+			return fail(s, err, errlen, "begin");
+		own_txn = 1;
+	}
+	if ((st = stmt(s, ST_ERROR_ONE, err, errlen)) == NULL)
+		goto bad;
+	bind_text(st, 1, service);
+	bind_text(st, 2, key);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		e->key = col_strdup(st, 0);
+		e->total_count = sqlite3_column_int64(st, 1);
+		e->severity = col_severity(st, 2);
+		e->created_at = col_time(st, 3);
+		e->last_seen = col_time(st, 4);
+		e->status = col_strdup(st, 5);
+		e->regressed = sqlite3_column_int(st, 6);
+		e->regressed_at = col_time(st, 7);
+		e->first_seen = col_time(st, 8);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		fail(s, err, errlen, "reading an error");
+		goto bad;
+	}
+	if (rc == SQLITE_ROW && load_occurrences(s, service, e, nocc, err,
+	    errlen) == -1)
+		goto bad;
+	if (own_txn)
+		sqlite3_exec(s->h, "COMMIT", NULL, NULL, NULL);
+	return rc == SQLITE_ROW ? 1 : 0;
+bad:
+	if (own_txn)
+		sqlite3_exec(s->h, "ROLLBACK", NULL, NULL, NULL);
+	db_error_release(e);
+	return -1;
+}
+
+static int
+sq_set_status(struct db *db, const char *service, const char *key,
+    const char *status, char *err, size_t errlen)
+{
+	struct sq *s = SQ(db);
+	sqlite3_stmt *st;
+
+	if ((st = stmt(s, ST_SET_STATUS, err, errlen)) == NULL)
+		return -1;
+	bind_text(st, 1, service);
+	bind_text(st, 2, key);
+	bind_text(st, 3, status);
+	sqlite3_bind_int64(st, 4, time_now());
+	if (exec_done(s, st, err, errlen, "setting an error's status") == -1)
+		return -1;
+	if (sqlite3_changes(s->h) == 0)
+		return 0;
+	if (sqlite3_get_autocommit(s->h))
+		s->commits++;
+	return 1;
+}
+
+static int
+sq_bucket_rows(struct db *db, const char *service, const char *key,
+    int hourly, int64_t since, void (*fn)(int64_t, int64_t, void *),
+    void *arg, char *err, size_t errlen)
+{
+	struct sq *s = SQ(db);
+	sqlite3_stmt *st;
+	int id;
+
+	if (hourly)
+		id = key != NULL ? ST_HOURS_KEY : ST_HOURS;
+	else
+		id = key != NULL ? ST_MINUTES_KEY : ST_MINUTES;
+	if ((st = stmt(s, id, err, errlen)) == NULL)
+		return -1;
+	bind_text(st, 1, service);
+	sqlite3_bind_int64(st, 2, since);
+	if (key != NULL)
+		bind_text(st, 3, key);
+	return time_rows(s, st, fn, arg, err, errlen);
+}
+
+static int
+sq_instances(struct db *db, const char *service, const char *key,
+    struct db_instance **v, size_t *n, char *err, size_t errlen)
+{
+	struct sq *s = SQ(db);
+	sqlite3_stmt *st;
+	size_t cap = 0;
+	int rc;
+
+	if ((st = stmt(s, ST_INSTANCES, err, errlen)) == NULL)
+		return -1;
+	bind_text(st, 1, service);
+	bind_text(st, 2, key);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 8;
+			*v = xreallocarray(*v, cap, sizeof(**v));
+		}
+		(*v)[*n].target = col_strdup(st, 0);
+		(*v)[*n].count = sqlite3_column_int64(st, 1);
+		(*v)[*n].last_raw = sqlite3_column_int64(st, 2);
+		(*n)++;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		db_instances_free(*v, *n);
+		*v = NULL;
+		*n = 0;
+		return fail(s, err, errlen, "listing instances");
+	}
+	return 0;
+}
+
+static int
+sq_metrics(struct db *db, int (*fn)(const struct db_metric *, void *),
+    void *arg, char *err, size_t errlen)
+{
+	struct sq *s = SQ(db);
+	sqlite3_stmt *st;
+	struct db_metric m;
+	int rc;
+
+	if ((st = stmt(s, ST_METRICS, err, errlen)) == NULL)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		m.service = (const char *)sqlite3_column_text(st, 0);
+		m.target = (const char *)sqlite3_column_text(st, 1);
+		m.key = (const char *)sqlite3_column_text(st, 2);
+		m.severity = col_severity(st, 3);
+		m.count = sqlite3_column_int64(st, 4);
+		if (m.service == NULL || m.target == NULL || m.key == NULL)
+			continue;
+		if (fn(&m, arg) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return fail(s, err, errlen, "reading metrics");
+	return 0;
+}
+
+static int
+sq_service_stats(struct db *db, struct db_service_stats **v, size_t *n,
+    char *err, size_t errlen)
+{
+	struct sq *s = SQ(db);
+	sqlite3_stmt *st;
+	struct db_service_stats *x;
+	size_t cap = 0;
+	int rc;
+
+	if ((st = stmt(s, ST_STATS, err, errlen)) == NULL)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 8;
+			*v = xreallocarray(*v, cap, sizeof(**v));
+		}
+		x = &(*v)[(*n)++];
+		x->service = col_strdup(st, 0);
+		x->targets = sqlite3_column_int64(st, 1);
+		x->up = sqlite3_column_int64(st, 2);
+		x->rounds_total = sqlite3_column_int64(st, 3);
+		x->scrapes_total = sqlite3_column_int64(st, 4);
+		x->scrape_failures_total = sqlite3_column_int64(st, 5);
+		x->last_round_ms = sqlite3_column_double(st, 6);
+		x->last_round_at = col_time(st, 7);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		db_service_stats_free(*v, *n);
+		*v = NULL;
+		*n = 0;
+		return fail(s, err, errlen, "reading service statistics");
+	}
+	return 0;
+}
+
+static int
+sq_generation(struct db *db, int64_t *gen, char *err, size_t errlen)
+{
+	struct sq *s = SQ(db);
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((st = stmt(s, ST_VERSION, err, errlen)) == NULL)
+		return -1;
+	rc = sqlite3_step(st);
+	/* Other connections' commits, then ours, which data_version omits. */
+	if (rc == SQLITE_ROW)
+		*gen = sqlite3_column_int64(st, 0) + s->commits;
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
+		return fail(s, err, errlen, "reading the data version");
+	return 0;
+}
+
+static int
+sq_counts_put(struct db *db, const char *service, const char *target_id,
+    const char *target, const char *const *keys, const int64_t *raw,
+    size_t n, int64_t at, int64_t *delta, char *err, size_t errlen)
+{
+	struct sq *s = SQ(db);
+	sqlite3_stmt *st;
+	size_t i;
+	int rc;
+
+	if ((st = stmt(s, ST_COUNTS_PUT, err, errlen)) == NULL)
+		return -1;
+	bind_text(st, 1, service);
+	bind_text(st, 2, target_id);
+	bind_text(st, 4, target);
+	sqlite3_bind_int64(st, 6, at);
+	for (i = 0; i < n; i++) {
+		bind_text(st, 3, keys[i]);
+		sqlite3_bind_int64(st, 5, raw[i]);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			delta[i] = sqlite3_column_int64(st, 0);
+			rc = sqlite3_step(st);
+		}
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE)
+			return fail(s, err, errlen, "storing counts");
+	}
+	return 0;
+}
+
+static int
+sq_hour_add(struct db *db, const char *service, const char *key,
+    int64_t hour_ms, int64_t delta, char *err, size_t errlen)
+{
+	struct sq *s = SQ(db);
+	sqlite3_stmt *st;
+
+	if ((st = stmt(s, ST_HOUR_ADD, err, errlen)) == NULL)
+		return -1;
+	bind_text(st, 1, service);
+	bind_text(st, 2, key);
+	sqlite3_bind_int64(st, 3, hour_ms);
+	sqlite3_bind_int64(st, 4, delta);
+	return exec_done(s, st, err, errlen, "storing an hour's count");
+}
+
+static int
+sq_round_put(struct db *db, const char *service, int64_t at,
+    double duration_ms, int64_t targets, int64_t failed, char *err,
+    size_t errlen)
+{
+	struct sq *s = SQ(db);
+	sqlite3_stmt *st;
+
+	if ((st = stmt(s, ST_ROUND_PUT, err, errlen)) == NULL)
+		return -1;
+	bind_text(st, 1, service);
+	sqlite3_bind_int64(st, 2, targets);
+	sqlite3_bind_int64(st, 3, failed);
+	sqlite3_bind_double(st, 4, duration_ms);
+	bind_time(st, 5, at);
+	return exec_done(s, st, err, errlen, "storing round statistics");
+}
+
+static int
+sq_bump(struct db *db, char *err, size_t errlen)
+{
+	/* data_version and the commit counter already say it. */
+	return 0;
+}
+
+static int
+sq_prune(struct db *db, int64_t occ_before, int64_t min_before,
+    int64_t hour_before, int64_t target_before, char *err, size_t errlen)
+{
+	static const int ids[] = { ST_PRUNE_OCC, ST_PRUNE_MIN, ST_PRUNE_HOUR,
+	    ST_PRUNE_COUNTS, ST_PRUNE_TARGETS };
+	struct sq *s = SQ(db);
+	sqlite3_stmt *st;
+	int64_t before[5];
+	size_t i;
+
+	before[0] = occ_before;
+	before[1] = min_before;
+	before[2] = hour_before;
+	before[3] = before[4] = target_before;
+	if (sq_begin(db, err, errlen) == -1)
+		return -1;
+	for (i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		if (before[i] <= 0)
+			continue;
+		if ((st = stmt(s, ids[i], err, errlen)) == NULL)
+			goto bad;
+		sqlite3_bind_int64(st, 1, before[i]);
+		if (exec_done(s, st, err, errlen, "pruning") == -1)
+			goto bad;
+	}
+	return sq_commit(db, err, errlen);
+bad:
+	sq_rollback(db);
+	return -1;
+}
+
 static const struct db_ops sqlite_ops = {
 	.name = "sqlite",
 	.close = sq_close,
@@ -993,4 +1468,17 @@ static const struct db_ops sqlite_ops = {
 	.occurrence_add = sq_occurrence_add,
 	.occurrences_trim = sq_occurrences_trim,
 	.minute_add = sq_minute_add,
+	.replay = 0,
+	.error_one = sq_error_one,
+	.set_status = sq_set_status,
+	.bucket_rows = sq_bucket_rows,
+	.instances = sq_instances,
+	.metrics = sq_metrics,
+	.service_stats = sq_service_stats,
+	.generation = sq_generation,
+	.counts_put = sq_counts_put,
+	.hour_add = sq_hour_add,
+	.round_put = sq_round_put,
+	.bump = sq_bump,
+	.prune = sq_prune,
 };

@@ -1346,6 +1346,40 @@ ranked_cmp(const void *a, const void *b)
 	return x->rank < y->rank ? -1 : x->rank > y->rank;
 }
 
+static char *
+dupnull(const char *s)
+{
+	return s != NULL ? xstrdup(s) : NULL;
+}
+
+/* The scraper's auth and TLS settings, which the targets line carries. */
+static void
+discover_settings(const struct conf_service *svc, struct targets_rec *out)
+{
+	const struct conf_http_auth *a = &svc->scraper.auth;
+	const struct conf_tls *t = &svc->scraper.tls;
+
+	out->auth.username = dupnull(a->username);
+	out->auth.password = dupnull(a->password);
+	out->auth.password_file = dupnull(a->password_file);
+	out->auth.type = dupnull(a->type);
+	out->auth.credentials = dupnull(a->credentials);
+	out->auth.credentials_file = dupnull(a->credentials_file);
+	out->tls.ca_file = dupnull(t->ca_file);
+	out->tls.cert_file = dupnull(t->cert_file);
+	out->tls.key_file = dupnull(t->key_file);
+	out->tls.server_name = dupnull(t->server_name);
+	out->tls.insecure_skip_verify = t->insecure_skip_verify;
+}
+
+static int
+same_str(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
 void
 discover_build(const struct conf_service *svc,
     const struct relabel_rules *rules, const struct labelset *found,
@@ -1362,6 +1396,7 @@ discover_build(const struct conf_service *svc,
 	out->endpoint = xstrdup(svc->scraper.endpoint);
 	out->interval_ms = svc->scraper.interval_ms;
 	out->timeout_ms = svc->scraper.timeout_ms;
+	discover_settings(svc, out);
 	r = xcalloc(nfound ? nfound : 1, sizeof(*r));
 	for (i = 0; i < nfound; i++) {
 		memset(&r[n].t, 0, sizeof(r[n].t));
@@ -1443,7 +1478,18 @@ discover_same(const struct targets_rec *a, const struct targets_rec *b)
 
 	if (a->ntargets != b->ntargets || a->interval_ms != b->interval_ms ||
 	    a->timeout_ms != b->timeout_ms ||
-	    strcmp(a->endpoint, b->endpoint) != 0)
+	    strcmp(a->endpoint, b->endpoint) != 0 ||
+	    !same_str(a->auth.username, b->auth.username) ||
+	    !same_str(a->auth.password, b->auth.password) ||
+	    !same_str(a->auth.password_file, b->auth.password_file) ||
+	    !same_str(a->auth.type, b->auth.type) ||
+	    !same_str(a->auth.credentials, b->auth.credentials) ||
+	    !same_str(a->auth.credentials_file, b->auth.credentials_file) ||
+	    !same_str(a->tls.ca_file, b->tls.ca_file) ||
+	    !same_str(a->tls.cert_file, b->tls.cert_file) ||
+	    !same_str(a->tls.key_file, b->tls.key_file) ||
+	    !same_str(a->tls.server_name, b->tls.server_name) ||
+	    a->tls.insecure_skip_verify != b->tls.insecure_skip_verify)
 		return 0;
 	for (i = 0; i < a->ntargets; i++)
 		if (strcmp(a->targets[i].url, b->targets[i].url) != 0 ||

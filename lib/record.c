@@ -73,8 +73,10 @@ get_num(json_t *o, const char *type, const char *key, int required,
 			    type, key);
 		return 0;
 	}
+	/* Beyond 2^53 a double is no exact count, nor fits what it fills. */
 	if (!json_is_number(v) || !isfinite(json_number_value(v)) ||
-	    json_number_value(v) < 0)
+	    json_number_value(v) < 0 ||
+	    json_number_value(v) > 9007199254740992.0)
 		return fail(err, errlen, "%s line: \"%s\" is not a number "
 		    ">= 0", type, key);
 	*out = json_number_value(v);
@@ -110,6 +112,16 @@ targets_rec_release(struct targets_rec *t)
 		labels_release(&t->targets[i].labels);
 	}
 	free(t->targets);
+	free(t->auth.username);
+	free(t->auth.password);
+	free(t->auth.password_file);
+	free(t->auth.type);
+	free(t->auth.credentials);
+	free(t->auth.credentials_file);
+	free(t->tls.ca_file);
+	free(t->tls.cert_file);
+	free(t->tls.key_file);
+	free(t->tls.server_name);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -125,14 +137,82 @@ scrape_rec_release(struct scrape_rec *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/* The optional "auth" and "tls" members of a targets line. */
 static int
-parse_targets(json_t *o, struct targets_rec *t, char *err, size_t errlen)
+parse_settings(json_t *o, struct targets_rec *t, char *err, size_t errlen)
 {
-	json_t *arr, *el, *labels, *v;
-	const char *name;
-	struct target *tg;
-	double d;
+	static const char *const akeys[] = { "username", "password",
+	    "password_file", "type", "credentials", "credentials_file", NULL };
+	static const char *const tkeys[] = { "ca_file", "cert_file",
+	    "key_file", "server_name", "insecure_skip_verify", NULL };
+	struct targets_auth *a = &t->auth;
+	struct targets_tls *s = &t->tls;
+	const char *k;
+	json_t *m, *v;
 	size_t i;
+
+	if ((m = json_object_get(o, "auth")) != NULL && !json_is_null(m)) {
+		if (!json_is_object(m))
+			return fail(err, errlen, "targets line: \"auth\" is "
+			    "not an object");
+		json_object_foreach(m, k, v) {
+			for (i = 0; akeys[i] != NULL; i++)
+				if (strcmp(k, akeys[i]) == 0)
+					break;
+			if (akeys[i] == NULL)
+				return fail(err, errlen, "targets line: "
+				    "unknown key \"auth.%.64s\"", k);
+		}
+		if (get_optstr(m, "targets", "username", &a->username, err,
+		    errlen) == -1 ||
+		    get_optstr(m, "targets", "password", &a->password, err,
+		    errlen) == -1 ||
+		    get_optstr(m, "targets", "password_file", &a->password_file,
+		    err, errlen) == -1 ||
+		    get_optstr(m, "targets", "type", &a->type, err,
+		    errlen) == -1 ||
+		    get_optstr(m, "targets", "credentials", &a->credentials,
+		    err, errlen) == -1 ||
+		    get_optstr(m, "targets", "credentials_file",
+		    &a->credentials_file, err, errlen) == -1)
+			return -1;
+	}
+	if ((m = json_object_get(o, "tls")) != NULL && !json_is_null(m)) {
+		if (!json_is_object(m))
+			return fail(err, errlen, "targets line: \"tls\" is "
+			    "not an object");
+		json_object_foreach(m, k, v) {
+			for (i = 0; tkeys[i] != NULL; i++)
+				if (strcmp(k, tkeys[i]) == 0)
+					break;
+			if (tkeys[i] == NULL)
+				return fail(err, errlen, "targets line: "
+				    "unknown key \"tls.%.64s\"", k);
+		}
+		if (get_optstr(m, "targets", "ca_file", &s->ca_file, err,
+		    errlen) == -1 ||
+		    get_optstr(m, "targets", "cert_file", &s->cert_file, err,
+		    errlen) == -1 ||
+		    get_optstr(m, "targets", "key_file", &s->key_file, err,
+		    errlen) == -1 ||
+		    get_optstr(m, "targets", "server_name", &s->server_name,
+		    err, errlen) == -1)
+			return -1;
+		v = json_object_get(m, "insecure_skip_verify");
+		if (v != NULL && !json_is_null(v) && !json_is_boolean(v))
+			return fail(err, errlen, "targets line: "
+			    "\"tls.insecure_skip_verify\" is not a boolean");
+		s->insecure_skip_verify = v != NULL && json_is_true(v);
+	}
+	return 0;
+}
+
+/* Everything of a targets line but its "targets" array. */
+static int
+parse_targets_head(json_t *o, struct targets_rec *t, char *err,
+    size_t errlen)
+{
+	double d;
 
 	if (get_str(o, "targets", "service", &t->service, err, errlen) == -1 ||
 	    get_optstr(o, "targets", "endpoint", &t->endpoint, err, errlen) ==
@@ -145,6 +225,53 @@ parse_targets(json_t *o, struct targets_rec *t, char *err, size_t errlen)
 	t->timeout_ms = (int64_t)llround(d * 1000);
 	if (t->endpoint == NULL)
 		t->endpoint = xstrdup("/errors");
+	return parse_settings(o, t, err, errlen);
+}
+
+/* Element i of the "targets" array, appended to t (room made by caller). */
+static int
+parse_target(json_t *el, size_t i, struct targets_rec *t, char *err,
+    size_t errlen)
+{
+	json_t *labels, *v;
+	const char *name;
+	struct target *tg;
+
+	tg = &t->targets[t->ntargets];
+	memset(tg, 0, sizeof(*tg));
+	labels_init(&tg->labels);
+	t->ntargets++;
+	if (!json_is_object(el))
+		return fail(err, errlen, "targets line: targets[%zu] "
+		    "is not an object", i);
+	if (get_str(el, "targets", "address", &tg->address, err,
+	    errlen) == -1 ||
+	    get_str(el, "targets", "url", &tg->url, err, errlen) == -1)
+		return -1;
+	labels = json_object_get(el, "labels");
+	if (labels == NULL || json_is_null(labels))
+		return 0;
+	if (!json_is_object(labels))
+		return fail(err, errlen, "targets line: targets[%zu]."
+		    "labels is not an object", i);
+	json_object_foreach(labels, name, v) {
+		if (!json_is_string(v))
+			return fail(err, errlen, "targets line: "
+			    "targets[%zu].labels.%s is not a string",
+			    i, name);
+		labels_set(&tg->labels, name, json_string_value(v));
+	}
+	return 0;
+}
+
+static int
+parse_targets(json_t *o, struct targets_rec *t, char *err, size_t errlen)
+{
+	json_t *arr, *el;
+	size_t i;
+
+	if (parse_targets_head(o, t, err, errlen) == -1)
+		return -1;
 	arr = json_object_get(o, "targets");
 	if (arr == NULL || !json_is_array(arr))
 		return fail(err, errlen, "targets line: \"targets\" is %s",
@@ -152,32 +279,125 @@ parse_targets(json_t *o, struct targets_rec *t, char *err, size_t errlen)
 	if (json_array_size(arr) == 0)
 		return 0;
 	t->targets = xcalloc(json_array_size(arr), sizeof(*t->targets));
-	json_array_foreach(arr, i, el) {
-		tg = &t->targets[t->ntargets];
-		labels_init(&tg->labels);
-		t->ntargets++;
-		if (!json_is_object(el))
-			return fail(err, errlen, "targets line: targets[%zu] "
-			    "is not an object", i);
-		if (get_str(el, "targets", "address", &tg->address, err,
-		    errlen) == -1 ||
-		    get_str(el, "targets", "url", &tg->url, err, errlen) == -1)
+	json_array_foreach(arr, i, el)
+		if (parse_target(el, i, t, err, errlen) == -1)
 			return -1;
-		labels = json_object_get(el, "labels");
-		if (labels == NULL || json_is_null(labels))
-			continue;
-		if (!json_is_object(labels))
-			return fail(err, errlen, "targets line: targets[%zu]."
-			    "labels is not an object", i);
-		json_object_foreach(labels, name, v) {
-			if (!json_is_string(v))
-				return fail(err, errlen, "targets line: "
-				    "targets[%zu].labels.%s is not a string",
-				    i, name);
-			labels_set(&tg->labels, name, json_string_value(v));
-		}
-	}
 	return 0;
+}
+
+/* Lines this long are parsed a target at a time (parse_targets_stream). */
+#define STREAM_MIN	(64 * 1024)
+
+static size_t
+skip_ws(const char *p, size_t i, size_t len)
+{
+	while (i < len && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' ||
+	    p[i] == '\r'))
+		i++;
+	return i;
+}
+
+/* One JSON value at p[*i]; *i moves past it. */
+static json_t *
+load_one(const char *p, size_t *i, size_t len)
+{
+	json_error_t jerr;
+	json_t *v;
+
+	v = json_loadb(p + *i, len - *i, JSON_DECODE_ANY |
+	    JSON_DISABLE_EOF_CHECK | JSON_ALLOW_NUL, &jerr);
+	if (v != NULL)
+		*i += (size_t)jerr.position;
+	return v;
+}
+
+/*
+ * A large targets line, its "targets" array read one element at a time:
+ * a fleet's line would otherwise become a tree of several times its size
+ * at once.  Returns 0, -1 with err, or 1 when the line is anything but a
+ * well-formed targets line: the caller then parses it whole, which finds
+ * the same error a smaller line would give.
+ */
+static int
+parse_targets_stream(const char *p, size_t len, struct targets_rec *t,
+    char *err, size_t errlen)
+{
+	json_t *rest, *k, *v, *type;
+	size_t i, n, cap = 0;
+	int have = 0, rc = 1;
+
+	memset(t, 0, sizeof(*t));
+	i = skip_ws(p, 0, len);
+	if (i == len || p[i] != '{')
+		return 1;
+	rest = json_object();
+	i = skip_ws(p, i + 1, len);
+	if (i < len && p[i] == '}')
+		goto out;
+	for (;;) {
+		if ((k = load_one(p, &i, len)) == NULL || !json_is_string(k) ||
+		    (i = skip_ws(p, i, len)) == len || p[i] != ':') {
+			json_decref(k);
+			goto out;
+		}
+		i = skip_ws(p, i + 1, len);
+		if (strcmp(json_string_value(k), "targets") == 0) {
+			json_decref(k);
+			if (have || i == len || p[i] != '[')
+				goto out;
+			have = 1;
+			i = skip_ws(p, i + 1, len);
+			for (n = 0; i < len && p[i] != ']'; n++) {
+				if ((v = load_one(p, &i, len)) == NULL)
+					goto out;
+				if (t->ntargets == cap) {
+					cap = cap ? cap * 2 : 256;
+					t->targets = xreallocarray(t->targets,
+					    cap, sizeof(*t->targets));
+				}
+				if (parse_target(v, n, t, err, errlen) == -1) {
+					json_decref(v);
+					goto out;
+				}
+				json_decref(v);
+				i = skip_ws(p, i, len);
+				if (i < len && p[i] == ',')
+					i = skip_ws(p, i + 1, len);
+				else if (i == len || p[i] != ']')
+					goto out;
+			}
+			if (i == len)
+				goto out;
+			i++;
+		} else {
+			if ((v = load_one(p, &i, len)) == NULL) {
+				json_decref(k);
+				goto out;
+			}
+			json_object_set_new(rest, json_string_value(k), v);
+			json_decref(k);
+		}
+		i = skip_ws(p, i, len);
+		if (i < len && p[i] == ',') {
+			i = skip_ws(p, i + 1, len);
+			continue;
+		}
+		if (i < len && p[i] == '}')
+			break;
+		goto out;
+	}
+	if (skip_ws(p, i + 1, len) != len || !have)
+		goto out;
+	type = json_object_get(rest, "type");
+	if (type == NULL || !json_is_string(type) ||
+	    strcmp(json_string_value(type), "targets") != 0)
+		goto out;
+	rc = parse_targets_head(rest, t, err, errlen) == -1 ? -1 : 0;
+out:
+	json_decref(rest);
+	if (rc != 0)
+		targets_rec_release(t);
+	return rc;
 }
 
 static int
@@ -197,6 +417,9 @@ parse_scrape(json_t *o, struct scrape_rec *s, char *err, size_t errlen)
 	    errlen) == -1 ||
 	    get_num(o, "scrape", "http_status", 0, &d, err, errlen) == -1)
 		return -1;
+	if (d > 999)
+		return fail(err, errlen, "scrape line: \"http_status\" is not "
+		    "an HTTP status");
 	s->http_status = (int)d;
 	if (get_num(o, "scrape", "body_bytes", 0, &d, err, errlen) == -1)
 		return -1;
@@ -263,6 +486,12 @@ record_parse(const char *line, size_t len, struct record *rec, char *err,
 	int rc = 0;
 
 	memset(rec, 0, sizeof(*rec));
+	if (len >= STREAM_MIN && (rc = parse_targets_stream(line, len,
+	    &rec->u.targets, err, errlen)) != 1) {
+		rec->type = rc == 0 ? REC_TARGETS : REC_OTHER;
+		return rc;
+	}
+	rc = 0;
 	o = json_loadb(line, len, JSON_ALLOW_NUL, &jerr);
 	if (o == NULL)
 		return fail(err, errlen, "not JSON at byte %d: %s",
@@ -336,6 +565,54 @@ add_time(struct buf *b, const char *key, int64_t ms)
 	buf_addf(b, ",\"%s\":\"%s\"", key, time_format(ms, tbuf));
 }
 
+/* One "key":"value" member when value is set. */
+static void
+opt_member(struct buf *b, int *first, const char *key, const char *value)
+{
+	if (value == NULL)
+		return;
+	buf_adds(b, *first ? "\"" : ",\"");
+	buf_adds(b, key);
+	buf_adds(b, "\":");
+	buf_addjstr(b, value);
+	*first = 0;
+}
+
+/* The "auth" and "tls" members, each only when something is set. */
+static void
+write_settings(struct buf *b, const struct targets_rec *t)
+{
+	const struct targets_auth *a = &t->auth;
+	const struct targets_tls *s = &t->tls;
+	int first;
+
+	if (a->username != NULL || a->type != NULL) {
+		buf_adds(b, ",\"auth\":{");
+		first = 1;
+		opt_member(b, &first, "username", a->username);
+		opt_member(b, &first, "password", a->password);
+		opt_member(b, &first, "password_file", a->password_file);
+		opt_member(b, &first, "type", a->type);
+		opt_member(b, &first, "credentials", a->credentials);
+		opt_member(b, &first, "credentials_file", a->credentials_file);
+		buf_adds(b, "}");
+	}
+	if (s->ca_file != NULL || s->cert_file != NULL ||
+	    s->key_file != NULL || s->server_name != NULL ||
+	    s->insecure_skip_verify) {
+		buf_adds(b, ",\"tls\":{");
+		first = 1;
+		opt_member(b, &first, "ca_file", s->ca_file);
+		opt_member(b, &first, "cert_file", s->cert_file);
+		opt_member(b, &first, "key_file", s->key_file);
+		opt_member(b, &first, "server_name", s->server_name);
+		if (s->insecure_skip_verify)
+			buf_adds(b, first ? "\"insecure_skip_verify\":true" :
+			    ",\"insecure_skip_verify\":true");
+		buf_adds(b, "}");
+	}
+}
+
 void
 record_write_targets(struct buf *b, const struct targets_rec *t)
 {
@@ -367,7 +644,9 @@ record_write_targets(struct buf *b, const struct targets_rec *t)
 		}
 		buf_adds(b, "}}");
 	}
-	buf_adds(b, "]}");
+	buf_adds(b, "]");
+	write_settings(b, t);
+	buf_adds(b, "}");
 }
 
 void

@@ -24,6 +24,30 @@ struct target {
 	struct labelset	 labels;	/* final labels after relabelling */
 };
 
+/*
+ * How to authenticate to a service's targets, as Prometheus' scrape
+ * config says it; every member NULL when absent.  The *_file members name
+ * files that periskop-scrape reads at every round, so rotated secrets are
+ * picked up.
+ */
+struct targets_auth {
+	char		*username;	/* basic auth when not NULL */
+	char		*password;
+	char		*password_file;
+	char		*type;		/* "Authorization: TYPE CREDENTIALS" */
+	char		*credentials;
+	char		*credentials_file;
+};
+
+/* TLS settings for https targets; NULL and 0 when absent. */
+struct targets_tls {
+	char		*ca_file;
+	char		*cert_file;
+	char		*key_file;
+	char		*server_name;	/* for SNI and the certificate check */
+	int		 insecure_skip_verify;
+};
+
 /* The full current target set of one service. */
 struct targets_rec {
 	char		*service;
@@ -32,6 +56,8 @@ struct targets_rec {
 	int64_t		 timeout_ms;
 	struct target	*targets;
 	size_t		 ntargets;
+	struct targets_auth auth;	/* the optional "auth" member */
+	struct targets_tls tls;		/* the optional "tls" member */
 };
 
 /* One scrape of one target. */

@@ -18,15 +18,30 @@
 #include "timefmt.h"
 #include "xalloc.h"
 
+/* Secrets read from files are at most this long, as a sanity limit. */
+#define SECRET_MAX	65536
+
 struct svc_target {
 	char	*address;
 	char	*url;
 };
 
+/*
+ * A service's target set with its settings.  A round holds a reference,
+ * so new targets can arrive while it runs without pulling the strings
+ * from under the transfers.
+ */
+struct tlist {
+	int			 refs;
+	struct svc_target	*t;
+	size_t			 n;
+	struct targets_auth	 auth;
+	struct targets_tls	 tls;
+};
+
 struct service {
 	char			*name;
-	struct svc_target	*targets;
-	size_t			 ntargets;
+	struct tlist		*cur;		/* NULL: no targets */
 	int64_t			 interval_ms;
 	int64_t			 timeout_ms;
 	int			 removed; /* freed when its round ends */
@@ -35,20 +50,33 @@ struct service {
 	int			 late;		/* due while running */
 	/* The running round. */
 	int			 running;
+	struct tlist		*rl;
+	size_t			 r_next;	/* next target to start */
+	int64_t			 r_timeout_ms;
 	int64_t			 r_at;
 	double			 r_start;
 	size_t			 r_targets, r_left, r_ok, r_failed;
+	/* Credentials as read when the round started. */
+	char			*r_user, *r_pass, *r_authz;
+	char			*r_autherr;	/* every scrape fails with it */
 	struct service		*next;
 };
 
+/*
+ * One transfer.  Jobs exist only while in flight, so memory follows the
+ * concurrency, not the size of the fleet.
+ */
 struct job {
 	struct service	*svc;
-	char		*url;
-	char		*address;
+	const char	*url;		/* borrowed from svc->rl */
+	const char	*address;
 	int64_t		 timeout_ms;
 	int64_t		 at;
 	double		 start;
 	CURL		*easy;
+	struct curl_slist *hdrs;
+	struct curl_slist *connect_to;
+	char		*url_sni;	/* the URL with tls server_name */
 	struct buf	 body;
 	size_t		 max_body;
 	int64_t		 received;	/* body bytes, kept or not */
@@ -61,17 +89,24 @@ struct scraper {
 	struct scrape_opts	 o;
 	CURLM			*multi;
 	struct service		*services;
-	/* Jobs waiting for a slot, then those in the multi handle. */
-	struct job		*queue, *queue_tail;
-	struct job		*active;
+	struct job		*active;	/* in the multi handle */
 	size_t			 nactive;
 	CURL			**idle;		/* to reuse */
 	size_t			 nidle;
+	/*
+	 * Connections are kept between rounds only when the cache can hold
+	 * one for every target: beyond that they would only churn it, and
+	 * libcurl's bookkeeping of the cache then costs more than a
+	 * connect on a fast network.
+	 */
+	int			 reuse;
 	int			 draining;
 	uint64_t		 nok, nfailed;
 };
 
 static int curl_ready;
+
+static void	lower_first(char *);
 
 void
 scrape_opts_init(struct scrape_opts *o)
@@ -119,6 +154,8 @@ scraper_new(const struct scrape_opts *o, char *err, size_t errlen)
 		s->o.concurrency = 1;
 	if (s->o.timeout_ms <= 0)
 		s->o.timeout_ms = SCRAPE_TIMEOUT_MS;
+	if (s->o.max_body == 0)
+		s->o.max_body = SCRAPE_MAX_BODY;
 	if ((s->multi = curl_multi_init()) == NULL) {
 		snprintf(err, errlen, "libcurl: cannot create a multi handle");
 		free(s);
@@ -132,27 +169,88 @@ scraper_new(const struct scrape_opts *o, char *err, size_t errlen)
 	return s;
 }
 
+static char *
+dupnull(const char *s)
+{
+	return s != NULL ? xstrdup(s) : NULL;
+}
+
+static struct tlist *
+tlist_new(void)
+{
+	struct tlist *l;
+
+	l = xcalloc(1, sizeof(*l));
+	l->refs = 1;
+	return l;
+}
+
+static void
+tlist_unref(struct tlist *l)
+{
+	size_t i;
+
+	if (l == NULL || --l->refs > 0)
+		return;
+	for (i = 0; i < l->n; i++) {
+		free(l->t[i].address);
+		free(l->t[i].url);
+	}
+	free(l->t);
+	free(l->auth.username);
+	free(l->auth.password);
+	free(l->auth.password_file);
+	free(l->auth.type);
+	free(l->auth.credentials);
+	free(l->auth.credentials_file);
+	free(l->tls.ca_file);
+	free(l->tls.cert_file);
+	free(l->tls.key_file);
+	free(l->tls.server_name);
+	free(l);
+}
+
 static void
 job_free(struct job *j)
 {
 	if (j == NULL)
 		return;
-	free(j->url);
-	free(j->address);
+	curl_slist_free_all(j->hdrs);
+	curl_slist_free_all(j->connect_to);
+	free(j->url_sni);
 	buf_release(&j->body);
 	free(j);
+}
+
+/* Clears a secret before freeing it, so it does not linger in the heap. */
+static void
+free_secret(char *p)
+{
+	volatile char *v = p;
+
+	if (p == NULL)
+		return;
+	while (*v != '\0')
+		*v++ = '\0';
+	free(p);
+}
+
+static void
+round_creds_release(struct service *v)
+{
+	free_secret(v->r_user);
+	free_secret(v->r_pass);
+	free_secret(v->r_authz);
+	free(v->r_autherr);
+	v->r_user = v->r_pass = v->r_authz = v->r_autherr = NULL;
 }
 
 static void
 service_free(struct service *v)
 {
-	size_t i;
-
-	for (i = 0; i < v->ntargets; i++) {
-		free(v->targets[i].address);
-		free(v->targets[i].url);
-	}
-	free(v->targets);
+	tlist_unref(v->cur);
+	tlist_unref(v->rl);
+	round_creds_release(v);
 	free(v->name);
 	free(v);
 }
@@ -170,10 +268,6 @@ scraper_free(struct scraper *s)
 		jn = j->next;
 		curl_multi_remove_handle(s->multi, j->easy);
 		curl_easy_cleanup(j->easy);
-		job_free(j);
-	}
-	for (j = s->queue; j != NULL; j = jn) {
-		jn = j->next;
 		job_free(j);
 	}
 	for (i = 0; i < s->nidle; i++)
@@ -245,14 +339,16 @@ service_find(struct scraper *s, const char *name, int adhoc)
 static struct service *
 service_add(struct scraper *s, const char *name, int adhoc)
 {
-	struct service *v;
+	struct service *v, **pp;
 
 	v = xcalloc(1, sizeof(*v));
 	v->name = xstrdup(name);
 	v->adhoc = adhoc;
 	v->due = -1;
-	v->next = s->services;
-	s->services = v;
+	/* At the end, so services take their turns in order of arrival. */
+	for (pp = &s->services; *pp != NULL; pp = &(*pp)->next)
+		;
+	*pp = v;
 	return v;
 }
 
@@ -270,24 +366,24 @@ service_unlink(struct scraper *s, struct service *v)
 	}
 }
 
+/* Whether every target of every service fits in the connection cache. */
 static void
-service_clear_targets(struct service *v)
+update_reuse(struct scraper *s)
 {
-	size_t i;
+	struct service *v;
+	size_t n = 0;
 
-	for (i = 0; i < v->ntargets; i++) {
-		free(v->targets[i].address);
-		free(v->targets[i].url);
-	}
-	free(v->targets);
-	v->targets = NULL;
-	v->ntargets = 0;
+	for (v = s->services; v != NULL; v = v->next)
+		if (v->cur != NULL)
+			n += v->cur->n;
+	s->reuse = n <= (size_t)s->o.concurrency;
 }
 
 void
 scraper_set_targets(struct scraper *s, const struct targets_rec *t)
 {
 	struct service *v;
+	struct tlist *l;
 	int64_t old_interval;
 	size_t i;
 
@@ -296,29 +392,48 @@ scraper_set_targets(struct scraper *s, const struct targets_rec *t)
 		if (v == NULL)
 			return;
 		if (v->running) {
-			service_clear_targets(v);
+			tlist_unref(v->cur);
+			v->cur = NULL;
 			v->removed = 1;
 			v->due = -1;
 			v->late = 0;
 		} else
 			service_unlink(s, v);
+		update_reuse(s);
 		return;
 	}
 	if (v == NULL)
 		v = service_add(s, t->service, 0);
 	old_interval = v->removed ? -1 : v->interval_ms;
 	v->removed = 0;
-	service_clear_targets(v);
-	v->targets = xcalloc(t->ntargets, sizeof(*v->targets));
+	l = tlist_new();
+	l->t = xcalloc(t->ntargets, sizeof(*l->t));
 	for (i = 0; i < t->ntargets; i++) {
-		v->targets[i].address = xstrdup(t->targets[i].address ?
+		l->t[i].address = xstrdup(t->targets[i].address ?
 		    t->targets[i].address : "");
-		v->targets[i].url = xstrdup(t->targets[i].url ?
+		l->t[i].url = xstrdup(t->targets[i].url ?
 		    t->targets[i].url : "");
 	}
-	v->ntargets = t->ntargets;
+	l->n = t->ntargets;
+	l->auth.username = dupnull(t->auth.username);
+	l->auth.password = dupnull(t->auth.password);
+	l->auth.password_file = dupnull(t->auth.password_file);
+	l->auth.type = dupnull(t->auth.type);
+	l->auth.credentials = dupnull(t->auth.credentials);
+	l->auth.credentials_file = dupnull(t->auth.credentials_file);
+	l->tls.ca_file = dupnull(t->tls.ca_file);
+	l->tls.cert_file = dupnull(t->tls.cert_file);
+	l->tls.key_file = dupnull(t->tls.key_file);
+	l->tls.server_name = dupnull(t->tls.server_name);
+	l->tls.insecure_skip_verify = t->tls.insecure_skip_verify;
+	tlist_unref(v->cur);
+	v->cur = l;
+	update_reuse(s);
 	v->interval_ms = t->interval_ms > 0 ? t->interval_ms : 0;
 	v->timeout_ms = t->timeout_ms > 0 ? t->timeout_ms : s->o.timeout_ms;
+	/* A scrape must end before the next one is due. */
+	if (v->interval_ms > 0 && v->timeout_ms > v->interval_ms)
+		v->timeout_ms = v->interval_ms;
 	if (s->o.once || v->interval_ms == 0) {
 		/* One round per targets line: now, or after this one. */
 		if (v->running)
@@ -361,29 +476,105 @@ int
 scraper_add_urls(struct scraper *s, const char *service,
     char *const *urls, size_t n, char *err, size_t errlen)
 {
-	struct svc_target *tv;
 	struct service *v;
+	struct tlist *l;
 	size_t i;
 
-	tv = xcalloc(n ? n : 1, sizeof(*tv));
+	l = tlist_new();
+	l->t = xcalloc(n ? n : 1, sizeof(*l->t));
 	for (i = 0; i < n; i++) {
-		if ((tv[i].address = url_address(urls[i], err, errlen)) ==
+		if ((l->t[i].address = url_address(urls[i], err, errlen)) ==
 		    NULL) {
-			while (i-- > 0) {
-				free(tv[i].address);
-				free(tv[i].url);
-			}
-			free(tv);
+			tlist_unref(l);
 			return -1;
 		}
-		tv[i].url = xstrdup(urls[i]);
+		l->t[i].url = xstrdup(urls[i]);
+		l->n = i + 1;
 	}
 	v = service_add(s, service, 1);
-	v->targets = tv;
-	v->ntargets = n;
+	v->cur = l;
 	v->timeout_ms = s->o.timeout_ms;
 	v->due = time_mono_ms();
+	update_reuse(s);
 	return 0;
+}
+
+/*
+ * Reads a secret file as Prometheus does: whole, surrounding white space
+ * trimmed.  Returns NULL with err (which never holds the secret).
+ */
+static char *
+read_secret(const char *path, char *err, size_t errlen)
+{
+	struct buf b;
+	FILE *f;
+	char chunk[4096];
+	size_t n, i;
+
+	if ((f = fopen(path, "re")) == NULL) {
+		snprintf(err, errlen, "auth: '%s': %s", path, strerror(errno));
+		if (strlen(path) + 10 < strlen(err))
+			lower_first(err + strlen(path) + 10);
+		return NULL;
+	}
+	buf_init(&b);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		buf_add(&b, chunk, n);
+		if (b.len > SECRET_MAX) {
+			fclose(f);
+			snprintf(err, errlen, "auth: '%s': larger than %d "
+			    "bytes", path, SECRET_MAX);
+			memset(b.p, 0, b.len);
+			buf_release(&b);
+			return NULL;
+		}
+	}
+	if (ferror(f)) {
+		snprintf(err, errlen, "auth: '%s': %s", path, strerror(errno));
+		if (strlen(path) + 10 < strlen(err))
+			lower_first(err + strlen(path) + 10);
+		fclose(f);
+		memset(b.p, 0, b.len);
+		buf_release(&b);
+		return NULL;
+	}
+	fclose(f);
+	while (b.len > 0 && isspace((unsigned char)b.p[b.len - 1]))
+		b.p[--b.len] = '\0';
+	for (i = 0; i < b.len && isspace((unsigned char)b.p[i]); i++)
+		;
+	memmove(b.p, b.p + i, b.len - i + 1);
+	return buf_detach(&b, NULL);
+}
+
+/* Reads the round's credentials; a failure fails each of its scrapes. */
+static void
+round_creds(struct service *v)
+{
+	const struct targets_auth *a = &v->rl->auth;
+	char err[512], *secret = NULL;
+
+	round_creds_release(v);
+	if (a->username != NULL) {
+		if (a->password_file != NULL && (secret = read_secret(
+		    a->password_file, err, sizeof(err))) == NULL) {
+			v->r_autherr = xstrdup(err);
+			return;
+		}
+		v->r_user = xstrdup(a->username);
+		v->r_pass = secret != NULL ? secret :
+		    xstrdup(a->password != NULL ? a->password : "");
+	} else if (a->type != NULL) {
+		if (a->credentials_file != NULL && (secret = read_secret(
+		    a->credentials_file, err, sizeof(err))) == NULL) {
+			v->r_autherr = xstrdup(err);
+			return;
+		}
+		v->r_authz = xasprintf("Authorization: %s %s", a->type,
+		    secret != NULL ? secret : a->credentials != NULL ?
+		    a->credentials : "");
+		free_secret(secret);
+	}
 }
 
 static size_t
@@ -428,25 +619,70 @@ easy_put(struct scraper *s, CURL *e)
 		curl_easy_cleanup(e);
 }
 
+/*
+ * tls_config's server_name: libcurl takes the name for SNI and the
+ * certificate check from the URL, so the URL names server_name, the
+ * connection goes to the target's own host and port, and the Host header
+ * keeps naming the target.
+ */
+static void
+job_server_name(struct job *j, const char *name)
+{
+	CURLU *u;
+	char *host = NULL, *port = NULL, *scheme = NULL, *url = NULL, *h;
+
+	if ((u = curl_url()) == NULL)
+		return;
+	if (curl_url_set(u, CURLUPART_URL, j->url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    strcmp(scheme, "https") != 0 ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) !=
+	    CURLUE_OK ||
+	    curl_url_set(u, CURLUPART_HOST, name, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_URL, &url, 0) != CURLUE_OK)
+		goto out;
+	j->url_sni = xstrdup(url);
+	h = xasprintf("%s:%s:%s:%s", name, port, host, port);
+	j->connect_to = curl_slist_append(NULL, h);
+	free(h);
+	h = xasprintf("Host: %s", j->address);
+	j->hdrs = curl_slist_append(j->hdrs, h);
+	free(h);
+out:
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_free(url);
+	curl_url_cleanup(u);
+}
+
 static void finish(struct scraper *, struct job *, CURLcode);
 
 static void
 job_start(struct scraper *s, struct job *j)
 {
+	const struct targets_tls *tls = &j->svc->rl->tls;
+	struct service *v = j->svc;
 	CURL *e;
 	CURLMcode mc;
 
+	j->at = time_now();
+	j->start = time_mono_ms();
+	if (v->r_autherr != NULL) {
+		snprintf(j->errbuf, sizeof(j->errbuf), "%s", v->r_autherr);
+		finish(s, j, CURLE_LOGIN_DENIED);
+		return;
+	}
 	if ((e = easy_get(s)) == NULL) {
 		snprintf(j->errbuf, sizeof(j->errbuf), "out of memory");
-		j->easy = NULL;
 		finish(s, j, CURLE_OUT_OF_MEMORY);
 		return;
 	}
 	j->easy = e;
-	buf_init(&j->body);
-	j->at = time_now();
-	j->start = time_mono_ms();
-	curl_easy_setopt(e, CURLOPT_URL, j->url);
+	if (tls->server_name != NULL)
+		job_server_name(j, tls->server_name);
+	curl_easy_setopt(e, CURLOPT_URL, j->url_sni ? j->url_sni : j->url);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, j);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
@@ -460,6 +696,13 @@ job_start(struct scraper *s, struct job *j)
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
 	curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "periskop-scrape");
+	/*
+	 * A fleet's addresses are each looked up once a round: caching
+	 * them saves nothing, and libcurl prunes its DNS cache by walking
+	 * all of it at every transfer.
+	 */
+	curl_easy_setopt(e, CURLOPT_DNS_CACHE_TIMEOUT, 0L);
+	curl_easy_setopt(e, CURLOPT_FORBID_REUSE, s->reuse ? 0L : 1L);
 #if LIBCURL_VERSION_NUM >= 0x075500
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
@@ -469,6 +712,27 @@ job_start(struct scraper *s, struct job *j)
 	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS,
 	    (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
+	if (v->r_user != NULL) {
+		curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+		curl_easy_setopt(e, CURLOPT_USERNAME, v->r_user);
+		curl_easy_setopt(e, CURLOPT_PASSWORD, v->r_pass);
+	}
+	if (v->r_authz != NULL)
+		j->hdrs = curl_slist_append(j->hdrs, v->r_authz);
+	if (j->hdrs != NULL)
+		curl_easy_setopt(e, CURLOPT_HTTPHEADER, j->hdrs);
+	if (j->connect_to != NULL)
+		curl_easy_setopt(e, CURLOPT_CONNECT_TO, j->connect_to);
+	if (tls->ca_file != NULL)
+		curl_easy_setopt(e, CURLOPT_CAINFO, tls->ca_file);
+	if (tls->cert_file != NULL)
+		curl_easy_setopt(e, CURLOPT_SSLCERT, tls->cert_file);
+	if (tls->key_file != NULL)
+		curl_easy_setopt(e, CURLOPT_SSLKEY, tls->key_file);
+	if (tls->insecure_skip_verify) {
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
 	j->errbuf[0] = '\0';
 	if ((mc = curl_multi_add_handle(s->multi, e)) != CURLM_OK) {
 		snprintf(j->errbuf, sizeof(j->errbuf), "%s",
@@ -484,29 +748,18 @@ job_start(struct scraper *s, struct job *j)
 static void
 round_start(struct scraper *s, struct service *v)
 {
-	struct job *j;
-	size_t i;
-
 	v->running = 1;
 	v->late = 0;
+	tlist_unref(v->rl);
+	v->rl = v->cur;
+	v->rl->refs++;
+	v->r_next = 0;
+	v->r_timeout_ms = v->timeout_ms;
 	v->r_at = time_now();
 	v->r_start = time_mono_ms();
-	v->r_targets = v->r_left = v->ntargets;
+	v->r_targets = v->r_left = v->rl->n;
 	v->r_ok = v->r_failed = 0;
-	for (i = 0; i < v->ntargets; i++) {
-		j = xcalloc(1, sizeof(*j));
-		j->svc = v;
-		j->url = xstrdup(v->targets[i].url);
-		j->address = xstrdup(v->targets[i].address);
-		j->timeout_ms = v->timeout_ms;
-		j->max_body = s->o.max_body;
-		buf_init(&j->body);
-		if (s->queue_tail != NULL)
-			s->queue_tail->next = j;
-		else
-			s->queue = j;
-		s->queue_tail = j;
-	}
+	round_creds(v);
 }
 
 static void
@@ -530,8 +783,12 @@ round_end(struct scraper *s, struct service *v)
 		s->o.emit(s->o.arg, REC_ROUND, b.p, b.len);
 	buf_release(&b);
 	v->running = 0;
+	tlist_unref(v->rl);
+	v->rl = NULL;
+	round_creds_release(v);
 	if (v->removed || v->adhoc) {
 		service_unlink(s, v);
+		update_reuse(s);
 		return;
 	}
 	if (v->late) {
@@ -540,6 +797,17 @@ round_end(struct scraper *s, struct service *v)
 		v->late = 0;
 		v->due = now;
 	}
+}
+
+/*
+ * libcurl's messages start with a capital; ours do not.  An acronym
+ * ("SSL certificate problem") keeps its capitals.
+ */
+static void
+lower_first(char *p)
+{
+	if (p[0] != '\0' && !isupper((unsigned char)p[1]))
+		p[0] = (char)tolower((unsigned char)p[0]);
 }
 
 /* Turns a finished transfer into its error message, or "" when it is fine. */
@@ -614,6 +882,26 @@ describe(const struct job *j, CURLcode rc, long status, char *msg,
 			return;
 		}
 		break;
+	case CURLE_LOGIN_DENIED:
+		/* The round's secret file could not be read. */
+		if (j->easy == NULL) {
+			snprintf(msg, len, "%s", j->errbuf);
+			return;
+		}
+		break;
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_ENGINE_NOTFOUND:
+	case CURLE_SSL_ENGINE_SETFAILED:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_CRL_BADFILE:
+		snprintf(msg, len, "tls: %s", j->errbuf[0] != '\0' ?
+		    j->errbuf : curl_easy_strerror(rc));
+		lower_first(msg + 5);
+		return;
 	case CURLE_GOT_NOTHING:
 		snprintf(msg, len, "http: connection closed without a "
 		    "response");
@@ -623,9 +911,9 @@ describe(const struct job *j, CURLcode rc, long status, char *msg,
 	}
 	snprintf(msg, len, "http: %s", j->errbuf[0] != '\0' ? j->errbuf :
 	    curl_easy_strerror(rc));
-	/* libcurl's messages start with a capital too. */
-	msg[6] = (char)tolower((unsigned char)msg[6]);
+	lower_first(msg + 6);
 }
+
 
 static void
 finish(struct scraper *s, struct job *j, CURLcode rc)
@@ -644,8 +932,8 @@ finish(struct scraper *s, struct job *j, CURLcode rc)
 		p = payload_parse(j->body.p, j->body.len, msg, sizeof(msg));
 	memset(&r, 0, sizeof(r));
 	r.service = v->name;
-	r.target = j->address;
-	r.url = j->url;
+	r.target = (char *)j->address;
+	r.url = (char *)j->url;
 	r.at = j->at;
 	r.duration_ms = time_mono_ms() - j->start;
 	r.http_status = (int)status;
@@ -676,20 +964,45 @@ finish(struct scraper *s, struct job *j, CURLcode rc)
 		round_end(s, v);
 }
 
-/* Moves queued jobs into the multi handle while slots are free. */
+static struct job *
+job_new(struct scraper *s, struct service *v)
+{
+	struct job *j;
+	size_t i = v->r_next++;
+
+	j = xcalloc(1, sizeof(*j));
+	j->svc = v;
+	j->url = v->rl->t[i].url;
+	j->address = v->rl->t[i].address;
+	j->timeout_ms = v->r_timeout_ms;
+	j->max_body = s->o.max_body;
+	buf_init(&j->body);
+	return j;
+}
+
+/*
+ * Starts transfers while slots are free, one per service in turn, so a
+ * large service does not hold back a small one.  A job that ends at once
+ * may end its round and free its service: the next is taken first.
+ */
 static void
 fill_slots(struct scraper *s)
 {
-	struct job *j;
+	struct service *v, *vn;
+	size_t max = (size_t)s->o.concurrency;
+	int progress;
 
-	while (s->queue != NULL && s->nactive < (size_t)s->o.concurrency) {
-		j = s->queue;
-		s->queue = j->next;
-		if (s->queue == NULL)
-			s->queue_tail = NULL;
-		j->next = NULL;
-		job_start(s, j);
-	}
+	do {
+		progress = 0;
+		for (v = s->services; v != NULL && s->nactive < max; v = vn) {
+			vn = v->next;
+			if (!v->running || v->rl == NULL ||
+			    v->r_next >= v->rl->n)
+				continue;
+			job_start(s, job_new(s, v));
+			progress = 1;
+		}
+	} while (progress && s->nactive < max);
 }
 
 /* Starts due rounds; returns ms until the next one is due, or -1. */
@@ -727,7 +1040,7 @@ start_due(struct scraper *s)
 				if (v->due <= now)
 					v->due = now + (double)v->interval_ms;
 			}
-			if (v->ntargets > 0)
+			if (v->cur != NULL && v->cur->n > 0)
 				round_start(s, v);
 		}
 		if (v->due >= 0) {

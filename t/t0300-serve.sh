@@ -77,8 +77,8 @@ same_body '["api","web"]' "GET /services/: sorted names, trailing newline"
 is "$(header Content-Type)" application/json "GET /services/: JSON"
 secure "200"
 
-K1='{"aggregation_key":"k1","total_count":2,"severity":"error","latest_errors":[{"error":{"class":"E","message":"bad \u003cinput\u003e","stacktrace":["f.c:1"],"cause":{"class":"C","message":"root","stacktrace":[],"cause":null}},"uuid":"u-k1","timestamp":1795593599,"severity":"error","http_context":{"request_method":"GET","request_url":"http://x/y","request_headers":{"Accept":"*/*"},"request_body":"q=1"}}],"created_at":1795593599,"first_seen":1795593599,"last_seen":1795593599,"status":"unresolved","regressed":false}'
-AWK='{"aggregation_key":"a/b c%d@e\"fé","total_count":1,"severity":"warning","latest_errors":[{"error":{"class":"W","message":"w","stacktrace":[],"cause":null},"uuid":"u-w","timestamp":1795593598,"severity":"warning","http_context":null}],"created_at":1795593598,"first_seen":1795593598,"last_seen":1795593598,"status":"unresolved","regressed":false}'
+K1='{"aggregation_key":"k1","total_count":2,"severity":"error","latest_errors":[{"error":{"class":"E","message":"bad \u003cinput\u003e","stacktrace":["f.c:1"],"cause":{"class":"C","message":"root","stacktrace":[],"cause":null}},"uuid":"u-k1","timestamp":1795593599,"severity":"error","http_context":{"request_method":"GET","request_url":"http://x/y","request_headers":{"Accept":"*/*"},"request_body":"q=1"}}],"created_at":1795593599,"first_seen":1795593599,"last_seen":1795593599,"status":"unresolved","regressed":false,"regressed_at":null}'
+AWK='{"aggregation_key":"a/b c%d@e\"fé","total_count":1,"severity":"warning","latest_errors":[{"error":{"class":"W","message":"w","stacktrace":[],"cause":null},"uuid":"u-w","timestamp":1795593598,"severity":"warning","http_context":null}],"created_at":1795593598,"first_seen":1795593598,"last_seen":1795593598,"status":"unresolved","regressed":false,"regressed_at":null}'
 
 fetch GET /services/api/errors/
 is "$CODE" 200 "GET errors: 200"
@@ -102,13 +102,14 @@ same_body "[$K1]" "?limit=1 limits"
 
 fetch OPTIONS "/services/api/errors/$AWK_ENC/"
 is "$CODE" 204 "OPTIONS on an error: 204"
-is "$(header Allow)" "DELETE, OPTIONS" "OPTIONS: Allow"
+is "$(header Allow)" "GET, HEAD, POST, DELETE, OPTIONS" "OPTIONS: Allow"
 is "$(header Access-Control-Allow-Origin)" "" "OPTIONS: no CORS by default"
 secure "204"
 fetch GET /services/api/errors/
 is "$(nkeys)" 2 "OPTIONS changed nothing"
-fetch GET "/services/api/errors/$AWK_ENC/"
-is "$CODE|$(header Allow)" "405|DELETE, OPTIONS" "GET on an error: 405 with Allow"
+fetch PUT "/services/api/errors/$AWK_ENC/"
+is "$CODE|$(header Allow)" "405|GET, HEAD, POST, DELETE, OPTIONS" \
+    "PUT on an error: 405 with Allow"
 fetch PUT /services/
 is "$CODE|$(header Allow)" "405|GET, HEAD, OPTIONS" "PUT /services/: 405 with Allow"
 
@@ -130,8 +131,8 @@ is "$CODE" 400 "DELETE with a bad escape: 400"
 
 fetch GET /targets/
 is "$CODE" 200 "GET /targets/: 200"
-same_body '{"api":[{"endpoint":"127.0.0.1:1/errors"},{"endpoint":"127.0.0.1:2/errors"}],"web":[{"endpoint":"127.0.0.1:3/debug/errors"}]}' \
-    "GET /targets/: endpoints per service"
+same_body '{"api":[{"endpoint":"127.0.0.1:1/errors","url":"http://127.0.0.1:1/errors","up":true,"last_scrape":1795593600,"duration_ms":1,"last_error":null},{"endpoint":"127.0.0.1:2/errors","url":"http://127.0.0.1:2/errors","up":null,"last_scrape":null,"duration_ms":0,"last_error":null}],"web":[{"endpoint":"127.0.0.1:3/debug/errors","url":"http://127.0.0.1:3/debug/errors","up":null,"last_scrape":null,"duration_ms":0,"last_error":null}]}' \
+    "GET /targets/: the original's endpoints, then health per target"
 fetch GET /-/health
 is "$CODE|$(cat "$T_TMP/body")" "200|OK" "GET /-/health: 200 OK"
 like "$(header Content-Type)" '^text/plain' "health: plain text"

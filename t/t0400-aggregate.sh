@@ -3,7 +3,7 @@
 # periskop-aggregate end to end: NDJSON in, database rows and events out.
 . "$(dirname "$0")/lib.sh"
 
-plan 30
+plan 33
 
 AGG=$BIN/periskop-aggregate
 DB=$T_TMP/p.db
@@ -22,9 +22,18 @@ like "$out" '^usage: periskop-aggregate \[-v\] \[-m max_occurrences\]' \
 is $? 64 "both --db and -c: 64"
 
 # -- database URIs
-err=$("$AGG" --db postgres://db1/periskop </dev/null 2>&1 >/dev/null); rc=$?
-is "$rc" 78 "postgres URI: 78"
-like "$err" "postgres: engine not available yet" "postgres URI: message"
+port=$(free_port)
+err=$("$AGG" --db "postgresql://u@127.0.0.1:$port/periskop" </dev/null \
+    2>&1 >/dev/null); rc=$?
+is "$rc" 69 "postgres server down: 69"
+like "$err" "^periskop-aggregate: postgres: '127.0.0.1:$port/periskop': cannot connect: " \
+    "postgres server down: message"
+"$AGG" -r bogus=1d --db "$DB" </dev/null >/dev/null 2>&1
+is $? 64 "-r with an unknown kind: 64"
+"$AGG" -r minutes=soon --db "$DB" </dev/null >/dev/null 2>&1
+is $? 64 "-r with a bad age: 64"
+"$AGG" -s "$(printf '%070d' 0)" --db "$DB" </dev/null >/dev/null 2>&1
+is $? 64 "-s with a long name: 64"
 "$AGG" --db "$T_TMP/no/such/dir/x.db" </dev/null >/dev/null 2>&1
 is $? 66 "database in a missing folder: 66"
 "$AGG" -c "$T_TMP/missing.yaml" </dev/null >/dev/null 2>&1
@@ -51,7 +60,7 @@ like "$(cat "$T_TMP/err1")" '^periskop-aggregate: stdin:2: ' \
 is "$(sed -n 1p "$T_TMP/out1")" '{"type":"hello","x":[1, 2]}' \
     "unknown type forwarded unchanged"
 is "$(jq -r 'select(.type == "event") | [.kind, .service, .key // .target, .count // "-"] | @tsv' "$T_TMP/out1" | tr '\t' ' ' | tr '\n' ';')" \
-    'new_error api E@1 2;target_down api 127.0.0.1:2 -;' "events printed"
+    'target_down api 127.0.0.1:2 -;new_error api E@1 2;' "events printed"
 is "$(wc -l <"$T_TMP/out1" | tr -d ' ')" 3 "nothing else on stdout"
 is "$(q "SELECT total_count || ' ' || status FROM errors")" "2 unresolved" \
     "error stored"

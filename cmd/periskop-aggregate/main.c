@@ -13,6 +13,7 @@
 #include "buf.h"
 #include "conf.h"
 #include "db.h"
+#include "duration.h"
 #include "log.h"
 #include "ndjson.h"
 #include "record.h"
@@ -27,7 +28,8 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: periskop-aggregate [-v] [-m max_occurrences] "
-	    "(--db URI | -c file)\n");
+	    "[-r kind=age,...] [-s shard]\n"
+	    "                          (--db URI | -c file)\n");
 }
 
 static void
@@ -88,6 +90,51 @@ flush(struct state *st)
 	flush_out();
 }
 
+/*
+ * Parses "kind=age,..." (kinds: occurrences, minutes, hours, targets;
+ * ages in Prometheus' syntax, 0 keeping forever) into r.  0 or -1.
+ */
+static int
+parse_retention(const char *arg, struct db_retention *r)
+{
+	char *copy, *item, *save, *eq, err[256];
+	int64_t ms, *slot;
+	int rc = 0;
+
+	copy = xstrdup(arg);
+	for (item = strtok_r(copy, ",", &save); item != NULL && rc == 0;
+	    item = strtok_r(NULL, ",", &save)) {
+		if ((eq = strchr(item, '=')) == NULL) {
+			log_warnx("'%s': -r wants kind=age", item);
+			rc = -1;
+			break;
+		}
+		*eq++ = '\0';
+		if (strcmp(item, "occurrences") == 0)
+			slot = &r->occurrences_ms;
+		else if (strcmp(item, "minutes") == 0)
+			slot = &r->minutes_ms;
+		else if (strcmp(item, "hours") == 0)
+			slot = &r->hours_ms;
+		else if (strcmp(item, "targets") == 0)
+			slot = &r->targets_ms;
+		else {
+			log_warnx("'%s': unknown retention kind: want "
+			    "occurrences, minutes, hours or targets", item);
+			rc = -1;
+			break;
+		}
+		if (duration_parse(eq, &ms, err, sizeof(err)) == -1) {
+			log_warnx("'%s': %s", eq, err);
+			rc = -1;
+			break;
+		}
+		*slot = ms;
+	}
+	free(copy);
+	return rc;
+}
+
 static void
 handle_line(struct state *st, uint64_t lineno, const char *line, size_t len)
 {
@@ -104,7 +151,8 @@ handle_line(struct state *st, uint64_t lineno, const char *line, size_t len)
 	case REC_SCRAPE:
 	case REC_ROUND:
 		was = aggregator_pending(st->agg);
-		rc = aggregator_apply(st->agg, &rec, err, sizeof(err));
+		rc = aggregator_apply_line(st->agg, &rec, line, len, err,
+		    sizeof(err));
 		if (rc == -1)
 			failed(st, err);
 		else if (!aggregator_pending(st->agg) &&
@@ -144,9 +192,11 @@ main(int argc, char *argv[])
 	static const struct option longopts[] = {
 		{ "db", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "retention", required_argument, NULL, 'r' },
+		{ "shard", required_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct agg_options opt = { 100 };
+	struct agg_options opt;
 	struct ndjson_reader *rd;
 	struct sigaction sa;
 	struct pollfd pfd;
@@ -155,12 +205,19 @@ main(int argc, char *argv[])
 	struct db *db;
 	const char *line;
 	char *uri = NULL, *conffile = NULL, *end, err[1024];
+	const char *shard = NULL;
 	size_t len;
 	unsigned long v;
 	int ch, verbose = 0, transient, rc, eof = 0, n;
 
 	log_init("periskop-aggregate", 0);
-	while ((ch = getopt_long(argc, argv, "c:d:hm:v", longopts,
+	memset(&opt, 0, sizeof(opt));
+	opt.max_occurrences = 100;
+	opt.retention.occurrences_ms = DB_RETAIN_OCCURRENCES;
+	opt.retention.minutes_ms = DB_RETAIN_MINUTES;
+	opt.retention.hours_ms = DB_RETAIN_HOURS;
+	opt.retention.targets_ms = DB_RETAIN_TARGETS;
+	while ((ch = getopt_long(argc, argv, "c:d:hm:r:s:v", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -184,6 +241,21 @@ main(int argc, char *argv[])
 			}
 			opt.max_occurrences = v;
 			break;
+		case 'r':
+			if (parse_retention(optarg, &opt.retention) == -1) {
+				usage(stderr);
+				return 64;
+			}
+			break;
+		case 's':
+			if (strlen(optarg) > 63) {
+				log_warnx("'%s': shard name longer than 63 "
+				    "bytes", optarg);
+				usage(stderr);
+				return 64;
+			}
+			shard = optarg;
+			break;
 		case 'v':
 			verbose++;
 			break;
@@ -205,6 +277,8 @@ main(int argc, char *argv[])
 	if ((db = db_open(uri, &transient, err, sizeof(err))) == NULL)
 		fatalx(transient ? 69 : errno != 0 ? 66 : 78, "%s", err);
 	log_debug("'%s': %s database open", uri, db_engine(db));
+	if (shard != NULL)
+		db_set_shard(db, shard);
 
 	/* No SA_RESTART: a blocked read must return so the flag is seen. */
 	memset(&sa, 0, sizeof(sa));

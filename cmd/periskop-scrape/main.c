@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -180,6 +181,22 @@ setup_signals(void)
 		fatal(EX_OSERR, "sigaction");
 }
 
+/* Each transfer needs a descriptor: raise the soft limit when -j asks. */
+static void
+fd_limit(int concurrency)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)concurrency + 64;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ?
+	    want : rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur < want)
+		log_warnx("-j %d: only %lu file descriptors allowed",
+		    concurrency, (unsigned long)rl.rlim_cur);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -253,6 +270,7 @@ main(int argc, char *argv[])
 	o.emit = on_emit;
 	o.debug = on_debug;
 	setup_signals();
+	fd_limit(o.concurrency);
 
 	if ((s = scraper_new(&o, err, sizeof(err))) == NULL)
 		fatalx(EX_SOFTWARE, "%s", err);

@@ -26,13 +26,16 @@
 #include "db.h"
 #include "log.h"
 #include "paths.h"
+#include "periskop.h"
 #include "xalloc.h"
 
 #define DEFAULT_LISTEN	"127.0.0.1:8080"
 #define THREADS		4
 #define CONN_TIMEOUT_S	30
-#define CONN_MEMORY	(128 * 1024)
-#define CONN_MAX	1024
+/* Request line and headers must fit in this (MHD answers 431 or 413). */
+#define CONN_MEMORY	(64 * 1024)
+#define CONN_MAX	4096
+#define BACKLOG		1024
 
 /* What one request keeps between the access handler's calls. */
 struct conn {
@@ -41,9 +44,15 @@ struct conn {
 	int	 started;
 };
 
+/* A worker thread's database handle and the JSON rendered from it. */
+struct worker {
+	struct db		*db;
+	struct api_cache	*cache;
+};
+
 static struct api_conf	 api_conf;
 static const char	*db_uri;
-static pthread_key_t	 db_key;
+static pthread_key_t	 worker_key;
 
 static void __attribute__((noreturn))
 usage(FILE *f, int code)
@@ -51,35 +60,42 @@ usage(FILE *f, int code)
 	fprintf(f, "usage: periskop-serve [-hv] [-c file] "
 	    "[-d uri | --db uri] [-l addr:port | --listen addr:port]\n"
 	    "\t[--ui dir] [--cors origin] [--token-file file] "
-	    "[--read-only]\n");
+	    "[--read-only]\n"
+	    "\t[--metrics-no-target] [--timeout seconds]\n");
 	exit(code);
 }
 
 static void
-db_destroy(void *p)
+worker_destroy(void *p)
 {
-	db_close(p);
+	struct worker *w = p;
+
+	api_cache_free(w->cache);
+	db_close(w->db);
+	free(w);
 }
 
 /*
  * SQLite handles must not be shared between threads, so each worker of
  * the pool opens its own on first use; the key's destructor closes it
- * when the worker exits.  NULL (answered 503) while the database fails.
+ * when the worker exits.  NULL (answered 503) while the database fails,
+ * and tried again on the next request.
  */
-static struct db *
-thread_db(void)
+static struct worker *
+thread_worker(void)
 {
-	struct db *db;
+	struct worker *w;
 	char err[512];
 
-	if ((db = pthread_getspecific(db_key)) != NULL)
-		return db;
-	if ((db = db_open(db_uri, NULL, err, sizeof(err))) == NULL) {
-		log_warnx("%s", err);
-		return NULL;
+	if ((w = pthread_getspecific(worker_key)) == NULL) {
+		w = xcalloc(1, sizeof(*w));
+		w->cache = api_cache_new();
+		pthread_setspecific(worker_key, w);
 	}
-	pthread_setspecific(db_key, db);
-	return db;
+	if (w->db == NULL &&
+	    (w->db = db_open(db_uri, NULL, err, sizeof(err))) == NULL)
+		log_warnx("%s", err);
+	return w;
 }
 
 static int
@@ -144,6 +160,12 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 	log_debug("libmicrohttpd: %s", msg);
 }
 
+static void
+blob_done(void *cls)
+{
+	api_blob_unref(cls);
+}
+
 static enum MHD_Result
 send_resp(struct MHD_Connection *c, struct api_resp *r)
 {
@@ -152,12 +174,22 @@ send_resp(struct MHD_Connection *c, struct api_resp *r)
 	size_t i, len;
 	char *body;
 
-	body = buf_detach(&r->body, &len);
-	mr = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
-	if (mr == NULL) {
-		free(body);
-		return MHD_NO;
+	if (r->blob != NULL) {
+		/* Cached text goes out as it is; the response holds a ref. */
+		mr = MHD_create_response_from_buffer_with_free_callback_cls(
+		    r->blob->len, r->blob->p, blob_done,
+		    api_blob_ref(r->blob));
+		if (mr == NULL)
+			api_blob_unref(r->blob);
+	} else {
+		body = buf_detach(&r->body, &len);
+		mr = MHD_create_response_from_buffer(len, body,
+		    MHD_RESPMEM_MUST_FREE);
+		if (mr == NULL)
+			free(body);
 	}
+	if (mr == NULL)
+		return MHD_NO;
 	if (r->content_type != NULL)
 		MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE,
 		    r->content_type);
@@ -193,6 +225,7 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 	struct conn *cn = *con_cls;
 	struct api_resp r;
 	struct api_req req;
+	struct worker *w;
 	enum MHD_Result ret;
 	const char *cl;
 	char *end;
@@ -231,8 +264,9 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	req.loopback = ci != NULL && is_loopback(ci->client_addr);
 
+	w = thread_worker();
 	api_resp_init(&r);
-	api_handle(&api_conf, thread_db(), &req, &r);
+	api_handle_cached(&api_conf, w->db, w->cache, &req, &r);
 	log_debug("'%s %s': %d", method, cn->uri, r.status);
 	ret = send_resp(c, &r);
 	api_resp_release(&r);
@@ -269,7 +303,7 @@ listen_on(const char *spec)
 			continue;
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
-		    listen(fd, 128) == 0)
+		    listen(fd, BACKLOG) == 0)
 			break;
 		e = errno;
 		close(fd);
@@ -310,7 +344,8 @@ read_token(const char *path)
 int
 main(int argc, char *argv[])
 {
-	enum { OPT_UI = 256, OPT_CORS, OPT_TOKEN, OPT_RO };
+	enum { OPT_UI = 256, OPT_CORS, OPT_TOKEN, OPT_RO, OPT_NOTARGET,
+	    OPT_TIMEOUT };
 	static const struct option longopts[] = {
 		{ "db", required_argument, NULL, 'd' },
 		{ "listen", required_argument, NULL, 'l' },
@@ -318,13 +353,16 @@ main(int argc, char *argv[])
 		{ "cors", required_argument, NULL, OPT_CORS },
 		{ "token-file", required_argument, NULL, OPT_TOKEN },
 		{ "read-only", no_argument, NULL, OPT_RO },
+		{ "metrics-no-target", no_argument, NULL, OPT_NOTARGET },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *cfile = NULL, *listen_spec = NULL, *ui = NULL;
 	const char *token_file = NULL;
 	char *conf_uri = NULL, *conf_listen = NULL, *ui_default = NULL;
-	char err[1024];
+	char err[1024], *end;
+	unsigned long timeout = CONN_TIMEOUT_S;
 	struct MHD_Daemon *d;
 	struct conf *conf;
 	struct stat st;
@@ -362,6 +400,19 @@ main(int argc, char *argv[])
 			break;
 		case OPT_RO:
 			api_conf.read_only = 1;
+			break;
+		case OPT_NOTARGET:
+			api_conf.metrics_no_target = 1;
+			break;
+		case OPT_TIMEOUT:
+			errno = 0;
+			timeout = strtoul(optarg, &end, 10);
+			if (errno != 0 || end == optarg || *end != '\0' ||
+			    timeout == 0 || timeout > 3600) {
+				log_warnx("'%s': want a timeout from 1 to 3600 "
+				    "seconds", optarg);
+				usage(stderr, 64);
+			}
 			break;
 		default:
 			usage(stderr, 64);
@@ -408,8 +459,9 @@ main(int argc, char *argv[])
 	if ((db = db_open(db_uri, NULL, err, sizeof(err))) == NULL)
 		fatalx(69, "%s", err);
 	db_close(db);
-	if ((errno = pthread_key_create(&db_key, db_destroy)) != 0)
+	if ((errno = pthread_key_create(&worker_key, worker_destroy)) != 0)
 		fatal(71, "pthread_key_create");
+	api_conf.self = periskop_collector_new();
 
 	signal(SIGPIPE, SIG_IGN);
 	/* Blocked before the workers start, so only sigwait sees them. */
@@ -429,7 +481,7 @@ main(int argc, char *argv[])
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 	    MHD_OPTION_LISTEN_SOCKET, fd,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)THREADS,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)CONN_TIMEOUT_S,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)timeout,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CONN_MAX,
 	    MHD_OPTION_URI_LOG_CALLBACK, uri_log, NULL,
@@ -451,5 +503,6 @@ main(int argc, char *argv[])
 	free(conf_listen);
 	free(ui_default);
 	free((char *)api_conf.token);
+	periskop_collector_free(api_conf.self);
 	return 0;
 }

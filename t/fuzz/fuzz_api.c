@@ -9,6 +9,7 @@
 
 #include "api.h"
 #include "db.h"
+#include "periskop.h"
 #include "xalloc.h"
 
 int LLVMFuzzerInitialize(int *, char ***);
@@ -16,6 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 static struct db *db;
 static struct api_conf conf;
+static struct api_cache *cache;
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -35,6 +37,9 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	fclose(f);
 	free(p);
 	conf.ui_dir = dir;
+	/* Serve's own failures and the cache take part, as in the server. */
+	conf.self = periskop_collector_new();
+	cache = api_cache_new();
 	return 0;
 }
 
@@ -57,7 +62,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	req.authorization = data[0] & 0x40 ? "Bearer x" : NULL;
 	req.target = target;
 	api_resp_init(&resp);
-	api_handle(&conf, db, &req, &resp);
+	api_handle_cached(&conf, db, data[0] & 0x20 ? cache : NULL, &req,
+	    &resp);
 	if (resp.status < 100 || resp.status > 599)
 		abort();
 	api_resp_release(&resp);

@@ -130,6 +130,7 @@ reason(int status)
 	case 200: return "OK";
 	case 204: return "No Content";
 	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
 	case 431: return "Request Header Fields Too Large";
@@ -237,6 +238,31 @@ query_num(const char *q, const char *name, long long def)
 	return strtoll(v, NULL, 10);
 }
 
+/* Whether the request's Authorization header is want, %20 meaning ' '. */
+static int
+auth_ok(const char *headers, const char *want)
+{
+	char exp[512], *w;
+	const char *h, *e;
+	size_t i;
+
+	for (i = 0, w = exp; want[i] != '\0' && w < exp + sizeof(exp) - 1;) {
+		if (strncmp(want + i, "%20", 3) == 0) {
+			*w++ = ' ';
+			i += 3;
+		} else
+			*w++ = want[i++];
+	}
+	*w = '\0';
+	if ((h = strcasestr(headers, "\nauthorization:")) == NULL)
+		return 0;
+	h += 15;
+	h += strspn(h, " \t");
+	e = h + strcspn(h, "\r\n");
+	return (size_t)(e - h) == strlen(exp) && strncmp(h, exp,
+	    strlen(exp)) == 0;
+}
+
 /*
  * Handles the request in c->in (hlen bytes with its blank line).
  * Returns -1 when the connection must be reset at once.
@@ -244,12 +270,12 @@ query_num(const char *q, const char *name, long long def)
 static int
 respond(struct conn *c, size_t hlen)
 {
-	char line[2048], path[PATH_MAX], framing[32], ctype[128];
+	char line[2048], path[PATH_MAX], framing[32], ctype[128], want[512];
 	char *method, *target, *version, *query, *sp, *body = NULL;
 	const char *q;
 	size_t blen = 0, ll;
 	long long huge, delay;
-	int status, http10, conn_close_hdr, missing = 0, bad = 0;
+	int status, http10, conn_close_hdr, missing = 0, bad = 0, gz;
 
 	ll = strcspn(c->in, "\r\n");
 	if (ll >= sizeof(line))
@@ -289,9 +315,16 @@ respond(struct conn *c, size_t hlen)
 	if (query_get(q, "ctype", ctype, sizeof(ctype)) == NULL)
 		strcpy(ctype, "application/json");
 	status = (int)query_num(q, "status", 200);
+	want[0] = '\0';
 	huge = query_num(q, "huge", -1);
 	delay = query_num(q, "delay", 0);
 	c->trickle_ms = (int)query_num(q, "trickle", 0);
+	/* gzip=1: FILE.gz, made by the test, served as FILE gzip-encoded. */
+	gz = (int)query_num(q, "gzip", 0);
+	/* auth=VALUE (%20 for spaces): 401 unless Authorization is VALUE. */
+	if (query_get(q, "auth", want, sizeof(want)) != NULL &&
+	    !auth_ok(c->in + ll, want))
+		status = 401;
 
 	if (!bad && (strcmp(target, "/..") == 0 ||
 	    strstr(target, "/../") != NULL ||
@@ -302,8 +335,11 @@ respond(struct conn *c, size_t hlen)
 		status = 400;
 	else if (strcmp(method, "GET") != 0)
 		status = 405;
+	else if (status == 401)
+		;
 	else if (huge < 0) {
-		snprintf(path, sizeof(path), "%s%s", root, target);
+		snprintf(path, sizeof(path), "%s%s%s", root, target,
+		    gz ? ".gz" : "");
 		if ((body = read_file(path, &blen)) == NULL) {
 			missing = 1;
 			status = 404;
@@ -323,10 +359,12 @@ respond(struct conn *c, size_t hlen)
 	if (strcmp(framing, "close") == 0) {
 		c->close_after = 1;
 		buf_addf(&c->out, "HTTP/1.0 %d %s\r\nContent-Type: %s\r\n"
-		    "\r\n", status, reason(status), ctype);
+		    "%s\r\n", status, reason(status), ctype,
+		    gz && !missing ? "Content-Encoding: gzip\r\n" : "");
 	} else {
-		buf_addf(&c->out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n",
-		    status, reason(status), ctype);
+		buf_addf(&c->out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n%s",
+		    status, reason(status), ctype,
+		    gz && !missing ? "Content-Encoding: gzip\r\n" : "");
 		if (strcmp(framing, "chunked") == 0 && !http10) {
 			c->chunked = 1;
 			buf_adds(&c->out, "Transfer-Encoding: chunked\r\n");

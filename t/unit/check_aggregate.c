@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Unit tests of the aggregation rules against a real SQLite file. */
+/* Unit tests of the aggregation rules, on SQLite and on PostgreSQL. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <check.h>
+#include <libpq-fe.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include "aggregate.h"
 #include "buf.h"
@@ -19,7 +21,9 @@
 #define T0	1700000000000LL	/* a scrape time, ms */
 
 static char tmpdir[64];
-static char dbpath[128];
+static char dbpath[512];
+static char pgname[64];		/* the scratch database, on PostgreSQL */
+static int is_pg;
 static char err[512];
 static struct db *db;
 static struct aggregator *ag;
@@ -39,8 +43,11 @@ on_event(const struct event_rec *e, void *arg)
 static void
 open_agg(size_t max_occ)
 {
-	struct agg_options o = { max_occ };
+	struct agg_options o;
 
+	memset(&o, 0, sizeof(o));
+	o.max_occurrences = max_occ;
+	o.retry_ms = 20000;
 	db = db_open(dbpath, NULL, err, sizeof(err));
 	ck_assert_msg(db != NULL, "%s", err);
 	ag = aggregator_new(db, &o, on_event, NULL);
@@ -56,11 +63,62 @@ close_agg(void)
 }
 
 static void
-setup(void)
+quiet(void *arg, const char *msg)
 {
+}
+
+/* Runs q on the server's maintenance connection (PERISKOP_TEST_PG). */
+static void
+pg_admin(const char *q)
+{
+	PGconn *c;
+	PGresult *r;
+
+	c = PQconnectdb(getenv("PERISKOP_TEST_PG"));
+	ck_assert_msg(PQstatus(c) == CONNECTION_OK, "%s", PQerrorMessage(c));
+	PQsetNoticeProcessor(c, quiet, NULL);
+	r = PQexec(c, q);
+	ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "%s: %s", q,
+	    PQresultErrorMessage(r));
+	PQclear(r);
+	PQfinish(c);
+}
+
+static void
+setup_sqlite(void)
+{
+	is_pg = 0;
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/check_agg.XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
 	snprintf(dbpath, sizeof(dbpath), "%s/p.db", tmpdir);
+	nev = 0;
+	open_agg(0);
+}
+
+/*
+ * A scratch database per test, so tests stay independent and may run
+ * beside other test programs on the same server.
+ */
+static void
+setup_pg(void)
+{
+	static int seq;
+	const char *base = getenv("PERISKOP_TEST_PG");
+	char q[128];
+	const char *slash;
+
+	is_pg = 1;
+	tmpdir[0] = '\0';
+	snprintf(pgname, sizeof(pgname), "periskop_ck_agg_%d_%d",
+	    (int)getpid(), seq++);
+	snprintf(q, sizeof(q), "DROP DATABASE IF EXISTS %s", pgname);
+	pg_admin(q);
+	snprintf(q, sizeof(q), "CREATE DATABASE %s", pgname);
+	pg_admin(q);
+	slash = strrchr(base, '/');
+	ck_assert_ptr_nonnull(slash);
+	snprintf(dbpath, sizeof(dbpath), "%.*s/%s", (int)(slash - base), base,
+	    pgname);
 	nev = 0;
 	open_agg(0);
 }
@@ -72,6 +130,12 @@ teardown(void)
 
 	db_error_list_release(&errs);
 	close_agg();
+	if (is_pg) {
+		snprintf(cmd, sizeof(cmd), "DROP DATABASE IF EXISTS %s "
+		    "WITH (FORCE)", pgname);
+		pg_admin(cmd);
+		return;
+	}
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
 	ck_assert_int_eq(system(cmd), 0);
 }
@@ -173,16 +237,22 @@ scrape(const char *svc, const char *target, const char *tuuid, int64_t at,
 	    err);
 }
 
-static void
-round_end(const char *svc)
+static int
+round_rc(const char *svc)
 {
 	struct record r;
 
 	memset(&r, 0, sizeof(r));
 	r.type = REC_ROUND;
 	r.u.round.service = (char *)svc;
-	ck_assert_msg(aggregator_apply(ag, &r, err, sizeof(err)) == 0, "%s",
-	    err);
+	r.u.round.at = T0;
+	return aggregator_apply(ag, &r, err, sizeof(err));
+}
+
+static void
+round_end(const char *svc)
+{
+	ck_assert_msg(round_rc(svc) == 0, "%s", err);
 }
 
 
@@ -215,7 +285,22 @@ raw_int(const char *q)
 	sqlite3 *h;
 	sqlite3_stmt *st;
 	long long v = -1;
+	PGconn *c;
+	PGresult *r;
 
+	if (is_pg) {
+		c = PQconnectdb(dbpath);
+		ck_assert_msg(PQstatus(c) == CONNECTION_OK, "%s",
+		    PQerrorMessage(c));
+		r = PQexec(c, q);
+		ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK, "%s: %s",
+		    q, PQresultErrorMessage(r));
+		if (PQntuples(r) > 0 && !PQgetisnull(r, 0, 0))
+			v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+		PQclear(r);
+		PQfinish(c);
+		return v;
+	}
 	ck_assert_int_eq(sqlite3_open(dbpath, &h), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_prepare_v2(h, q, -1, &st, NULL), SQLITE_OK);
 	if (sqlite3_step(st) == SQLITE_ROW)
@@ -229,7 +314,20 @@ static void
 raw_exec(const char *q)
 {
 	sqlite3 *h;
+	PGconn *c;
+	PGresult *r;
 
+	if (is_pg) {
+		c = PQconnectdb(dbpath);
+		ck_assert_msg(PQstatus(c) == CONNECTION_OK, "%s",
+		    PQerrorMessage(c));
+		r = PQexec(c, q);
+		ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "%s: %s",
+		    q, PQresultErrorMessage(r));
+		PQclear(r);
+		PQfinish(c);
+		return;
+	}
 	ck_assert_int_eq(sqlite3_open(dbpath, &h), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_exec(h, q, NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(h);
@@ -512,9 +610,10 @@ START_TEST(target_events)
 	    "connect: connection refused"), 0);
 	round_end("api");
 	ck_assert_int_eq(nev, 2);
-	ck_assert_str_eq(events[0], "new_error api k 1");
-	ck_assert_str_eq(events[1],
+	/* Error events come at commit time, after the targets'. */
+	ck_assert_str_eq(events[0],
 	    "target_down api b:1 0 connect: connection refused");
+	ck_assert_str_eq(events[1], "new_error api k 1");
 	ck_assert_int_eq(scrape_rc("api", "a:1", NULL, T0 + 1, NULL,
 	    "timeout"), 0);
 	ck_assert_int_eq(scrape_rc("api", "b:1", NULL, T0 + 1, NULL,
@@ -543,11 +642,18 @@ START_TEST(rollback_on_failure)
 	scrape("api", "a:1", NULL, T0, pl("k", 2, NULL,
 	    "u1", "2020-01-01T00:00:01Z", NULL));
 	round_end("api");
-	raw_exec("CREATE TRIGGER boom BEFORE INSERT ON occurrences "
-	    "WHEN NEW.uuid = 'bad' BEGIN SELECT RAISE(ABORT, 'boom'); END");
+	if (is_pg)
+		raw_exec("ALTER TABLE occurrences ADD CONSTRAINT boom "
+		    "CHECK (uuid <> 'bad')");
+	else
+		raw_exec("CREATE TRIGGER boom BEFORE INSERT ON occurrences "
+		    "WHEN NEW.uuid = 'bad' BEGIN SELECT RAISE(ABORT, 'boom'); "
+		    "END");
 	scrape("api", "b:1", NULL, T0 + 1, pl("other", 7, NULL, NULL));
-	ck_assert_int_eq(scrape_rc("api", "a:1", NULL, T0 + 1, pl("k", 5, NULL,
-	    "bad", "2020-01-01T00:00:03Z", NULL), NULL), -1);
+	/* Occurrences are written at commit time: the round fails. */
+	scrape("api", "a:1", NULL, T0 + 1, pl("k", 5, NULL,
+	    "bad", "2020-01-01T00:00:03Z", NULL));
+	ck_assert_int_eq(round_rc("api"), -1);
 	ck_assert_ptr_nonnull(strstr(err, "boom"));
 	ck_assert_int_eq(nev, 1);
 	ck_assert_ptr_null(get("api", "other"));
@@ -556,7 +662,8 @@ START_TEST(rollback_on_failure)
 	ck_assert_uint_eq(e->nocc, 1);
 	ck_assert_int_eq(raw_int("SELECT last_raw FROM target_counts"), 2);
 	/* The next round is exact: nothing was lost or counted twice. */
-	raw_exec("DROP TRIGGER boom");
+	raw_exec(is_pg ? "ALTER TABLE occurrences DROP CONSTRAINT boom" :
+	    "DROP TRIGGER boom");
 	scrape("api", "a:1", NULL, T0 + 2, pl("k", 5, NULL,
 	    "bad", "2020-01-01T00:00:03Z", NULL));
 	round_end("api");
@@ -588,13 +695,127 @@ START_TEST(lock_held_elsewhere)
 }
 END_TEST
 
-static Suite *
-aggregate_suite(void)
-{
-	Suite *s = suite_create("aggregate");
-	TCase *tc = tcase_create("core");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+static int
+metric_cb(const struct db_metric *m, void *arg)
+{
+	char *out = arg;
+	size_t len = strlen(out);
+
+	snprintf(out + len, 512 - len, "%s|%s|%s|%s|%lld\n", m->service,
+	    m->target, m->key, severity_name(m->severity),
+	    (long long)m->count);
+	return 0;
+}
+
+START_TEST(api_reads)
+{
+	struct db_error e;
+	struct db_bucket *b;
+	struct db_instance *in;
+	struct db_service_stats *ss;
+	struct record r;
+	char out[512] = "";
+	int64_t g0, g1, now = time_now();
+	size_t n, i;
+	long long sum;
+
+	ck_assert_int_eq(db_generation(db, &g0, err, sizeof(err)), 0);
+	scrape("api", "a:1", "ua", now - 120000, pl("k", 2, NULL,
+	    "u1", "2020-01-01T00:00:01Z", NULL));
+	scrape("api", "b:1", "ub", now - 120000, pl("k", 3, NULL, NULL));
+	memset(&r, 0, sizeof(r));
+	r.type = REC_ROUND;
+	r.u.round.service = "api";
+	r.u.round.at = now - 120000;
+	r.u.round.duration_ms = 12.5;
+	r.u.round.targets = 2;
+	r.u.round.ok = 2;
+	ck_assert_msg(aggregator_apply(ag, &r, err, sizeof(err)) == 0, "%s",
+	    err);
+	scrape("api", "a:1", "ua", now - 1000, pl("k", 6, NULL, NULL));
+	scrape_rc("api", "b:1", "ub", now - 1000, NULL, "refused");
+	r.u.round.at = now - 1000;
+	r.u.round.failed = 1;
+	r.u.round.ok = 1;
+	ck_assert_msg(aggregator_apply(ag, &r, err, sizeof(err)) == 0, "%s",
+	    err);
+	ck_assert_int_eq(db_generation(db, &g1, err, sizeof(err)), 0);
+	ck_assert_int_gt(g1, g0);
+
+	ck_assert_int_eq(db_error_get(db, "api", "k", 5, &e, err,
+	    sizeof(err)), 1);
+	ck_assert_int_eq(e.total_count, 9);
+	ck_assert_uint_eq(e.nocc, 1);
+	ck_assert_str_eq(e.occ[0].uuid, "u1");
+	db_error_release(&e);
+	ck_assert_int_eq(db_error_get(db, "api", "nokey", 5, &e, err,
+	    sizeof(err)), 0);
+	ck_assert_int_eq(db_error_get(db, "nosvc", "k", 5, &e, err,
+	    sizeof(err)), 0);
+
+	ck_assert_int_eq(db_set_status(db, "api", "k", "ignored", err,
+	    sizeof(err)), 1);
+	ck_assert_int_eq(db_generation(db, &g0, err, sizeof(err)), 0);
+	ck_assert_int_gt(g0, g1);
+	ck_assert_str_eq(get("api", "k")->status, "ignored");
+	ck_assert_int_eq(db_set_status(db, "api", "k", "bogus", err,
+	    sizeof(err)), -1);
+	ck_assert_int_eq(db_set_status(db, "api", "x", "resolved", err,
+	    sizeof(err)), 0);
+	ck_assert_int_eq(db_set_status(db, "api", "k", "unresolved", err,
+	    sizeof(err)), 1);
+	ck_assert_str_eq(get("api", "k")->status, "unresolved");
+
+	ck_assert_int_eq(db_counts(db, "api", "k", now - 3600000, 60000, &b,
+	    &n, err, sizeof(err)), 0);
+	/* A millisecond may have passed since now: then one more bucket. */
+	ck_assert(n == 60 || n == 61);
+	for (i = 0, sum = 0; i < n; i++)
+		sum += b[i].count;
+	ck_assert_int_eq(sum, 9);
+	ck_assert_int_eq(b[0].start, now - 3600000);
+	ck_assert_int_eq(b[1].start, now - 3600000 + 60000);
+	ck_assert_int_eq(b[(3600000 - 1000) / 60000].count, 4);
+	free(b);
+	ck_assert_int_eq(db_counts(db, "api", NULL, now - 86400000, 3600000,
+	    &b, &n, err, sizeof(err)), 0);
+	ck_assert(n == 24 || n == 25);
+	for (i = 0, sum = 0; i < n; i++)
+		sum += b[i].count;
+	ck_assert_int_eq(sum, 9);
+	free(b);
+
+	ck_assert_int_eq(db_instances(db, "api", "k", &in, &n, err,
+	    sizeof(err)), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(in[0].target, "a:1");
+	ck_assert_int_eq(in[0].count, 6);
+	ck_assert_int_eq(in[0].last_raw, 6);
+	ck_assert_str_eq(in[1].target, "b:1");
+	ck_assert_int_eq(in[1].count, 3);
+	db_instances_free(in, n);
+
+	ck_assert_int_eq(db_metrics(db, metric_cb, out, err, sizeof(err)), 0);
+	ck_assert_str_eq(out, "api|a:1|k|warning|6\napi|b:1|k|warning|3\n");
+
+	ck_assert_int_eq(db_service_stats(db, &ss, &n, err, sizeof(err)), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(ss[0].service, "api");
+	ck_assert_int_eq(ss[0].targets, 2);
+	ck_assert_int_eq(ss[0].up, 1);
+	ck_assert_int_eq(ss[0].rounds_total, 2);
+	ck_assert_int_eq(ss[0].scrapes_total, 4);
+	ck_assert_int_eq(ss[0].scrape_failures_total, 1);
+	ck_assert(ss[0].last_round_ms == 12.5);
+	ck_assert_int_eq(ss[0].last_round_at, now - 1000);
+	db_service_stats_free(ss, n);
+}
+END_TEST
+
+static void
+add_rules(TCase *tc)
+{
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, first_scrape);
 	tcase_add_test(tc, growth);
@@ -609,8 +830,27 @@ aggregate_suite(void)
 	tcase_add_test(tc, targets_replace);
 	tcase_add_test(tc, target_events);
 	tcase_add_test(tc, rollback_on_failure);
+	tcase_add_test(tc, api_reads);
+}
+
+static Suite *
+aggregate_suite(void)
+{
+	Suite *s = suite_create("aggregate");
+	TCase *tc = tcase_create("sqlite");
+
+	tcase_add_checked_fixture(tc, setup_sqlite, teardown);
+	add_rules(tc);
 	tcase_add_test(tc, lock_held_elsewhere);
 	suite_add_tcase(s, tc);
+	if (getenv("PERISKOP_TEST_PG") != NULL) {
+		tc = tcase_create("postgres");
+		tcase_add_checked_fixture(tc, setup_pg, teardown);
+		add_rules(tc);
+		suite_add_tcase(s, tc);
+	} else
+		fprintf(stderr, "check_aggregate: PERISKOP_TEST_PG unset: "
+		    "PostgreSQL tests skipped\n");
 	return s;
 }
 

@@ -12,6 +12,8 @@
 #include "buf.h"
 #include "db.h"
 #include "db_impl.h"
+#include "model.h"
+#include "periskop.h"
 #include "timefmt.h"
 #include "urlenc.h"
 #include "xalloc.h"
@@ -19,6 +21,8 @@
 /* A key with every character that makes routing awkward. */
 #define AWKWARD	"GET /a/b c%d@e\"f\xc3\xa9"
 #define T0	INT64_C(1764057600000)
+/* Everything a metric label must escape, and an invalid UTF-8 byte. */
+#define HOSTILE	"q\"b\\s\nn\xff"
 
 static char		 tmpdir[] = "/tmp/check_api.XXXXXX";
 static char		*dbpath, *uidir;
@@ -52,7 +56,7 @@ put_error(const char *svc, const char *key, int64_t total,
 	snprintf(row.status, sizeof(row.status), "%s", status);
 	row.resolved_at = TIME_NONE;
 	row.regressed_at = TIME_NONE;
-	must(db->ops->error_put(db, &row, err, sizeof(err)), err);
+	must(db->ops->error_put(db, &row, total, err, sizeof(err)), err);
 }
 
 static void
@@ -231,7 +235,8 @@ START_TEST(test_errors_exact)
 	    "\"request_url\":\"http://x/\",\"request_headers\":{\"a\":\"b\"},"
 	    "\"request_body\":null}}],\"created_at\":1764057600,"
 	    "\"first_seen\":1764057600,\"last_seen\":1764057601,"
-	    "\"status\":\"unresolved\",\"regressed\":false}]\n");
+	    "\"status\":\"unresolved\",\"regressed\":false,"
+	    "\"regressed_at\":null}]\n");
 }
 END_TEST
 
@@ -250,12 +255,12 @@ count(const char *hay, const char *needle)
 START_TEST(test_errors_list)
 {
 	ck_assert_int_eq(get("/services/api/errors/"), 200);
-	/* Newest first; resolved hidden; ignored listed. */
-	ck_assert_int_eq(count(resp.body.p, "\"aggregation_key\""), 5);
+	/* Newest first; resolved and ignored hidden. */
+	ck_assert_int_eq(count(resp.body.p, "\"aggregation_key\""), 4);
 	ck_assert_ptr_nonnull(strstr(resp.body.p,
 	    "[{\"aggregation_key\":\"k1\",\"total_count\":12,"));
 	ck_assert_ptr_null(strstr(resp.body.p, "res1"));
-	ck_assert_ptr_nonnull(strstr(resp.body.p, "\"ign1\""));
+	ck_assert_ptr_null(strstr(resp.body.p, "\"ign1\""));
 	ck_assert_ptr_nonnull(strstr(resp.body.p,
 	    "\"GET /a/b c%d@e\\\"f\xc3\xa9\""));
 	/* k1 has 12 occurrences, 10 are shown, the newest first. */
@@ -322,19 +327,21 @@ START_TEST(test_delete_awkward)
 	char *p = key_path("api", AWKWARD);
 
 	ck_assert_int_eq(req("OPTIONS", p, NULL, 1), 204);
-	ck_assert_str_eq(api_resp_get(&resp, "Allow"), "DELETE, OPTIONS");
+	ck_assert_str_eq(api_resp_get(&resp, "Allow"),
+	    "GET, HEAD, POST, DELETE, OPTIONS");
 	ck_assert_ptr_null(api_resp_get(&resp,
 	    "Access-Control-Allow-Origin"));
 	ck_assert_int_eq(get("/services/api/errors/"), 200);
-	ck_assert_int_eq(count(resp.body.p, "\"aggregation_key\""), 5);
-	ck_assert_int_eq(get(p), 405);
-	ck_assert_str_eq(api_resp_get(&resp, "Allow"), "DELETE, OPTIONS");
+	ck_assert_int_eq(count(resp.body.p, "\"aggregation_key\""), 4);
+	ck_assert_int_eq(req("PUT", p, NULL, 1), 405);
+	ck_assert_str_eq(api_resp_get(&resp, "Allow"),
+	    "GET, HEAD, POST, DELETE, OPTIONS");
 
 	ck_assert_int_eq(req("DELETE", p, NULL, 1), 204);
 	ck_assert_ptr_null(resp.content_type);
 	ck_assert_uint_eq(resp.body.len, 0);
 	ck_assert_int_eq(get("/services/api/errors/"), 200);
-	ck_assert_int_eq(count(resp.body.p, "\"aggregation_key\""), 4);
+	ck_assert_int_eq(count(resp.body.p, "\"aggregation_key\""), 3);
 	ck_assert_ptr_null(strstr(resp.body.p, "GET /a/b"));
 	free(p);
 
@@ -342,7 +349,7 @@ START_TEST(test_delete_awkward)
 	ck_assert_int_eq(req("DELETE", "/services/api/errors/slash//", NULL,
 	    1), 204);
 	ck_assert_int_eq(get("/services/api/errors/"), 200);
-	ck_assert_int_eq(count(resp.body.p, "\"aggregation_key\""), 3);
+	ck_assert_int_eq(count(resp.body.p, "\"aggregation_key\""), 2);
 
 	ck_assert_int_eq(req("DELETE", "/services/api/errors/nope/", NULL,
 	    1), 404);
@@ -413,9 +420,15 @@ START_TEST(test_targets_health)
 	ck_assert_int_eq(get("/targets/"), 200);
 	ck_assert_str_eq(resp.content_type, "application/json");
 	ck_assert_str_eq(resp.body.p,
-	    "{\"api\":[{\"endpoint\":\"10.0.0.1:7777/errors\"},"
-	    "{\"endpoint\":\"10.0.0.2:7777/errors\"}],"
-	    "\"web\":[{\"endpoint\":\"10.0.0.3:8080/debug/errors\"}]}\n");
+	    "{\"api\":[{\"endpoint\":\"10.0.0.1:7777/errors\",\"url\":"
+	    "\"http://10.0.0.1:7777/errors\",\"up\":null,\"last_scrape\":"
+	    "null,\"duration_ms\":0,\"last_error\":null},"
+	    "{\"endpoint\":\"10.0.0.2:7777/errors\",\"url\":"
+	    "\"http://10.0.0.2:7777/errors\",\"up\":null,\"last_scrape\":"
+	    "null,\"duration_ms\":0,\"last_error\":null}],"
+	    "\"web\":[{\"endpoint\":\"10.0.0.3:8080/debug/errors\",\"url\":"
+	    "\"http://10.0.0.3:8080/debug/errors\",\"up\":null,"
+	    "\"last_scrape\":null,\"duration_ms\":0,\"last_error\":null}]}\n");
 	ck_assert_int_eq(get("/-/health"), 200);
 	ck_assert_str_eq(resp.body.p, "OK");
 	ck_assert_str_eq(resp.content_type, "text/plain; charset=utf-8");
@@ -436,6 +449,333 @@ START_TEST(test_no_db)
 	rq.target = "/app.js";
 	api_handle(&conf, NULL, &rq, &resp);
 	ck_assert_int_eq(resp.status, 200);
+}
+END_TEST
+
+/* Counts, instances and round statistics for the detail and /metrics. */
+static int64_t	now_min, now_hour;
+
+static void
+fill_counts(void)
+{
+	char err[256];
+	struct db_health h;
+	int prev;
+
+	now_min = time_now() / 60000 * 60000;
+	now_hour = now_min / 3600000 * 3600000;
+	must(db->ops->begin(db, err, sizeof(err)), err);
+	put_error("api", HOSTILE, 2, SEV_INFO, T0, T0 + 100, "unresolved");
+	must(db->ops->count_put(db, "api", "uuid-1", "10.0.0.1:7777", "k1",
+	    7, 7, err, sizeof(err)), err);
+	must(db->ops->count_put(db, "api", "uuid-2", "10.0.0.2:7777", "k1",
+	    5, 5, err, sizeof(err)), err);
+	must(db->ops->count_put(db, "api", "uuid-2", "10.0.0.2:7777",
+	    HOSTILE, 2, 2, err, sizeof(err)), err);
+	must(db->ops->minute_add(db, "api", "k1", now_min, 5, err,
+	    sizeof(err)), err);
+	must(db->ops->minute_add(db, "api", "warn1", now_min, 3, err,
+	    sizeof(err)), err);
+	must(db->ops->hour_add(db, "api", "k1", now_hour, 12, err,
+	    sizeof(err)), err);
+	memset(&h, 0, sizeof(h));
+	h.service = "api";
+	h.address = "10.0.0.1:7777";
+	h.url = "http://10.0.0.1:7777/errors";
+	h.endpoint = "/errors";
+	h.at = T0;
+	h.duration_ms = 2.5;
+	h.up = 0;
+	h.error = "connect: connection refused";
+	must(db->ops->target_health(db, &h, &prev, err, sizeof(err)), err);
+	must(db->ops->round_put(db, "api", T0, 1500, 2, 1, err, sizeof(err)),
+	    err);
+	must(db->ops->commit(db, err, sizeof(err)), err);
+}
+
+START_TEST(test_search_sort)
+{
+	const char *b;
+
+	ck_assert_int_eq(get("/services/api/errors/?q=BOOM"), 200);
+	ck_assert_int_eq(count(resp.body.p, "\"aggregation_key\""), 2);
+	ck_assert_ptr_nonnull(strstr(resp.body.p, "\"k1\""));
+	/* The message is matched decoded: "<b>" is stored as \u003cb\u003e. */
+	ck_assert_int_eq(get("/services/api/errors/?q=%3Cb%3E"), 200);
+	ck_assert_int_eq(count(resp.body.p, "\"aggregation_key\""), 1);
+	ck_assert_ptr_nonnull(strstr(resp.body.p, "\"warn1\""));
+	ck_assert_int_eq(get("/services/api/errors/?q=SLASH%2F"), 200);
+	ck_assert_int_eq(count(resp.body.p, "\"aggregation_key\""), 1);
+	ck_assert_int_eq(get("/services/api/errors/?q=nothing+like+it"), 200);
+	ck_assert_str_eq(resp.body.p, "[]\n");
+	ck_assert_int_eq(get("/services/api/errors/?q=%C3%A9"), 200);
+	ck_assert_int_eq(count(resp.body.p, "\"aggregation_key\""), 1);
+
+	ck_assert_int_eq(get("/services/api/errors/?sort=count"), 200);
+	b = resp.body.p;
+	ck_assert_ptr_eq(strstr(b, "\"k1\""), b + 20);
+	ck_assert(strstr(b, "\"warn1\"") < strstr(b, "GET /a/b"));
+	ck_assert(strstr(b, "GET /a/b") < strstr(b, "\"slash/\""));
+	ck_assert_int_eq(get("/services/api/errors/?sort=first&limit=1"),
+	    200);
+	ck_assert_ptr_nonnull(strstr(resp.body.p, "[{\"aggregation_key\":"
+	    "\"warn1\""));
+	ck_assert_int_eq(get("/services/api/errors/?sort=latest&limit=1"),
+	    200);
+	ck_assert_ptr_nonnull(strstr(resp.body.p, "[{\"aggregation_key\":"
+	    "\"k1\""));
+	ck_assert_int_eq(get("/services/api/errors/?sort=bogus"), 400);
+	ck_assert_str_eq(resp.body.p,
+	    "bad sort: want latest, count or first\n");
+}
+END_TEST
+
+START_TEST(test_detail)
+{
+	char *p = key_path("api", "k1"), *want;
+
+	fill_counts();
+	ck_assert_int_eq(get(p), 200);
+	ck_assert_str_eq(resp.content_type, "application/json");
+	/* Every stored occurrence (12), not only the list's 10. */
+	ck_assert_int_eq(count(resp.body.p, "\"uuid\":\"u-"), 12);
+	ck_assert_ptr_nonnull(strstr(resp.body.p,
+	    "{\"aggregation_key\":\"k1\",\"total_count\":12,"));
+	ck_assert_ptr_nonnull(strstr(resp.body.p,
+	    "\"status\":\"unresolved\",\"regressed\":false,"
+	    "\"regressed_at\":null,\"instances\":["
+	    "{\"target\":\"10.0.0.1:7777\",\"count\":7,\"last_raw\":7},"
+	    "{\"target\":\"10.0.0.2:7777\",\"count\":5,\"last_raw\":5}],"
+	    "\"counts\":{\"day\":[["));
+	want = xasprintf("[%lld,5]],\"fortnight\":[[",
+	    (long long)(now_min / 1000));
+	ck_assert_ptr_nonnull(strstr(resp.body.p, want));
+	free(want);
+	want = xasprintf("[%lld,12]]}}\n", (long long)(now_hour / 1000));
+	ck_assert_ptr_nonnull(strstr(resp.body.p, want));
+	free(want);
+	ck_assert_int_eq(count(resp.body.p, "],["), 1439 + 335);
+	free(p);
+
+	ck_assert_int_eq(get("/services/api/errors/res1/"), 200);
+	ck_assert_ptr_nonnull(strstr(resp.body.p, "\"status\":\"resolved\""));
+	ck_assert_int_eq(get("/services/api/errors/nope/"), 404);
+	ck_assert_str_eq(resp.body.p, "error not found\n");
+	ck_assert_int_eq(get("/services/nope/errors/k1/"), 404);
+	ck_assert_str_eq(resp.body.p, "service not found\n");
+	ck_assert_int_eq(req("HEAD", "/services/api/errors/k1/", NULL, 0),
+	    200);
+
+	ck_assert_int_eq(get("/services/api/counts/"), 200);
+	ck_assert_ptr_eq(strstr(resp.body.p, "{\"day\":[["), resp.body.p);
+	want = xasprintf("[%lld,8]],\"fortnight\":[[",
+	    (long long)(now_min / 1000));
+	ck_assert_ptr_nonnull(strstr(resp.body.p, want));
+	free(want);
+	ck_assert_int_eq(get("/services/nope/counts/"), 404);
+	ck_assert_int_eq(req("DELETE", "/services/api/counts/", NULL, 1), 405);
+	ck_assert_int_eq(get("/services/api/counts/x/"), 404);
+}
+END_TEST
+
+START_TEST(test_post_actions)
+{
+	ck_assert_int_eq(req("POST", "/services/api/errors/k1/?action=ignore",
+	    NULL, 1), 204);
+	ck_assert_int_eq(get("/services/api/errors/"), 200);
+	ck_assert_ptr_null(strstr(resp.body.p, "\"k1\""));
+	ck_assert_int_eq(get("/services/api/errors/?status=ignored"), 200);
+	ck_assert_int_eq(count(resp.body.p, "\"aggregation_key\""), 2);
+	ck_assert_ptr_nonnull(strstr(resp.body.p, "\"k1\""));
+	ck_assert_int_eq(req("POST", "/services/api/errors/k1/?action=reopen",
+	    NULL, 1), 204);
+	ck_assert_int_eq(get("/services/api/errors/"), 200);
+	ck_assert_ptr_nonnull(strstr(resp.body.p, "\"k1\""));
+	ck_assert_int_eq(req("POST",
+	    "/services/api/errors/k1/?x=1&action=resolve", NULL, 1), 204);
+	ck_assert_int_eq(get("/services/api/errors/?status=resolved"), 200);
+	ck_assert_ptr_nonnull(strstr(resp.body.p, "\"k1\""));
+
+	ck_assert_int_eq(req("POST", "/services/api/errors/k1/", NULL, 1),
+	    400);
+	ck_assert_str_eq(resp.body.p,
+	    "bad action: want ?action=resolve, ignore or reopen\n");
+	ck_assert_int_eq(req("POST", "/services/api/errors/k1/?action=x",
+	    NULL, 1), 400);
+	ck_assert_int_eq(req("POST", "/services/api/errors/nope/"
+	    "?action=ignore", NULL, 1), 404);
+	ck_assert_int_eq(req("POST", "/services/nope/errors/k1/"
+	    "?action=ignore", NULL, 1), 404);
+	/* The same write rules as DELETE. */
+	ck_assert_int_eq(req("POST", "/services/api/errors/k1/?action=reopen",
+	    NULL, 0), 403);
+	conf.token = "t0k";
+	ck_assert_int_eq(req("POST", "/services/api/errors/k1/?action=reopen",
+	    NULL, 1), 401);
+	ck_assert_int_eq(req("POST", "/services/api/errors/k1/?action=reopen",
+	    "Bearer t0k", 0), 204);
+	conf.read_only = 1;
+	ck_assert_int_eq(req("POST", "/services/api/errors/k1/?action=reopen",
+	    "Bearer t0k", 1), 403);
+	ck_assert_int_eq(req("POST", "/services/api/errors/", NULL, 1), 405);
+}
+END_TEST
+
+START_TEST(test_metrics)
+{
+	const char *b;
+
+	fill_counts();
+	ck_assert_int_eq(get("/metrics"), 200);
+	ck_assert_str_eq(resp.content_type,
+	    "text/plain; version=0.0.4; charset=utf-8");
+	b = resp.body.p;
+	ck_assert_ptr_nonnull(strstr(b,
+	    "# HELP periskop_error_occurrences Number of occurrences per "
+	    "service, error type and severity.\n"
+	    "# TYPE periskop_error_occurrences untyped\n"
+	    "periskop_error_occurrences{service_name=\"api\","
+	    "severity=\"error\",target=\"10.0.0.1:7777\","
+	    "aggregation_key=\"k1\"} 7\n"));
+	ck_assert_ptr_nonnull(strstr(b,
+	    "periskop_error_occurrences{service_name=\"api\","
+	    "severity=\"info\",target=\"10.0.0.2:7777\","
+	    "aggregation_key=\"q\\\"b\\\\s\\nn\xef\xbf\xbd\"} 2\n"));
+	ck_assert_ptr_nonnull(strstr(b,
+	    "periskop_scrapes_total{service_name=\"api\"} 2\n"));
+	ck_assert_ptr_nonnull(strstr(b,
+	    "periskop_scrape_failures_total{service_name=\"api\"} 1\n"));
+	ck_assert_ptr_nonnull(strstr(b,
+	    "periskop_scrape_duration_seconds{service_name=\"api\"} "
+	    "1.500000\n"));
+	ck_assert_ptr_nonnull(strstr(b, "periskop_database_up 1\n"));
+	ck_assert_ptr_nonnull(strstr(b, "periskop_build_info{version=\""
+	    PERISKOP_VERSION "\"} 1\n"));
+	ck_assert_ptr_null(strstr(b, "application_errors_total{"));
+
+	conf.metrics_no_target = 1;
+	ck_assert_int_eq(get("/metrics"), 200);
+	ck_assert_ptr_nonnull(strstr(resp.body.p,
+	    "periskop_error_occurrences{service_name=\"api\","
+	    "severity=\"error\",aggregation_key=\"k1\"} 12\n"));
+	ck_assert_ptr_null(strstr(resp.body.p, "target=\""));
+	ck_assert_int_eq(req("POST", "/metrics", NULL, 1), 405);
+}
+END_TEST
+
+START_TEST(test_self_errors)
+{
+	struct api_req rq = { "GET", "/services/", NULL, 1 };
+	struct payload *pl;
+	char err[256];
+
+	conf.self = periskop_collector_new();
+	ck_assert_int_eq(get("/errors"), 200);
+	ck_assert_str_eq(resp.content_type, "application/json");
+	ck_assert_ptr_nonnull(strstr(resp.body.p, "\"aggregated_errors\":[]"));
+	api_resp_release(&resp);
+	api_resp_init(&resp);
+	api_handle(&conf, NULL, &rq, &resp);
+	ck_assert_int_eq(resp.status, 503);
+	rq.target = "/services/x%2Fy/errors/?limit=1";
+	api_resp_release(&resp);
+	api_resp_init(&resp);
+	api_handle(&conf, NULL, &rq, &resp);
+	ck_assert_int_eq(resp.status, 503);
+
+	ck_assert_int_eq(get("/errors"), 200);
+	pl = payload_parse(resp.body.p, resp.body.len, err, sizeof(err));
+	ck_assert_msg(pl != NULL, "%s", err);
+	ck_assert_str_eq(pl->target_uuid, periskop_target_uuid());
+	ck_assert_uint_eq(pl->naggs, 2);
+	ck_assert_str_eq(pl->aggs[0].key, "http_503@GET /services/");
+	ck_assert_int_eq(pl->aggs[0].total_count, 1);
+	ck_assert_str_eq(pl->aggs[0].latest[0].error.class,
+	    "periskop.DatabaseError");
+	ck_assert_str_eq(pl->aggs[0].latest[0].error.message,
+	    "database unavailable");
+	ck_assert_str_eq(pl->aggs[1].key,
+	    "http_503@GET /services/{service}/errors/");
+	ck_assert_str_eq(pl->aggs[1].latest[0].http->url,
+	    "/services/x%2Fy/errors/?limit=1");
+	payload_free(pl);
+	ck_assert_int_eq(get("/metrics"), 200);
+	ck_assert_ptr_nonnull(strstr(resp.body.p,
+	    "periskop_application_errors_total{type=\"http_503@GET "
+	    "/services/\"} 1\n"));
+	api_resp_release(&resp);
+	api_resp_init(&resp);
+	rq.target = "/metrics";
+	api_handle(&conf, NULL, &rq, &resp);
+	ck_assert_int_eq(resp.status, 200);
+	ck_assert_ptr_nonnull(strstr(resp.body.p, "periskop_database_up 0\n"));
+	ck_assert_ptr_null(strstr(resp.body.p, "periskop_scrapes_total"));
+	periskop_collector_free(conf.self);
+	conf.self = NULL;
+}
+END_TEST
+
+/* One request through the cache. */
+static int
+creq(struct api_cache *c, struct db *d, const char *method,
+    const char *target)
+{
+	struct api_req rq = { method, target, NULL, 1 };
+
+	api_resp_release(&resp);
+	api_resp_init(&resp);
+	api_handle_cached(&conf, d, c, &rq, &resp);
+	return resp.status;
+}
+
+START_TEST(test_cache)
+{
+	struct api_cache *c = api_cache_new();
+	struct api_blob *b1;
+	struct db *other;
+	char err[256], *plain;
+	const char *body;
+	size_t len;
+
+	ck_assert_int_eq(get("/services/api/errors/?limit=3"), 200);
+	plain = xstrdup(resp.body.p);
+	ck_assert_int_eq(creq(c, db, "GET", "/services/api/errors/?limit=3"),
+	    200);
+	ck_assert_ptr_nonnull(resp.blob);
+	body = api_resp_body(&resp, &len);
+	ck_assert_uint_eq(len, strlen(plain));
+	ck_assert(memcmp(body, plain, len) == 0);
+	b1 = api_blob_ref(resp.blob);
+	ck_assert_int_eq(creq(c, db, "GET", "/services/api/errors/?limit=3"),
+	    200);
+	ck_assert_ptr_eq(resp.blob, b1);
+	ck_assert_str_eq(resp.content_type, "application/json");
+	ck_assert_int_eq(creq(c, db, "GET", "/services/nope/errors/"), 404);
+	ck_assert_ptr_null(resp.blob);
+
+	/* This connection's write and another's both invalidate. */
+	ck_assert_int_eq(creq(c, db, "DELETE", "/services/api/errors/k1/"),
+	    204);
+	ck_assert_int_eq(creq(c, db, "GET", "/services/api/errors/?limit=3"),
+	    200);
+	ck_assert_ptr_ne(resp.blob, b1);
+	ck_assert_ptr_null(strstr(api_resp_body(&resp, &len), "\"k1\""));
+	api_blob_unref(b1);
+	b1 = api_blob_ref(resp.blob);
+	other = db_open(dbpath, NULL, err, sizeof(err));
+	ck_assert_msg(other != NULL, "%s", err);
+	ck_assert_int_eq(db_set_status(other, "api", "warn1", "ignored", err,
+	    sizeof(err)), 1);
+	db_close(other);
+	ck_assert_int_eq(creq(c, db, "GET", "/services/api/errors/?limit=3"),
+	    200);
+	ck_assert_ptr_ne(resp.blob, b1);
+	ck_assert_ptr_null(strstr(api_resp_body(&resp, &len), "\"warn1\""));
+	api_blob_unref(b1);
+	free(plain);
+	api_resp_release(&resp);
+	api_resp_init(&resp);
+	api_cache_free(c);
 }
 END_TEST
 
@@ -529,6 +869,12 @@ api_suite(void)
 	tcase_add_test(tc, test_cors);
 	tcase_add_test(tc, test_targets_health);
 	tcase_add_test(tc, test_no_db);
+	tcase_add_test(tc, test_search_sort);
+	tcase_add_test(tc, test_detail);
+	tcase_add_test(tc, test_post_actions);
+	tcase_add_test(tc, test_metrics);
+	tcase_add_test(tc, test_self_errors);
+	tcase_add_test(tc, test_cache);
 	tcase_add_test(tc, test_static);
 	tcase_add_test(tc, test_security_headers);
 	tcase_add_test(tc, test_mime);

@@ -1,0 +1,1508 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The PostgreSQL storage engine: libpq, prepared statements, one schema. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libpq-fe.h>
+
+#include "buf.h"
+#include "db.h"
+#include "db_impl.h"
+#include "model.h"
+#include "timefmt.h"
+#include "xalloc.h"
+
+/* Any constant: the advisory lock every tool takes to migrate. */
+#define MIGRATE_LOCK	"7170020501"
+#define CONNECT_TIMEOUT	"10"
+
+/*
+ * The schema, one step per version, the same versions as SQLite's: the
+ * first step creates what SQLite reached in two.  Text columns compare
+ * bytewise (COLLATE "C") so sorting matches SQLite's.
+ */
+static const char *const migrations[] = {
+	/* 0 -> 1 (and SQLite's 1 -> 2). */
+	"CREATE TABLE services ("
+	"  name TEXT COLLATE \"C\" PRIMARY KEY,"
+	"  created BIGINT NOT NULL);"
+	"CREATE TABLE targets ("
+	"  service TEXT COLLATE \"C\" NOT NULL"
+	"    REFERENCES services(name) ON DELETE CASCADE,"
+	"  address TEXT COLLATE \"C\" NOT NULL,"
+	"  url TEXT NOT NULL,"
+	"  endpoint TEXT,"
+	"  labels TEXT NOT NULL DEFAULT '{}',"
+	"  last_scrape BIGINT,"
+	"  duration_ms DOUBLE PRECISION,"
+	"  up INTEGER,"
+	"  last_error TEXT,"
+	"  seen_in_targets INTEGER NOT NULL DEFAULT 0,"
+	"  shard TEXT NOT NULL DEFAULT '',"
+	"  PRIMARY KEY (service, address));"
+	"CREATE TABLE errors ("
+	"  service TEXT COLLATE \"C\" NOT NULL"
+	"    REFERENCES services(name) ON DELETE CASCADE,"
+	"  key TEXT COLLATE \"C\" NOT NULL,"
+	"  severity TEXT NOT NULL,"
+	"  total_count BIGINT NOT NULL DEFAULT 0,"
+	"  created_at BIGINT,"
+	"  first_seen BIGINT,"
+	"  last_seen BIGINT,"
+	"  inserted BIGINT NOT NULL,"
+	"  status TEXT NOT NULL DEFAULT 'unresolved'"
+	"    CHECK (status IN ('unresolved', 'resolved', 'ignored')),"
+	"  resolved_at BIGINT,"
+	"  regressed INTEGER NOT NULL DEFAULT 0,"
+	"  regressed_at BIGINT,"
+	"  rounds BIGINT NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY (service, key));"
+	"CREATE TABLE occurrences ("
+	"  service TEXT COLLATE \"C\" NOT NULL,"
+	"  key TEXT COLLATE \"C\" NOT NULL,"
+	"  uuid TEXT COLLATE \"C\" NOT NULL,"
+	"  timestamp BIGINT NOT NULL,"
+	"  severity TEXT NOT NULL,"
+	"  error_json TEXT NOT NULL,"
+	"  http_json TEXT,"
+	"  UNIQUE (service, key, uuid),"
+	"  FOREIGN KEY (service, key) REFERENCES errors(service, key)"
+	"    ON DELETE CASCADE);"
+	"CREATE INDEX occurrences_time"
+	"  ON occurrences (service, key, timestamp);"
+	"CREATE TABLE target_counts ("
+	"  service TEXT COLLATE \"C\" NOT NULL,"
+	"  target_id TEXT COLLATE \"C\" NOT NULL,"
+	"  key TEXT COLLATE \"C\" NOT NULL,"
+	"  target TEXT COLLATE \"C\","
+	"  last_raw BIGINT NOT NULL,"
+	"  accumulated BIGINT NOT NULL,"
+	"  last_delta BIGINT NOT NULL DEFAULT 0,"
+	"  updated BIGINT,"
+	"  PRIMARY KEY (service, target_id, key));"
+	"CREATE TABLE error_minutes ("
+	"  service TEXT COLLATE \"C\" NOT NULL,"
+	"  key TEXT COLLATE \"C\" NOT NULL,"
+	"  minute BIGINT NOT NULL,"
+	"  count BIGINT NOT NULL,"
+	"  PRIMARY KEY (service, key, minute));"
+	"CREATE TABLE error_hours ("
+	"  service TEXT COLLATE \"C\" NOT NULL,"
+	"  key TEXT COLLATE \"C\" NOT NULL,"
+	"  hour BIGINT NOT NULL,"
+	"  count BIGINT NOT NULL,"
+	"  PRIMARY KEY (service, key, hour));"
+	"CREATE TABLE service_stats ("
+	"  service TEXT COLLATE \"C\" PRIMARY KEY,"
+	"  rounds_total BIGINT NOT NULL DEFAULT 0,"
+	"  scrapes_total BIGINT NOT NULL DEFAULT 0,"
+	"  scrape_failures_total BIGINT NOT NULL DEFAULT 0,"
+	"  last_round_ms DOUBLE PRECISION,"
+	"  last_round_at BIGINT);"
+	"CREATE TABLE periskop_meta ("
+	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
+	"  generation BIGINT NOT NULL);"
+	"INSERT INTO periskop_meta VALUES (1, 0);"
+	"CREATE INDEX target_counts_key ON target_counts (service, key);"
+	"CREATE INDEX occurrences_age ON occurrences (timestamp);"
+	"CREATE INDEX error_minutes_age ON error_minutes (minute);"
+	"CREATE INDEX error_hours_age ON error_hours (hour);"
+	"CREATE INDEX target_counts_age ON target_counts (updated);",
+	/* 1 -> 2: SQLite's second step, already in the first here. */
+	"SELECT 1",
+};
+#define SCHEMA_VERSION	((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+enum {
+	ST_SERVICES,
+	ST_SERVICE_EXISTS,
+	ST_ERRORS,
+	ST_ERRORS_ALL,
+	ST_OCCS,
+	ST_RESOLVE,
+	ST_TARGETS,
+	ST_SERVICE_TOUCH,
+	ST_TARGETS_MARK,
+	ST_TARGET_PUT,
+	ST_TARGETS_SWEEP,
+	ST_TARGET_HEALTH,
+	ST_COUNT_GET,
+	ST_COUNT_PUT,
+	ST_ERROR_GET,
+	ST_ERROR_PUT,
+	ST_OCC_ADD,
+	ST_OCC_TRIM,
+	ST_MINUTE_ADD,
+	ST_ERROR_ONE,
+	ST_SET_STATUS,
+	ST_MINUTES,
+	ST_MINUTES_KEY,
+	ST_HOURS,
+	ST_HOURS_KEY,
+	ST_INSTANCES,
+	ST_METRICS,
+	ST_STATS,
+	ST_GENERATION,
+	ST_COUNTS_PUT,
+	ST_HOUR_ADD,
+	ST_ROUND_PUT,
+	ST_BUMP,
+	ST_PRUNE_OCC,
+	ST_PRUNE_MIN,
+	ST_PRUNE_HOUR,
+	ST_PRUNE_COUNTS,
+	ST_PRUNE_TARGETS,
+	ST_COUNT_
+};
+
+#define ERROR_COLS \
+	"key, total_count, severity, " \
+	"COALESCE(created_at, first_seen, inserted), " \
+	"COALESCE(last_seen, created_at, first_seen, inserted), " \
+	"status, regressed, regressed_at, " \
+	"COALESCE(first_seen, created_at, inserted) "
+#define ERROR_ORDER \
+	" ORDER BY COALESCE(last_seen, created_at, first_seen, inserted)" \
+	" DESC," \
+	" key"
+/* Bumps the generation in the same statement as a change from serve. */
+#define BUMP_IF(cte) \
+	", g AS (UPDATE periskop_meta SET generation = generation + 1" \
+	" WHERE id = 1 AND EXISTS (SELECT 1 FROM " cte "))"
+#define DELTA(t) \
+	"CASE WHEN excluded.last_raw >= " t ".last_raw" \
+	" THEN excluded.last_raw - " t ".last_raw ELSE excluded.last_raw END"
+
+static const char *const sql[ST_COUNT_] = {
+	[ST_SERVICES] = "SELECT name FROM services ORDER BY name",
+	[ST_SERVICE_EXISTS] = "SELECT 1 FROM services WHERE name = $1",
+	[ST_ERRORS] = "SELECT " ERROR_COLS "FROM errors WHERE service = $1"
+	    " AND status <> 'resolved'" ERROR_ORDER,
+	[ST_ERRORS_ALL] = "SELECT " ERROR_COLS "FROM errors WHERE service = $1"
+	    ERROR_ORDER,
+	[ST_OCCS] = "SELECT uuid, timestamp, severity, error_json, http_json"
+	    " FROM occurrences WHERE service = $1 AND key = $2"
+	    " ORDER BY timestamp DESC, uuid DESC LIMIT $3",
+	[ST_RESOLVE] = "WITH u AS (UPDATE errors SET status = 'resolved',"
+	    " resolved_at = $3 WHERE service = $1 AND key = $2 RETURNING 1)"
+	    BUMP_IF("u") " SELECT count(*) FROM u",
+	[ST_TARGETS] = "SELECT service, address, url, endpoint, up,"
+	    " last_scrape, duration_ms, last_error FROM targets"
+	    " ORDER BY service, address",
+	[ST_SERVICE_TOUCH] = "INSERT INTO services (name, created)"
+	    " VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+	[ST_TARGETS_MARK] = "UPDATE targets SET seen_in_targets = 0"
+	    " WHERE service = $1 AND shard = $2",
+	[ST_TARGET_PUT] = "INSERT INTO targets (service, address, url,"
+	    " endpoint, labels, seen_in_targets, shard)"
+	    " VALUES ($1, $2, $3, $4, $5, 1, $6)"
+	    " ON CONFLICT (service, address) DO UPDATE SET url = excluded.url,"
+	    " endpoint = excluded.endpoint, labels = excluded.labels,"
+	    " seen_in_targets = 1, shard = excluded.shard",
+	[ST_TARGETS_SWEEP] = "DELETE FROM targets WHERE service = $1"
+	    " AND seen_in_targets = 0 AND shard = $2",
+	/* The CTE reads the row as it was before this statement. */
+	[ST_TARGET_HEALTH] = "WITH old AS (SELECT up FROM targets"
+	    " WHERE service = $1 AND address = $2)"
+	    " INSERT INTO targets (service, address, url,"
+	    " endpoint, last_scrape, duration_ms, up, last_error)"
+	    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+	    " ON CONFLICT (service, address) DO UPDATE SET"
+	    " last_scrape = excluded.last_scrape,"
+	    " duration_ms = excluded.duration_ms, up = excluded.up,"
+	    " last_error = excluded.last_error"
+	    " RETURNING (SELECT up FROM old)",
+	[ST_COUNT_GET] = "SELECT last_raw FROM target_counts WHERE"
+	    " service = $1 AND target_id = $2 AND key = $3",
+	[ST_COUNT_PUT] = "INSERT INTO target_counts (service, target_id, key,"
+	    " target, last_raw, accumulated) VALUES ($1, $2, $3, $4, $5, $6)"
+	    " ON CONFLICT (service, target_id, key) DO UPDATE SET"
+	    " target = excluded.target, last_raw = excluded.last_raw,"
+	    " accumulated = target_counts.accumulated + excluded.accumulated",
+	/* The row lock makes the aggregator's read-modify-write exact. */
+	[ST_ERROR_GET] = "SELECT total_count, severity, created_at,"
+	    " first_seen, last_seen, inserted, status, resolved_at, regressed,"
+	    " regressed_at, rounds FROM errors WHERE service = $1 AND key = $2"
+	    " FOR UPDATE",
+	[ST_ERROR_PUT] = "INSERT INTO errors AS e (service, key, total_count,"
+	    " severity, created_at, first_seen, last_seen, inserted, status,"
+	    " resolved_at, regressed, regressed_at, rounds) VALUES ($1, $2,"
+	    " $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+	    " ON CONFLICT (service, key) DO UPDATE SET"
+	    " total_count = e.total_count + excluded.total_count,"
+	    " severity = excluded.severity,"
+	    " created_at = LEAST(e.created_at, excluded.created_at),"
+	    " first_seen = LEAST(e.first_seen, excluded.first_seen),"
+	    " last_seen = GREATEST(e.last_seen, excluded.last_seen),"
+	    " status = excluded.status,"
+	    " resolved_at = excluded.resolved_at,"
+	    " regressed = excluded.regressed,"
+	    " regressed_at = excluded.regressed_at,"
+	    " rounds = e.rounds + excluded.rounds"
+	    " RETURNING (xmax = 0)",
+	[ST_OCC_ADD] = "INSERT INTO occurrences (service, key, uuid,"
+	    " timestamp, severity, error_json, http_json)"
+	    " VALUES ($1, $2, $3, $4, $5, $6, $7)"
+	    " ON CONFLICT (service, key, uuid) DO NOTHING",
+	[ST_OCC_TRIM] = "DELETE FROM occurrences WHERE service = $1"
+	    " AND key = $2 AND (timestamp, uuid) < (SELECT timestamp, uuid"
+	    " FROM occurrences WHERE service = $1 AND key = $2"
+	    " ORDER BY timestamp DESC, uuid DESC LIMIT 1 OFFSET $3)",
+	[ST_MINUTE_ADD] = "INSERT INTO error_minutes AS m (service, key,"
+	    " minute, count) VALUES ($1, $2, $3, $4)"
+	    " ON CONFLICT (service, key, minute) DO UPDATE SET"
+	    " count = m.count + excluded.count",
+	[ST_ERROR_ONE] = "SELECT " ERROR_COLS "FROM errors WHERE service = $1"
+	    " AND key = $2",
+	[ST_SET_STATUS] = "WITH u AS (UPDATE errors SET status = $3,"
+	    " resolved_at = CASE WHEN $3 = 'resolved' THEN $4::bigint"
+	    " ELSE NULL END,"
+	    " regressed = CASE WHEN $3 = 'unresolved' THEN regressed ELSE 0"
+	    " END WHERE service = $1 AND key = $2 RETURNING 1)"
+	    BUMP_IF("u") " SELECT count(*) FROM u",
+	[ST_MINUTES] = "SELECT minute, SUM(count) FROM error_minutes"
+	    " WHERE service = $1 AND minute >= $2 GROUP BY minute",
+	[ST_MINUTES_KEY] = "SELECT minute, count FROM error_minutes"
+	    " WHERE service = $1 AND minute >= $2 AND key = $3",
+	[ST_HOURS] = "SELECT hour, SUM(count) FROM error_hours"
+	    " WHERE service = $1 AND hour >= $2 GROUP BY hour",
+	[ST_HOURS_KEY] = "SELECT hour, count FROM error_hours"
+	    " WHERE service = $1 AND hour >= $2 AND key = $3",
+	[ST_INSTANCES] = "SELECT t, SUM(accumulated),"
+	    " (array_agg(last_raw ORDER BY COALESCE(updated, 0) DESC))[1]"
+	    " FROM (SELECT COALESCE(target, target_id) AS t, accumulated,"
+	    " last_raw, updated FROM target_counts"
+	    " WHERE service = $1 AND key = $2) x GROUP BY t ORDER BY t",
+	[ST_METRICS] = "SELECT c.service, COALESCE(c.target, c.target_id),"
+	    " c.key, e.severity, SUM(c.accumulated) FROM target_counts c"
+	    " JOIN errors e ON e.service = c.service AND e.key = c.key"
+	    " GROUP BY c.service, COALESCE(c.target, c.target_id), c.key,"
+	    " e.severity ORDER BY 1, 2, 3",
+	[ST_STATS] = "SELECT s.name,"
+	    " (SELECT COUNT(*) FROM targets t WHERE t.service = s.name),"
+	    " (SELECT COUNT(*) FROM targets t WHERE t.service = s.name"
+	    "   AND t.up = 1),"
+	    " COALESCE(st.rounds_total, 0), COALESCE(st.scrapes_total, 0),"
+	    " COALESCE(st.scrape_failures_total, 0),"
+	    " COALESCE(st.last_round_ms, 0), st.last_round_at"
+	    " FROM services s LEFT JOIN service_stats st"
+	    " ON st.service = s.name ORDER BY s.name",
+	[ST_GENERATION] = "SELECT generation FROM periskop_meta WHERE id = 1",
+	/* SET reads the old row: last_delta is this scrape's delta. */
+	[ST_COUNTS_PUT] = "INSERT INTO target_counts AS c (service,"
+	    " target_id, key, target, last_raw, accumulated, last_delta,"
+	    " updated) SELECT $1, $2, k, $3, r, r, r, $6"
+	    " FROM unnest($4::text[], $5::bigint[]) AS u(k, r)"
+	    " ON CONFLICT (service, target_id, key) DO UPDATE SET"
+	    " target = excluded.target, last_raw = excluded.last_raw,"
+	    " last_delta = " DELTA("c") ","
+	    " accumulated = c.accumulated + " DELTA("c") ","
+	    " updated = excluded.updated"
+	    " RETURNING key, last_delta",
+	[ST_HOUR_ADD] = "INSERT INTO error_hours AS h (service, key, hour,"
+	    " count) VALUES ($1, $2, $3, $4)"
+	    " ON CONFLICT (service, key, hour) DO UPDATE SET"
+	    " count = h.count + excluded.count",
+	[ST_ROUND_PUT] = "INSERT INTO service_stats AS s (service,"
+	    " rounds_total, scrapes_total, scrape_failures_total,"
+	    " last_round_ms, last_round_at) VALUES ($1, 1, $2, $3, $4, $5)"
+	    " ON CONFLICT (service) DO UPDATE SET"
+	    " rounds_total = s.rounds_total + 1,"
+	    " scrapes_total = s.scrapes_total + excluded.scrapes_total,"
+	    " scrape_failures_total = s.scrape_failures_total +"
+	    "   excluded.scrape_failures_total,"
+	    " last_round_ms = excluded.last_round_ms,"
+	    " last_round_at = GREATEST(s.last_round_at,"
+	    "   excluded.last_round_at)",
+	[ST_BUMP] = "UPDATE periskop_meta SET generation = generation + 1"
+	    " WHERE id = 1",
+	[ST_PRUNE_OCC] = "DELETE FROM occurrences WHERE timestamp < $1",
+	[ST_PRUNE_MIN] = "DELETE FROM error_minutes WHERE minute < $1",
+	[ST_PRUNE_HOUR] = "DELETE FROM error_hours WHERE hour < $1",
+	[ST_PRUNE_COUNTS] = "DELETE FROM target_counts"
+	    " WHERE COALESCE(updated, 0) < $1",
+	[ST_PRUNE_TARGETS] = "DELETE FROM targets WHERE seen_in_targets = 0"
+	    " AND COALESCE(last_scrape, 0) < $1",
+};
+
+struct pg {
+	struct db	 base;		/* first: the handle db.c sees */
+	PGconn		*c;
+	char		*conninfo;
+	char		*name;		/* for messages, without a password */
+	char		 prepared[ST_COUNT_];
+	int		 in_txn;
+};
+
+/* Up to 13 parameters, as text; NULL is SQL NULL. */
+struct params {
+	const char	*v[16];
+	char		 num[16][32];
+	int		 n;
+};
+
+static const struct db_ops pg_ops;
+
+static struct pg *
+PG(struct db *db)
+{
+	return (struct pg *)db;
+}
+
+static void
+p_text(struct params *p, const char *v)
+{
+	p->v[p->n++] = v;
+}
+
+static void
+p_int(struct params *p, int64_t v)
+{
+	snprintf(p->num[p->n], sizeof(p->num[0]), "%" PRId64, v);
+	p->v[p->n] = p->num[p->n];
+	p->n++;
+}
+
+static void
+p_time(struct params *p, int64_t v)
+{
+	if (v == TIME_NONE)
+		p->v[p->n++] = NULL;
+	else
+		p_int(p, v);
+}
+
+static void
+p_double(struct params *p, double v)
+{
+	snprintf(p->num[p->n], sizeof(p->num[0]), "%.17g", v);
+	p->v[p->n] = p->num[p->n];
+	p->n++;
+}
+
+/*
+ * Whether the transaction may succeed when tried again: the connection
+ * is gone, the server is shutting down or starting, or PostgreSQL chose
+ * this transaction as a deadlock or serialization victim.
+ */
+static int
+is_transient(struct pg *g, const PGresult *r)
+{
+	const char *state;
+
+	if (PQstatus(g->c) != CONNECTION_OK)
+		return 1;
+	state = r != NULL ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	if (state == NULL)
+		return 1;	/* no answer from the server at all */
+	return strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ||
+	    strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0 ||
+	    strcmp(state, "57P02") == 0 || strcmp(state, "57P03") == 0 ||
+	    strcmp(state, "53300") == 0;
+}
+
+/* The first line of libpq's message, without the "ERROR:  " noise. */
+static void
+pg_msg(char *out, size_t outlen, const char *m)
+{
+	size_t n;
+
+	if (m == NULL || *m == '\0')
+		m = "unknown error";
+	if (strncmp(m, "ERROR:  ", 8) == 0)
+		m += 8;
+	n = strcspn(m, "\n");
+	snprintf(out, outlen, "%.*s", (int)n, m);
+}
+
+static int
+fail(struct pg *g, const PGresult *r, char *err, size_t errlen,
+    const char *what)
+{
+	char m[512];
+
+	pg_msg(m, sizeof(m), r != NULL && PQresultErrorMessage(r)[0] != '\0' ?
+	    PQresultErrorMessage(r) : PQerrorMessage(g->c));
+	snprintf(err, errlen, "postgres: '%s': %s: %s", g->name, what, m);
+	g->base.transient = is_transient(g, r);
+	return -1;
+}
+
+/*
+ * Runs statement id (prepared on first use on this connection) and
+ * returns its result, or NULL with a message in err.
+ */
+static PGresult *
+run(struct pg *g, int id, const struct params *p, char *err, size_t errlen,
+    const char *what)
+{
+	PGresult *r;
+	char name[16];
+	ExecStatusType s;
+
+	snprintf(name, sizeof(name), "p%d", id);
+	if (!g->prepared[id]) {
+		r = PQprepare(g->c, name, sql[id], 0, NULL);
+		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+			fail(g, r, err, errlen, what);
+			PQclear(r);
+			return NULL;
+		}
+		PQclear(r);
+		g->prepared[id] = 1;
+	}
+	r = PQexecPrepared(g->c, name, p != NULL ? p->n : 0,
+	    p != NULL ? p->v : NULL, NULL, NULL, 0);
+	s = PQresultStatus(r);
+	if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
+		fail(g, r, err, errlen, what);
+		PQclear(r);
+		return NULL;
+	}
+	return r;
+}
+
+/* Runs a statement whose rows do not matter; 0 or -1. */
+static int
+run0(struct pg *g, int id, const struct params *p, char *err, size_t errlen,
+    const char *what)
+{
+	PGresult *r;
+
+	if ((r = run(g, id, p, err, errlen, what)) == NULL)
+		return -1;
+	PQclear(r);
+	return 0;
+}
+
+/* Constant SQL without parameters (transactions, the schema). */
+static int
+simple(struct pg *g, const char *q, char *err, size_t errlen,
+    const char *what)
+{
+	PGresult *r;
+	ExecStatusType s;
+
+	r = PQexec(g->c, q);
+	s = PQresultStatus(r);
+	if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
+		fail(g, r, err, errlen, what);
+		PQclear(r);
+		return -1;
+	}
+	PQclear(r);
+	return 0;
+}
+
+static int64_t
+get_int(const PGresult *r, int row, int col)
+{
+	return strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+static int64_t
+get_time(const PGresult *r, int row, int col)
+{
+	if (PQgetisnull(r, row, col))
+		return TIME_NONE;
+	return get_int(r, row, col);
+}
+
+static char *
+get_strdup(const PGresult *r, int row, int col)
+{
+	if (PQgetisnull(r, row, col))
+		return NULL;
+	return xstrdup(PQgetvalue(r, row, col));
+}
+
+static enum severity
+get_severity(const PGresult *r, int row, int col)
+{
+	enum severity sev = SEV_ERROR;
+
+	if (!PQgetisnull(r, row, col))
+		severity_parse(PQgetvalue(r, row, col), &sev);
+	return sev;
+}
+
+/*
+ * Outside a transaction a lost connection is re-established once before
+ * the statement; inside one the transaction is lost anyway, and the
+ * caller retries it whole.
+ */
+static int
+ensure_conn(struct pg *g, char *err, size_t errlen)
+{
+	if (PQstatus(g->c) == CONNECTION_OK)
+		return 0;
+	PQreset(g->c);
+	memset(g->prepared, 0, sizeof(g->prepared));
+	g->in_txn = 0;
+	if (PQstatus(g->c) == CONNECTION_OK)
+		return 0;
+	fail(g, NULL, err, errlen, "reconnecting");
+	g->base.transient = 1;
+	return -1;
+}
+
+/* -- Opening, and the migrations. */
+
+static int
+migrate(struct pg *g, char *err, size_t errlen)
+{
+	PGresult *r;
+	int v, i;
+	char q[96];
+
+	if (simple(g, "BEGIN", err, errlen, "begin") == -1)
+		return -1;
+	/* Held until COMMIT: a second tool waits here, then sees the result. */
+	if (simple(g, "SELECT pg_advisory_xact_lock(" MIGRATE_LOCK ")", err,
+	    errlen, "locking the schema") == -1 ||
+	    simple(g, "SET LOCAL client_min_messages = warning", err, errlen,
+	    "migrating") == -1 ||
+	    simple(g, "CREATE TABLE IF NOT EXISTS periskop_schema"
+	    " (version INTEGER NOT NULL)", err, errlen, "migrating") == -1)
+		goto rollback;
+	r = PQexec(g->c, "SELECT version FROM periskop_schema");
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		fail(g, r, err, errlen, "reading the schema version");
+		PQclear(r);
+		goto rollback;
+	}
+	v = PQntuples(r) > 0 ? atoi(PQgetvalue(r, 0, 0)) : -1;
+	PQclear(r);
+	if (v == -1) {
+		if (simple(g, "INSERT INTO periskop_schema VALUES (0)", err,
+		    errlen, "migrating") == -1)
+			goto rollback;
+		v = 0;
+	}
+	if (v > SCHEMA_VERSION) {
+		snprintf(err, errlen, "postgres: '%s': schema version %d is "
+		    "newer than this program's %d: upgrade periskop", g->name,
+		    v, SCHEMA_VERSION);
+		g->base.transient = 0;
+		goto rollback;
+	}
+	for (i = v; i < SCHEMA_VERSION; i++)
+		if (simple(g, migrations[i], err, errlen, "migrating") == -1)
+			goto rollback;
+	snprintf(q, sizeof(q), "UPDATE periskop_schema SET version = %d",
+	    SCHEMA_VERSION);
+	if (simple(g, q, err, errlen, "migrating") == -1 ||
+	    simple(g, "COMMIT", err, errlen, "commit") == -1)
+		goto rollback;
+	return 0;
+rollback:
+	PQclear(PQexec(g->c, "ROLLBACK"));
+	return -1;
+}
+
+static void
+pg_close(struct db *db)
+{
+	struct pg *g = PG(db);
+
+	PQfinish(g->c);
+	free(g->conninfo);
+	free(g->name);
+	free(g);
+}
+
+/* The connection string for messages: user@host:port/dbname. */
+static char *
+display_name(PGconn *c, const char *conninfo)
+{
+	const char *h, *d;
+
+	if (c == NULL || PQstatus(c) != CONNECTION_OK)
+		return xstrdup(strncmp(conninfo, "postgres", 8) == 0 &&
+		    strchr(conninfo, '@') != NULL ?
+		    strchr(conninfo, '@') + 1 : conninfo);
+	h = PQhost(c);
+	d = PQdb(c);
+	return xasprintf("%s@%s:%s/%s", PQuser(c), h ? h : "",
+	    PQport(c), d ? d : "");
+}
+
+struct db *
+db_pg_open(const char *uri, int *transient, char *err, size_t errlen)
+{
+	static const char *keys[] = { "dbname", "connect_timeout",
+	    "application_name", NULL };
+	const char *vals[4];
+	struct pg *g;
+	char m[512];
+	int dummy;
+
+	if (transient == NULL)
+		transient = &dummy;
+	*transient = 0;
+	if (strncmp(uri, "postgres:", 9) == 0 &&
+	    strncmp(uri, "postgres://", 11) != 0)
+		uri += 9;
+	g = xcalloc(1, sizeof(*g));
+	g->base.ops = &pg_ops;
+	g->conninfo = xstrdup(uri);
+	/* Later keywords win only when the string does not set them. */
+	vals[0] = uri;
+	vals[1] = CONNECT_TIMEOUT;
+	vals[2] = "periskop";
+	vals[3] = NULL;
+	g->c = PQconnectdbParams(keys, vals, 1);
+	if (g->c == NULL || PQstatus(g->c) != CONNECTION_OK) {
+		g->name = display_name(NULL, uri);
+		pg_msg(m, sizeof(m), g->c ? PQerrorMessage(g->c) : "no memory");
+		snprintf(err, errlen, "postgres: '%s': cannot connect: %s",
+		    g->name, m);
+		/* A bad string will not get better; a server may come up. */
+		*transient = g->c != NULL && strstr(m, "invalid") == NULL &&
+		    strstr(m, "missing") == NULL &&
+		    strstr(m, "password authentication") == NULL &&
+		    strstr(m, "does not exist") == NULL;
+		pg_close(&g->base);
+		errno = 0;
+		return NULL;
+	}
+	g->name = display_name(g->c, uri);
+	PQclear(PQexec(g->c, "SET client_min_messages = warning"));
+	if (migrate(g, err, errlen) == -1) {
+		*transient = g->base.transient;
+		pg_close(&g->base);
+		errno = 0;
+		return NULL;
+	}
+	errno = 0;
+	return &g->base;
+}
+
+/* -- Reading. */
+
+static int
+pg_services(struct db *db, char ***names, size_t *n, char *err, size_t errlen)
+{
+	struct pg *g = PG(db);
+	PGresult *r;
+	int i;
+
+	*names = NULL;
+	*n = 0;
+	if (ensure_conn(g, err, errlen) == -1 ||
+	    (r = run(g, ST_SERVICES, NULL, err, errlen,
+	    "listing services")) == NULL)
+		return -1;
+	*names = xcalloc((size_t)PQntuples(r) + 1, sizeof(**names));
+	for (i = 0; i < PQntuples(r); i++)
+		(*names)[i] = get_strdup(r, i, 0);
+	*n = (size_t)PQntuples(r);
+	PQclear(r);
+	return 0;
+}
+
+static int
+pg_service_exists(struct db *db, const char *service, char *err,
+    size_t errlen)
+{
+	struct pg *g = PG(db);
+	struct params p = { .n = 0 };
+	PGresult *r;
+	int found;
+
+	p_text(&p, service);
+	if (ensure_conn(g, err, errlen) == -1 ||
+	    (r = run(g, ST_SERVICE_EXISTS, &p, err, errlen,
+	    "looking up a service")) == NULL)
+		return -1;
+	found = PQntuples(r) > 0;
+	PQclear(r);
+	return found;
+}
+
+/* Fills e from row i of an ERROR_COLS result. */
+static void
+error_from(struct db_error *e, const PGresult *r, int i)
+{
+	memset(e, 0, sizeof(*e));
+	e->key = get_strdup(r, i, 0);
+	e->total_count = get_int(r, i, 1);
+	e->severity = get_severity(r, i, 2);
+	e->created_at = get_time(r, i, 3);
+	e->last_seen = get_time(r, i, 4);
+	e->status = get_strdup(r, i, 5);
+	e->regressed = (int)get_int(r, i, 6);
+	e->regressed_at = get_time(r, i, 7);
+	e->first_seen = get_time(r, i, 8);
+}
+
+static int
+load_occurrences(struct pg *g, const char *service, struct db_error *e,
+    size_t nocc, char *err, size_t errlen)
+{
+	struct params p = { .n = 0 };
+	struct db_occurrence *o;
+	PGresult *r;
+	int i;
+
+	if (nocc == 0)
+		return 0;
+	p_text(&p, service);
+	p_text(&p, e->key);
+	p_int(&p, nocc > INT64_MAX ? INT64_MAX : (int64_t)nocc);
+	if ((r = run(g, ST_OCCS, &p, err, errlen,
+	    "listing occurrences")) == NULL)
+		return -1;
+	if (PQntuples(r) > 0)
+		e->occ = xcalloc((size_t)PQntuples(r), sizeof(*e->occ));
+	for (i = 0; i < PQntuples(r); i++) {
+		o = &e->occ[e->nocc++];
+		o->uuid = get_strdup(r, i, 0);
+		o->timestamp = get_int(r, i, 1);
+		o->severity = get_severity(r, i, 2);
+		o->error_json = get_strdup(r, i, 3);
+		o->http_json = get_strdup(r, i, 4);
+	}
+	PQclear(r);
+	return 0;
+}
+
+/* One snapshot for reads that take several statements. */
+static int
+read_begin(struct pg *g, int *own, char *err, size_t errlen)
+{
+	*own = 0;
+	if (g->in_txn)
+		return 0;
+	if (ensure_conn(g, err, errlen) == -1 ||
+	    simple(g, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err,
+	    errlen, "begin") == -1)
+		return -1;
+	*own = 1;
+	return 0;
+}
+
+static void
+read_end(struct pg *g, int own)
+{
+	if (own)
+		PQclear(PQexec(g->c, "COMMIT"));
+}
+
+static int
+pg_errors(struct db *db, const char *service, size_t nocc, int with_resolved,
+    struct db_error_list *l, char *err, size_t errlen)
+{
+	struct pg *g = PG(db);
+	struct params p = { .n = 0 };
+	PGresult *r;
+	size_t i;
+	int own;
+
+	if (read_begin(g, &own, err, errlen) == -1)
+		return -1;
+	p_text(&p, service);
+	if ((r = run(g, with_resolved ? ST_ERRORS_ALL : ST_ERRORS, &p, err,
+	    errlen, "listing errors")) == NULL)
+		goto bad;
+	if (PQntuples(r) > 0)
+		l->v = xcalloc((size_t)PQntuples(r), sizeof(*l->v));
+	for (i = 0; i < (size_t)PQntuples(r); i++)
+		error_from(&l->v[l->n++], r, (int)i);
+	PQclear(r);
+	for (i = 0; i < l->n; i++)
+		if (load_occurrences(g, service, &l->v[i], nocc, err,
+		    errlen) == -1)
+			goto bad;
+	read_end(g, own);
+	return 0;
+bad:
+	if (own)
+		PQclear(PQexec(g->c, "ROLLBACK"));
+	db_error_list_release(l);
+	return -1;
+}
+
+static int
+pg_error_one(struct db *db, const char *service, const char *key,
+    size_t nocc, struct db_error *e, char *err, size_t errlen)
+{
+	struct pg *g = PG(db);
+	struct params p = { .n = 0 };
+	PGresult *r;
+	int own, found;
+
+	if (read_begin(g, &own, err, errlen) == -1)
+		return -1;
+	p_text(&p, service);
+	p_text(&p, key);
+	if ((r = run(g, ST_ERROR_ONE, &p, err, errlen,
+	    "reading an error")) == NULL)
+		goto bad;
+	found = PQntuples(r) > 0;
+	if (found)
+		error_from(e, r, 0);
+	PQclear(r);
+	if (found && load_occurrences(g, service, e, nocc, err, errlen) == -1)
+		goto bad;
+	read_end(g, own);
+	return found;
+bad:
+	if (own)
+		PQclear(PQexec(g->c, "ROLLBACK"));
+	db_error_release(e);
+	return -1;
+}
+
+/* Runs a statement whose one row holds a count of changed rows. */
+static int
+changed(struct pg *g, int id, const struct params *p, char *err,
+    size_t errlen, const char *what)
+{
+	PGresult *r;
+	int n;
+
+	if (!g->in_txn && ensure_conn(g, err, errlen) == -1)
+		return -1;
+	if ((r = run(g, id, p, err, errlen, what)) == NULL)
+		return -1;
+	n = PQntuples(r) > 0 && get_int(r, 0, 0) > 0;
+	PQclear(r);
+	return n;
+}
+
+static int
+pg_resolve(struct db *db, const char *service, const char *key, char *err,
+    size_t errlen)
+{
+	struct params p = { .n = 0 };
+
+	p_text(&p, service);
+	p_text(&p, key);
+	p_int(&p, time_now());
+	return changed(PG(db), ST_RESOLVE, &p, err, errlen,
+	    "resolving an error");
+}
+
+static int
+pg_set_status(struct db *db, const char *service, const char *key,
+    const char *status, char *err, size_t errlen)
+{
+	struct params p = { .n = 0 };
+
+	p_text(&p, service);
+	p_text(&p, key);
+	p_text(&p, status);
+	p_int(&p, time_now());
+	return changed(PG(db), ST_SET_STATUS, &p, err, errlen,
+	    "setting an error's status");
+}
+
+static int
+pg_targets(struct db *db, struct db_target_list *l, char *err, size_t errlen)
+{
+	struct pg *g = PG(db);
+	struct db_target_info *t;
+	PGresult *r;
+	int i;
+
+	if (ensure_conn(g, err, errlen) == -1 ||
+	    (r = run(g, ST_TARGETS, NULL, err, errlen,
+	    "listing targets")) == NULL)
+		return -1;
+	if (PQntuples(r) > 0)
+		l->v = xcalloc((size_t)PQntuples(r), sizeof(*l->v));
+	for (i = 0; i < PQntuples(r); i++) {
+		t = &l->v[l->n++];
+		t->service = get_strdup(r, i, 0);
+		t->address = get_strdup(r, i, 1);
+		t->url = get_strdup(r, i, 2);
+		t->endpoint = get_strdup(r, i, 3);
+		if (t->endpoint == NULL)
+			t->endpoint = xstrdup("/errors");
+		t->up = PQgetisnull(r, i, 4) ? -1 : get_int(r, i, 4) != 0;
+		t->last_scrape = get_time(r, i, 5);
+		t->duration_ms = PQgetisnull(r, i, 6) ? 0 :
+		    strtod(PQgetvalue(r, i, 6), NULL);
+		t->last_error = get_strdup(r, i, 7);
+	}
+	PQclear(r);
+	return 0;
+}
+
+static int
+pg_bucket_rows(struct db *db, const char *service, const char *key,
+    int hourly, int64_t since, void (*fn)(int64_t, int64_t, void *),
+    void *arg, char *err, size_t errlen)
+{
+	struct pg *g = PG(db);
+	struct params p = { .n = 0 };
+	PGresult *r;
+	int id, i;
+
+	if (hourly)
+		id = key != NULL ? ST_HOURS_KEY : ST_HOURS;
+	else
+		id = key != NULL ? ST_MINUTES_KEY : ST_MINUTES;
+	p_text(&p, service);
+	p_int(&p, since);
+	if (key != NULL)
+		p_text(&p, key);
+	if (ensure_conn(g, err, errlen) == -1 ||
+	    (r = run(g, id, &p, err, errlen,
+	    "reading counts over time")) == NULL)
+		return -1;
+	for (i = 0; i < PQntuples(r); i++)
+		fn(get_int(r, i, 0), get_int(r, i, 1), arg);
+	PQclear(r);
+	return 0;
+}
+
+static int
+pg_instances(struct db *db, const char *service, const char *key,
+    struct db_instance **v, size_t *n, char *err, size_t errlen)
+{
+	struct pg *g = PG(db);
+	struct params p = { .n = 0 };
+	PGresult *r;
+	int i;
+
+	p_text(&p, service);
+	p_text(&p, key);
+	if (ensure_conn(g, err, errlen) == -1 ||
+	    (r = run(g, ST_INSTANCES, &p, err, errlen,
+	    "listing instances")) == NULL)
+		return -1;
+	if (PQntuples(r) > 0)
+		*v = xcalloc((size_t)PQntuples(r), sizeof(**v));
+	for (i = 0; i < PQntuples(r); i++) {
+		(*v)[i].target = get_strdup(r, i, 0);
+		(*v)[i].count = get_int(r, i, 1);
+		(*v)[i].last_raw = get_int(r, i, 2);
+	}
+	*n = (size_t)PQntuples(r);
+	PQclear(r);
+	return 0;
+}
+
+static int
+pg_metrics(struct db *db, int (*fn)(const struct db_metric *, void *),
+    void *arg, char *err, size_t errlen)
+{
+	struct pg *g = PG(db);
+	struct db_metric m;
+	PGresult *r;
+	int i;
+
+	if (ensure_conn(g, err, errlen) == -1 ||
+	    (r = run(g, ST_METRICS, NULL, err, errlen,
+	    "reading metrics")) == NULL)
+		return -1;
+	for (i = 0; i < PQntuples(r); i++) {
+		m.service = PQgetvalue(r, i, 0);
+		m.target = PQgetvalue(r, i, 1);
+		m.key = PQgetvalue(r, i, 2);
+		m.severity = get_severity(r, i, 3);
+		m.count = get_int(r, i, 4);
+		if (fn(&m, arg) != 0)
+			break;
+	}
+	PQclear(r);
+	return 0;
+}
+
+static int
+pg_service_stats(struct db *db, struct db_service_stats **v, size_t *n,
+    char *err, size_t errlen)
+{
+	struct pg *g = PG(db);
+	struct db_service_stats *x;
+	PGresult *r;
+	int i;
+
+	if (ensure_conn(g, err, errlen) == -1 ||
+	    (r = run(g, ST_STATS, NULL, err, errlen,
+	    "reading service statistics")) == NULL)
+		return -1;
+	if (PQntuples(r) > 0)
+		*v = xcalloc((size_t)PQntuples(r), sizeof(**v));
+	for (i = 0; i < PQntuples(r); i++) {
+		x = &(*v)[i];
+		x->service = get_strdup(r, i, 0);
+		x->targets = get_int(r, i, 1);
+		x->up = get_int(r, i, 2);
+		x->rounds_total = get_int(r, i, 3);
+		x->scrapes_total = get_int(r, i, 4);
+		x->scrape_failures_total = get_int(r, i, 5);
+		x->last_round_ms = strtod(PQgetvalue(r, i, 6), NULL);
+		x->last_round_at = get_time(r, i, 7);
+	}
+	*n = (size_t)PQntuples(r);
+	PQclear(r);
+	return 0;
+}
+
+static int
+pg_generation(struct db *db, int64_t *gen, char *err, size_t errlen)
+{
+	struct pg *g = PG(db);
+	PGresult *r;
+
+	if (ensure_conn(g, err, errlen) == -1 ||
+	    (r = run(g, ST_GENERATION, NULL, err, errlen,
+	    "reading the generation")) == NULL)
+		return -1;
+	*gen = PQntuples(r) > 0 ? get_int(r, 0, 0) : 0;
+	PQclear(r);
+	return 0;
+}
+
+/* -- Writing, for the aggregator. */
+
+static int
+pg_begin(struct db *db, char *err, size_t errlen)
+{
+	struct pg *g = PG(db);
+
+	if (ensure_conn(g, err, errlen) == -1 ||
+	    simple(g, "BEGIN", err, errlen, "begin") == -1)
+		return -1;
+	g->in_txn = 1;
+	return 0;
+}
+
+static int
+pg_commit(struct db *db, char *err, size_t errlen)
+{
+	struct pg *g = PG(db);
+	PGresult *r;
+	int rc = 0;
+
+	g->in_txn = 0;
+	r = PQexec(g->c, "COMMIT");
+	/* A COMMIT of a failed transaction answers ROLLBACK: not a success. */
+	if (PQresultStatus(r) != PGRES_COMMAND_OK ||
+	    strcmp(PQcmdStatus(r), "COMMIT") != 0) {
+		if (PQresultStatus(r) == PGRES_COMMAND_OK) {
+			snprintf(err, errlen, "postgres: '%s': commit: the "
+			    "transaction was rolled back", g->name);
+			g->base.transient = 1;
+		} else
+			fail(g, r, err, errlen, "commit");
+		rc = -1;
+	}
+	PQclear(r);
+	return rc;
+}
+
+static void
+pg_rollback(struct db *db)
+{
+	struct pg *g = PG(db);
+
+	g->in_txn = 0;
+	if (PQstatus(g->c) == CONNECTION_OK &&
+	    PQtransactionStatus(g->c) != PQTRANS_IDLE)
+		PQclear(PQexec(g->c, "ROLLBACK"));
+}
+
+static int
+pg_service_touch(struct db *db, const char *service, int64_t now, char *err,
+    size_t errlen)
+{
+	struct params p = { .n = 0 };
+
+	p_text(&p, service);
+	p_int(&p, now);
+	return run0(PG(db), ST_SERVICE_TOUCH, &p, err, errlen,
+	    "storing a service");
+}
+
+static int
+pg_targets_mark(struct db *db, const char *service, char *err, size_t errlen)
+{
+	struct params p = { .n = 0 };
+
+	p_text(&p, service);
+	p_text(&p, db->shard);
+	return run0(PG(db), ST_TARGETS_MARK, &p, err, errlen,
+	    "marking targets");
+}
+
+static int
+pg_targets_sweep(struct db *db, const char *service, char *err,
+    size_t errlen)
+{
+	struct params p = { .n = 0 };
+
+	p_text(&p, service);
+	p_text(&p, db->shard);
+	return run0(PG(db), ST_TARGETS_SWEEP, &p, err, errlen,
+	    "deleting old targets");
+}
+
+static int
+pg_target_put(struct db *db, const char *service, const char *address,
+    const char *url, const char *endpoint, const char *labels_json, char *err,
+    size_t errlen)
+{
+	struct params p = { .n = 0 };
+
+	p_text(&p, service);
+	p_text(&p, address);
+	p_text(&p, url ? url : "");
+	p_text(&p, endpoint);
+	p_text(&p, labels_json ? labels_json : "{}");
+	p_text(&p, db->shard);
+	return run0(PG(db), ST_TARGET_PUT, &p, err, errlen,
+	    "storing a target");
+}
+
+static int
+pg_target_health(struct db *db, const struct db_health *h, int *prev_up,
+    char *err, size_t errlen)
+{
+	struct params p = { .n = 0 };
+	PGresult *r;
+
+	*prev_up = -1;
+	p_text(&p, h->service);
+	p_text(&p, h->address);
+	p_text(&p, h->url ? h->url : "");
+	p_text(&p, h->endpoint);
+	p_time(&p, h->at);
+	p_double(&p, h->duration_ms);
+	p_int(&p, h->up != 0);
+	p_text(&p, h->up ? NULL : h->error ? h->error : "");
+	if ((r = run(PG(db), ST_TARGET_HEALTH, &p, err, errlen,
+	    "storing a target's health")) == NULL)
+		return -1;
+	if (PQntuples(r) > 0 && !PQgetisnull(r, 0, 0))
+		*prev_up = get_int(r, 0, 0) != 0;
+	PQclear(r);
+	return 0;
+}
+
+static int
+pg_count_get(struct db *db, const char *service, const char *target_id,
+    const char *key, int64_t *last_raw, char *err, size_t errlen)
+{
+	struct params p = { .n = 0 };
+	PGresult *r;
+	int found;
+
+	p_text(&p, service);
+	p_text(&p, target_id);
+	p_text(&p, key);
+	if ((r = run(PG(db), ST_COUNT_GET, &p, err, errlen,
+	    "reading a count")) == NULL)
+		return -1;
+	found = PQntuples(r) > 0;
+	if (found)
+		*last_raw = get_int(r, 0, 0);
+	PQclear(r);
+	return found;
+}
+
+static int
+pg_count_put(struct db *db, const char *service, const char *target_id,
+    const char *target, const char *key, int64_t raw, int64_t delta,
+    char *err, size_t errlen)
+{
+	struct params p = { .n = 0 };
+
+	p_text(&p, service);
+	p_text(&p, target_id);
+	p_text(&p, key);
+	p_text(&p, target);
+	p_int(&p, raw);
+	p_int(&p, delta);
+	return run0(PG(db), ST_COUNT_PUT, &p, err, errlen, "storing a count");
+}
+
+/* An array literal element: always quoted, '"' and '\' escaped. */
+static void
+array_add(struct buf *b, const char *s)
+{
+	buf_addc(b, '"');
+	for (; *s != '\0'; s++) {
+		if (*s == '"' || *s == '\\')
+			buf_addc(b, '\\');
+		buf_addc(b, *s);
+	}
+	buf_addc(b, '"');
+}
+
+static int
+pg_counts_put(struct db *db, const char *service, const char *target_id,
+    const char *target, const char *const *keys, const int64_t *raw,
+    size_t n, int64_t at, int64_t *delta, char *err, size_t errlen)
+{
+	struct params p = { .n = 0 };
+	struct buf kb, rb;
+	PGresult *r;
+	const char *k;
+	size_t i, j;
+	int row;
+
+	if (n == 0)
+		return 0;
+	buf_init(&kb);
+	buf_init(&rb);
+	buf_addc(&kb, '{');
+	buf_addc(&rb, '{');
+	for (i = 0; i < n; i++) {
+		if (i > 0) {
+			buf_addc(&kb, ',');
+			buf_addc(&rb, ',');
+		}
+		array_add(&kb, keys[i]);
+		buf_addf(&rb, "%" PRId64, raw[i]);
+	}
+	buf_addc(&kb, '}');
+	buf_addc(&rb, '}');
+	p_text(&p, service);
+	p_text(&p, target_id);
+	p_text(&p, target);
+	p_text(&p, kb.p);
+	p_text(&p, rb.p);
+	p_int(&p, at);
+	r = run(PG(db), ST_COUNTS_PUT, &p, err, errlen, "storing counts");
+	buf_release(&kb);
+	buf_release(&rb);
+	if (r == NULL)
+		return -1;
+	for (i = 0; i < n; i++)
+		delta[i] = 0;
+	/* Rows come back in input order; the search is only a safety net. */
+	for (row = 0; row < PQntuples(r); row++) {
+		k = PQgetvalue(r, row, 0);
+		j = (size_t)row;
+		if (j >= n || strcmp(keys[j], k) != 0)
+			for (j = 0; j < n && strcmp(keys[j], k) != 0; j++)
+				;
+		if (j < n)
+			delta[j] = get_int(r, row, 1);
+	}
+	PQclear(r);
+	return 0;
+}
+
+static int
+pg_error_get(struct db *db, const char *service, const char *key,
+    struct db_error_row *row, char *err, size_t errlen)
+{
+	struct params p = { .n = 0 };
+	PGresult *r;
+	int found;
+
+	p_text(&p, service);
+	p_text(&p, key);
+	if ((r = run(PG(db), ST_ERROR_GET, &p, err, errlen,
+	    "reading an error")) == NULL)
+		return -1;
+	found = PQntuples(r) > 0;
+	if (found) {
+		row->total_count = get_int(r, 0, 0);
+		row->severity = get_severity(r, 0, 1);
+		row->created_at = get_time(r, 0, 2);
+		row->first_seen = get_time(r, 0, 3);
+		row->last_seen = get_time(r, 0, 4);
+		row->inserted = get_int(r, 0, 5);
+		snprintf(row->status, sizeof(row->status), "%s",
+		    PQgetvalue(r, 0, 6));
+		row->resolved_at = get_time(r, 0, 7);
+		row->regressed = (int)get_int(r, 0, 8);
+		row->regressed_at = get_time(r, 0, 9);
+		row->rounds = get_int(r, 0, 10);
+	}
+	PQclear(r);
+	return found;
+}
+
+static int
+pg_error_put(struct db *db, const struct db_error_row *row, int64_t delta,
+    char *err, size_t errlen)
+{
+	struct params p = { .n = 0 };
+	PGresult *r;
+	int inserted;
+
+	p_text(&p, row->service);
+	p_text(&p, row->key);
+	p_int(&p, delta);
+	p_text(&p, severity_name(row->severity));
+	p_time(&p, row->created_at);
+	p_time(&p, row->first_seen);
+	p_time(&p, row->last_seen);
+	p_int(&p, row->inserted);
+	p_text(&p, row->status);
+	p_time(&p, row->resolved_at);
+	p_int(&p, row->regressed);
+	p_time(&p, row->regressed_at);
+	p_int(&p, row->rounds);
+	if ((r = run(PG(db), ST_ERROR_PUT, &p, err, errlen,
+	    "storing an error")) == NULL)
+		return -1;
+	inserted = PQntuples(r) > 0 && PQgetvalue(r, 0, 0)[0] == 't';
+	PQclear(r);
+	return inserted;
+}
+
+static int
+pg_occurrence_add(struct db *db, const char *service, const char *key,
+    const struct db_occurrence *o, char *err, size_t errlen)
+{
+	struct params p = { .n = 0 };
+
+	p_text(&p, service);
+	p_text(&p, key);
+	p_text(&p, o->uuid);
+	p_int(&p, o->timestamp);
+	p_text(&p, severity_name(o->severity));
+	p_text(&p, o->error_json);
+	p_text(&p, o->http_json);
+	return run0(PG(db), ST_OCC_ADD, &p, err, errlen,
+	    "storing an occurrence");
+}
+
+static int
+pg_occurrences_trim(struct db *db, const char *service, const char *key,
+    size_t max, char *err, size_t errlen)
+{
+	struct params p = { .n = 0 };
+
+	p_text(&p, service);
+	p_text(&p, key);
+	/* OFFSET max - 1 finds the oldest kept; older ones go. */
+	p_int(&p, max == 0 ? 0 : max > INT64_MAX ? INT64_MAX - 1 :
+	    (int64_t)max - 1);
+	return run0(PG(db), ST_OCC_TRIM, &p, err, errlen,
+	    "trimming occurrences");
+}
+
+static int
+bucket_add(struct db *db, int id, const char *service, const char *key,
+    int64_t start, int64_t delta, char *err, size_t errlen)
+{
+	struct params p = { .n = 0 };
+
+	p_text(&p, service);
+	p_text(&p, key);
+	p_int(&p, start);
+	p_int(&p, delta);
+	return run0(PG(db), id, &p, err, errlen, "storing counts over time");
+}
+
+static int
+pg_minute_add(struct db *db, const char *service, const char *key,
+    int64_t minute_ms, int64_t delta, char *err, size_t errlen)
+{
+	return bucket_add(db, ST_MINUTE_ADD, service, key, minute_ms, delta,
+	    err, errlen);
+}
+
+static int
+pg_hour_add(struct db *db, const char *service, const char *key,
+    int64_t hour_ms, int64_t delta, char *err, size_t errlen)
+{
+	return bucket_add(db, ST_HOUR_ADD, service, key, hour_ms, delta, err,
+	    errlen);
+}
+
+static int
+pg_round_put(struct db *db, const char *service, int64_t at,
+    double duration_ms, int64_t targets, int64_t failed, char *err,
+    size_t errlen)
+{
+	struct params p = { .n = 0 };
+
+	p_text(&p, service);
+	p_int(&p, targets);
+	p_int(&p, failed);
+	p_double(&p, duration_ms);
+	p_time(&p, at);
+	return run0(PG(db), ST_ROUND_PUT, &p, err, errlen,
+	    "storing round statistics");
+}
+
+static int
+pg_bump(struct db *db, char *err, size_t errlen)
+{
+	return run0(PG(db), ST_BUMP, NULL, err, errlen,
+	    "bumping the generation");
+}
+
+static int
+pg_prune(struct db *db, int64_t occ_before, int64_t min_before,
+    int64_t hour_before, int64_t target_before, char *err, size_t errlen)
+{
+	static const int ids[] = { ST_PRUNE_OCC, ST_PRUNE_MIN, ST_PRUNE_HOUR,
+	    ST_PRUNE_COUNTS, ST_PRUNE_TARGETS };
+	struct params p;
+	int64_t before[5];
+	size_t i;
+
+	before[0] = occ_before;
+	before[1] = min_before;
+	before[2] = hour_before;
+	before[3] = before[4] = target_before;
+	if (pg_begin(db, err, errlen) == -1)
+		return -1;
+	for (i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		if (before[i] <= 0)
+			continue;
+		p.n = 0;
+		p_int(&p, before[i]);
+		if (run0(PG(db), ids[i], &p, err, errlen, "pruning") == -1)
+			goto bad;
+	}
+	if (pg_bump(db, err, errlen) == -1)
+		goto bad;
+	return pg_commit(db, err, errlen);
+bad:
+	pg_rollback(db);
+	return -1;
+}
+
+static const struct db_ops pg_ops = {
+	.name = "postgres",
+	.close = pg_close,
+	.services = pg_services,
+	.service_exists = pg_service_exists,
+	.errors = pg_errors,
+	.resolve = pg_resolve,
+	.targets = pg_targets,
+	.begin = pg_begin,
+	.commit = pg_commit,
+	.rollback = pg_rollback,
+	.service_touch = pg_service_touch,
+	.targets_mark = pg_targets_mark,
+	.target_put = pg_target_put,
+	.targets_sweep = pg_targets_sweep,
+	.target_health = pg_target_health,
+	.count_get = pg_count_get,
+	.count_put = pg_count_put,
+	.error_get = pg_error_get,
+	.error_put = pg_error_put,
+	.occurrence_add = pg_occurrence_add,
+	.occurrences_trim = pg_occurrences_trim,
+	.minute_add = pg_minute_add,
+	.replay = 1,
+	.error_one = pg_error_one,
+	.set_status = pg_set_status,
+	.bucket_rows = pg_bucket_rows,
+	.instances = pg_instances,
+	.metrics = pg_metrics,
+	.service_stats = pg_service_stats,
+	.generation = pg_generation,
+	.counts_put = pg_counts_put,
+	.hour_add = pg_hour_add,
+	.round_put = pg_round_put,
+	.bump = pg_bump,
+	.prune = pg_prune,
+};
