@@ -48,7 +48,7 @@ DEB_TEST = check curl jq perl sqlite3 mandoc procps clang libclang-rt-14-dev \
 	   prometheus dnsmasq-base iproute2 util-linux
 
 .PHONY: all check unit integration run install uninstall clean lint deps \
-	deps-test deps-ui deps-install bench fuzz fuzz-smoke
+	deps-test deps-ui deps-bench deps-install bench fuzz fuzz-smoke
 .SUFFIXES:
 
 all: deps $(BINS) $(HELPERS)
@@ -179,7 +179,13 @@ lint:
 run: all
 	@./t/helper/run-demo.sh
 
-bench: all
+# The benchmarks' references: wrk and nginx for serve, GNU time for RSS.
+deps-bench:
+	@$(MAKE) -s --no-print-directory deps-install \
+	    DEPS_CHECK='command -v wrk && command -v nginx && test -x /usr/bin/time' \
+	    DEPS_PKGS='wrk nginx-light time'
+
+bench: all deps-bench
 	@for b in t/bench/*.sh; do [ -x "$$b" ] && "$$b"; done; true
 
 install: all
