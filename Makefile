@@ -45,7 +45,7 @@ FUZZ_SECONDS ?= 60
 DEB_BUILD = gcc make pkg-config libcurl4-openssl-dev libjansson-dev \
 	   libyaml-dev libsqlite3-dev libpq-dev libmicrohttpd-dev libpcre2-dev
 DEB_TEST = check curl jq perl sqlite3 mandoc procps clang libclang-rt-14-dev \
-	   prometheus dnsmasq-base iproute2 util-linux
+	   prometheus dnsmasq-base iproute2 util-linux time postgresql
 
 .PHONY: all check unit integration run install uninstall clean lint deps \
 	deps-test deps-ui deps-bench deps-install bench fuzz fuzz-smoke
@@ -59,7 +59,7 @@ deps:
 	    DEPS_CHECK='$(PKG_CONFIG) --exists $(PKGS)' DEPS_PKGS='$(DEB_BUILD)'
 deps-test:
 	@$(MAKE) -s --no-print-directory deps-install \
-	    DEPS_CHECK='$(PKG_CONFIG) --exists check && command -v jq && command -v curl && command -v prove && command -v sqlite3 && command -v mandoc && command -v clang && command -v promtool && command -v dnsmasq && command -v ip && test -d /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux' \
+	    DEPS_CHECK='$(PKG_CONFIG) --exists check && command -v jq && command -v curl && command -v prove && command -v sqlite3 && command -v mandoc && command -v clang && command -v promtool && command -v dnsmasq && command -v ip && test -x /usr/bin/time && ls /usr/lib/postgresql/*/bin/initdb && test -d /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux' \
 	    DEPS_PKGS='$(DEB_TEST)'
 # The browser tests: Debian's Chromium, and Node.js for playwright-core.
 deps-ui:

@@ -16,12 +16,15 @@
 #include "xalloc.h"
 
 /* Bounds on one transaction when no round line comes to end it. */
-#define TXN_MAX_SCRAPES	5000
-#define TXN_MAX_MS	2000.0
+#define TXN_MAX_SCRAPES	20000
+#define TXN_MAX_MS	4000.0
 #define MINUTE_MS	60000
 #define HOUR_MS		3600000
 #define PRUNE_EVERY_MS	600000
 #define RETRY_MS	60000
+/* Scrapes and count rows sent to the engine in one call. */
+#define BATCH_SCRAPES	200
+#define BATCH_ROWS	4000
 
 struct pend_occ {
 	char		*uuid;
@@ -61,6 +64,19 @@ struct pend {
 	size_t		 capmin;
 };
 
+/* Scrapes waiting to be sent to the engine, with owned copies. */
+struct batch {
+	struct db_health	*h;		/* one per scrape */
+	char			**tid;		/* its target_id, or NULL */
+	size_t			 nh;
+	struct db_count_row	*c;		/* one per scrape and key */
+	struct pend		**cp;		/* the error each row feeds */
+	size_t			 nc;
+	size_t			 capc;
+	int64_t			*delta;
+	int			*up;
+};
+
 struct pend_round {
 	char	*service;
 	int64_t	 at;
@@ -76,6 +92,7 @@ struct aggregator {
 	struct db_retention	 ret;
 	int64_t			 prune_every;
 	int64_t			 retry_ms;
+	void			(*on_retry)(const char *, int64_t);
 	int64_t			 last_prune;	/* time_mono_ms */
 	agg_event_fn		 fn;
 	void			*arg;
@@ -91,6 +108,7 @@ struct aggregator {
 	struct pend		**pl;
 	size_t			 npl;
 	size_t			 plcap;
+	struct batch		 b;
 	struct pend_round	*rounds;
 	size_t			 nrounds;
 	char			**touched;	/* services stored this txn */
@@ -121,6 +139,7 @@ aggregator_new(struct db *db, const struct agg_options *opt, agg_event_fn fn,
 	    opt->prune_every_ms : PRUNE_EVERY_MS;
 	a->retry_ms = opt != NULL && opt->retry_ms > 0 ? opt->retry_ms :
 	    RETRY_MS;
+	a->on_retry = opt != NULL ? opt->on_retry : NULL;
 	a->last_prune = (int64_t)time_mono_ms() - a->prune_every;
 	a->fn = fn;
 	a->arg = arg;
@@ -159,12 +178,32 @@ pend_free(struct pend *p)
 	free(p);
 }
 
+static void
+batch_clear(struct batch *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->nh; i++) {
+		free((char *)b->h[i].service);
+		free((char *)b->h[i].address);
+		free((char *)b->h[i].url);
+		free((char *)b->h[i].endpoint);
+		free((char *)b->h[i].error);
+		free(b->tid[i]);
+	}
+	b->nh = 0;
+	for (i = 0; i < b->nc; i++)
+		free((char *)b->c[i].key);
+	b->nc = 0;
+}
+
 /* Forgets everything of the transaction but the spool. */
 static void
 drop_state(struct aggregator *a)
 {
 	size_t i;
 
+	batch_clear(&a->b);
 	for (i = 0; i < a->nev; i++)
 		event_free(&a->ev[i]);
 	a->nev = 0;
@@ -205,6 +244,12 @@ aggregator_free(struct aggregator *a)
 	free(a->pl);
 	free(a->rounds);
 	free(a->touched);
+	free(a->b.h);
+	free(a->b.tid);
+	free(a->b.c);
+	free(a->b.cp);
+	free(a->b.delta);
+	free(a->b.up);
 	if (a->spool != NULL)
 		fclose(a->spool);
 	buf_release(&a->tmp);
@@ -460,10 +505,13 @@ by_key(const void *x, const void *y)
 	    sort_aggs[*(const size_t *)y].key);
 }
 
-/* Folds one aggregate of a scrape into the transaction's errors. */
-static void
+/*
+ * Folds one aggregate of a scrape into the transaction's errors; its
+ * delta comes when the batch has been sent.
+ */
+static struct pend *
 gather(struct aggregator *a, const struct scrape_rec *sc,
-    const struct aggregate *ag, int64_t delta)
+    const struct aggregate *ag)
 {
 	struct pend *p;
 	const struct occurrence *oc;
@@ -471,16 +519,11 @@ gather(struct aggregator *a, const struct scrape_rec *sc,
 	size_t i;
 
 	p = pend_get(a, sc->service, ag->key, sc->at);
-	p->delta += delta;
 	/* The latest report wins; scrapes arrive in time order. */
 	p->severity = ag->severity;
 	if (ag->created_at != TIME_NONE && (p->created_at == TIME_NONE ||
 	    ag->created_at < p->created_at))
 		p->created_at = ag->created_at;
-	if (delta > 0) {
-		p->last_at = sc->at;
-		pend_minute(p, sc->at, delta);
-	}
 	oldest = a->ret.occurrences_ms > 0 ? time_now() -
 	    a->ret.occurrences_ms : INT64_MIN;
 	for (i = 0; i < ag->nlatest; i++) {
@@ -493,81 +536,142 @@ gather(struct aggregator *a, const struct scrape_rec *sc,
 		if (oc->timestamp >= oldest)
 			pend_occurrence(a, p, oc);
 	}
+	return p;
+}
+
+/* Sends the waiting scrapes to the engine and folds in what came back. */
+static int
+batch_send(struct aggregator *a, char *err, size_t errlen)
+{
+	struct batch *b = &a->b;
+	struct event_rec *e;
+	struct db_health *h;
+	struct pend *p;
+	size_t i;
+
+	if (b->nh == 0)
+		return 0;
+	b->up = xreallocarray(b->up, b->nh, sizeof(*b->up));
+	if (a->ops->health_batch(a->db, b->h, b->nh, b->up, err,
+	    errlen) == -1)
+		return -1;
+	for (i = 0; i < b->nh; i++) {
+		h = &b->h[i];
+		if (!h->up && b->up[i] != 0) {
+			e = event_add(a, "target_down", h->service, h->at);
+			e->target = xstrdup(h->address);
+			e->error = xstrdup(h->error ? h->error : "");
+		} else if (h->up && b->up[i] == 0) {
+			e = event_add(a, "target_up", h->service, h->at);
+			e->target = xstrdup(h->address);
+		}
+	}
+	if (b->nc > 0) {
+		b->delta = xreallocarray(b->delta, b->capc,
+		    sizeof(*b->delta));
+		if (a->ops->counts_batch(a->db, b->c, b->nc, b->delta, err,
+		    errlen) == -1)
+			return -1;
+	}
+	for (i = 0; i < b->nc; i++) {
+		p = b->cp[i];
+		p->delta += b->delta[i];
+		if (b->delta[i] > 0) {
+			if (b->c[i].at > p->last_at)
+				p->last_at = b->c[i].at;
+			pend_minute(p, b->c[i].at, b->delta[i]);
+		}
+	}
+	batch_clear(b);
+	return 0;
+}
+
+/* Whether the batch already holds this target (rows must be unique). */
+static int
+batch_has(const struct batch *b, const char *service, const char *address,
+    const char *tid)
+{
+	size_t i;
+
+	for (i = 0; i < b->nh; i++)
+		if (strcmp(b->h[i].service, service) == 0 &&
+		    (strcmp(b->h[i].address, address) == 0 ||
+		    (tid != NULL && b->tid[i] != NULL &&
+		    strcmp(b->tid[i], tid) == 0)))
+			return 1;
+	return 0;
 }
 
 static int
 apply_scrape(struct aggregator *a, const struct scrape_rec *sc, char *err,
     size_t errlen)
 {
-	const struct db_ops *o = a->ops;
+	struct batch *b = &a->b;
 	const struct aggregate *aggs;
-	struct db_health h;
-	struct event_rec *e;
-	const char *target_id, **keys;
-	char *endpoint;
-	int64_t *raw, *delta;
+	struct db_health *h;
+	struct db_count_row *c;
+	const char *target_id = NULL;
 	size_t i, n, *idx;
-	int prev_up, rc;
 
 	if (touch(a, sc->service, sc->at, err, errlen) == -1)
 		return -1;
-	endpoint = url_path(sc->url);
-	h.service = sc->service;
-	h.address = sc->target;
-	h.url = sc->url;
-	h.endpoint = endpoint;
-	h.at = sc->at;
-	h.duration_ms = sc->duration_ms;
-	h.up = sc->ok != 0;
-	h.error = sc->ok ? NULL : sc->error;
-	rc = o->target_health(a->db, &h, &prev_up, err, errlen);
-	free(endpoint);
-	if (rc == -1)
-		return -1;
-	if (!sc->ok && prev_up != 0) {
-		e = event_add(a, "target_down", sc->service, sc->at);
-		e->target = xstrdup(sc->target);
-		e->error = xstrdup(sc->error ? sc->error : "");
-	} else if (sc->ok && prev_up == 0) {
-		e = event_add(a, "target_up", sc->service, sc->at);
-		e->target = xstrdup(sc->target);
+	if (sc->ok && sc->payload != NULL && sc->payload->naggs > 0) {
+		target_id = sc->target_uuid;
+		if (target_id == NULL)
+			target_id = sc->payload->target_uuid;
+		if (target_id == NULL)
+			target_id = sc->url != NULL ? sc->url : sc->target;
 	}
-	if (!sc->ok || sc->payload == NULL || sc->payload->naggs == 0)
+	n = target_id != NULL ? sc->payload->naggs : 0;
+	if (b->nh >= BATCH_SCRAPES || b->nc + n > BATCH_ROWS ||
+	    batch_has(b, sc->service, sc->target, target_id))
+		if (batch_send(a, err, errlen) == -1)
+			return -1;
+	if (b->nh % 16 == 0) {
+		b->h = xreallocarray(b->h, b->nh + 16, sizeof(*b->h));
+		b->tid = xreallocarray(b->tid, b->nh + 16, sizeof(*b->tid));
+	}
+	h = &b->h[b->nh];
+	b->tid[b->nh++] = target_id != NULL ? xstrdup(target_id) : NULL;
+	h->service = xstrdup(sc->service);
+	h->address = xstrdup(sc->target);
+	h->url = xstrdup(sc->url ? sc->url : "");
+	h->endpoint = url_path(sc->url);
+	h->at = sc->at;
+	h->duration_ms = sc->duration_ms;
+	h->up = sc->ok != 0;
+	h->error = sc->ok ? NULL : xstrdup(sc->error ? sc->error : "");
+	if (n == 0)
 		return 0;
-	target_id = sc->target_uuid;
-	if (target_id == NULL)
-		target_id = sc->payload->target_uuid;
-	if (target_id == NULL)
-		target_id = sc->url != NULL ? sc->url : sc->target;
 
-	/* Sorted by key, each key once: one batch for the engine. */
+	/* Sorted by key, each key once. */
 	aggs = sc->payload->aggs;
-	idx = xreallocarray(NULL, sc->payload->naggs, sizeof(*idx));
-	for (i = 0; i < sc->payload->naggs; i++)
+	idx = xreallocarray(NULL, n, sizeof(*idx));
+	for (i = 0; i < n; i++)
 		idx[i] = i;
 	sort_aggs = aggs;
-	qsort(idx, sc->payload->naggs, sizeof(*idx), by_key);
-	for (i = n = 0; i < sc->payload->naggs; i++)
-		if (n == 0 || strcmp(aggs[idx[n - 1]].key,
-		    aggs[idx[i]].key) != 0)
-			idx[n++] = idx[i];
-	keys = xreallocarray(NULL, n, sizeof(*keys));
-	raw = xreallocarray(NULL, n, sizeof(*raw));
-	delta = xreallocarray(NULL, n, sizeof(*delta));
-	for (i = 0; i < n; i++) {
-		keys[i] = aggs[idx[i]].key;
-		raw[i] = aggs[idx[i]].total_count;
+	qsort(idx, n, sizeof(*idx), by_key);
+	if (b->nc + n > b->capc) {
+		b->capc = b->nc + n > BATCH_ROWS ? b->nc + n : BATCH_ROWS;
+		b->c = xreallocarray(b->c, b->capc, sizeof(*b->c));
+		b->cp = xreallocarray(b->cp, b->capc, sizeof(*b->cp));
 	}
-	rc = o->counts_put(a->db, sc->service, target_id, sc->target, keys,
-	    raw, n, sc->at, delta, err, errlen);
-	if (rc == 0)
-		for (i = 0; i < n; i++)
-			gather(a, sc, &aggs[idx[i]], delta[i]);
+	for (i = 0; i < n; i++) {
+		if (i > 0 && strcmp(aggs[idx[i - 1]].key,
+		    aggs[idx[i]].key) == 0)
+			continue;
+		/* The batch's own copies of the scrape's strings serve. */
+		c = &b->c[b->nc];
+		c->service = h->service;
+		c->target_id = b->tid[b->nh - 1];
+		c->target = h->address;
+		c->key = xstrdup(aggs[idx[i]].key);
+		c->raw = aggs[idx[i]].total_count;
+		c->at = sc->at;
+		b->cp[b->nc++] = gather(a, sc, &aggs[idx[i]]);
+	}
 	free(idx);
-	free(keys);
-	free(raw);
-	free(delta);
-	return rc;
+	return 0;
 }
 
 static int
@@ -576,6 +680,8 @@ apply_record(struct aggregator *a, const struct record *rec, char *err,
 {
 	struct pend_round *r;
 
+	if (rec->type != REC_SCRAPE && batch_send(a, err, errlen) == -1)
+		return -1;
 	switch (rec->type) {
 	case REC_TARGETS:
 		return apply_targets(a, &rec->u.targets, err, errlen);
@@ -733,6 +839,8 @@ commit(struct aggregator *a, char *err, size_t errlen)
 	struct pend_round *r;
 	size_t i;
 
+	if (batch_send(a, err, errlen) == -1)
+		return -1;
 	if (a->npl > 1)
 		qsort(a->pl, a->npl, sizeof(*a->pl), by_service_key);
 	for (i = 0; i < a->npl; i++)
@@ -790,6 +898,8 @@ replay(struct aggregator *a, char *err, size_t errlen)
 			a->ops->rollback(a->db);
 		a->in_txn = 0;
 		drop_state(a);
+		if (a->on_retry != NULL)
+			a->on_retry(err, wait);
 		sleep_ms(wait);
 		wait = wait * 2 > 5000 ? 5000 : wait * 2;
 		if (ensure_txn(a, err, errlen) == -1)

@@ -24,6 +24,12 @@ struct agg_options {
 	 * spooled for it; 0: 60 s.
 	 */
 	int64_t			retry_ms;
+	/*
+	 * Told of each failed attempt before the wait, so an outage shows in
+	 * the log while it lasts rather than only when the retries run out;
+	 * may be NULL.
+	 */
+	void			(*on_retry)(const char *err, int64_t wait_ms);
 };
 
 /* Called after the commit that made the event true; rec is borrowed. */

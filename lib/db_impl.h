@@ -45,6 +45,16 @@ struct db_error_row {
 	int64_t		 rounds;	/* transactions that reported it */
 };
 
+/* One target's count of one key, for counts_batch. */
+struct db_count_row {
+	const char	*service;
+	const char	*target_id;
+	const char	*target;
+	const char	*key;
+	int64_t		 raw;
+	int64_t		 at;
+};
+
 /* A target's health after one scrape. */
 struct db_health {
 	const char	*service;
@@ -167,6 +177,16 @@ struct db_ops {
 		    const char *target_id, const char *target,
 		    const char *const *keys, const int64_t *raw, size_t n,
 		    int64_t at, int64_t *delta, char *, size_t);
+	/*
+	 * Many scrapes' counts and health in one call each (one round trip
+	 * to a server): the same as counts_put and target_health row by
+	 * row.  No (service, target_id, key) and no (service, address)
+	 * twice in one call.
+	 */
+	int	(*counts_batch)(struct db *, const struct db_count_row *,
+		    size_t n, int64_t *delta, char *, size_t);
+	int	(*health_batch)(struct db *, const struct db_health *,
+		    size_t n, int *prev_up, char *, size_t);
 	/* error_hours[hour] += delta. */
 	int	(*hour_add)(struct db *, const char *service, const char *key,
 		    int64_t hour_ms, int64_t delta, char *, size_t);

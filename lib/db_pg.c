@@ -151,6 +151,8 @@ enum {
 	ST_HOUR_ADD,
 	ST_ROUND_PUT,
 	ST_BUMP,
+	ST_COUNTS_BATCH,
+	ST_HEALTH_BATCH,
 	ST_PRUNE_OCC,
 	ST_PRUNE_MIN,
 	ST_PRUNE_HOUR,
@@ -318,13 +320,41 @@ static const char *const sql[ST_COUNT_] = {
 	    " last_round_ms = excluded.last_round_ms,"
 	    " last_round_at = GREATEST(s.last_round_at,"
 	    "   excluded.last_round_at)",
+	[ST_COUNTS_BATCH] = "INSERT INTO target_counts AS c (service,"
+	    " target_id, key, target, last_raw, accumulated, last_delta,"
+	    " updated) SELECT s, t, k, a, r, r, r, w"
+	    " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],"
+	    " $5::bigint[], $6::bigint[]) AS u(s, t, k, a, r, w)"
+	    " ON CONFLICT (service, target_id, key) DO UPDATE SET"
+	    " target = excluded.target, last_raw = excluded.last_raw,"
+	    " last_delta = " DELTA("c") ","
+	    " accumulated = c.accumulated + " DELTA("c") ","
+	    " updated = excluded.updated"
+	    " RETURNING last_delta",
+	/* The CTEs see the rows as they were before the INSERT. */
+	[ST_HEALTH_BATCH] = "WITH v AS (SELECT * FROM unnest($1::text[],"
+	    " $2::text[], $3::text[], $4::text[], $5::bigint[],"
+	    " $6::float8[], $7::int[], $8::text[]) WITH ORDINALITY"
+	    " AS v(service, address, url, endpoint, at, dur, up, err, n)),"
+	    " old AS (SELECT t.service, t.address, t.up FROM targets t"
+	    " JOIN v ON t.service = v.service AND t.address = v.address),"
+	    " ins AS (INSERT INTO targets (service, address, url, endpoint,"
+	    " last_scrape, duration_ms, up, last_error) SELECT service,"
+	    " address, url, endpoint, at, dur, up, err FROM v"
+	    " ON CONFLICT (service, address) DO UPDATE SET"
+	    " last_scrape = excluded.last_scrape,"
+	    " duration_ms = excluded.duration_ms, up = excluded.up,"
+	    " last_error = excluded.last_error RETURNING 1)"
+	    " SELECT v.n, old.up, (SELECT count(*) FROM ins) FROM v"
+	    " LEFT JOIN old ON old.service = v.service"
+	    " AND old.address = v.address ORDER BY v.n",
 	[ST_BUMP] = "UPDATE periskop_meta SET generation = generation + 1"
 	    " WHERE id = 1",
 	[ST_PRUNE_OCC] = "DELETE FROM occurrences WHERE timestamp < $1",
 	[ST_PRUNE_MIN] = "DELETE FROM error_minutes WHERE minute < $1",
 	[ST_PRUNE_HOUR] = "DELETE FROM error_hours WHERE hour < $1",
 	[ST_PRUNE_COUNTS] = "DELETE FROM target_counts"
-	    " WHERE COALESCE(updated, 0) < $1",
+	    " WHERE updated < $1",
 	[ST_PRUNE_TARGETS] = "DELETE FROM targets WHERE seen_in_targets = 0"
 	    " AND COALESCE(last_scrape, 0) < $1",
 };
@@ -1292,6 +1322,128 @@ pg_counts_put(struct db *db, const char *service, const char *target_id,
 	return 0;
 }
 
+/* A PostgreSQL array literal of strings (NULL elements as NULL). */
+static void
+array_open(struct buf *b, size_t i)
+{
+	buf_addc(b, i == 0 ? '{' : ',');
+}
+
+static void
+array_str(struct buf *b, size_t i, const char *s)
+{
+	array_open(b, i);
+	if (s == NULL)
+		buf_adds(b, "NULL");
+	else
+		array_add(b, s);
+}
+
+static void
+array_int(struct buf *b, size_t i, int64_t v)
+{
+	array_open(b, i);
+	buf_addf(b, "%" PRId64, v);
+}
+
+static int
+pg_counts_batch(struct db *db, const struct db_count_row *rows, size_t n,
+    int64_t *delta, char *err, size_t errlen)
+{
+	struct params p = { .n = 0 };
+	struct buf b[6];
+	PGresult *r;
+	size_t i;
+	int k;
+
+	if (n == 0)
+		return 0;
+	for (k = 0; k < 6; k++)
+		buf_init(&b[k]);
+	for (i = 0; i < n; i++) {
+		array_str(&b[0], i, rows[i].service);
+		array_str(&b[1], i, rows[i].target_id);
+		array_str(&b[2], i, rows[i].key);
+		array_str(&b[3], i, rows[i].target);
+		array_int(&b[4], i, rows[i].raw);
+		array_int(&b[5], i, rows[i].at);
+	}
+	for (k = 0; k < 6; k++) {
+		buf_addc(&b[k], '}');
+		p_text(&p, b[k].p);
+	}
+	r = run(PG(db), ST_COUNTS_BATCH, &p, err, errlen, "storing counts");
+	for (k = 0; k < 6; k++)
+		buf_release(&b[k]);
+	if (r == NULL)
+		return -1;
+	/* INSERT ... SELECT returns its rows in the order it read them. */
+	if ((size_t)PQntuples(r) != n) {
+		snprintf(err, errlen, "postgres: '%s': storing counts: %d "
+		    "rows back for %zu", PG(db)->name, PQntuples(r), n);
+		PQclear(r);
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		delta[i] = get_int(r, (int)i, 0);
+	PQclear(r);
+	return 0;
+}
+
+static int
+pg_health_batch(struct db *db, const struct db_health *h, size_t n,
+    int *prev_up, char *err, size_t errlen)
+{
+	struct params p = { .n = 0 };
+	struct buf b[8];
+	PGresult *r;
+	size_t i;
+	int k;
+
+	if (n == 0)
+		return 0;
+	for (k = 0; k < 8; k++)
+		buf_init(&b[k]);
+	for (i = 0; i < n; i++) {
+		array_str(&b[0], i, h[i].service);
+		array_str(&b[1], i, h[i].address);
+		array_str(&b[2], i, h[i].url ? h[i].url : "");
+		array_str(&b[3], i, h[i].endpoint);
+		array_open(&b[4], i);
+		if (h[i].at == TIME_NONE)
+			buf_adds(&b[4], "NULL");
+		else
+			buf_addf(&b[4], "%" PRId64, h[i].at);
+		array_open(&b[5], i);
+		buf_addf(&b[5], "%.17g", h[i].duration_ms);
+		array_int(&b[6], i, h[i].up != 0);
+		array_str(&b[7], i, h[i].up ? NULL : h[i].error ? h[i].error :
+		    "");
+	}
+	for (k = 0; k < 8; k++) {
+		buf_addc(&b[k], '}');
+		p_text(&p, b[k].p);
+	}
+	r = run(PG(db), ST_HEALTH_BATCH, &p, err, errlen,
+	    "storing targets' health");
+	for (k = 0; k < 8; k++)
+		buf_release(&b[k]);
+	if (r == NULL)
+		return -1;
+	if ((size_t)PQntuples(r) != n) {
+		snprintf(err, errlen, "postgres: '%s': storing targets' "
+		    "health: %d rows back for %zu", PG(db)->name,
+		    PQntuples(r), n);
+		PQclear(r);
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		prev_up[i] = PQgetisnull(r, (int)i, 1) ? -1 :
+		    get_int(r, (int)i, 1) != 0;
+	PQclear(r);
+	return 0;
+}
+
 static int
 pg_error_get(struct db *db, const char *service, const char *key,
     struct db_error_row *row, char *err, size_t errlen)
@@ -1502,6 +1654,8 @@ static const struct db_ops pg_ops = {
 	.generation = pg_generation,
 	.counts_put = pg_counts_put,
 	.hour_add = pg_hour_add,
+	.counts_batch = pg_counts_batch,
+	.health_batch = pg_health_batch,
 	.round_put = pg_round_put,
 	.bump = pg_bump,
 	.prune = pg_prune,

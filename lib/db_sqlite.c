@@ -97,6 +97,9 @@ static const char *const migrations[] = {
 	"ALTER TABLE target_counts ADD COLUMN last_delta INTEGER NOT NULL"
 	"  DEFAULT 0;"
 	"ALTER TABLE target_counts ADD COLUMN updated INTEGER;"
+	/* Rows from before count as just seen, so retention spares them. */
+	"UPDATE target_counts SET updated ="
+	"  CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER);"
 	"ALTER TABLE targets ADD COLUMN shard TEXT NOT NULL DEFAULT '';"
 	"CREATE INDEX target_counts_key ON target_counts (service, key);"
 	"CREATE INDEX occurrences_age ON occurrences (timestamp);"
@@ -213,21 +216,17 @@ static const char *const sql[ST_COUNT_] = {
 	    " ON st.service = s.name ORDER BY s.name",
 	[ST_VERSION] = "PRAGMA data_version",
 	/*
-	 * SET reads the old row, so last_delta is this scrape's delta and
-	 * RETURNING hands it back in the same step.
+	 * SQLite buffers RETURNING rows in a temporary table, which costs
+	 * more than reading the row first under the write lock we hold.
 	 */
 	[ST_COUNTS_PUT] = "INSERT INTO target_counts (service, target_id,"
 	    " key, target, last_raw, accumulated, last_delta, updated)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?5, ?6)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?7, ?7, ?6)"
 	    " ON CONFLICT (service, target_id, key) DO UPDATE SET"
 	    " target = excluded.target, last_raw = excluded.last_raw,"
-	    " last_delta = CASE WHEN excluded.last_raw >= last_raw"
-	    "   THEN excluded.last_raw - last_raw ELSE excluded.last_raw END,"
-	    " accumulated = accumulated + CASE WHEN excluded.last_raw >="
-	    "   last_raw THEN excluded.last_raw - last_raw"
-	    "   ELSE excluded.last_raw END,"
-	    " updated = excluded.updated"
-	    " RETURNING last_delta",
+	    " last_delta = excluded.last_delta,"
+	    " accumulated = accumulated + excluded.accumulated,"
+	    " updated = excluded.updated",
 	[ST_HOUR_ADD] = "INSERT INTO error_hours (service, key, hour,"
 	    " count) VALUES (?1, ?2, ?3, ?4)"
 	    " ON CONFLICT (service, key, hour) DO UPDATE SET"
@@ -247,7 +246,7 @@ static const char *const sql[ST_COUNT_] = {
 	[ST_PRUNE_MIN] = "DELETE FROM error_minutes WHERE minute < ?1",
 	[ST_PRUNE_HOUR] = "DELETE FROM error_hours WHERE hour < ?1",
 	[ST_PRUNE_COUNTS] = "DELETE FROM target_counts"
-	    " WHERE COALESCE(updated, 0) < ?1",
+	    " WHERE updated < ?1",
 	[ST_PRUNE_TARGETS] = "DELETE FROM targets WHERE seen_in_targets = 0"
 	    " AND COALESCE(last_scrape, 0) < ?1",
 	[ST_TARGETS] = "SELECT service, address, url, endpoint, up,"
@@ -601,6 +600,13 @@ db_sqlite_open(const char *path, int *transient, char *err, size_t errlen)
 	    transient) == -1)
 		goto bad;
 	if (exec_retry(s, "PRAGMA synchronous = NORMAL", err, errlen,
+	    transient) == -1)
+		goto bad;
+	/*
+	 * A small page cache keeps memory flat whatever the number of
+	 * targets; the operating system caches the file anyway.
+	 */
+	if (exec_retry(s, "PRAGMA cache_size = -1024", err, errlen,
 	    transient) == -1)
 		goto bad;
 	if (migrate(s, err, errlen, transient) == -1)
@@ -1347,28 +1353,65 @@ sq_counts_put(struct db *db, const char *service, const char *target_id,
     size_t n, int64_t at, int64_t *delta, char *err, size_t errlen)
 {
 	struct sq *s = SQ(db);
-	sqlite3_stmt *st;
+	sqlite3_stmt *get, *put;
 	size_t i;
 	int rc;
 
-	if ((st = stmt(s, ST_COUNTS_PUT, err, errlen)) == NULL)
+	if ((get = stmt(s, ST_COUNT_GET, err, errlen)) == NULL)
 		return -1;
-	bind_text(st, 1, service);
-	bind_text(st, 2, target_id);
-	bind_text(st, 4, target);
-	sqlite3_bind_int64(st, 6, at);
+	bind_text(get, 1, service);
+	bind_text(get, 2, target_id);
+	if ((put = stmt(s, ST_COUNTS_PUT, err, errlen)) == NULL)
+		return -1;
+	bind_text(put, 1, service);
+	bind_text(put, 2, target_id);
+	bind_text(put, 4, target);
+	sqlite3_bind_int64(put, 6, at);
 	for (i = 0; i < n; i++) {
-		bind_text(st, 3, keys[i]);
-		sqlite3_bind_int64(st, 5, raw[i]);
-		rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW) {
-			delta[i] = sqlite3_column_int64(st, 0);
-			rc = sqlite3_step(st);
-		}
-		sqlite3_reset(st);
+		bind_text(get, 3, keys[i]);
+		rc = sqlite3_step(get);
+		/* A count that went down: the instance restarted from zero. */
+		delta[i] = raw[i];
+		if (rc == SQLITE_ROW && raw[i] >= sqlite3_column_int64(get, 0))
+			delta[i] = raw[i] - sqlite3_column_int64(get, 0);
+		sqlite3_reset(get);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			return fail(s, err, errlen, "reading counts");
+		bind_text(put, 3, keys[i]);
+		sqlite3_bind_int64(put, 5, raw[i]);
+		sqlite3_bind_int64(put, 7, delta[i]);
+		rc = sqlite3_step(put);
+		sqlite3_reset(put);
 		if (rc != SQLITE_DONE)
 			return fail(s, err, errlen, "storing counts");
 	}
+	return 0;
+}
+
+static int
+sq_counts_batch(struct db *db, const struct db_count_row *r, size_t n,
+    int64_t *delta, char *err, size_t errlen)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (sq_counts_put(db, r[i].service, r[i].target_id,
+		    r[i].target, &r[i].key, &r[i].raw, 1, r[i].at, &delta[i],
+		    err, errlen) == -1)
+			return -1;
+	return 0;
+}
+
+static int
+sq_health_batch(struct db *db, const struct db_health *h, size_t n,
+    int *prev_up, char *err, size_t errlen)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (sq_target_health(db, &h[i], &prev_up[i], err,
+		    errlen) == -1)
+			return -1;
 	return 0;
 }
 
@@ -1478,6 +1521,8 @@ static const struct db_ops sqlite_ops = {
 	.generation = sq_generation,
 	.counts_put = sq_counts_put,
 	.hour_add = sq_hour_add,
+	.counts_batch = sq_counts_batch,
+	.health_batch = sq_health_batch,
 	.round_put = sq_round_put,
 	.bump = sq_bump,
 	.prune = sq_prune,

@@ -218,7 +218,9 @@ jint(const json_t *o, const char *key, char *out, size_t len)
 
 	if (json_is_integer(v))
 		snprintf(out, len, "%lld", (long long)json_integer_value(v));
-	else if (json_is_real(v))
+	else if (json_is_real(v) && json_real_value(v) > -9.2e18 &&
+	    json_real_value(v) < 9.2e18)
+		/* Converting a double out of range is undefined: 7.7e79. */
 		snprintf(out, len, "%lld", (long long)json_real_value(v));
 	else
 		snprintf(out, len, "0");

@@ -106,6 +106,18 @@ wait_for() {
 	return 1
 }
 
+# wait_exit PID SECONDS: until PID has ended.  kill -0 is not enough: it
+# succeeds on our own children that ended but were not yet waited for.
+wait_exit() {
+	lim=$(( $2 * 10 )); i=0
+	while [ $i -lt $lim ]; do
+		st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null) || return 0
+		case $st in Z*|X*|'') return 0 ;; esac
+		sleep 0.1; i=$((i + 1))
+	done
+	return 1
+}
+
 # with_timeout SECONDS CMD...: runs CMD, killed after SECONDS.
 with_timeout() { t=$1; shift; timeout -k 2 "$t" "$@"; }
 

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "ndjson.h"
 #include "record.h"
+#include "timefmt.h"
 #include "xalloc.h"
 
 #define MAX_FAILED_COMMITS	5
@@ -65,6 +66,9 @@ on_event(const struct event_rec *ev, void *arg)
 struct state {
 	struct aggregator	*agg;
 	int			 fails;	/* consecutive failed transactions */
+	uint64_t		 lines;
+	double			 parse_ms;	/* for -v: where the time goes */
+	double			 store_ms;
 };
 
 /* Counts a failed transaction; too many in a row means the database is gone. */
@@ -78,12 +82,21 @@ failed(struct state *st, const char *err)
 }
 
 static void
+on_retry(const char *err, int64_t wait_ms)
+{
+	log_warnx("%s; retrying in %lld ms", err, (long long)wait_ms);
+}
+
+static void
 flush(struct state *st)
 {
 	char err[1024];
-	int was = aggregator_pending(st->agg);
+	int was = aggregator_pending(st->agg), rc;
+	double t0 = time_mono_ms();
 
-	if (aggregator_flush(st->agg, err, sizeof(err)) == -1)
+	rc = aggregator_flush(st->agg, err, sizeof(err));
+	st->store_ms += time_mono_ms() - t0;
+	if (rc == -1)
 		failed(st, err);
 	else if (was)
 		st->fails = 0;
@@ -141,8 +154,13 @@ handle_line(struct state *st, uint64_t lineno, const char *line, size_t len)
 	struct record rec;
 	char err[1024];
 	int rc, was;
+	double t0 = time_mono_ms(), t1;
 
-	if (record_parse(line, len, &rec, err, sizeof(err)) == -1) {
+	st->lines++;
+	rc = record_parse(line, len, &rec, err, sizeof(err));
+	t1 = time_mono_ms();
+	st->parse_ms += t1 - t0;
+	if (rc == -1) {
 		log_warnx("stdin:%llu: %s", (unsigned long long)lineno, err);
 		return;
 	}
@@ -153,6 +171,7 @@ handle_line(struct state *st, uint64_t lineno, const char *line, size_t len)
 		was = aggregator_pending(st->agg);
 		rc = aggregator_apply_line(st->agg, &rec, line, len, err,
 		    sizeof(err));
+		st->store_ms += time_mono_ms() - t1;
 		if (rc == -1)
 			failed(st, err);
 		else if (!aggregator_pending(st->agg) &&
@@ -213,6 +232,7 @@ main(int argc, char *argv[])
 	log_init("periskop-aggregate", 0);
 	memset(&opt, 0, sizeof(opt));
 	opt.max_occurrences = 100;
+	opt.on_retry = on_retry;
 	opt.retention.occurrences_ms = DB_RETAIN_OCCURRENCES;
 	opt.retention.minutes_ms = DB_RETAIN_MINUTES;
 	opt.retention.hours_ms = DB_RETAIN_HOURS;
@@ -290,6 +310,8 @@ main(int argc, char *argv[])
 	buf_init(&evbuf);
 	st.agg = aggregator_new(db, &opt, on_event, &evbuf);
 	st.fails = 0;
+	st.lines = 0;
+	st.parse_ms = st.store_ms = 0;
 	rd = ndjson_reader_new(STDIN_FILENO, 0);
 	while (!stopping) {
 		while (!stopping &&
@@ -326,6 +348,8 @@ main(int argc, char *argv[])
 	if (stopping)
 		log_debug("signal received, committing and stopping");
 	flush(&st);
+	log_debug("stdin: %llu lines: parsing %.0f ms, storing %.0f ms",
+	    (unsigned long long)st.lines, st.parse_ms, st.store_ms);
 	aggregator_free(st.agg);
 	ndjson_reader_free(rd);
 	buf_release(&evbuf);

@@ -813,6 +813,114 @@ START_TEST(api_reads)
 }
 END_TEST
 
+START_TEST(spike_and_ignored)
+{
+	int i;
+
+	/* Five rounds growing by 2: an average of 2 per transaction. */
+	for (i = 1; i <= 5; i++) {
+		scrape("api", "a:1", "ua", T0 + i, pl("k", 2 * i, NULL, NULL));
+		round_end("api");
+	}
+	ck_assert_int_eq(nev, 1);
+	/* 20 is not more than 10 x 2. */
+	scrape("api", "a:1", "ua", T0 + 6, pl("k", 30, NULL, NULL));
+	round_end("api");
+	ck_assert_int_eq(nev, 1);
+	/* 100 is more than 10 x the average (30 / 6 = 5). */
+	scrape("api", "a:1", "ua", T0 + 7, pl("k", 130, NULL, NULL));
+	round_end("api");
+	ck_assert_int_eq(nev, 2);
+	ck_assert_str_eq(events[1], "spike api k 100");
+	/* Ignored: keeps counting, stays ignored, no regression. */
+	ck_assert_int_eq(db_set_status(db, "api", "k", "ignored", err,
+	    sizeof(err)), 1);
+	scrape("api", "a:1", "ua", T0 + 8, pl("k", 131, NULL, NULL));
+	round_end("api");
+	ck_assert_int_eq(get("api", "k")->total_count, 131);
+	ck_assert_str_eq(get("api", "k")->status, "ignored");
+	ck_assert_int_eq(get("api", "k")->regressed, 0);
+	ck_assert_int_eq(nev, 2);
+	/* Resolved, then back: a regression with its time. */
+	ck_assert_int_eq(db_resolve(db, "api", "k", err, sizeof(err)), 1);
+	scrape("api", "a:1", "ua", T0 + 9, pl("k", 132, NULL, NULL));
+	round_end("api");
+	ck_assert_int_eq(nev, 3);
+	ck_assert_str_eq(events[2], "regression api k 1");
+	ck_assert_str_eq(get("api", "k")->status, "unresolved");
+	ck_assert_int_eq(get("api", "k")->regressed_at, T0 + 9);
+}
+END_TEST
+
+START_TEST(retention)
+{
+	struct db_retention r;
+	int64_t now = time_now();
+
+	scrape("api", "a:1", "ua", now - 3 * 86400000LL, pl("k", 2, NULL,
+	    "u1", "2020-01-01T00:00:01Z", NULL));
+	round_end("api");
+	scrape("api", "b:1", "ub", now, pl("k", 3, NULL,
+	    "u2", "2030-01-01T00:00:01Z", NULL));
+	round_end("api");
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM error_minutes"), 2);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM error_hours"), 2);
+	memset(&r, 0, sizeof(r));
+	r.minutes_ms = 86400000LL;
+	r.hours_ms = 14 * 86400000LL;
+	r.targets_ms = 2 * 86400000LL;
+	ck_assert_msg(db_prune(db, &r, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM error_minutes"), 1);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM error_hours"), 2);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM target_counts"), 1);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM occurrences"), 2);
+	/* The total stays: retention forgets details, never counts. */
+	ck_assert_int_eq(get("api", "k")->total_count, 5);
+	r.occurrences_ms = 86400000LL;
+	ck_assert_msg(db_prune(db, &r, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM occurrences"), 1);
+}
+END_TEST
+
+START_TEST(shards_keep_their_targets)
+{
+	struct record r;
+	struct target t[2];
+	struct db_target_list l;
+
+	memset(&r, 0, sizeof(r));
+	memset(t, 0, sizeof(t));
+	r.type = REC_TARGETS;
+	r.u.targets.service = "api";
+	r.u.targets.endpoint = "/errors";
+	r.u.targets.targets = t;
+	r.u.targets.ntargets = 1;
+	t[0].address = "a:1";
+	t[0].url = "http://a:1/errors";
+	db_set_shard(db, "one");
+	ck_assert_msg(aggregator_apply(ag, &r, err, sizeof(err)) == 0, "%s",
+	    err);
+	t[0].address = "b:1";
+	t[0].url = "http://b:1/errors";
+	db_set_shard(db, "two");
+	ck_assert_msg(aggregator_apply(ag, &r, err, sizeof(err)) == 0, "%s",
+	    err);
+	ck_assert_int_eq(db_targets(db, &l, err, sizeof(err)), 0);
+	ck_assert_uint_eq(l.n, 2);
+	db_target_list_release(&l);
+	/* Shard two's new list replaces only its own. */
+	t[0].address = "c:1";
+	t[0].url = "http://c:1/errors";
+	ck_assert_msg(aggregator_apply(ag, &r, err, sizeof(err)) == 0, "%s",
+	    err);
+	ck_assert_int_eq(db_targets(db, &l, err, sizeof(err)), 0);
+	ck_assert_uint_eq(l.n, 2);
+	ck_assert_str_eq(l.v[0].address, "a:1");
+	ck_assert_str_eq(l.v[1].address, "c:1");
+	db_target_list_release(&l);
+}
+END_TEST
+
 static void
 add_rules(TCase *tc)
 {
@@ -831,6 +939,9 @@ add_rules(TCase *tc)
 	tcase_add_test(tc, target_events);
 	tcase_add_test(tc, rollback_on_failure);
 	tcase_add_test(tc, api_reads);
+	tcase_add_test(tc, spike_and_ignored);
+	tcase_add_test(tc, retention);
+	tcase_add_test(tc, shards_keep_their_targets);
 }
 
 static Suite *

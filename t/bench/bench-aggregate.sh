@@ -1,0 +1,76 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# periskop-aggregate: one round of 10,000 scrapes x 20 keys into SQLite and
+# PostgreSQL, against a plain bulk insert of the same rows; peak RSS
+# from 100 to 10,000 targets.
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+AGG=$top/bin/periskop-aggregate
+GEN=$top/build/t/helper/gen-scrapes
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/bench-aggregate.XXXXXX")
+pgdb=""
+trap 'rm -rf "$tmp"; [ -n "$pgdb" ] && psql -q "$PERISKOP_TEST_PG" -c "DROP DATABASE IF EXISTS $pgdb WITH (FORCE)" >/dev/null 2>&1' EXIT
+T=10000 K=20
+
+now_ms() { date +%s%3N; }
+
+# The storing time periskop-aggregate -v reports (parsing is the same for
+# every engine and belongs to the line format, not the database).
+store_ms() { sed -n 's/.*parsing \([0-9]*\) ms, storing \([0-9]*\) ms/\2/p' "$1"; }
+parse_ms() { sed -n 's/.*parsing \([0-9]*\) ms, storing \([0-9]*\) ms/\1/p' "$1"; }
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b > 0 ? a / b : 0) }'; }
+secs() { awk -v a="$1" 'BEGIN { printf "%.2f", a / 1000 }'; }
+
+"$GEN" -T -t $T -k $K -r 1 -R 0 >"$tmp/r0" || exit 1
+"$GEN" -t $T -k $K -r 1 -R 1 >"$tmp/r1" || exit 1
+# The reference: the rows the round writes, one per target and key.
+awk -v t=$T -v k=$K 'BEGIN { for (i = 0; i < t; i++) for (j = 0; j < k; j++)
+	printf "bench,t-%d,Err%d@k,10.0.0.%d:7777,%d,%d\n", i, j, i % 256,
+	    2 * (1 + (i + j) % 3), 1 + (i + j) % 3 }' >"$tmp/rows.csv"
+
+# -- SQLite
+db=$tmp/b.db
+"$AGG" --db "$db" <"$tmp/r0" >/dev/null 2>&1 || { echo "bench: aggregate-sqlite: failed"; exit 1; }
+"$AGG" -v --db "$db" <"$tmp/r1" >/dev/null 2>"$tmp/sq.log" || { echo "bench: aggregate-sqlite: failed"; exit 1; }
+s=$(store_ms "$tmp/sq.log")
+p=$(parse_ms "$tmp/sq.log")
+t0=$(now_ms)
+sqlite3 "$tmp/ref.db" "CREATE TABLE c (service TEXT, target_id TEXT, key TEXT, target TEXT, last_raw INTEGER, accumulated INTEGER, PRIMARY KEY (service, target_id, key));" \
+    ".mode csv" ".import $tmp/rows.csv c" || exit 1
+ref=$(( $(now_ms) - t0 ))
+echo "bench: aggregate-sqlite-round: $(secs "$s") s ($(ratio "$s" "$ref") x reference)"
+echo "bench: aggregate-parse-round: $(secs "$p") s (line format, any engine)"
+
+# -- PostgreSQL
+if [ -n "${PERISKOP_TEST_PG:-}" ] && command -v psql >/dev/null; then
+	pgdb=periskop_bench_$$
+	psql -q "$PERISKOP_TEST_PG" -c "CREATE DATABASE $pgdb" >/dev/null 2>&1
+	uri=${PERISKOP_TEST_PG%/*}/$pgdb
+	"$AGG" --db "$uri" <"$tmp/r0" >/dev/null 2>&1 || { echo "bench: aggregate-postgres: failed"; exit 1; }
+	"$AGG" -v --db "$uri" <"$tmp/r1" >/dev/null 2>"$tmp/pg.log" || { echo "bench: aggregate-postgres: failed"; exit 1; }
+	s=$(store_ms "$tmp/pg.log")
+	psql -q "$uri" -c "CREATE TABLE c (service TEXT, target_id TEXT, key TEXT, target TEXT, last_raw BIGINT, accumulated BIGINT, PRIMARY KEY (service, target_id, key))" >/dev/null
+	t0=$(now_ms)
+	psql -q "$uri" -c "\\copy c FROM '$tmp/rows.csv' WITH (FORMAT csv)" >/dev/null || exit 1
+	ref=$(( $(now_ms) - t0 ))
+	echo "bench: aggregate-postgres-round: $(secs "$s") s ($(ratio "$s" "$ref") x reference)"
+else
+	echo "bench: aggregate-postgres-round: skipped (PERISKOP_TEST_PG unset)"
+fi
+
+# -- Peak RSS with 100 and with 10,000 targets, the same 20 keys
+rss() {
+	"$GEN" -t "$1" -k $K -r 3 >"$tmp/rss.in"
+	rm -f "$tmp/rss.db"*
+	/usr/bin/time -f %M "$AGG" --db "$tmp/rss.db" <"$tmp/rss.in" \
+	    2>&1 >/dev/null | tail -n 1
+}
+if [ -x /usr/bin/time ]; then
+	small=$(rss 100)
+	big=$(rss $T)
+	echo "bench: aggregate-rss-100-targets: $small KB"
+	echo "bench: aggregate-rss-$T-targets: $big KB ($(ratio "$big" "$small") x 100 targets)"
+else
+	echo "bench: aggregate-rss: skipped (install the package time)"
+fi
