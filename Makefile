@@ -16,7 +16,8 @@ PKG_CONFIG ?= pkg-config
 CFLAGS	?= -O2 -g
 WARN	 = -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes \
 	   -Wmissing-prototypes -Wpointer-arith -Wformat=2
-PKGS	 = libcurl jansson yaml-0.1 sqlite3 libpq libmicrohttpd libpcre2-8
+PKGS	 = libcurl jansson yaml-0.1 sqlite3 libpq libmariadb libmicrohttpd \
+	   libpcre2-8
 PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 CHECK_CFLAGS = $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
@@ -43,12 +44,15 @@ FUZZ_SECONDS ?= 60
 
 # Debian 12 packages: to build, then to test.
 DEB_BUILD = gcc make pkg-config libcurl4-openssl-dev libjansson-dev \
-	   libyaml-dev libsqlite3-dev libpq-dev libmicrohttpd-dev libpcre2-dev
+	   libyaml-dev libsqlite3-dev libpq-dev libmariadb-dev libmicrohttpd-dev \
+	   libpcre2-dev
 DEB_TEST = check curl jq perl sqlite3 mandoc procps clang libclang-rt-14-dev \
-	   prometheus dnsmasq-base iproute2 util-linux time postgresql
+	   prometheus dnsmasq-base iproute2 util-linux time valgrind postgresql \
+	   mariadb-server
 
 .PHONY: all check unit integration run install uninstall clean lint deps \
-	deps-test deps-ui deps-bench deps-install bench fuzz fuzz-smoke
+	deps-test deps-ui deps-bench deps-install bench fuzz fuzz-smoke soak \
+	valgrind
 .SUFFIXES:
 
 all: deps $(BINS) $(HELPERS)
@@ -59,7 +63,7 @@ deps:
 	    DEPS_CHECK='$(PKG_CONFIG) --exists $(PKGS)' DEPS_PKGS='$(DEB_BUILD)'
 deps-test:
 	@$(MAKE) -s --no-print-directory deps-install \
-	    DEPS_CHECK='$(PKG_CONFIG) --exists check && command -v jq && command -v curl && command -v prove && command -v sqlite3 && command -v mandoc && command -v clang && command -v promtool && command -v dnsmasq && command -v ip && test -x /usr/bin/time && ls /usr/lib/postgresql/*/bin/initdb && test -d /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux' \
+	    DEPS_CHECK='$(PKG_CONFIG) --exists check && command -v jq && command -v curl && command -v prove && command -v sqlite3 && command -v mandoc && command -v clang && command -v promtool && command -v dnsmasq && command -v ip && test -x /usr/bin/time && command -v valgrind && ls /usr/lib/postgresql/*/bin/initdb && command -v mariadb-install-db && test -d /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux' \
 	    DEPS_PKGS='$(DEB_TEST)'
 # The browser tests: Debian's Chromium, and Node.js for playwright-core.
 deps-ui:
@@ -118,6 +122,7 @@ check: all
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory integration
 	@$(MAKE) --no-print-directory fuzz-smoke
+	@$(MAKE) --no-print-directory valgrind
 	@$(MAKE) --no-print-directory lint
 
 # Unit tests, each built with ASan and UBSan.
@@ -187,6 +192,16 @@ deps-bench:
 
 bench: all deps-bench
 	@for b in t/bench/*.sh; do [ -x "$$b" ] && "$$b"; done; true
+
+# The whole chain for SOAK_SECONDS (default 300) under faults and wrk load.
+soak: all deps-bench
+	@$(MAKE) -s --no-print-directory deps-test
+	@t/soak/soak.sh
+
+# The end-to-end tests with every program under valgrind's memcheck.
+valgrind: all
+	@$(MAKE) -s --no-print-directory deps-test
+	@t/valgrind/run.sh
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \

@@ -9,6 +9,7 @@
 #include <yaml.h>
 
 #include "conf.h"
+#include "db_impl.h"
 #include "duration.h"
 #include "labels.h"
 #include "xalloc.h"
@@ -1395,6 +1396,15 @@ parse_repository(struct ctx *c, const struct node *top,
 	    (r->dsn == NULL || r->dsn[0] == '\0'))
 		return cerr(c, m->pos, "repository type \"%s\" needs a "
 		    "\"dsn\"", r->type);
+	if (strcmp(r->type, "mysql") == 0) {
+		/* A malformed DSN is a config error, found before any I/O. */
+		struct db_mysql_dsn	 d;
+		char			 m2[256];
+
+		if (db_mysql_dsn_parse(r->dsn, &d, m2, sizeof(m2)) == -1)
+			return cerr(c, map_get(m, "dsn")->pos, "%s", m2);
+		db_mysql_dsn_release(&d);
+	}
 	return 0;
 }
 

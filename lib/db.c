@@ -35,10 +35,10 @@ db_open(const char *uri, int *transient, char *err, size_t errlen)
 	    strstr(uri, "host=") != NULL || strstr(uri, "dbname=") != NULL) {
 		return db_pg_open(uri, transient, err, errlen);
 	}
-	if (has_prefix(uri, "mysql:") || has_prefix(uri, "mariadb:")) {
-		snprintf(err, errlen, "mysql: engine not available yet");
-		return NULL;
-	}
+	/* The Go driver's DSN, as the original's config holds it. */
+	if (has_prefix(uri, "mysql:") || has_prefix(uri, "mariadb:") ||
+	    strstr(uri, "@tcp(") != NULL || strstr(uri, "@unix(") != NULL)
+		return db_mysql_open(uri, transient, err, errlen);
 	if (strcmp(uri, "memory:") == 0 || strcmp(uri, "memory") == 0 ||
 	    strcmp(uri, "sqlite::memory:") == 0)
 		return db_sqlite_open(":memory:", transient, err, errlen);
@@ -57,8 +57,9 @@ db_open(const char *uri, int *transient, char *err, size_t errlen)
 		    (slash == NULL || colon < slash) &&
 		    strspn(uri, "abcdefghijklmnopqrstuvwxyz0123456789+.-") ==
 		    (size_t)(colon - uri)) {
-			snprintf(err, errlen, "'%s': unknown database engine "
-			    "'%.*s'", uri, (int)(colon - uri), uri);
+			/* Not the whole URI: it may hold a password. */
+			snprintf(err, errlen, "unknown database engine '%.*s'",
+			    (int)(colon - uri), uri);
 			return NULL;
 		}
 	}

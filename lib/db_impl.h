@@ -73,7 +73,7 @@ struct db_health {
  * The write operations run inside the transaction begin opened.
  */
 struct db_ops {
-	const char	*name;		/* "sqlite", "postgres" */
+	const char	*name;		/* "sqlite", "postgres", "mysql" */
 	void	(*close)(struct db *);
 
 	/* The reads of db.h, with the same contracts. */
@@ -220,5 +220,29 @@ struct db	*db_sqlite_open(const char *path, int *transient, char *err,
 		    size_t errlen);
 struct db	*db_pg_open(const char *conninfo, int *transient, char *err,
 		    size_t errlen);
+/* dsn: "mysql://...", "mariadb://..." or the Go driver's form. */
+struct db	*db_mysql_open(const char *dsn, int *transient, char *err,
+		    size_t errlen);
+
+/* A MySQL data source name taken apart (db_mysql.c). */
+struct db_mysql_dsn {
+	char		*user;		/* "root" when none is given */
+	char		*password;	/* NULL when none is given */
+	char		*host;		/* NULL with a socket */
+	char		*socket;	/* unix(PATH), or NULL */
+	char		*dbname;
+	unsigned int	 port;		/* 3306 unless given */
+};
+
+/*
+ * Parses "mysql://user:pass@host:port/dbname" (user and password
+ * %-decoded) or the Go driver's "user:pass@tcp(host:port)/dbname?..."
+ * or "user:pass@unix(/path)/dbname" (optionally after "mysql:"); the Go
+ * parameters are checked for form and ignored.  0, or -1 with a message
+ * that never holds the password.  Release with db_mysql_dsn_release.
+ */
+int		 db_mysql_dsn_parse(const char *dsn, struct db_mysql_dsn *,
+		    char *err, size_t errlen);
+void		 db_mysql_dsn_release(struct db_mysql_dsn *);
 
 #endif

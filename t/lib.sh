@@ -4,8 +4,8 @@
 # Usage: . "$(dirname "$0")/lib.sh"  then  plan N  ...  done_testing
 
 set -u
-T_TOP=$(cd "$(dirname "$0")/.." && pwd)
-BIN=$T_TOP/bin
+T_TOP=${T_TOP:-$(cd "$(dirname "$0")/.." && pwd)}
+BIN=${T_BIN:-$T_TOP/bin}
 HELPER=$T_TOP/build/t/helper
 FIXTURES=$T_TOP/t/fixtures
 T_NAME=$(basename "$0" .sh)

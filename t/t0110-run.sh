@@ -21,7 +21,8 @@ server: {listen: "127.0.0.1:$port"}
 YAML
 spawn run periskop-run -c "$T_TMP/periskop.yaml"
 RUN=$SPAWNED
-wait_for 20 sh -c "curl -s http://127.0.0.1:$port/services/mock/errors/ | jq -e 'length == 5'"
+# Not jq -e alone: it succeeds on empty input.
+wait_for 30 sh -c "[ \"\$(curl -s http://127.0.0.1:$port/services/mock/errors/ | jq length)\" = 5 ]"
 ok $? "errors reach the API through the supervised chain"
 test -f "$T_TMP/periskop.db"
 ok $? "the repository path is relative to the config's folder"

@@ -5,7 +5,7 @@
 # the old one; readiness on a descriptor; stderr lines carry their names;
 # the cron mode gives the same totals.
 . "$(dirname "$0")/lib.sh"
-plan 11
+plan 12
 
 # A client whose counter keeps growing: $T_TMP/count holds the truth.
 mkdir -p "$T_TMP/t"
@@ -45,7 +45,7 @@ wait_for 15 total_is 2
 ok $? "the first round arrives"
 
 # Grow the counter while killing each child with SIGKILL in turn.
-n=2
+n=2 killed=
 for victim in periskop-scrape periskop-aggregate periskop-discover \
     periskop-serve periskop-aggregate periskop-scrape; do
 	for i in 1 2 3; do
@@ -53,12 +53,20 @@ for victim in periskop-scrape periskop-aggregate periskop-discover \
 		bump "$n"
 		sleep 0.$((RANDOM % 4 + 1))
 	done
-	pid=$(pgrep -P "$RUN" -x "$victim" | head -n 1)
-	[ -n "$pid" ] && kill -KILL "$pid"
+	# By command line: pgrep -x sees names cut to 15 characters.  The
+	# previous victim's restart may still be in its backoff.
+	wait_for 10 pgrep -P "$RUN" -f "^([^ ]*/)?$victim( |\$)"
+	pid=$(pgrep -P "$RUN" -f "^([^ ]*/)?$victim( |\$)" | head -n 1)
+	if [ -n "$pid" ]; then
+		kill -KILL "$pid"
+		killed="$killed $victim"
+	fi
 	sleep 0.$((RANDOM % 5))
 done
 bump $((n + 3)); n=$((n + 3))
 wait_for 40 total_is "$n"
+is "$killed" " periskop-scrape periskop-aggregate periskop-discover periskop-serve periskop-aggregate periskop-scrape" \
+    "each child found and killed in turn"
 is "$(total)" "$n" "after SIGKILLs of every child, the total is the client's exact count"
 like "$(cat "$T_TMP/run.err")" "restarting in" "the killed parts were restarted"
 grep -v '^periskop-[a-z]*: ' "$T_TMP/run.err" >"$T_TMP/unprefixed"

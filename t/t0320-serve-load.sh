@@ -64,7 +64,9 @@ client() {
 			grep -q '^periskop_build_info' "$T_TMP/c$1.body" &&
 			    valid=yes || valid=no
 		else
-			jq -e . "$T_TMP/c$1.body" >/dev/null 2>&1 &&
+			# jq -e succeeds on empty input: test the size too.
+			[ -s "$T_TMP/c$1.body" ] &&
+			    jq -e . "$T_TMP/c$1.body" >/dev/null 2>&1 &&
 			    valid=yes || valid=no
 		fi
 		echo "$code $valid $p"

@@ -1,9 +1,10 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
-# periskop-aggregate end to end: NDJSON in, database rows and events out.
+# periskop-aggregate end to end: NDJSON in, database rows and events out,
+# on SQLite, then the same round on PostgreSQL and on MySQL.
 . "$(dirname "$0")/lib.sh"
 
-plan 33
+plan 50
 
 AGG=$BIN/periskop-aggregate
 DB=$T_TMP/p.db
@@ -131,5 +132,70 @@ with_timeout 20 "$AGG" --db "$T_TMP/l.db" </dev/null >/dev/null 2>&1
 is $? 69 "locked database: 69"
 exec 8>&-
 stop "$locker"
+
+# -- the same round on the server engines, in a scratch database each
+my_cli() {	# my_cli URI SQL: mariadb's client on a mysql:// URI
+	u=${1#mysql://}; cred=${u%%@*}; hp=${u#*@}; hp=${hp%%/*}
+	mariadb -N -B -h "${hp%:*}" -P "${hp##*:}" -u "${cred%%:*}" \
+	    -p"${cred#*:}" "${u##*/}" -e "$2"
+}
+engine_round() {	# engine_round NAME URI QUERY-FUNCTION
+	name=$1 uri=$2 eq=$3
+	with_timeout 30 "$AGG" --db "$uri" <"$T_TMP/in1" >"$T_TMP/$name.out1" \
+	    2>"$T_TMP/$name.err1"
+	is $? 0 "$name: a round: exit 0"
+	is "$(jq -r 'select(.type == "event") | .kind' "$T_TMP/$name.out1" | tr '\n' ';')" \
+	    'target_down;new_error;' "$name: events printed"
+	is "$($eq "SELECT CONCAT(total_count, ' ', status) FROM errors")" \
+	    "2 unresolved" "$name: error stored"
+	with_timeout 30 "$AGG" --db "$uri" <"$T_TMP/in1" >"$T_TMP/$name.out2" 2>/dev/null
+	is "$(grep -c '"type":"event"' "$T_TMP/$name.out2")/$($eq "SELECT total_count FROM errors")" \
+	    0/2 "$name: the same input again: no events, no double count"
+	$eq "UPDATE errors SET status = 'resolved'" >/dev/null
+	with_timeout 30 "$AGG" -m 1 --db "$uri" <"$T_TMP/in3" >"$T_TMP/$name.out3" 2>/dev/null
+	is "$($eq "SELECT CONCAT(total_count, ' ', status, ' ', regressed) FROM errors")" \
+	    "5 unresolved 1" "$name: regression stored"
+	is "$($eq "SELECT CONCAT(address, ' ', COALESCE(up, -1)) FROM targets ORDER BY address" | tr '\n' ';')" \
+	    '127.0.0.1:1 1;127.0.0.1:2 0;' "$name: targets and health stored"
+}
+if [ -n "${PERISKOP_TEST_PG:-}" ] && command -v psql >/dev/null; then
+	pgdb=periskop_t0400_$$
+	psql -q "$PERISKOP_TEST_PG" -c "CREATE DATABASE $pgdb" >/dev/null 2>&1
+	PGURI=${PERISKOP_TEST_PG%/*}/$pgdb
+	pq() { psql -qAt "$PGURI" -c "$1"; }
+	engine_round postgres "$PGURI" pq
+	psql -q "$PERISKOP_TEST_PG" -c "DROP DATABASE IF EXISTS $pgdb WITH (FORCE)" >/dev/null 2>&1
+else
+	for i in 1 2 3 4 5 6; do ok 0 "# SKIP PERISKOP_TEST_PG unset"; done
+fi
+if [ -n "${PERISKOP_TEST_MYSQL:-}" ] && command -v mariadb >/dev/null; then
+	mydb=periskop_t0400_$$
+	my_cli "$PERISKOP_TEST_MYSQL" "CREATE DATABASE $mydb"
+	MYURI=${PERISKOP_TEST_MYSQL%/*}/$mydb
+	mq() { my_cli "$MYURI" "$1"; }
+	engine_round mysql "$MYURI" mq
+	# The original's DSN form, in a config file.
+	cred=${MYURI#mysql://}; cred=${cred%%@*}
+	printf 'services: []\nrepository:\n  type: mysql\n  dsn: "%s@tcp(%s)/%s?charset=utf8mb4&parseTime=True&loc=Local"\n' \
+	    "$cred" "$(echo "$MYURI" | sed 's|.*@||; s|/.*||')" "$mydb" >"$T_TMP/my.yaml"
+	with_timeout 30 "$AGG" -c "$T_TMP/my.yaml" <"$T_TMP/in3" >/dev/null 2>&1
+	is "$?/$(mq "SELECT total_count FROM errors")" 0/5 \
+	    "mysql: the Go driver's DSN in the repository block"
+	my_cli "$PERISKOP_TEST_MYSQL" "DROP DATABASE IF EXISTS $mydb"
+else
+	for i in 1 2 3 4 5 6 7; do ok 0 "# SKIP PERISKOP_TEST_MYSQL unset"; done
+fi
+port=$(free_port)
+err=$("$AGG" --db "mysql://u:secret@127.0.0.1:$port/periskop" </dev/null \
+    2>&1 >/dev/null); rc=$?
+is "$rc" 69 "mysql server down: 69"
+like "$err" "^periskop-aggregate: mysql: 'u@127.0.0.1:$port/periskop': cannot connect: " \
+    "mysql server down: message, without the password"
+printf 'services: []\nrepository:\n  type: mysql\n  dsn: "u:p@tcp(127.0.0.1:3306)"\n' \
+    >"$T_TMP/bad.yaml"
+err=$("$AGG" -c "$T_TMP/bad.yaml" </dev/null 2>&1 >/dev/null); rc=$?
+is "$rc" 78 "mysql: malformed DSN: 78"
+like "$err" "bad\.yaml:4:8: mysql: bad data source name: no '/dbname'" \
+    "mysql: malformed DSN: file:line:col"
 
 done_testing

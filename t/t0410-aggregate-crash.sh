@@ -1,10 +1,10 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
 # periskop-aggregate killed mid-round and restarted, on SQLite, and two
-# aggregators sharing one PostgreSQL database: totals stay exact.
+# aggregators sharing one PostgreSQL or MySQL database: totals stay exact.
 . "$(dirname "$0")/lib.sh"
 
-plan 11
+plan 17
 
 AGG=$BIN/periskop-aggregate
 GEN=$HELPER/gen-scrapes
@@ -44,35 +44,67 @@ is "$(sqlite3 -separator ' ' "$DB" "SELECT key, total_count FROM errors ORDER BY
 is "$(sqlite3 "$DB" "SELECT count(*) FROM target_counts WHERE accumulated <> last_raw")" 0 \
     "sqlite: each instance's accumulated count is its last count"
 
-# -- PostgreSQL: two shards of one service, one killed and restarted
-if [ -z "${PERISKOP_TEST_PG:-}" ]; then
+# -- two shards of one service on one server database, one killed and
+# restarted: shards ENGINE URI QUERY-FUNCTION
+shards() {
+	eng=$1 URI=$2 eq=$3
+	H=$((T / 2))
+	"$GEN" -T -t $H -o 0 -k $K -r 10 >"$T_TMP/s1a.in"
+	"$GEN" -t $H -o 0 -k $K -r 4 -R 10 >"$T_TMP/s1b.in"
+	"$GEN" -T -t $H -o $H -k $K -r 14 >"$T_TMP/s2.in"
+	spawn_in "${eng}1" "$T_TMP/s1a.in" "$AGG" --shard one --db "$URI"
+	p1=$SPAWNED
+	spawn_in "${eng}2" "$T_TMP/s2.in" "$AGG" --shard two --db "$URI"
+	p2=$SPAWNED
+	# $eq is a function of this shell: poll here, for up to 30 s.
+	i=0
+	until [ "$($eq 'SELECT rounds_total FROM service_stats' 2>/dev/null)" -ge 2 ] 2>/dev/null ||
+	    [ $i -ge 300 ]; do
+		sleep 0.1; i=$((i + 1))
+	done
+	kill -KILL "$p1" 2>/dev/null; wait "$p1" 2>/dev/null; rc=$?
+	is "$rc" 137 "$eng: shard one killed mid-run"
+	with_timeout 60 "$AGG" --shard one --db "$URI" <"$T_TMP/s1b.in" >/dev/null 2>"$T_TMP/$eng.err"
+	is $? 0 "$eng: shard one restarted and done"
+	wait "$p2"; rc=$?
+	is "$rc" 0 "$eng: shard two done beside it, no deadlock"
+	is "$($eq "SELECT CONCAT(\`key\`, ' ', total_count) FROM errors ORDER BY \`key\`" 2>/dev/null ||
+	    $eq "SELECT key || ' ' || total_count FROM errors ORDER BY key")" \
+	    "$(expect 14 0 $T)" "$eng: totals of both shards exact"
+	is "$($eq "SELECT count(*) FROM targets")" "$T" \
+	    "$eng: each shard keeps its own targets"
+	is "$($eq "SELECT count(*) FROM target_counts WHERE accumulated <> last_raw")" 0 \
+	    "$eng: no instance counted twice"
+}
+pgdb="" mydb=""
+cleanup() {
+	[ -n "$pgdb" ] && psql -q "$PERISKOP_TEST_PG" -c "DROP DATABASE IF EXISTS $pgdb WITH (FORCE)" >/dev/null 2>&1
+	[ -n "$mydb" ] && my_cli "$PERISKOP_TEST_MYSQL" "DROP DATABASE IF EXISTS $mydb" >/dev/null 2>&1
+	t_cleanup
+}
+trap cleanup EXIT
+my_cli() {	# my_cli URI SQL: mariadb's client on a mysql:// URI
+	u=${1#mysql://}; cred=${u%%@*}; hp=${u#*@}; hp=${hp%%/*}
+	mariadb -N -B -h "${hp%:*}" -P "${hp##*:}" -u "${cred%%:*}" \
+	    -p"${cred#*:}" "${u##*/}" -e "$2"
+}
+
+if [ -n "${PERISKOP_TEST_PG:-}" ]; then
+	pgdb=periskop_t0410_$$
+	psql -q "$PERISKOP_TEST_PG" -c "CREATE DATABASE $pgdb" >/dev/null 2>&1
+	PGURI=${PERISKOP_TEST_PG%/*}/$pgdb
+	pq() { psql -qAt -F ' ' "$PGURI" -c "$1"; }
+	shards postgres "$PGURI" pq
+else
 	for i in 1 2 3 4 5 6; do ok 0 "# SKIP PERISKOP_TEST_PG unset"; done
-	done_testing
 fi
-pgdb=periskop_t0410_$$
-psql -q "$PERISKOP_TEST_PG" -c "CREATE DATABASE $pgdb" >/dev/null 2>&1
-trap 'psql -q "$PERISKOP_TEST_PG" -c "DROP DATABASE IF EXISTS $pgdb WITH (FORCE)" >/dev/null 2>&1; t_cleanup' EXIT
-URI=${PERISKOP_TEST_PG%/*}/$pgdb
-pq() { psql -qAt -F ' ' "$URI" -c "$1"; }
-H=$((T / 2))
-"$GEN" -T -t $H -o 0 -k $K -r 10 >"$T_TMP/s1a.in"
-"$GEN" -t $H -o 0 -k $K -r 4 -R 10 >"$T_TMP/s1b.in"
-"$GEN" -T -t $H -o $H -k $K -r 14 >"$T_TMP/s2.in"
-spawn_in pg1 "$T_TMP/s1a.in" "$AGG" --shard one --db "$URI"
-p1=$SPAWNED
-spawn_in pg2 "$T_TMP/s2.in" "$AGG" --shard two --db "$URI"
-p2=$SPAWNED
-wait_for 30 sh -c "[ \"\$(psql -qAt '$URI' -c 'SELECT rounds_total FROM service_stats' 2>/dev/null)\" -ge 4 ]"
-kill -KILL "$p1" 2>/dev/null; wait "$p1" 2>/dev/null; rc=$?
-is "$rc" 137 "postgres: shard one killed mid-run"
-with_timeout 60 "$AGG" --shard one --db "$URI" <"$T_TMP/s1b.in" >/dev/null 2>"$T_TMP/pg3.err"
-is $? 0 "postgres: shard one restarted and done"
-wait "$p2"; rc=$?
-is "$rc" 0 "postgres: shard two done beside it, no deadlock"
-is "$(pq "SELECT key, total_count FROM errors ORDER BY key")" \
-    "$(expect 14 0 $T)" "postgres: totals of both shards exact"
-is "$(pq "SELECT count(*) FROM targets")" "$T" \
-    "postgres: each shard keeps its own targets"
-is "$(pq "SELECT count(*) FROM target_counts WHERE accumulated <> last_raw")" 0 \
-    "postgres: no instance counted twice"
+if [ -n "${PERISKOP_TEST_MYSQL:-}" ]; then
+	mydb=periskop_t0410_$$
+	my_cli "$PERISKOP_TEST_MYSQL" "CREATE DATABASE $mydb"
+	MYURI=${PERISKOP_TEST_MYSQL%/*}/$mydb
+	mq() { my_cli "$MYURI" "$1"; }
+	shards mysql "$MYURI" mq
+else
+	for i in 1 2 3 4 5 6; do ok 0 "# SKIP PERISKOP_TEST_MYSQL unset"; done
+fi
 done_testing

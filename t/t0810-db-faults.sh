@@ -1,13 +1,13 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
 # The database misbehaves under periskop-aggregate: the SQLite file locked
-# by another writer, the disk full, PostgreSQL stopped and started.  A clear
+# by another writer, the disk full, MariaDB and PostgreSQL stopped and started.  A clear
 # message each time, no crash, and once the fault is gone the totals are
 # exact (clients' counts are cumulative: a lost round is made up).
 . "$(dirname "$0")/lib.sh"
 command -v periskop-aggregate >/dev/null || skip_all "not built"
 command -v sqlite3 >/dev/null || skip_all "sqlite3 not installed"
-plan 17
+plan 23
 
 # sc ROUND COUNT [OCCURRENCES [SERVICE]]: one scrape line and its round
 # line; each occurrence carries 2 kB of message.
@@ -86,6 +86,70 @@ if unshare -m true 2>/dev/null; then
 	    "space back: the next round is exact"
 else
 	for i in 1 2 3 4 5 6; do ok 0 "# SKIP unshare -m not permitted"; done
+fi
+
+# -- MariaDB stopped and started --------------------------------------
+MYBIN=$(command -v mariadbd || echo /usr/sbin/mariadbd)
+if [ ! -x "$MYBIN" ] || ! command -v mariadb-install-db >/dev/null ||
+    ! command -v mariadb >/dev/null || ! id mysql >/dev/null 2>&1 ||
+    [ "$(id -u)" != 0 ]; then
+	for i in 1 2 3 4 5 6; do ok 0 "# SKIP no MariaDB server (or not root)"; done
+else
+	MYD=$T_TMP/my
+	mkdir -p "$MYD/data"
+	chown -R mysql "$MYD"
+	chmod 755 "$T_TMP"
+	mariadb-install-db --no-defaults --user=mysql --datadir="$MYD/data" \
+	    --skip-test-db >"$T_TMP/my-install.log" 2>&1 ||
+	    diag "mariadb-install-db failed"
+	MYPORT=$(free_port)
+	# Grant tables skipped: any user may log in, on loopback only.
+	mystart() {
+		"$MYBIN" --no-defaults --user=mysql --datadir="$MYD/data" \
+		    --socket="$MYD/sock" --pid-file="$MYD/pid" \
+		    --port="$MYPORT" --bind-address=127.0.0.1 \
+		    --skip-grant-tables --skip-log-bin \
+		    --innodb-buffer-pool-size=16M >>"$T_TMP/my.log" 2>&1 8>&- &
+		MY=$!
+		T_PIDS="$T_PIDS $MY"
+		wait_port "$MYPORT" 30
+	}
+	mq() { mariadb -N -B -h 127.0.0.1 -P "$MYPORT" -u periskop periskop -e "$1"; }
+	mystart
+	ok $? "a private MariaDB is up"
+	mariadb -h 127.0.0.1 -P "$MYPORT" -u periskop -e "CREATE DATABASE periskop"
+	URI="mysql://periskop@127.0.0.1:$MYPORT/periskop"
+	mkfifo "$T_TMP/myin"
+	periskop-aggregate --db "$URI" <"$T_TMP/myin" >"$T_TMP/my.events" \
+	    2>"$T_TMP/my.err" &
+	AGG=$!
+	T_PIDS="$T_PIDS $AGG"
+	exec 8>"$T_TMP/myin"
+	sc 1 2 0 my >&8
+	wait_for 10 grep -q new_error "$T_TMP/my.events"
+	ok $? "round 1 through MariaDB"
+	kill -TERM "$MY"; wait "$MY" 2>/dev/null
+	sc 2 5 0 my >&8
+	sleep 1
+	kill -0 "$AGG" 2>/dev/null
+	ok $? "MariaDB stopped: periskop-aggregate keeps running"
+	like "$(head -n 1 "$T_TMP/my.err")" \
+	    "^periskop-aggregate: mysql: 'periskop@127.0.0.1:$MYPORT/periskop': .*; retrying in 50 ms$" \
+	    "... and logs the outage while it retries"
+	mystart
+	sc 3 9 0 my >&8
+	i=0
+	until [ "$(mq "select total_count from errors where \`key\`='k'" 2>/dev/null)" = 9 ] ||
+	    [ $i -ge 100 ]; do
+		sleep 0.1; i=$((i + 1))
+	done
+	is "$(mq "select total_count from errors where \`key\`='k'")" 9 \
+	    "MariaDB back: the next round is stored, the total exact (9)"
+	exec 8>&-
+	wait_exit "$AGG" 10
+	ok $? "the end of input ends it"
+	stop "$AGG"
+	kill -TERM "$MY"; wait "$MY" 2>/dev/null
 fi
 
 # -- PostgreSQL stopped and started -----------------------------------

@@ -92,7 +92,7 @@ offer(struct printed *pr, struct targets_rec *t)
 static void
 forget_removed(struct printed *pr, const struct conf *conf)
 {
-	size_t	 i, j, k = 0;
+	size_t	 i, j, k = 0, n;
 	int	 found;
 
 	for (i = 0; i < pr->n; i++) {
@@ -105,8 +105,11 @@ forget_removed(struct printed *pr, const struct conf *conf)
 			pr->sets[k++] = pr->sets[i];
 			continue;
 		}
+		/* Printed empty, released whole. */
+		n = pr->sets[i].ntargets;
 		pr->sets[i].ntargets = 0;
 		emit(&pr->sets[i]);
+		pr->sets[i].ntargets = n;
 		targets_rec_release(&pr->sets[i]);
 	}
 	pr->n = k;

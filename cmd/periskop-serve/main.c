@@ -24,6 +24,7 @@
 #include "buf.h"
 #include "conf.h"
 #include "db.h"
+#include "deadline.h"
 #include "log.h"
 #include "paths.h"
 #include "periskop.h"
@@ -140,6 +141,7 @@ completed(void *cls, struct MHD_Connection *c, void **con_cls,
 {
 	struct conn *cn = *con_cls;
 
+	deadline_rearm(c);
 	if (cn != NULL) {
 		free(cn->uri);
 		free(cn);
@@ -237,6 +239,7 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 	}
 	if (!cn->started) {
 		cn->started = 1;
+		deadline_met(c);
 		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 		    MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl != NULL) {
@@ -487,9 +490,12 @@ main(int argc, char *argv[])
 	    MHD_OPTION_URI_LOG_CALLBACK, uri_log, NULL,
 	    MHD_OPTION_UNESCAPE_CALLBACK, unescape_none, NULL,
 	    MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+	    MHD_OPTION_NOTIFY_CONNECTION, deadline_notify, NULL,
 	    MHD_OPTION_END);
 	if (d == NULL)
 		fatalx(69, "'%s': cannot start the HTTP server", listen_spec);
+	if (deadline_start((unsigned int)timeout) == -1)
+		fatal(71, "pthread_create");
 	log_info("listening on '%s'", listen_spec);
 
 	for (;;) {
@@ -497,6 +503,7 @@ main(int argc, char *argv[])
 			break;
 	}
 	log_debug("signal %d: stopping", sig);
+	deadline_stop();
 	MHD_stop_daemon(d);
 	close(fd);
 	free(conf_uri);

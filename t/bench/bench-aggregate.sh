@@ -1,15 +1,40 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
-# periskop-aggregate: one round of 10,000 scrapes x 20 keys into SQLite and
-# PostgreSQL, against a plain bulk insert of the same rows; peak RSS
-# from 100 to 10,000 targets.
+# periskop-aggregate: one round of 10,000 scrapes x 20 keys into SQLite,
+# PostgreSQL and MySQL, each against a plain bulk load of the same rows;
+# peak RSS from 100 to 10,000 targets.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 AGG=$top/bin/periskop-aggregate
 GEN=$top/build/t/helper/gen-scrapes
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/bench-aggregate.XXXXXX")
-pgdb=""
-trap 'rm -rf "$tmp"; [ -n "$pgdb" ] && psql -q "$PERISKOP_TEST_PG" -c "DROP DATABASE IF EXISTS $pgdb WITH (FORCE)" >/dev/null 2>&1' EXIT
+pgdb="" mydb=""
+
+# my_cli URI [ARG...]: the mariadb client on the server and database of a
+# mysql:// (or mariadb://) URI.
+my_cli() {
+	u=${1#*://}; shift
+	case $u in
+	*@*) cred=${u%%@*} hp=${u#*@} ;;
+	*) cred="" hp=$u ;;
+	esac
+	hp=${hp%%/*} d=${u#*/}; d=${d%%\?*}
+	user=${cred%%:*} pw="" port=3306
+	case $cred in *:*) pw=-p${cred#*:} ;; esac
+	case $hp in *:*) port=${hp##*:} hp=${hp%:*} ;; esac
+	mariadb -N -B -h "$hp" -P "$port" ${user:+-u "$user"} ${pw:+"$pw"} \
+	    "$@" "$d"
+}
+
+cleanup() {
+	rm -rf "$tmp"
+	[ -n "$pgdb" ] && psql -q "$PERISKOP_TEST_PG" \
+	    -c "DROP DATABASE IF EXISTS $pgdb WITH (FORCE)" >/dev/null 2>&1
+	[ -n "$mydb" ] && my_cli "$PERISKOP_TEST_MYSQL" \
+	    -e "DROP DATABASE IF EXISTS $mydb" >/dev/null 2>&1
+	true
+}
+trap cleanup EXIT
 T=10000 K=20
 
 now_ms() { date +%s%3N; }
@@ -57,6 +82,43 @@ if [ -n "${PERISKOP_TEST_PG:-}" ] && command -v psql >/dev/null; then
 	echo "bench: aggregate-postgres-round: $(secs "$s") s ($(ratio "$s" "$ref") x reference)"
 else
 	echo "bench: aggregate-postgres-round: skipped (PERISKOP_TEST_PG unset)"
+fi
+
+# -- MySQL / MariaDB
+if [ -z "${PERISKOP_TEST_MYSQL:-}" ]; then
+	echo "bench: aggregate-mysql-round: skipped (PERISKOP_TEST_MYSQL unset)"
+elif ! command -v mariadb >/dev/null; then
+	echo "bench: aggregate-mysql-round: skipped (no mariadb client)"
+else
+	mydb=periskop_bench_$$
+	my_cli "$PERISKOP_TEST_MYSQL" -e "CREATE DATABASE $mydb" ||
+	    { mydb=""; echo "bench: aggregate-mysql: failed"; exit 1; }
+	uri=${PERISKOP_TEST_MYSQL%/*}/$mydb
+	"$AGG" --db "$uri" <"$tmp/r0" >/dev/null 2>&1 || { echo "bench: aggregate-mysql: failed"; exit 1; }
+	"$AGG" -v --db "$uri" <"$tmp/r1" >/dev/null 2>"$tmp/my.log" || { echo "bench: aggregate-mysql: failed"; exit 1; }
+	s=$(store_ms "$tmp/my.log")
+	# InnoDB cannot key a whole TEXT; these rows fit VARCHARs.
+	my_cli "$uri" -e "CREATE TABLE c (service VARCHAR(255), target_id VARCHAR(255), \`key\` VARCHAR(255), target VARCHAR(255), last_raw BIGINT, accumulated BIGINT, PRIMARY KEY (service, target_id, \`key\`)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4" || exit 1
+	how=""
+	t0=$(now_ms)
+	if ! my_cli "$uri" --local-infile=1 -e "LOAD DATA LOCAL INFILE '$tmp/rows.csv' INTO TABLE c FIELDS TERMINATED BY ','" 2>"$tmp/my-load.err"; then
+		# Only a refused local file calls for the other reference.
+		grep -q -E 'ERROR (1148|2068|3948|4166)' "$tmp/my-load.err" ||
+		    { cat "$tmp/my-load.err" >&2; echo "bench: aggregate-mysql: failed"; exit 1; }
+		# The same rows as INSERTs of 1,000 rows each, written out
+		# before the clock starts.
+		awk -F, -v q="'" '
+		NR % 1000 == 1 { printf "%sINSERT INTO c VALUES\n", (NR > 1 ? ";\n" : "") }
+		NR % 1000 != 1 { printf ",\n" }
+		{ printf "(%s%s%s,%s%s%s,%s%s%s,%s%s%s,%s,%s)", q, $1, q, q, $2, q, q, $3, q, q, $4, q, $5, $6 }
+		END { printf ";\n" }' "$tmp/rows.csv" >"$tmp/rows.sql"
+		my_cli "$uri" -e "TRUNCATE TABLE c" || exit 1
+		t0=$(now_ms)
+		my_cli "$uri" <"$tmp/rows.sql" || exit 1
+		how=", multi-row INSERTs: the server refuses LOAD DATA LOCAL INFILE"
+	fi
+	ref=$(( $(now_ms) - t0 ))
+	echo "bench: aggregate-mysql-round: $(secs "$s") s ($(ratio "$s" "$ref") x reference$how)"
 fi
 
 # -- Peak RSS with 100 and with 10,000 targets, the same 20 keys

@@ -67,6 +67,14 @@ static struct conn	**waiting;
 static size_t		 nwaiting, capwaiting;
 static int		 ep;
 static volatile sig_atomic_t got_term;
+/*
+ * As a real client's, the target's uuid is new each time the process
+ * starts: that is how the aggregator tells a restart from a count that
+ * went on growing while it was not looking.
+ */
+static uint32_t		 incarnation;
+/* Frozen: payloads repeat the last counts, so a test can wait for them. */
+static int		 frozen;
 
 /* Settings. */
 static size_t		 payload_size = 6144;
@@ -195,8 +203,8 @@ payload(struct buf *b, size_t ti, uint64_t n)
 	size_t start = b->len, per, line;
 	int k;
 
-	buf_addf(b, "{\"target_uuid\":\"00000000-0000-4000-8000-%012zx\","
-	    "\"aggregated_errors\":[", ti);
+	buf_addf(b, "{\"target_uuid\":\"%08" PRIx32 "-0000-4000-8000-%012zx\","
+	    "\"aggregated_errors\":[", incarnation, ti);
 	/* Each key's stack trace takes its share of the size asked for. */
 	per = payload_size > 80 ? (payload_size - 80) / (size_t)nkeys : 0;
 	for (k = 0; k < nkeys; k++) {
@@ -214,13 +222,13 @@ payload(struct buf *b, size_t ti, uint64_t n)
 			    "Source%d.java:%zu)\"", line ? "," : "", k, line,
 			    k, 100 + line);
 		buf_addf(b, "],\"cause\":null},\"uuid\":"
-		    "\"%08zx-%04x-4000-8000-%012" PRIx64 "\","
+		    "\"%08zx-%04x-4%03" PRIx32 "-8000-%012" PRIx64 "\","
 		    "\"timestamp\":\"2026-01-01T%02" PRIu64 ":%02" PRIu64
 		    ":%02" PRIu64 ".000Z\",\"severity\":\"%s\","
 		    "\"http_context\":{\"request_method\":\"GET\","
 		    "\"request_url\":\"http://fleet/%zu\","
 		    "\"request_headers\":{\"Accept\":\"*/*\"},"
-		    "\"request_body\":\"\"}}]}", ti, k, n,
+		    "\"request_body\":\"\"}}]}", ti, k, incarnation & 0xfff, n,
 		    (n / 3600) % 24, (n / 60) % 60, n % 60,
 		    k == 0 ? "error" : k == 1 ? "warning" : "info", ti);
 	}
@@ -279,7 +287,10 @@ body_text(struct conn *c, int status, const char *ctype, const char *s)
 	buf_adds(&c->out, s);
 }
 
-/* The control endpoint: what each target served, and exact payloads. */
+/*
+ * The control endpoint: what each target served, exact payloads, and
+ * freezing the counters (/freeze, /thaw).
+ */
 static void
 respond_control(struct conn *c, const char *path)
 {
@@ -290,7 +301,11 @@ respond_control(struct conn *c, const char *path)
 	long n;
 
 	buf_init(&b);
-	if (strcmp(path, "/counts") == 0) {
+	if (strcmp(path, "/freeze") == 0 || strcmp(path, "/thaw") == 0) {
+		frozen = path[1] == 'f';
+		buf_adds(&b, frozen ? "frozen\n" : "thawed\n");
+		head(c, 200, "text/plain", (long long)b.len);
+	} else if (strcmp(path, "/counts") == 0) {
 		for (i = 0; i < ntargets; i++)
 			buf_addf(&b, "%s:%d %s %" PRIu64 " %" PRIu64 "\n",
 			    addr_str(targets[i].addr, a, sizeof(a)),
@@ -372,7 +387,8 @@ respond(struct conn *c, size_t hlen)
 	default:
 		break;
 	}
-	t->served++;
+	if (!frozen)
+		t->served++;
 	{
 		struct buf b;
 
@@ -544,6 +560,7 @@ main(int argc, char *argv[])
 	double now, next;
 	int ch, k, n, tries, w, rc;
 
+	incarnation = (uint32_t)getpid() ^ (uint32_t)time(NULL);
 	inet_pton(AF_INET, "127.1.0.1", &first);
 	memset(nfault, 0, sizeof(nfault));
 	while ((ch = getopt(argc, argv, "a:A:C:d:e:f:hk:n:p:s:S:U:")) != -1) {

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Unit tests of the aggregation rules, on SQLite and on PostgreSQL. */
+/* Unit tests of the aggregation rules, on SQLite, PostgreSQL and MySQL. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,12 +7,14 @@
 
 #include <check.h>
 #include <libpq-fe.h>
+#include <mysql.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
 #include "aggregate.h"
 #include "buf.h"
 #include "db.h"
+#include "db_impl.h"
 #include "model.h"
 #include "record.h"
 #include "timefmt.h"
@@ -24,6 +26,7 @@ static char tmpdir[64];
 static char dbpath[512];
 static char pgname[64];		/* the scratch database, on PostgreSQL */
 static int is_pg;
+static int is_my;
 static char err[512];
 static struct db *db;
 static struct aggregator *ag;
@@ -84,10 +87,40 @@ pg_admin(const char *q)
 	PQfinish(c);
 }
 
+/*
+ * Runs q on a connection to the MySQL database uri names; returns the
+ * first value as a number (-1 when there is none).
+ */
+static long long
+my_q(const char *uri, const char *q)
+{
+	struct db_mysql_dsn d;
+	MYSQL *c;
+	MYSQL_RES *r;
+	MYSQL_ROW row;
+	long long v = -1;
+	char e[256];
+
+	ck_assert_msg(db_mysql_dsn_parse(uri, &d, e, sizeof(e)) == 0, "%s", e);
+	c = mysql_init(NULL);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_msg(mysql_real_connect(c, d.host, d.user, d.password,
+	    d.dbname, d.port, d.socket, 0) != NULL, "%s", mysql_error(c));
+	ck_assert_msg(mysql_query(c, q) == 0, "%s: %s", q, mysql_error(c));
+	if ((r = mysql_store_result(c)) != NULL) {
+		if ((row = mysql_fetch_row(r)) != NULL && row[0] != NULL)
+			v = strtoll(row[0], NULL, 10);
+		mysql_free_result(r);
+	}
+	mysql_close(c);
+	db_mysql_dsn_release(&d);
+	return v;
+}
+
 static void
 setup_sqlite(void)
 {
-	is_pg = 0;
+	is_pg = is_my = 0;
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/check_agg.XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
 	snprintf(dbpath, sizeof(dbpath), "%s/p.db", tmpdir);
@@ -108,6 +141,7 @@ setup_pg(void)
 	const char *slash;
 
 	is_pg = 1;
+	is_my = 0;
 	tmpdir[0] = '\0';
 	snprintf(pgname, sizeof(pgname), "periskop_ck_agg_%d_%d",
 	    (int)getpid(), seq++);
@@ -123,6 +157,32 @@ setup_pg(void)
 	open_agg(0);
 }
 
+/* The same on MySQL: a scratch database per test. */
+static void
+setup_mysql(void)
+{
+	static int seq;
+	const char *base = getenv("PERISKOP_TEST_MYSQL");
+	char q[128];
+	const char *slash;
+
+	is_pg = 0;
+	is_my = 1;
+	tmpdir[0] = '\0';
+	snprintf(pgname, sizeof(pgname), "periskop_ck_agg_%d_%d",
+	    (int)getpid(), seq++);
+	snprintf(q, sizeof(q), "DROP DATABASE IF EXISTS %s", pgname);
+	my_q(base, q);
+	snprintf(q, sizeof(q), "CREATE DATABASE %s", pgname);
+	my_q(base, q);
+	slash = strrchr(base, '/');
+	ck_assert_ptr_nonnull(slash);
+	snprintf(dbpath, sizeof(dbpath), "%.*s/%s", (int)(slash - base), base,
+	    pgname);
+	nev = 0;
+	open_agg(0);
+}
+
 static void
 teardown(void)
 {
@@ -130,6 +190,12 @@ teardown(void)
 
 	db_error_list_release(&errs);
 	close_agg();
+	if (is_my) {
+		snprintf(cmd, sizeof(cmd), "DROP DATABASE IF EXISTS %s",
+		    pgname);
+		my_q(getenv("PERISKOP_TEST_MYSQL"), cmd);
+		return;
+	}
 	if (is_pg) {
 		snprintf(cmd, sizeof(cmd), "DROP DATABASE IF EXISTS %s "
 		    "WITH (FORCE)", pgname);
@@ -288,6 +354,8 @@ raw_int(const char *q)
 	PGconn *c;
 	PGresult *r;
 
+	if (is_my)
+		return my_q(dbpath, q);
 	if (is_pg) {
 		c = PQconnectdb(dbpath);
 		ck_assert_msg(PQstatus(c) == CONNECTION_OK, "%s",
@@ -317,6 +385,10 @@ raw_exec(const char *q)
 	PGconn *c;
 	PGresult *r;
 
+	if (is_my) {
+		my_q(dbpath, q);
+		return;
+	}
 	if (is_pg) {
 		c = PQconnectdb(dbpath);
 		ck_assert_msg(PQstatus(c) == CONNECTION_OK, "%s",
@@ -642,7 +714,7 @@ START_TEST(rollback_on_failure)
 	scrape("api", "a:1", NULL, T0, pl("k", 2, NULL,
 	    "u1", "2020-01-01T00:00:01Z", NULL));
 	round_end("api");
-	if (is_pg)
+	if (is_pg || is_my)
 		raw_exec("ALTER TABLE occurrences ADD CONSTRAINT boom "
 		    "CHECK (uuid <> 'bad')");
 	else
@@ -662,7 +734,8 @@ START_TEST(rollback_on_failure)
 	ck_assert_uint_eq(e->nocc, 1);
 	ck_assert_int_eq(raw_int("SELECT last_raw FROM target_counts"), 2);
 	/* The next round is exact: nothing was lost or counted twice. */
-	raw_exec(is_pg ? "ALTER TABLE occurrences DROP CONSTRAINT boom" :
+	raw_exec(is_pg || is_my ?
+	    "ALTER TABLE occurrences DROP CONSTRAINT boom" :
 	    "DROP TRIGGER boom");
 	scrape("api", "a:1", NULL, T0 + 2, pl("k", 5, NULL,
 	    "bad", "2020-01-01T00:00:03Z", NULL));
@@ -796,7 +869,8 @@ START_TEST(api_reads)
 	ck_assert_int_eq(in[1].count, 3);
 	db_instances_free(in, n);
 
-	ck_assert_int_eq(db_metrics(db, metric_cb, out, err, sizeof(err)), 0);
+	ck_assert_msg(db_metrics(db, metric_cb, out, err, sizeof(err)) == 0,
+	    "%s", err);
 	ck_assert_str_eq(out, "api|a:1|k|warning|6\napi|b:1|k|warning|3\n");
 
 	ck_assert_int_eq(db_service_stats(db, &ss, &n, err, sizeof(err)), 0);
@@ -962,6 +1036,14 @@ aggregate_suite(void)
 	} else
 		fprintf(stderr, "check_aggregate: PERISKOP_TEST_PG unset: "
 		    "PostgreSQL tests skipped\n");
+	if (getenv("PERISKOP_TEST_MYSQL") != NULL) {
+		tc = tcase_create("mysql");
+		tcase_add_checked_fixture(tc, setup_mysql, teardown);
+		add_rules(tc);
+		suite_add_tcase(s, tc);
+	} else
+		fprintf(stderr, "check_aggregate: PERISKOP_TEST_MYSQL unset: "
+		    "MySQL tests skipped\n");
 	return s;
 }
 

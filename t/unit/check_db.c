@@ -9,6 +9,7 @@
 
 #include <check.h>
 #include <libpq-fe.h>
+#include <mysql.h>
 #include <sqlite3.h>
 
 #include "db.h"
@@ -208,8 +209,11 @@ START_TEST(bad_uris)
 		const char	*msg;
 	} cases[] = {
 		{ "", "empty database URI" },
-		{ "mysql://h/db", "mysql: engine not available yet" },
-		{ "redis://h", "'redis://h': unknown database engine 'redis'" },
+		{ "mysql:u:p@tcp(h:3306)", "mysql: bad data source name: "
+		    "no '/dbname': want user:password@tcp(host:port)/dbname" },
+		{ "redis://u:secret@h", "unknown database engine 'redis'" },
+		{ "u:p@tcp(h:3306)", "mysql: bad data source name: "
+		    "no '/dbname': want user:password@tcp(host:port)/dbname" },
 		{ "sqlite:", "sqlite: empty path" },
 	};
 	size_t i;
@@ -512,6 +516,345 @@ START_TEST(pg_status_and_generation)
 }
 END_TEST
 
+/* -- MySQL, on scratch databases of the PERISKOP_TEST_MYSQL server. */
+
+static char myname[64];
+static char myuri[512];
+
+static long long
+my_q(const char *uri, const char *q)
+{
+	struct db_mysql_dsn d;
+	MYSQL *c;
+	MYSQL_RES *r;
+	MYSQL_ROW row;
+	long long v = -1;
+	char e[256];
+
+	ck_assert_msg(db_mysql_dsn_parse(uri, &d, e, sizeof(e)) == 0, "%s", e);
+	c = mysql_init(NULL);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_msg(mysql_real_connect(c, d.host, d.user, d.password,
+	    d.dbname, d.port, d.socket, 0) != NULL, "%s", mysql_error(c));
+	ck_assert_msg(mysql_query(c, q) == 0, "%s: %s", q, mysql_error(c));
+	if ((r = mysql_store_result(c)) != NULL) {
+		if ((row = mysql_fetch_row(r)) != NULL && row[0] != NULL)
+			v = strtoll(row[0], NULL, 10);
+		mysql_free_result(r);
+	}
+	mysql_close(c);
+	db_mysql_dsn_release(&d);
+	return v;
+}
+
+static void
+setup_my(void)
+{
+	const char *base = getenv("PERISKOP_TEST_MYSQL");
+	const char *slash = strrchr(base, '/');
+	char q[128];
+
+	snprintf(myname, sizeof(myname), "periskop_ck_db_%d", (int)getpid());
+	snprintf(q, sizeof(q), "DROP DATABASE IF EXISTS %s", myname);
+	my_q(base, q);
+	snprintf(q, sizeof(q), "CREATE DATABASE %s", myname);
+	my_q(base, q);
+	ck_assert_ptr_nonnull(slash);
+	snprintf(myuri, sizeof(myuri), "%.*s/%s", (int)(slash - base), base,
+	    myname);
+}
+
+static void
+teardown_my(void)
+{
+	char q[128];
+
+	snprintf(q, sizeof(q), "DROP DATABASE IF EXISTS %s", myname);
+	my_q(getenv("PERISKOP_TEST_MYSQL"), q);
+}
+
+START_TEST(my_fresh_and_reopen)
+{
+	struct db *db;
+	char **names;
+	size_t n;
+
+	db = db_open(myuri, NULL, err, sizeof(err));
+	ck_assert_msg(db != NULL, "%s", err);
+	ck_assert_str_eq(db_engine(db), "mysql");
+	ck_assert_int_eq(db->ops->begin(db, err, sizeof(err)), 0);
+	ck_assert_int_eq(db->ops->service_touch(db, "zeta", 1, err,
+	    sizeof(err)), 0);
+	ck_assert_int_eq(db->ops->service_touch(db, "Alpha", 1, err,
+	    sizeof(err)), 0);
+	ck_assert_int_eq(db->ops->service_touch(db, "alpha", 2, err,
+	    sizeof(err)), 0);
+	ck_assert_int_eq(db->ops->service_touch(db, "alpha ", 2, err,
+	    sizeof(err)), 0);
+	ck_assert_int_eq(db->ops->commit(db, err, sizeof(err)), 0);
+	db_close(db);
+	ck_assert_int_eq(my_q(myuri, "SELECT version FROM periskop_schema"),
+	    2);
+	db = db_open(myuri, NULL, err, sizeof(err));
+	ck_assert_msg(db != NULL, "%s", err);
+	ck_assert_int_eq(db_services(db, &names, &n, err, sizeof(err)), 0);
+	/* Bytewise order and no padding, as SQLite sorts and compares. */
+	ck_assert_uint_eq(n, 4);
+	ck_assert_str_eq(names[0], "Alpha");
+	ck_assert_str_eq(names[1], "alpha");
+	ck_assert_str_eq(names[2], "alpha ");
+	ck_assert_str_eq(names[3], "zeta");
+	db_strings_free(names, n);
+	ck_assert_int_eq(db_service_exists(db, "alpha", err, sizeof(err)), 1);
+	ck_assert_int_eq(db_service_exists(db, "ALPHA", err, sizeof(err)), 0);
+	ck_assert_int_eq(db_service_exists(db, "zeta ", err, sizeof(err)), 0);
+	db_close(db);
+}
+END_TEST
+
+START_TEST(my_concurrent_open)
+{
+	int i, fds[2], status, okcount;
+	pid_t pid[4];
+	char c;
+
+	ck_assert_int_eq(pipe(fds), 0);
+	for (i = 0; i < 4; i++) {
+		pid[i] = fork();
+		ck_assert_int_ne(pid[i], -1);
+		if (pid[i] == 0) {
+			struct db *db;
+			char e[256];
+
+			close(fds[1]);
+			(void)read(fds[0], &c, 1);
+			db = db_open(myuri, NULL, e, sizeof(e));
+			if (db == NULL) {
+				fprintf(stderr, "child: %s\n", e);
+				_exit(1);
+			}
+			db_close(db);
+			_exit(0);
+		}
+	}
+	close(fds[0]);
+	close(fds[1]);
+	okcount = 0;
+	for (i = 0; i < 4; i++) {
+		ck_assert_int_eq(waitpid(pid[i], &status, 0), pid[i]);
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+			okcount++;
+	}
+	ck_assert_int_eq(okcount, 4);
+	ck_assert_int_eq(my_q(myuri, "SELECT count(*) FROM periskop_schema"),
+	    1);
+	ck_assert_int_eq(my_q(myuri, "SELECT version FROM periskop_schema"),
+	    2);
+	ck_assert_int_eq(my_q(myuri, "SELECT count(*) FROM periskop_meta"), 1);
+}
+END_TEST
+
+START_TEST(my_newer_schema_refused)
+{
+	struct db *db;
+	int tr = -1;
+
+	db = db_open(myuri, NULL, err, sizeof(err));
+	ck_assert_ptr_nonnull(db);
+	db_close(db);
+	my_q(myuri, "UPDATE periskop_schema SET version = 99");
+	db = db_open(myuri, &tr, err, sizeof(err));
+	ck_assert_ptr_null(db);
+	ck_assert_int_eq(tr, 0);
+	ck_assert_msg(strstr(err, "schema version 99 is newer") != NULL, "%s",
+	    err);
+}
+END_TEST
+
+START_TEST(my_unreachable)
+{
+	struct db *db;
+	int tr = -1;
+
+	/* Port 1 on loopback: nothing listens there. */
+	db = db_open("mysql://u:secret@127.0.0.1:1/x", &tr, err, sizeof(err));
+	ck_assert_ptr_null(db);
+	ck_assert_int_eq(tr, 1);
+	ck_assert_msg(strncmp(err, "mysql: 'u@127.0.0.1:1/x': cannot "
+	    "connect: ", 36) == 0, "%s", err);
+	ck_assert_ptr_null(strstr(err, "secret"));
+	db = db_open("mysql:u:secret@tcp(127.0.0.1:1)/x?parseTime=True", &tr,
+	    err, sizeof(err));
+	ck_assert_ptr_null(db);
+	ck_assert_int_eq(tr, 1);
+	ck_assert_ptr_null(strstr(err, "secret"));
+}
+END_TEST
+
+START_TEST(my_bad_login)
+{
+	char uri[600];
+	const char *at = strchr(getenv("PERISKOP_TEST_MYSQL"), '@');
+	int tr = -1;
+
+	ck_assert_ptr_nonnull(at);
+	snprintf(uri, sizeof(uri), "mysql://periskop:wrong-secret%s", at);
+	ck_assert_ptr_null(db_open(uri, &tr, err, sizeof(err)));
+	ck_assert_int_eq(tr, 0);
+	ck_assert_msg(strstr(err, "Access denied") != NULL, "%s", err);
+	ck_assert_ptr_null(strstr(err, "wrong-secret"));
+}
+END_TEST
+
+START_TEST(my_status_and_generation)
+{
+	struct db *db;
+	struct db_error e;
+	int64_t g0, g1;
+
+	db = db_open(myuri, NULL, err, sizeof(err));
+	ck_assert_msg(db != NULL, "%s", err);
+	my_q(myuri, "INSERT INTO services (name, created) VALUES ('s', 1)");
+	my_q(myuri, "INSERT INTO errors (service, `key`, severity, "
+	    "total_count, inserted) VALUES ('s', 'k/ \u00e9', 'info', 4, 5)");
+	my_q(myuri, "INSERT INTO errors (service, `key`, severity, "
+	    "total_count, inserted) VALUES ('s', 'K/ \u00e9', 'info', 7, 5)");
+	ck_assert_int_eq(db_generation(db, &g0, err, sizeof(err)), 0);
+	ck_assert_int_eq(db_set_status(db, "s", "k/ \u00e9", "ignored", err,
+	    sizeof(err)), 1);
+	ck_assert_int_eq(db_generation(db, &g1, err, sizeof(err)), 0);
+	ck_assert_int_eq(g1, g0 + 1);
+	ck_assert_int_eq(db_set_status(db, "s", "nokey", "ignored", err,
+	    sizeof(err)), 0);
+	ck_assert_int_eq(db_set_status(db, "s", "k/ \u00e9 ", "ignored", err,
+	    sizeof(err)), 0);
+	ck_assert_int_eq(db_generation(db, &g0, err, sizeof(err)), 0);
+	ck_assert_int_eq(g0, g1);
+	ck_assert_int_eq(db_resolve(db, "s", "k/ \u00e9", err, sizeof(err)),
+	    1);
+	ck_assert_int_eq(db_error_get(db, "s", "k/ \u00e9", 3, &e, err,
+	    sizeof(err)), 1);
+	ck_assert_str_eq(e.status, "resolved");
+	ck_assert_int_eq(e.total_count, 4);
+	ck_assert_int_eq(e.severity, SEV_INFO);
+	ck_assert_int_eq(e.created_at, 5);
+	ck_assert_uint_eq(e.nocc, 0);
+	db_error_release(&e);
+	ck_assert_int_eq(db_error_get(db, "s", "K/ \u00e9", 3, &e, err,
+	    sizeof(err)), 1);
+	ck_assert_str_eq(e.status, "unresolved");
+	ck_assert_int_eq(e.total_count, 7);
+	db_error_release(&e);
+	db_close(db);
+}
+END_TEST
+
+/* Keys far longer than an index entry, equal but for their last byte. */
+START_TEST(my_long_keys)
+{
+	struct db *db;
+	struct db_error_list el;
+	char *k1, *k2;
+	const char *keys[2];
+	int64_t raw[2] = { 3, 5 }, delta[2];
+	size_t len = 20000;
+
+	k1 = malloc(len + 1);
+	k2 = malloc(len + 1);
+	memset(k1, 'x', len);
+	memset(k2, 'x', len);
+	k1[len] = k2[len] = '\0';
+	k2[len - 1] = 'y';
+	keys[0] = k1;
+	keys[1] = k2;
+	db = db_open(myuri, NULL, err, sizeof(err));
+	ck_assert_msg(db != NULL, "%s", err);
+	ck_assert_int_eq(db->ops->begin(db, err, sizeof(err)), 0);
+	ck_assert_int_eq(db->ops->service_touch(db, "s", 1, err,
+	    sizeof(err)), 0);
+	ck_assert_msg(db->ops->counts_put(db, "s", "t", "t", keys, raw, 2, 1,
+	    delta, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(delta[0], 3);
+	ck_assert_int_eq(delta[1], 5);
+	raw[0] = 4;
+	raw[1] = 2;
+	ck_assert_msg(db->ops->counts_put(db, "s", "t", "t", keys, raw, 2, 2,
+	    delta, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(delta[0], 1);
+	ck_assert_int_eq(delta[1], 2);
+	ck_assert_int_eq(db->ops->commit(db, err, sizeof(err)), 0);
+	ck_assert_int_eq(my_q(myuri, "SELECT count(*) FROM target_counts"), 2);
+	ck_assert_int_eq(my_q(myuri, "SELECT max(length(`key`)) FROM "
+	    "target_counts"), 20000);
+	ck_assert_int_eq(db_errors(db, "s", 1, 1, &el, err, sizeof(err)), 0);
+	ck_assert_uint_eq(el.n, 0);
+	db_error_list_release(&el);
+	db_close(db);
+	free(k1);
+	free(k2);
+}
+END_TEST
+
+START_TEST(my_dsn_forms)
+{
+	static const struct {
+		const char	*dsn;
+		const char	*want;	/* user|password|host|socket|db|port */
+	} ok[] = {
+		{ "periskop:pass@tcp(127.0.0.1:3306)/periskop?charset=utf8mb4"
+		    "&parseTime=True&loc=Local",
+		    "periskop|pass|127.0.0.1|-|periskop|3306" },
+		{ "mysql:u:p@w:rd@tcp(db.example:3307)/x",
+		    "u|p@w:rd|db.example|-|x|3307" },
+		{ "u@unix(/run/mysqld/mysqld.sock)/x",
+		    "u|-|-|/run/mysqld/mysqld.sock|x|0" },
+		{ "/x", "root|-|127.0.0.1|-|x|3306" },
+		{ "u:p@tcp([::1]:3309)/x", "u|p|::1|-|x|3309" },
+		{ "mysql://us%40er:p%2Fw%3A@127.0.0.1/d%20b",
+		    "us@er|p/w:|127.0.0.1|-|d b|3306" },
+		{ "mariadb://u@h:13306/x?tls=false", "u|-|h|-|x|13306" },
+	};
+	static const struct {
+		const char	*dsn;
+		const char	*msg;
+	} bad[] = {
+		{ "u:p@tcp(h:99999)/x", "bad port '99999': want 1 to 65535" },
+		{ "u:p@tcp(h:3306/x", "unclosed '(' in the address" },
+		{ "u:p@udp(h)/x", "unknown network 'udp': want tcp or unix" },
+		{ "u:p@tcp(h)/", "empty database name after '/'" },
+		{ "u:p@tcp(h)/x?parseTime", "bad parameter 'parseTime': want "
+		    "name=value" },
+		{ "u:p@tcp(h)/x?charset=latin1", "charset 'latin1': only "
+		    "utf8mb4 is supported" },
+		{ "mysql://u:p%zz@h/x", "password: bad %-escape" },
+		{ "mysql://u:p@h:3306", "no database name: want "
+		    "mysql://user:password@host:port/dbname" },
+		{ "", "empty data source name" },
+	};
+	struct db_mysql_dsn d;
+	char got[512], want[512];
+	size_t i;
+
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		ck_assert_msg(db_mysql_dsn_parse(ok[i].dsn, &d, err,
+		    sizeof(err)) == 0, "%s: %s", ok[i].dsn, err);
+		snprintf(got, sizeof(got), "%s|%s|%s|%s|%s|%u", d.user,
+		    d.password ? d.password : "-", d.host ? d.host : "-",
+		    d.socket ? d.socket : "-", d.dbname, d.port);
+		ck_assert_str_eq(got, ok[i].want);
+		db_mysql_dsn_release(&d);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_int_eq(db_mysql_dsn_parse(bad[i].dsn, &d, err,
+		    sizeof(err)), -1);
+		snprintf(want, sizeof(want), "mysql: %s%s", i + 1 <
+		    sizeof(bad) / sizeof(bad[0]) ? "bad data source name: " :
+		    "", bad[i].msg);
+		ck_assert_str_eq(err, want);
+	}
+}
+END_TEST
+
 static Suite *
 db_suite(void)
 {
@@ -530,7 +873,23 @@ db_suite(void)
 	tcase_add_test(tc, not_a_database);
 	tcase_add_test(tc, memory_private);
 	tcase_add_test(tc, empty_reads);
+	tcase_add_test(tc, my_dsn_forms);
 	suite_add_tcase(s, tc);
+	if (getenv("PERISKOP_TEST_MYSQL") != NULL) {
+		tc = tcase_create("mysql");
+		tcase_add_checked_fixture(tc, setup_my, teardown_my);
+		tcase_set_timeout(tc, 60);
+		tcase_add_test(tc, my_fresh_and_reopen);
+		tcase_add_test(tc, my_concurrent_open);
+		tcase_add_test(tc, my_newer_schema_refused);
+		tcase_add_test(tc, my_unreachable);
+		tcase_add_test(tc, my_bad_login);
+		tcase_add_test(tc, my_status_and_generation);
+		tcase_add_test(tc, my_long_keys);
+		suite_add_tcase(s, tc);
+	} else
+		fprintf(stderr, "check_db: PERISKOP_TEST_MYSQL unset: "
+		    "MySQL tests skipped\n");
 	if (getenv("PERISKOP_TEST_PG") == NULL) {
 		fprintf(stderr, "check_db: PERISKOP_TEST_PG unset: "
 		    "PostgreSQL tests skipped\n");

@@ -1,0 +1,2428 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The MySQL / MariaDB storage engine: libmariadb, prepared statements. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mysql.h>
+#include <errmsg.h>
+#include <mysqld_error.h>
+
+#include "db.h"
+#include "db_impl.h"
+#include "model.h"
+#include "timefmt.h"
+#include "urlenc.h"
+#include "xalloc.h"
+
+#define CONNECT_TIMEOUT	10
+/* Longer than InnoDB's lock wait (50 s), so a wait ends as 1205. */
+#define IO_TIMEOUT	120
+/* Rows per multi-row statement: keeps statements well under a packet. */
+#define CHUNK		100
+
+/* The identity of a text column: its SHA-256, bytewise. */
+#define H(x)	"UNHEX(SHA2(" x ", 256))"
+#define HP	H("?")
+#define HCOL(c)	c "_h BINARY(32) AS (" H(c) ") STORED"
+#define HKEY	"key_h BINARY(32) AS (" H("`key`") ") STORED"
+
+/*
+ * The schema, one step per version, the same versions as the other
+ * engines.  InnoDB cannot index a long text whole, so every text that
+ * identifies a row has a stored SHA-256 column beside it, and the
+ * unique keys are made of those: keys of any length, bytewise distinct
+ * ("a", "A" and "a " are three keys).  Rows are found by the hashes
+ * only; a SHA-256 collision is not a practical concern.  The text
+ * columns use the table's binary, no-pad collation, so they sort as
+ * SQLite and PostgreSQL (COLLATE "C") sort.  Every CREATE TABLE gets
+ * the table options appended at run time.
+ */
+static const char *const migration1[] = {
+	"CREATE TABLE IF NOT EXISTS services ("
+	"  id BIGINT AUTO_INCREMENT PRIMARY KEY,"
+	"  name MEDIUMTEXT NOT NULL, " HCOL("name") ","
+	"  created BIGINT NOT NULL,"
+	"  UNIQUE KEY services_name (name_h))",
+	"CREATE TABLE IF NOT EXISTS targets ("
+	"  id BIGINT AUTO_INCREMENT PRIMARY KEY,"
+	"  service MEDIUMTEXT NOT NULL, " HCOL("service") ","
+	"  address MEDIUMTEXT NOT NULL, " HCOL("address") ","
+	"  url MEDIUMTEXT NOT NULL,"
+	"  endpoint MEDIUMTEXT,"
+	"  labels MEDIUMTEXT NOT NULL,"
+	"  last_scrape BIGINT,"
+	"  duration_ms DOUBLE,"
+	"  up INTEGER,"
+	"  last_error MEDIUMTEXT,"
+	"  seen_in_targets INTEGER NOT NULL DEFAULT 0,"
+	"  shard VARCHAR(64) NOT NULL DEFAULT '',"
+	"  UNIQUE KEY targets_id (service_h, address_h))",
+	"CREATE TABLE IF NOT EXISTS errors ("
+	"  id BIGINT AUTO_INCREMENT PRIMARY KEY,"
+	"  service MEDIUMTEXT NOT NULL, " HCOL("service") ","
+	"  `key` MEDIUMTEXT NOT NULL, " HKEY ","
+	"  severity VARCHAR(16) NOT NULL,"
+	"  total_count BIGINT NOT NULL DEFAULT 0,"
+	"  created_at BIGINT,"
+	"  first_seen BIGINT,"
+	"  last_seen BIGINT,"
+	"  inserted BIGINT NOT NULL,"
+	"  status VARCHAR(16) NOT NULL DEFAULT 'unresolved'"
+	"    CHECK (status IN ('unresolved', 'resolved', 'ignored')),"
+	"  resolved_at BIGINT,"
+	"  regressed INTEGER NOT NULL DEFAULT 0,"
+	"  regressed_at BIGINT,"
+	"  rounds BIGINT NOT NULL DEFAULT 0,"
+	"  UNIQUE KEY errors_id (service_h, key_h))",
+	"CREATE TABLE IF NOT EXISTS occurrences ("
+	"  id BIGINT AUTO_INCREMENT PRIMARY KEY,"
+	"  service MEDIUMTEXT NOT NULL, " HCOL("service") ","
+	"  `key` MEDIUMTEXT NOT NULL, " HKEY ","
+	"  uuid MEDIUMTEXT NOT NULL, " HCOL("uuid") ","
+	"  timestamp BIGINT NOT NULL,"
+	"  severity VARCHAR(16) NOT NULL,"
+	"  error_json MEDIUMTEXT NOT NULL,"
+	"  http_json MEDIUMTEXT,"
+	"  UNIQUE KEY occurrences_id (service_h, key_h, uuid_h),"
+	"  KEY occurrences_time (service_h, key_h, timestamp),"
+	"  KEY occurrences_age (timestamp))",
+	"CREATE TABLE IF NOT EXISTS target_counts ("
+	"  id BIGINT AUTO_INCREMENT PRIMARY KEY,"
+	"  service MEDIUMTEXT NOT NULL, " HCOL("service") ","
+	"  target_id MEDIUMTEXT NOT NULL, " HCOL("target_id") ","
+	"  `key` MEDIUMTEXT NOT NULL, " HKEY ","
+	"  target MEDIUMTEXT, " HCOL("target") ","
+	"  last_raw BIGINT NOT NULL,"
+	"  accumulated BIGINT NOT NULL,"
+	"  last_delta BIGINT NOT NULL DEFAULT 0,"
+	"  updated BIGINT,"
+	"  UNIQUE KEY target_counts_id (service_h, target_id_h, key_h),"
+	"  KEY target_counts_key (service_h, key_h),"
+	"  KEY target_counts_age (updated))",
+	"CREATE TABLE IF NOT EXISTS error_minutes ("
+	"  id BIGINT AUTO_INCREMENT PRIMARY KEY,"
+	"  service MEDIUMTEXT NOT NULL, " HCOL("service") ","
+	"  `key` MEDIUMTEXT NOT NULL, " HKEY ","
+	"  minute BIGINT NOT NULL,"
+	"  count BIGINT NOT NULL,"
+	"  UNIQUE KEY error_minutes_id (service_h, key_h, minute),"
+	"  KEY error_minutes_age (minute))",
+	"CREATE TABLE IF NOT EXISTS error_hours ("
+	"  id BIGINT AUTO_INCREMENT PRIMARY KEY,"
+	"  service MEDIUMTEXT NOT NULL, " HCOL("service") ","
+	"  `key` MEDIUMTEXT NOT NULL, " HKEY ","
+	"  hour BIGINT NOT NULL,"
+	"  count BIGINT NOT NULL,"
+	"  UNIQUE KEY error_hours_id (service_h, key_h, hour),"
+	"  KEY error_hours_age (hour))",
+	"CREATE TABLE IF NOT EXISTS service_stats ("
+	"  id BIGINT AUTO_INCREMENT PRIMARY KEY,"
+	"  service MEDIUMTEXT NOT NULL, " HCOL("service") ","
+	"  rounds_total BIGINT NOT NULL DEFAULT 0,"
+	"  scrapes_total BIGINT NOT NULL DEFAULT 0,"
+	"  scrape_failures_total BIGINT NOT NULL DEFAULT 0,"
+	"  last_round_ms DOUBLE,"
+	"  last_round_at BIGINT,"
+	"  UNIQUE KEY service_stats_id (service_h))",
+	"CREATE TABLE IF NOT EXISTS periskop_meta ("
+	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
+	"  generation BIGINT NOT NULL)",
+	"INSERT IGNORE INTO periskop_meta VALUES (1, 0)",
+	NULL
+};
+/* SQLite's second step is in the first here too. */
+static const char *const migration2[] = { NULL };
+static const char *const *const migrations[] = { migration1, migration2 };
+#define SCHEMA_VERSION	((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+enum {
+	ST_SERVICES,
+	ST_SERVICE_EXISTS,
+	ST_ERRORS,
+	ST_ERRORS_ALL,
+	ST_OCCS,
+	ST_RESOLVE,
+	ST_TARGETS,
+	ST_SERVICE_TOUCH,
+	ST_TARGETS_MARK,
+	ST_TARGET_PUT,
+	ST_TARGETS_SWEEP,
+	ST_COUNT_GET,
+	ST_COUNT_PUT,
+	ST_ERROR_GET,
+	ST_ERROR_PUT,
+	ST_OCC_ADD,
+	ST_OCC_OLDEST,
+	ST_OCC_TRIM,
+	ST_MINUTE_ADD,
+	ST_ERROR_ONE,
+	ST_SET_STATUS,
+	ST_MINUTES,
+	ST_MINUTES_KEY,
+	ST_HOURS,
+	ST_HOURS_KEY,
+	ST_INSTANCES,
+	ST_METRICS,
+	ST_STATS,
+	ST_GENERATION,
+	ST_HOUR_ADD,
+	ST_ROUND_PUT,
+	ST_BUMP,
+	ST_PRUNE_OCC,
+	ST_PRUNE_MIN,
+	ST_PRUNE_HOUR,
+	ST_PRUNE_COUNTS,
+	ST_PRUNE_TARGETS,
+	ST_COUNT_
+};
+
+#define ERROR_COLS \
+	"`key`, total_count, severity, " \
+	"COALESCE(created_at, first_seen, inserted), " \
+	"COALESCE(last_seen, created_at, first_seen, inserted), " \
+	"status, regressed, regressed_at, " \
+	"COALESCE(first_seen, created_at, inserted) "
+#define ERROR_ORDER \
+	" ORDER BY COALESCE(last_seen, created_at, first_seen, inserted)" \
+	" DESC, `key`"
+/* LEAST and GREATEST are NULL when either side is: keep the other. */
+#define WIDEN(f, c) \
+	c " = COALESCE(" f "(" c ", VALUES(" c ")), " c ", VALUES(" c "))"
+#define BUCKET_ADD(t, c) \
+	"INSERT INTO " t " (service, `key`, " c ", count)" \
+	" VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE" \
+	" count = count + VALUES(count)"
+
+static const char *const sql[ST_COUNT_] = {
+	[ST_SERVICES] = "SELECT name FROM services ORDER BY name",
+	[ST_SERVICE_EXISTS] = "SELECT 1 FROM services WHERE name_h = " HP,
+	[ST_ERRORS] = "SELECT " ERROR_COLS "FROM errors WHERE service_h = "
+	    HP " AND status <> 'resolved'" ERROR_ORDER,
+	[ST_ERRORS_ALL] = "SELECT " ERROR_COLS "FROM errors WHERE service_h = "
+	    HP ERROR_ORDER,
+	[ST_OCCS] = "SELECT uuid, timestamp, severity, error_json, http_json"
+	    " FROM occurrences WHERE service_h = " HP " AND key_h = " HP
+	    " ORDER BY timestamp DESC, uuid DESC LIMIT ?",
+	[ST_RESOLVE] = "UPDATE errors SET status = 'resolved',"
+	    " resolved_at = ? WHERE service_h = " HP " AND key_h = " HP,
+	[ST_TARGETS] = "SELECT service, address, url, endpoint, up,"
+	    " last_scrape, duration_ms, last_error FROM targets"
+	    " ORDER BY service, address",
+	[ST_SERVICE_TOUCH] = "INSERT INTO services (name, created)"
+	    " VALUES (?, ?) ON DUPLICATE KEY UPDATE created = created",
+	[ST_TARGETS_MARK] = "UPDATE targets SET seen_in_targets = 0"
+	    " WHERE service_h = " HP " AND shard = ?",
+	[ST_TARGET_PUT] = "INSERT INTO targets (service, address, url,"
+	    " endpoint, labels, seen_in_targets, shard)"
+	    " VALUES (?, ?, ?, ?, ?, 1, ?)"
+	    " ON DUPLICATE KEY UPDATE url = VALUES(url),"
+	    " endpoint = VALUES(endpoint), labels = VALUES(labels),"
+	    " seen_in_targets = 1, shard = VALUES(shard)",
+	[ST_TARGETS_SWEEP] = "DELETE FROM targets WHERE service_h = " HP
+	    " AND seen_in_targets = 0 AND shard = ?",
+	[ST_COUNT_GET] = "SELECT last_raw FROM target_counts WHERE"
+	    " service_h = " HP " AND target_id_h = " HP " AND key_h = " HP,
+	[ST_COUNT_PUT] = "INSERT INTO target_counts (service, target_id,"
+	    " `key`, target, last_raw, accumulated) VALUES (?, ?, ?, ?, ?, ?)"
+	    " ON DUPLICATE KEY UPDATE target = VALUES(target),"
+	    " last_raw = VALUES(last_raw),"
+	    " accumulated = accumulated + VALUES(accumulated)",
+	/* The row lock makes the aggregator's read-modify-write exact. */
+	[ST_ERROR_GET] = "SELECT total_count, severity, created_at,"
+	    " first_seen, last_seen, inserted, status, resolved_at, regressed,"
+	    " regressed_at, rounds FROM errors WHERE service_h = " HP
+	    " AND key_h = " HP " FOR UPDATE",
+	/* Affected rows: 1 inserted, 2 updated (rounds always changes). */
+	[ST_ERROR_PUT] = "INSERT INTO errors (service, `key`, total_count,"
+	    " severity, created_at, first_seen, last_seen, inserted, status,"
+	    " resolved_at, regressed, regressed_at, rounds) VALUES (?, ?,"
+	    " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	    " ON DUPLICATE KEY UPDATE"
+	    " total_count = total_count + VALUES(total_count),"
+	    " severity = VALUES(severity), "
+	    WIDEN("LEAST", "created_at") ", "
+	    WIDEN("LEAST", "first_seen") ", "
+	    WIDEN("GREATEST", "last_seen") ","
+	    " status = VALUES(status),"
+	    " resolved_at = VALUES(resolved_at),"
+	    " regressed = VALUES(regressed),"
+	    " regressed_at = VALUES(regressed_at),"
+	    " rounds = rounds + VALUES(rounds)",
+	[ST_OCC_ADD] = "INSERT INTO occurrences (service, `key`, uuid,"
+	    " timestamp, severity, error_json, http_json)"
+	    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+	    " ON DUPLICATE KEY UPDATE timestamp = timestamp",
+	/* MySQL cannot delete from a table its subquery reads: two steps. */
+	[ST_OCC_OLDEST] = "SELECT timestamp, uuid FROM occurrences"
+	    " WHERE service_h = " HP " AND key_h = " HP
+	    " ORDER BY timestamp DESC, uuid DESC LIMIT 1 OFFSET ?",
+	[ST_OCC_TRIM] = "DELETE FROM occurrences WHERE service_h = " HP
+	    " AND key_h = " HP " AND (timestamp < ? OR (timestamp = ?"
+	    " AND uuid < ?))",
+	[ST_MINUTE_ADD] = BUCKET_ADD("error_minutes", "minute"),
+	[ST_ERROR_ONE] = "SELECT " ERROR_COLS "FROM errors WHERE service_h = "
+	    HP " AND key_h = " HP,
+	[ST_SET_STATUS] = "UPDATE errors SET status = ?,"
+	    " resolved_at = IF(? = 'resolved', ?, NULL),"
+	    " regressed = IF(? = 'unresolved', regressed, 0)"
+	    " WHERE service_h = " HP " AND key_h = " HP,
+	[ST_MINUTES] = "SELECT minute, SUM(count) FROM error_minutes"
+	    " WHERE service_h = " HP " AND minute >= ? GROUP BY minute",
+	[ST_MINUTES_KEY] = "SELECT minute, count FROM error_minutes"
+	    " WHERE service_h = " HP " AND minute >= ? AND key_h = " HP,
+	[ST_HOURS] = "SELECT hour, SUM(count) FROM error_hours"
+	    " WHERE service_h = " HP " AND hour >= ? GROUP BY hour",
+	[ST_HOURS_KEY] = "SELECT hour, count FROM error_hours"
+	    " WHERE service_h = " HP " AND hour >= ? AND key_h = " HP,
+	[ST_INSTANCES] = "SELECT COALESCE(target, target_id) AS t,"
+	    " SUM(accumulated), SUBSTRING_INDEX(GROUP_CONCAT(last_raw"
+	    " ORDER BY COALESCE(updated, 0) DESC), ',', 1)"
+	    " FROM target_counts WHERE service_h = " HP " AND key_h = " HP
+	    " GROUP BY COALESCE(target_h, target_id_h) ORDER BY t",
+	[ST_METRICS] = "SELECT c.service, COALESCE(c.target, c.target_id),"
+	    " c.`key`, e.severity, SUM(c.accumulated) FROM target_counts c"
+	    " JOIN errors e ON e.service_h = c.service_h AND e.key_h = c.key_h"
+	    " GROUP BY c.service_h, COALESCE(c.target_h, c.target_id_h),"
+	    " c.key_h, e.severity ORDER BY 1, 2, 3",
+	[ST_STATS] = "SELECT s.name,"
+	    " (SELECT COUNT(*) FROM targets t WHERE t.service_h = s.name_h),"
+	    " (SELECT COUNT(*) FROM targets t WHERE t.service_h = s.name_h"
+	    "   AND t.up = 1),"
+	    " COALESCE(st.rounds_total, 0), COALESCE(st.scrapes_total, 0),"
+	    " COALESCE(st.scrape_failures_total, 0),"
+	    " COALESCE(st.last_round_ms, 0), st.last_round_at"
+	    " FROM services s LEFT JOIN service_stats st"
+	    " ON st.service_h = s.name_h ORDER BY s.name",
+	[ST_GENERATION] = "SELECT generation FROM periskop_meta WHERE id = 1",
+	[ST_HOUR_ADD] = BUCKET_ADD("error_hours", "hour"),
+	[ST_ROUND_PUT] = "INSERT INTO service_stats (service,"
+	    " rounds_total, scrapes_total, scrape_failures_total,"
+	    " last_round_ms, last_round_at) VALUES (?, 1, ?, ?, ?, ?)"
+	    " ON DUPLICATE KEY UPDATE"
+	    " rounds_total = rounds_total + 1,"
+	    " scrapes_total = scrapes_total + VALUES(scrapes_total),"
+	    " scrape_failures_total = scrape_failures_total +"
+	    "   VALUES(scrape_failures_total),"
+	    " last_round_ms = VALUES(last_round_ms), "
+	    WIDEN("GREATEST", "last_round_at"),
+	[ST_BUMP] = "UPDATE periskop_meta SET generation = generation + 1"
+	    " WHERE id = 1",
+	[ST_PRUNE_OCC] = "DELETE FROM occurrences WHERE timestamp < ?",
+	[ST_PRUNE_MIN] = "DELETE FROM error_minutes WHERE minute < ?",
+	[ST_PRUNE_HOUR] = "DELETE FROM error_hours WHERE hour < ?",
+	[ST_PRUNE_COUNTS] = "DELETE FROM target_counts WHERE updated < ?",
+	[ST_PRUNE_TARGETS] = "DELETE FROM targets WHERE seen_in_targets = 0"
+	    " AND COALESCE(last_scrape, 0) < ?",
+};
+
+/* The multi-row statements, prepared per row count and cached. */
+enum {
+	MS_COUNTS_PUT,		/* the upsert of target_counts */
+	MS_COUNTS_GET,		/* the deltas it stored */
+	MS_HEALTH_GET,		/* targets' state before, locked */
+	MS_HEALTH_PUT,		/* the upsert of targets */
+	MS_COUNT_
+};
+
+#define MULTI_CACHE	16
+
+struct multi {
+	MYSQL_STMT	*st;
+	int		 kind;
+	size_t		 n;
+	unsigned long	 used;
+};
+
+struct my {
+	struct db		 base;	/* first: the handle db.c sees */
+	MYSQL			*c;
+	struct db_mysql_dsn	 dsn;
+	char			*name;	/* for messages, without a password */
+	MYSQL_STMT		*st[ST_COUNT_];
+	struct multi		 multi[MULTI_CACHE];
+	unsigned long		 clock;
+	int			 in_txn;
+	int			 broken;	/* the connection is lost */
+};
+
+/* Statement parameters; strings are borrowed until the statement ran. */
+struct pval {
+	enum enum_field_types	 type;
+	const char		*s;
+	unsigned long		 len;
+	long long		 i;
+	double			 d;
+};
+
+struct params {
+	struct pval	*v;
+	size_t		 n, cap;
+};
+
+/* A result: nrows x ncols cells, each a string or NULL for SQL NULL. */
+struct res {
+	char			**cell;
+	size_t			  nrows, ncols;
+	unsigned long long	  affected;
+};
+
+static const struct db_ops my_ops;
+
+static struct my *
+MY(struct db *db)
+{
+	return (struct my *)db;
+}
+
+static struct pval *
+p_next(struct params *p)
+{
+	if (p->n == p->cap) {
+		p->cap = p->cap ? 2 * p->cap : 16;
+		p->v = xreallocarray(p->v, p->cap, sizeof(*p->v));
+	}
+	memset(&p->v[p->n], 0, sizeof(p->v[0]));
+	return &p->v[p->n++];
+}
+
+static void
+p_text(struct params *p, const char *s)
+{
+	struct pval *v = p_next(p);
+
+	if (s == NULL) {
+		v->type = MYSQL_TYPE_NULL;
+		return;
+	}
+	v->type = MYSQL_TYPE_STRING;
+	v->s = s;
+	v->len = (unsigned long)strlen(s);
+}
+
+static void
+p_int(struct params *p, int64_t i)
+{
+	struct pval *v = p_next(p);
+
+	v->type = MYSQL_TYPE_LONGLONG;
+	v->i = i;
+}
+
+static void
+p_time(struct params *p, int64_t i)
+{
+	if (i == TIME_NONE)
+		p_next(p)->type = MYSQL_TYPE_NULL;
+	else
+		p_int(p, i);
+}
+
+static void
+p_double(struct params *p, double d)
+{
+	struct pval *v = p_next(p);
+
+	v->type = MYSQL_TYPE_DOUBLE;
+	v->d = d;
+}
+
+static void
+p_release(struct params *p)
+{
+	free(p->v);
+	memset(p, 0, sizeof(*p));
+}
+
+static const char *
+cell(const struct res *r, size_t row, size_t col)
+{
+	return r->cell[row * r->ncols + col];
+}
+
+static void
+res_release(struct res *r)
+{
+	size_t i;
+
+	if (r->cell != NULL)
+		for (i = 0; i < r->nrows * r->ncols; i++)
+			free(r->cell[i]);
+	free(r->cell);
+	memset(r, 0, sizeof(*r));
+}
+
+static int64_t
+get_int(const struct res *r, size_t row, size_t col)
+{
+	const char *v = cell(r, row, col);
+
+	return v != NULL ? strtoll(v, NULL, 10) : 0;
+}
+
+static int64_t
+get_time(const struct res *r, size_t row, size_t col)
+{
+	const char *v = cell(r, row, col);
+
+	return v != NULL ? strtoll(v, NULL, 10) : TIME_NONE;
+}
+
+static char *
+get_strdup(const struct res *r, size_t row, size_t col)
+{
+	const char *v = cell(r, row, col);
+
+	return v != NULL ? xstrdup(v) : NULL;
+}
+
+static enum severity
+get_severity(const struct res *r, size_t row, size_t col)
+{
+	enum severity sev = SEV_ERROR;
+
+	if (cell(r, row, col) != NULL)
+		severity_parse(cell(r, row, col), &sev);
+	return sev;
+}
+
+/*
+ * Whether the transaction may succeed when tried again: the connection
+ * is gone or was refused, the server is shutting down or full, or
+ * InnoDB chose this transaction as a deadlock victim or gave up waiting
+ * for a row lock.
+ */
+static int
+is_transient(unsigned int e)
+{
+	switch (e) {
+	case CR_CONNECTION_ERROR:
+	case CR_CONN_HOST_ERROR:
+	case CR_SERVER_GONE_ERROR:
+	case CR_SERVER_LOST:
+	case CR_SERVER_LOST_EXTENDED:
+	case ER_CON_COUNT_ERROR:
+	case ER_SERVER_SHUTDOWN:
+	case ER_CONNECTION_KILLED:
+	case ER_QUERY_INTERRUPTED:
+	case ER_LOCK_DEADLOCK:
+	case ER_LOCK_WAIT_TIMEOUT:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* Errors after which the connection cannot be used any more. */
+static int
+is_lost(unsigned int e)
+{
+	return e == CR_SERVER_GONE_ERROR || e == CR_SERVER_LOST ||
+	    e == CR_SERVER_LOST_EXTENDED || e == CR_CONNECTION_ERROR ||
+	    e == CR_CONN_HOST_ERROR || e == ER_CONNECTION_KILLED ||
+	    e == ER_SERVER_SHUTDOWN || e == CR_COMMANDS_OUT_OF_SYNC;
+}
+
+static int
+fail_code(struct my *g, unsigned int code, const char *msg, char *err,
+    size_t errlen, const char *what)
+{
+	snprintf(err, errlen, "mysql: '%s': %s: %s", g->name, what,
+	    msg != NULL && *msg != '\0' ? msg : "unknown error");
+	g->base.transient = is_transient(code);
+	if (is_lost(code))
+		g->broken = 1;
+	return -1;
+}
+
+static int
+fail_conn(struct my *g, char *err, size_t errlen, const char *what)
+{
+	if (g->c == NULL)
+		return fail_code(g, CR_SERVER_GONE_ERROR, "not connected",
+		    err, errlen, what);
+	return fail_code(g, mysql_errno(g->c), mysql_error(g->c), err,
+	    errlen, what);
+}
+
+static int
+fail_stmt(struct my *g, MYSQL_STMT *st, char *err, size_t errlen,
+    const char *what)
+{
+	return fail_code(g, mysql_stmt_errno(st), mysql_stmt_error(st), err,
+	    errlen, what);
+}
+
+/* Constant SQL without values (transactions, the schema, settings). */
+static int
+simple(struct my *g, const char *q, char *err, size_t errlen,
+    const char *what)
+{
+	MYSQL_RES *r;
+
+	if (g->c == NULL || g->broken)
+		return fail_code(g, CR_SERVER_GONE_ERROR, "connection lost",
+		    err, errlen, what);
+	if (mysql_real_query(g->c, q, (unsigned long)strlen(q)) != 0)
+		return fail_conn(g, err, errlen, what);
+	/* Drain any result, or the connection is out of sync. */
+	if ((r = mysql_store_result(g->c)) != NULL)
+		mysql_free_result(r);
+	else if (mysql_field_count(g->c) != 0)
+		return fail_conn(g, err, errlen, what);
+	return 0;
+}
+
+static MYSQL_STMT *
+prepare(struct my *g, const char *q, char *err, size_t errlen,
+    const char *what)
+{
+	MYSQL_STMT *st;
+
+	if (g->c == NULL || g->broken) {
+		fail_code(g, CR_SERVER_GONE_ERROR, "connection lost", err,
+		    errlen, what);
+		return NULL;
+	}
+	if ((st = mysql_stmt_init(g->c)) == NULL) {
+		fail_conn(g, err, errlen, what);
+		return NULL;
+	}
+	if (mysql_stmt_prepare(st, q, (unsigned long)strlen(q)) != 0) {
+		fail_stmt(g, st, err, errlen, what);
+		mysql_stmt_close(st);
+		return NULL;
+	}
+	return st;
+}
+
+/* Reads every row of the executed statement's result into r. */
+static int
+fetch(struct my *g, MYSQL_STMT *st, struct res *r, char *err, size_t errlen,
+    const char *what)
+{
+	MYSQL_RES *meta;
+	MYSQL_BIND *b = NULL, one;
+	char (*small)[64] = NULL;
+	unsigned long *len = NULL, l2;
+	my_bool *nul = NULL, *trunc = NULL;
+	size_t i, cap = 0;
+	char *v;
+	int rc, ret = -1;
+
+	if ((meta = mysql_stmt_result_metadata(st)) == NULL)
+		return 0;
+	r->ncols = mysql_num_fields(meta);
+	mysql_free_result(meta);
+	if (mysql_stmt_store_result(st) != 0)
+		return fail_stmt(g, st, err, errlen, what);
+	b = xcalloc(r->ncols, sizeof(*b));
+	small = xcalloc(r->ncols, sizeof(*small));
+	len = xcalloc(r->ncols, sizeof(*len));
+	nul = xcalloc(r->ncols, sizeof(*nul));
+	trunc = xcalloc(r->ncols, sizeof(*trunc));
+	for (i = 0; i < r->ncols; i++) {
+		b[i].buffer_type = MYSQL_TYPE_STRING;
+		b[i].buffer = small[i];
+		b[i].buffer_length = sizeof(small[i]);
+		b[i].length = &len[i];
+		b[i].is_null = &nul[i];
+		b[i].error = &trunc[i];
+	}
+	if (mysql_stmt_bind_result(st, b) != 0) {
+		fail_stmt(g, st, err, errlen, what);
+		goto out;
+	}
+	while ((rc = mysql_stmt_fetch(st)) == 0 || rc == MYSQL_DATA_TRUNCATED) {
+		if ((r->nrows + 1) * r->ncols > cap) {
+			cap = cap ? 2 * cap : 16 * r->ncols;
+			r->cell = xreallocarray(r->cell, cap, sizeof(*r->cell));
+		}
+		for (i = 0; i < r->ncols; i++) {
+			if (nul[i])
+				v = NULL;
+			else if (len[i] < sizeof(small[i]))
+				v = xstrndup(small[i], len[i]);
+			else {
+				/* Too long for the buffer: fetch it whole. */
+				v = xmalloc(len[i] + 1);
+				memset(&one, 0, sizeof(one));
+				one.buffer_type = MYSQL_TYPE_STRING;
+				one.buffer = v;
+				one.buffer_length = len[i] + 1;
+				one.length = &l2;
+				if (mysql_stmt_fetch_column(st, &one,
+				    (unsigned int)i, 0) != 0) {
+					free(v);
+					r->nrows++;
+					for (; i < r->ncols; i++)
+						r->cell[(r->nrows - 1) *
+						    r->ncols + i] = NULL;
+					fail_stmt(g, st, err, errlen, what);
+					goto out;
+				}
+				v[len[i]] = '\0';
+			}
+			r->cell[r->nrows * r->ncols + i] = v;
+		}
+		r->nrows++;
+	}
+	if (rc != MYSQL_NO_DATA) {
+		fail_stmt(g, st, err, errlen, what);
+		goto out;
+	}
+	ret = 0;
+out:
+	mysql_stmt_free_result(st);
+	free(b);
+	free(small);
+	free(len);
+	free(nul);
+	free(trunc);
+	return ret;
+}
+
+/* Binds p, executes st and reads its result into r (when not NULL). */
+static int
+execute(struct my *g, MYSQL_STMT *st, const struct params *p, struct res *r,
+    char *err, size_t errlen, const char *what)
+{
+	MYSQL_BIND *b = NULL;
+	struct res dummy;
+	size_t i, n = p != NULL ? p->n : 0;
+	int rc = -1;
+
+	if (r == NULL)
+		r = &dummy;
+	memset(r, 0, sizeof(*r));
+	if (mysql_stmt_param_count(st) != n) {
+		snprintf(err, errlen, "mysql: '%s': %s: %lu parameters for %zu "
+		    "values", g->name, what, mysql_stmt_param_count(st), n);
+		g->base.transient = 0;
+		return -1;
+	}
+	if (n > 0) {
+		b = xcalloc(n, sizeof(*b));
+		for (i = 0; i < n; i++) {
+			b[i].buffer_type = p->v[i].type;
+			switch (p->v[i].type) {
+			case MYSQL_TYPE_STRING:
+				b[i].buffer = (void *)p->v[i].s;
+				b[i].buffer_length = p->v[i].len;
+				b[i].length = &p->v[i].len;
+				break;
+			case MYSQL_TYPE_LONGLONG:
+				b[i].buffer = &p->v[i].i;
+				break;
+			case MYSQL_TYPE_DOUBLE:
+				b[i].buffer = &p->v[i].d;
+				break;
+			default:
+				break;
+			}
+		}
+		if (mysql_stmt_bind_param(st, b) != 0) {
+			fail_stmt(g, st, err, errlen, what);
+			goto out;
+		}
+	}
+	if (mysql_stmt_execute(st) != 0) {
+		fail_stmt(g, st, err, errlen, what);
+		goto out;
+	}
+	r->affected = mysql_stmt_affected_rows(st);
+	if (fetch(g, st, r, err, errlen, what) == -1) {
+		res_release(r);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(b);
+	if (r == &dummy)
+		res_release(r);
+	return rc;
+}
+
+/* Runs statement id, prepared on first use on this connection. */
+static int
+run(struct my *g, int id, const struct params *p, struct res *r, char *err,
+    size_t errlen, const char *what)
+{
+	if (g->st[id] == NULL &&
+	    (g->st[id] = prepare(g, sql[id], err, errlen, what)) == NULL)
+		return -1;
+	return execute(g, g->st[id], p, r, err, errlen, what);
+}
+
+static void
+forget_statements(struct my *g)
+{
+	size_t i;
+
+	for (i = 0; i < ST_COUNT_; i++) {
+		if (g->st[i] != NULL && g->c != NULL && !g->broken)
+			mysql_stmt_close(g->st[i]);
+		g->st[i] = NULL;
+	}
+	for (i = 0; i < MULTI_CACHE; i++) {
+		if (g->multi[i].st != NULL && g->c != NULL && !g->broken)
+			mysql_stmt_close(g->multi[i].st);
+		memset(&g->multi[i], 0, sizeof(g->multi[i]));
+	}
+}
+
+/* -- The data source name: the Go driver's form, or a URI. */
+
+void
+db_mysql_dsn_release(struct db_mysql_dsn *d)
+{
+	if (d == NULL)
+		return;
+	free(d->user);
+	if (d->password != NULL)
+		explicit_bzero(d->password, strlen(d->password));
+	free(d->password);
+	free(d->host);
+	free(d->socket);
+	free(d->dbname);
+	memset(d, 0, sizeof(*d));
+}
+
+static int
+parse_port(const char *s, size_t n, unsigned int *port)
+{
+	unsigned long v = 0;
+	size_t i;
+
+	if (n == 0 || n > 5)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (unsigned long)(s[i] - '0');
+	}
+	if (v == 0 || v > 65535)
+		return -1;
+	*port = (unsigned int)v;
+	return 0;
+}
+
+/* host, host:port, [v6] or [v6]:port. */
+static int
+parse_hostport(struct db_mysql_dsn *d, const char *s, size_t n, char *err,
+    size_t errlen)
+{
+	const char *colon;
+
+	d->port = 3306;
+	if (n > 0 && s[0] == '[') {
+		colon = memchr(s, ']', n);
+		if (colon == NULL) {
+			snprintf(err, errlen, "unclosed '[' in the address");
+			return -1;
+		}
+		d->host = xstrndup(s + 1, (size_t)(colon - s - 1));
+		colon++;
+		if (colon < s + n && *colon != ':') {
+			snprintf(err, errlen, "junk after ']' in the address");
+			return -1;
+		}
+	} else {
+		colon = memchr(s, ':', n);
+		d->host = xstrndup(s, colon ? (size_t)(colon - s) : n);
+	}
+	if (d->host[0] == '\0') {
+		free(d->host);
+		d->host = xstrdup("127.0.0.1");
+	}
+	if (colon != NULL && colon < s + n && parse_port(colon + 1,
+	    (size_t)(s + n - colon - 1), &d->port) == -1) {
+		snprintf(err, errlen, "bad port '%.*s': want 1 to 65535",
+		    (int)(s + n - colon - 1), colon + 1);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The query part: key=value pairs joined by '&'.  The Go driver's
+ * parameters (charset, parseTime, loc, timeouts, ...) configure the Go
+ * side only; they are checked for form and otherwise ignored.
+ */
+static int
+parse_query(const char *q, char *err, size_t errlen)
+{
+	const char *p, *end, *eq;
+
+	for (p = q; *p != '\0'; p = *end ? end + 1 : end) {
+		end = p + strcspn(p, "&");
+		eq = memchr(p, '=', (size_t)(end - p));
+		if (eq == NULL || eq == p) {
+			snprintf(err, errlen, "bad parameter '%.*s': want "
+			    "name=value", (int)(end - p), p);
+			return -1;
+		}
+		if ((size_t)(eq - p) == 7 && strncmp(p, "charset", 7) == 0 &&
+		    strncmp(eq + 1, "utf8", 4) != 0) {
+			snprintf(err, errlen, "charset '%.*s': only utf8mb4 "
+			    "is supported", (int)(end - eq - 1), eq + 1);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* mysql://user:password@host:port/dbname?params, %-escapes decoded. */
+static int
+parse_uri(const char *s, struct db_mysql_dsn *d, char *err, size_t errlen)
+{
+	const char *auth, *at, *colon, *slash, *q;
+	char m[128];
+	size_t n;
+
+	auth = strstr(s, "://") + 3;
+	n = strcspn(auth, "/?");
+	slash = auth + n;
+	at = NULL;
+	for (q = auth; q < slash; q++)
+		if (*q == '@')
+			at = q;
+	if (at != NULL) {
+		colon = memchr(auth, ':', (size_t)(at - auth));
+		if ((d->user = urlenc_decode(auth, colon ? (size_t)(colon -
+		    auth) : (size_t)(at - auth), NULL, m, sizeof(m))) == NULL) {
+			snprintf(err, errlen, "user name: %s", m);
+			return -1;
+		}
+		if (colon != NULL && (d->password = urlenc_decode(colon + 1,
+		    (size_t)(at - colon - 1), NULL, m, sizeof(m))) == NULL) {
+			snprintf(err, errlen, "password: bad %%-escape");
+			return -1;
+		}
+		auth = at + 1;
+	}
+	if (parse_hostport(d, auth, (size_t)(slash - auth), err,
+	    errlen) == -1)
+		return -1;
+	if (*slash != '/' || slash[1] == '\0' || slash[1] == '?') {
+		snprintf(err, errlen, "no database name: want "
+		    "mysql://user:password@host:port/dbname");
+		return -1;
+	}
+	n = strcspn(slash + 1, "?");
+	if ((d->dbname = urlenc_decode(slash + 1, n, NULL, m,
+	    sizeof(m))) == NULL) {
+		snprintf(err, errlen, "database name: %s", m);
+		return -1;
+	}
+	q = slash + 1 + n;
+	return *q == '?' ? parse_query(q + 1, err, errlen) : 0;
+}
+
+/*
+ * The Go driver's form, as the original's config has it:
+ * [user[:password]@][net[(addr)]]/dbname[?param1=value1&...], net being
+ * tcp (addr host:port) or unix (addr a socket path).
+ */
+static int
+parse_go(const char *s, struct db_mysql_dsn *d, char *err, size_t errlen)
+{
+	const char *slash, *at, *colon, *net, *open, *q;
+	size_t n;
+
+	/* The last '/' before the parameters starts the database name. */
+	n = strcspn(s, "?");
+	for (slash = NULL, q = s; q < s + n; q++)
+		if (*q == '/')
+			slash = q;
+	if (slash == NULL) {
+		snprintf(err, errlen, "no '/dbname': want "
+		    "user:password@tcp(host:port)/dbname");
+		return -1;
+	}
+	for (at = NULL, q = s; q < slash; q++)
+		if (*q == '@')
+			at = q;
+	net = s;
+	if (at != NULL) {
+		colon = memchr(s, ':', (size_t)(at - s));
+		d->user = xstrndup(s, colon ? (size_t)(colon - s) :
+		    (size_t)(at - s));
+		if (colon != NULL)
+			d->password = xstrndup(colon + 1,
+			    (size_t)(at - colon - 1));
+		net = at + 1;
+	}
+	open = memchr(net, '(', (size_t)(slash - net));
+	if (open != NULL && slash[-1] != ')') {
+		snprintf(err, errlen, "unclosed '(' in the address");
+		return -1;
+	}
+	n = open != NULL ? (size_t)(open - net) : (size_t)(slash - net);
+	if (n == 0 || (n == 3 && strncmp(net, "tcp", 3) == 0)) {
+		if (open != NULL && parse_hostport(d, open + 1,
+		    (size_t)(slash - 1 - open - 1), err, errlen) == -1)
+			return -1;
+		if (open == NULL) {
+			d->host = xstrdup("127.0.0.1");
+			d->port = 3306;
+		}
+	} else if (n == 4 && strncmp(net, "unix", 4) == 0) {
+		if (open == NULL || slash - 1 == open + 1) {
+			snprintf(err, errlen, "unix needs a socket path: "
+			    "unix(/run/mysqld/mysqld.sock)");
+			return -1;
+		}
+		d->socket = xstrndup(open + 1, (size_t)(slash - 1 - open - 1));
+	} else {
+		snprintf(err, errlen, "unknown network '%.*s': want tcp or "
+		    "unix", (int)n, net);
+		return -1;
+	}
+	n = strcspn(slash + 1, "?");
+	if (n == 0) {
+		snprintf(err, errlen, "empty database name after '/'");
+		return -1;
+	}
+	d->dbname = xstrndup(slash + 1, n);
+	q = slash + 1 + n;
+	return *q == '?' ? parse_query(q + 1, err, errlen) : 0;
+}
+
+int
+db_mysql_dsn_parse(const char *s, struct db_mysql_dsn *d, char *err,
+    size_t errlen)
+{
+	char m[256];
+	int rc;
+
+	memset(d, 0, sizeof(*d));
+	if (strncmp(s, "mysql:", 6) == 0 && strncmp(s, "mysql://", 8) != 0)
+		s += 6;
+	else if (strncmp(s, "mariadb:", 8) == 0 &&
+	    strncmp(s, "mariadb://", 10) != 0)
+		s += 8;
+	if (*s == '\0') {
+		snprintf(err, errlen, "mysql: empty data source name");
+		return -1;
+	}
+	if (strncmp(s, "mysql://", 8) == 0 || strncmp(s, "mariadb://", 10) == 0)
+		rc = parse_uri(s, d, m, sizeof(m));
+	else
+		rc = parse_go(s, d, m, sizeof(m));
+	if (rc == -1) {
+		snprintf(err, errlen, "mysql: bad data source name: %s", m);
+		db_mysql_dsn_release(d);
+		return -1;
+	}
+	if (d->user == NULL || d->user[0] == '\0') {
+		free(d->user);
+		d->user = xstrdup("root");
+	}
+	return 0;
+}
+
+/* -- Connecting, and the migrations. */
+
+static char *
+display_name(const struct db_mysql_dsn *d)
+{
+	if (d->socket != NULL)
+		return xasprintf("%s@unix(%s)/%s", d->user, d->socket,
+		    d->dbname);
+	if (strchr(d->host, ':') != NULL)
+		return xasprintf("%s@[%s]:%u/%s", d->user, d->host, d->port,
+		    d->dbname);
+	return xasprintf("%s@%s:%u/%s", d->user, d->host, d->port,
+	    d->dbname);
+}
+
+static int
+connect_server(struct my *g, char *err, size_t errlen)
+{
+	static const char *const session[] = {
+		"SET SESSION sql_mode = 'STRICT_ALL_TABLES,"
+		"NO_ENGINE_SUBSTITUTION'",
+		/* No gap locks: concurrent inserts of new keys do not
+		 * deadlock; the upserts keep the counts exact. */
+		"SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED",
+		/*
+		 * Sorting on 8 kB of a text, not 1 kB: rows are grouped
+		 * by the hashes, so only the order of texts that share
+		 * their first 8 kB is left to chance.
+		 */
+		"SET SESSION max_sort_length = 8192",
+		"SET SESSION sort_buffer_size = 8388608",
+		"SET SESSION group_concat_max_len = 1048576",
+		NULL
+	};
+	unsigned int t = CONNECT_TIMEOUT, io = IO_TIMEOUT, proto;
+	my_bool off = 0;
+	size_t i;
+
+	g->broken = 0;
+	g->in_txn = 0;
+	if ((g->c = mysql_init(NULL)) == NULL) {
+		snprintf(err, errlen, "mysql: '%s': out of memory", g->name);
+		g->base.transient = 0;
+		return -1;
+	}
+	mysql_options(g->c, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+	mysql_options(g->c, MYSQL_OPT_CONNECT_TIMEOUT, &t);
+	mysql_options(g->c, MYSQL_OPT_READ_TIMEOUT, &io);
+	mysql_options(g->c, MYSQL_OPT_WRITE_TIMEOUT, &io);
+	/* Reconnecting is ours to do: a silent one would lose a txn. */
+	mysql_options(g->c, MYSQL_OPT_RECONNECT, &off);
+	mysql_options(g->c, MYSQL_OPT_LOCAL_INFILE, &off);
+	if (g->dsn.socket == NULL) {
+		/* "localhost" would otherwise mean the socket. */
+		proto = MYSQL_PROTOCOL_TCP;
+		mysql_options(g->c, MYSQL_OPT_PROTOCOL, &proto);
+	}
+	if (mysql_real_connect(g->c, g->dsn.socket ? "localhost" :
+	    g->dsn.host, g->dsn.user, g->dsn.password ? g->dsn.password : "",
+	    g->dsn.dbname, g->dsn.socket ? 0 : g->dsn.port, g->dsn.socket,
+	    CLIENT_FOUND_ROWS) == NULL) {
+		fail_code(g, mysql_errno(g->c), mysql_error(g->c), err, errlen,
+		    "cannot connect");
+		mysql_close(g->c);
+		g->c = NULL;
+		g->broken = 1;
+		return -1;
+	}
+	for (i = 0; session[i] != NULL; i++)
+		if (simple(g, session[i], err, errlen, "setting up") == -1)
+			return -1;
+	return 0;
+}
+
+/*
+ * Outside a transaction a lost connection is re-established before the
+ * statement; inside one the transaction is lost anyway, and the caller
+ * retries it whole.
+ */
+static int
+ensure_conn(struct my *g, char *err, size_t errlen)
+{
+	if (g->c != NULL && !g->broken)
+		return 0;
+	forget_statements(g);
+	if (g->c != NULL)
+		mysql_close(g->c);
+	g->c = NULL;
+	if (connect_server(g, err, errlen) == -1) {
+		if (g->c != NULL) {
+			mysql_close(g->c);
+			g->c = NULL;
+		}
+		g->broken = 1;
+		/* A server that answered once is expected back. */
+		g->base.transient = 1;
+		return -1;
+	}
+	return 0;
+}
+
+/* Runs constant SQL that returns rows, through a one-off statement. */
+static int
+run_const(struct my *g, const char *q, struct res *r, char *err,
+    size_t errlen, const char *what)
+{
+	MYSQL_STMT *st;
+	int rc;
+
+	if ((st = prepare(g, q, err, errlen, what)) == NULL)
+		return -1;
+	rc = execute(g, st, NULL, r, err, errlen, what);
+	mysql_stmt_close(st);
+	return rc;
+}
+
+/* The binary, no-pad collation: MariaDB's, else MySQL 8's. */
+static int
+pick_collation(struct my *g, const char **coll, char *err, size_t errlen)
+{
+	static const char *const q = "SELECT COLLATION_NAME FROM"
+	    " information_schema.COLLATIONS WHERE COLLATION_NAME IN"
+	    " ('utf8mb4_nopad_bin', 'utf8mb4_0900_bin')"
+	    " ORDER BY COLLATION_NAME DESC";
+	struct res r;
+	int rc;
+
+	if (run_const(g, q, &r, err, errlen, "migrating") == -1)
+		return -1;
+	rc = 0;
+	if (r.nrows == 0) {
+		snprintf(err, errlen, "mysql: '%s': the server has no binary "
+		    "no-pad utf8mb4 collation: MariaDB 10.2 or MySQL 8 "
+		    "needed", g->name);
+		g->base.transient = 0;
+		rc = -1;
+	} else
+		*coll = strcmp(cell(&r, 0, 0), "utf8mb4_nopad_bin") == 0 ?
+		    "utf8mb4_nopad_bin" : "utf8mb4_0900_bin";
+	res_release(&r);
+	return rc;
+}
+
+static int
+migrate(struct my *g, char *err, size_t errlen)
+{
+	static const char *const lock = "SELECT GET_LOCK(CONCAT("
+	    "'periskop-migrate:', SHA1(DATABASE())), 60)";
+	static const char *const unlock = "SELECT RELEASE_LOCK(CONCAT("
+	    "'periskop-migrate:', SHA1(DATABASE())))";
+	const char *const *step;
+	const char *coll = NULL;
+	struct params p = { 0 };
+	struct res r;
+	MYSQL_STMT *st;
+	char *q;
+	int v, i, rc = -1;
+
+	/*
+	 * DDL commits by itself in MySQL, so a transaction cannot hold the
+	 * migration: a named lock per database does.  A second tool waits
+	 * here, then finds the schema done.
+	 */
+	if (run_const(g, lock, &r, err, errlen, "locking the schema") == -1)
+		return -1;
+	v = r.nrows > 0 && cell(&r, 0, 0) != NULL &&
+	    strcmp(cell(&r, 0, 0), "1") == 0;
+	res_release(&r);
+	if (!v) {
+		snprintf(err, errlen, "mysql: '%s': locking the schema: "
+		    "another tool held the lock for 60 s", g->name);
+		g->base.transient = 1;
+		return -1;
+	}
+	if (simple(g, "CREATE TABLE IF NOT EXISTS periskop_schema"
+	    " (version INTEGER NOT NULL) ENGINE=InnoDB", err, errlen,
+	    "migrating") == -1 ||
+	    run_const(g, "SELECT version FROM periskop_schema", &r, err,
+	    errlen, "reading the schema version") == -1)
+		goto out;
+	v = r.nrows > 0 && cell(&r, 0, 0) != NULL ? atoi(cell(&r, 0, 0)) :
+	    -1;
+	res_release(&r);
+	if (v == -1) {
+		if (simple(g, "INSERT INTO periskop_schema VALUES (0)", err,
+		    errlen, "migrating") == -1)
+			goto out;
+		v = 0;
+	}
+	if (v > SCHEMA_VERSION) {
+		snprintf(err, errlen, "mysql: '%s': schema version %d is "
+		    "newer than this program's %d: upgrade periskop", g->name,
+		    v, SCHEMA_VERSION);
+		g->base.transient = 0;
+		goto out;
+	}
+	if (v < SCHEMA_VERSION && pick_collation(g, &coll, err,
+	    errlen) == -1)
+		goto out;
+	/* Each step's statements are idempotent: a crash mid-step is redone. */
+	for (i = v; i < SCHEMA_VERSION; i++) {
+		for (step = migrations[i]; *step != NULL; step++) {
+			if (strncmp(*step, "CREATE TABLE", 12) == 0)
+				q = xasprintf("%s ENGINE=InnoDB DEFAULT "
+				    "CHARSET=utf8mb4 COLLATE=%s", *step, coll);
+			else
+				q = xstrdup(*step);
+			v = simple(g, q, err, errlen, "migrating");
+			free(q);
+			if (v == -1)
+				goto out;
+		}
+		if ((st = prepare(g, "UPDATE periskop_schema SET version = ?",
+		    err, errlen, "migrating")) == NULL)
+			goto out;
+		p.n = 0;
+		p_int(&p, i + 1);
+		v = execute(g, st, &p, NULL, err, errlen, "migrating");
+		mysql_stmt_close(st);
+		if (v == -1)
+			goto out;
+	}
+	rc = 0;
+out:
+	p_release(&p);
+	if (!g->broken && run_const(g, unlock, &r, err, errlen,
+	    "unlocking the schema") == 0)
+		res_release(&r);
+	return rc;
+}
+
+static void
+my_close(struct db *db)
+{
+	struct my *g = MY(db);
+
+	forget_statements(g);
+	if (g->c != NULL)
+		mysql_close(g->c);
+	db_mysql_dsn_release(&g->dsn);
+	free(g->name);
+	free(g);
+}
+
+struct db *
+db_mysql_open(const char *dsn, int *transient, char *err, size_t errlen)
+{
+	struct my *g;
+	int dummy;
+
+	if (transient == NULL)
+		transient = &dummy;
+	*transient = 0;
+	g = xcalloc(1, sizeof(*g));
+	g->base.ops = &my_ops;
+	if (db_mysql_dsn_parse(dsn, &g->dsn, err, errlen) == -1) {
+		free(g);
+		errno = 0;
+		return NULL;
+	}
+	g->name = display_name(&g->dsn);
+	if (connect_server(g, err, errlen) == -1 ||
+	    migrate(g, err, errlen) == -1) {
+		*transient = g->base.transient;
+		my_close(&g->base);
+		errno = 0;
+		return NULL;
+	}
+	errno = 0;
+	return &g->base;
+}
+
+/* -- Reading. */
+
+static int
+my_services(struct db *db, char ***names, size_t *n, char *err,
+    size_t errlen)
+{
+	struct my *g = MY(db);
+	struct res r;
+	size_t i;
+
+	*names = NULL;
+	*n = 0;
+	if (ensure_conn(g, err, errlen) == -1 ||
+	    run(g, ST_SERVICES, NULL, &r, err, errlen,
+	    "listing services") == -1)
+		return -1;
+	*names = xcalloc(r.nrows + 1, sizeof(**names));
+	for (i = 0; i < r.nrows; i++)
+		(*names)[i] = get_strdup(&r, i, 0);
+	*n = r.nrows;
+	res_release(&r);
+	return 0;
+}
+
+static int
+my_service_exists(struct db *db, const char *service, char *err,
+    size_t errlen)
+{
+	struct my *g = MY(db);
+	struct params p = { 0 };
+	struct res r;
+	int rc;
+
+	p_text(&p, service);
+	if (ensure_conn(g, err, errlen) == -1)
+		rc = -1;
+	else if ((rc = run(g, ST_SERVICE_EXISTS, &p, &r, err, errlen,
+	    "looking up a service")) == 0) {
+		rc = r.nrows > 0;
+		res_release(&r);
+	}
+	p_release(&p);
+	return rc;
+}
+
+/* Fills e from row i of an ERROR_COLS result. */
+static void
+error_from(struct db_error *e, const struct res *r, size_t i)
+{
+	memset(e, 0, sizeof(*e));
+	e->key = get_strdup(r, i, 0);
+	e->total_count = get_int(r, i, 1);
+	e->severity = get_severity(r, i, 2);
+	e->created_at = get_time(r, i, 3);
+	e->last_seen = get_time(r, i, 4);
+	e->status = get_strdup(r, i, 5);
+	e->regressed = (int)get_int(r, i, 6);
+	e->regressed_at = get_time(r, i, 7);
+	e->first_seen = get_time(r, i, 8);
+}
+
+static int
+load_occurrences(struct my *g, const char *service, struct db_error *e,
+    size_t nocc, char *err, size_t errlen)
+{
+	struct params p = { 0 };
+	struct db_occurrence *o;
+	struct res r;
+	size_t i;
+	int rc;
+
+	if (nocc == 0)
+		return 0;
+	p_text(&p, service);
+	p_text(&p, e->key);
+	p_int(&p, nocc > INT64_MAX ? INT64_MAX : (int64_t)nocc);
+	rc = run(g, ST_OCCS, &p, &r, err, errlen, "listing occurrences");
+	p_release(&p);
+	if (rc == -1)
+		return -1;
+	if (r.nrows > 0)
+		e->occ = xcalloc(r.nrows, sizeof(*e->occ));
+	for (i = 0; i < r.nrows; i++) {
+		o = &e->occ[e->nocc++];
+		o->uuid = get_strdup(&r, i, 0);
+		o->timestamp = get_int(&r, i, 1);
+		o->severity = get_severity(&r, i, 2);
+		o->error_json = get_strdup(&r, i, 3);
+		o->http_json = get_strdup(&r, i, 4);
+	}
+	res_release(&r);
+	return 0;
+}
+
+static void
+quiet_rollback(struct my *g)
+{
+	if (g->c != NULL && !g->broken &&
+	    mysql_real_query(g->c, "ROLLBACK", 8) != 0)
+		g->broken = 1;
+}
+
+/* One snapshot for reads that take several statements. */
+static int
+read_begin(struct my *g, int *own, char *err, size_t errlen)
+{
+	*own = 0;
+	if (g->in_txn)
+		return 0;
+	if (ensure_conn(g, err, errlen) == -1 ||
+	    simple(g, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ", err,
+	    errlen, "begin") == -1 ||
+	    simple(g, "START TRANSACTION READ ONLY", err, errlen,
+	    "begin") == -1)
+		return -1;
+	*own = 1;
+	return 0;
+}
+
+static void
+read_end(struct my *g, int own)
+{
+	if (own && g->c != NULL && !g->broken &&
+	    mysql_real_query(g->c, "COMMIT", 6) != 0)
+		g->broken = 1;
+}
+
+static int
+my_errors(struct db *db, const char *service, size_t nocc, int with_resolved,
+    struct db_error_list *l, char *err, size_t errlen)
+{
+	struct my *g = MY(db);
+	struct params p = { 0 };
+	struct res r;
+	size_t i;
+	int own, rc;
+
+	if (read_begin(g, &own, err, errlen) == -1)
+		return -1;
+	p_text(&p, service);
+	rc = run(g, with_resolved ? ST_ERRORS_ALL : ST_ERRORS, &p, &r, err,
+	    errlen, "listing errors");
+	p_release(&p);
+	if (rc == -1)
+		goto bad;
+	if (r.nrows > 0)
+		l->v = xcalloc(r.nrows, sizeof(*l->v));
+	for (i = 0; i < r.nrows; i++)
+		error_from(&l->v[l->n++], &r, i);
+	res_release(&r);
+	for (i = 0; i < l->n; i++)
+		if (load_occurrences(g, service, &l->v[i], nocc, err,
+		    errlen) == -1)
+			goto bad;
+	read_end(g, own);
+	return 0;
+bad:
+	if (own)
+		quiet_rollback(g);
+	db_error_list_release(l);
+	return -1;
+}
+
+static int
+my_error_one(struct db *db, const char *service, const char *key,
+    size_t nocc, struct db_error *e, char *err, size_t errlen)
+{
+	struct my *g = MY(db);
+	struct params p = { 0 };
+	struct res r;
+	int own, found, rc;
+
+	if (read_begin(g, &own, err, errlen) == -1)
+		return -1;
+	p_text(&p, service);
+	p_text(&p, key);
+	rc = run(g, ST_ERROR_ONE, &p, &r, err, errlen, "reading an error");
+	p_release(&p);
+	if (rc == -1)
+		goto bad;
+	found = r.nrows > 0;
+	if (found)
+		error_from(e, &r, 0);
+	res_release(&r);
+	if (found && load_occurrences(g, service, e, nocc, err, errlen) == -1)
+		goto bad;
+	read_end(g, own);
+	return found;
+bad:
+	if (own)
+		quiet_rollback(g);
+	db_error_release(e);
+	return -1;
+}
+
+/*
+ * Runs an UPDATE of serve's and, when it matched a row, bumps the
+ * generation in the same transaction.  1 changed, 0 not, -1 error.
+ */
+static int
+changed(struct my *g, int id, const struct params *p, char *err,
+    size_t errlen, const char *what)
+{
+	struct res r;
+	int own = 0, n;
+
+	if (!g->in_txn) {
+		if (ensure_conn(g, err, errlen) == -1 ||
+		    simple(g, "START TRANSACTION", err, errlen,
+		    "begin") == -1)
+			return -1;
+		own = 1;
+	}
+	if (run(g, id, p, &r, err, errlen, what) == -1)
+		goto bad;
+	n = r.affected > 0;
+	res_release(&r);
+	if (n && run(g, ST_BUMP, NULL, NULL, err, errlen,
+	    "bumping the generation") == -1)
+		goto bad;
+	if (own && simple(g, "COMMIT", err, errlen, "commit") == -1)
+		goto bad;
+	return n;
+bad:
+	if (own)
+		quiet_rollback(g);
+	return -1;
+}
+
+static int
+my_resolve(struct db *db, const char *service, const char *key, char *err,
+    size_t errlen)
+{
+	struct params p = { 0 };
+	int rc;
+
+	p_int(&p, time_now());
+	p_text(&p, service);
+	p_text(&p, key);
+	rc = changed(MY(db), ST_RESOLVE, &p, err, errlen,
+	    "resolving an error");
+	p_release(&p);
+	return rc;
+}
+
+static int
+my_set_status(struct db *db, const char *service, const char *key,
+    const char *status, char *err, size_t errlen)
+{
+	struct params p = { 0 };
+	int rc;
+
+	p_text(&p, status);
+	p_text(&p, status);
+	p_int(&p, time_now());
+	p_text(&p, status);
+	p_text(&p, service);
+	p_text(&p, key);
+	rc = changed(MY(db), ST_SET_STATUS, &p, err, errlen,
+	    "setting an error's status");
+	p_release(&p);
+	return rc;
+}
+
+static int
+my_targets(struct db *db, struct db_target_list *l, char *err, size_t errlen)
+{
+	struct my *g = MY(db);
+	struct db_target_info *t;
+	struct res r;
+	size_t i;
+
+	if (ensure_conn(g, err, errlen) == -1 ||
+	    run(g, ST_TARGETS, NULL, &r, err, errlen,
+	    "listing targets") == -1)
+		return -1;
+	if (r.nrows > 0)
+		l->v = xcalloc(r.nrows, sizeof(*l->v));
+	for (i = 0; i < r.nrows; i++) {
+		t = &l->v[l->n++];
+		t->service = get_strdup(&r, i, 0);
+		t->address = get_strdup(&r, i, 1);
+		t->url = get_strdup(&r, i, 2);
+		t->endpoint = get_strdup(&r, i, 3);
+		if (t->endpoint == NULL)
+			t->endpoint = xstrdup("/errors");
+		t->up = cell(&r, i, 4) == NULL ? -1 : get_int(&r, i, 4) != 0;
+		t->last_scrape = get_time(&r, i, 5);
+		t->duration_ms = cell(&r, i, 6) == NULL ? 0 :
+		    strtod(cell(&r, i, 6), NULL);
+		t->last_error = get_strdup(&r, i, 7);
+	}
+	res_release(&r);
+	return 0;
+}
+
+static int
+my_bucket_rows(struct db *db, const char *service, const char *key,
+    int hourly, int64_t since, void (*fn)(int64_t, int64_t, void *),
+    void *arg, char *err, size_t errlen)
+{
+	struct my *g = MY(db);
+	struct params p = { 0 };
+	struct res r;
+	size_t i;
+	int id, rc;
+
+	if (hourly)
+		id = key != NULL ? ST_HOURS_KEY : ST_HOURS;
+	else
+		id = key != NULL ? ST_MINUTES_KEY : ST_MINUTES;
+	p_text(&p, service);
+	p_int(&p, since);
+	if (key != NULL)
+		p_text(&p, key);
+	rc = ensure_conn(g, err, errlen) == -1 ? -1 : run(g, id, &p, &r, err,
+	    errlen, "reading counts over time");
+	p_release(&p);
+	if (rc == -1)
+		return -1;
+	for (i = 0; i < r.nrows; i++)
+		fn(get_int(&r, i, 0), get_int(&r, i, 1), arg);
+	res_release(&r);
+	return 0;
+}
+
+static int
+my_instances(struct db *db, const char *service, const char *key,
+    struct db_instance **v, size_t *n, char *err, size_t errlen)
+{
+	struct my *g = MY(db);
+	struct params p = { 0 };
+	struct res r;
+	size_t i;
+	int rc;
+
+	p_text(&p, service);
+	p_text(&p, key);
+	rc = ensure_conn(g, err, errlen) == -1 ? -1 : run(g, ST_INSTANCES, &p,
+	    &r, err, errlen, "listing instances");
+	p_release(&p);
+	if (rc == -1)
+		return -1;
+	if (r.nrows > 0)
+		*v = xcalloc(r.nrows, sizeof(**v));
+	for (i = 0; i < r.nrows; i++) {
+		(*v)[i].target = get_strdup(&r, i, 0);
+		(*v)[i].count = get_int(&r, i, 1);
+		(*v)[i].last_raw = get_int(&r, i, 2);
+	}
+	*n = r.nrows;
+	res_release(&r);
+	return 0;
+}
+
+static int
+my_metrics(struct db *db, int (*fn)(const struct db_metric *, void *),
+    void *arg, char *err, size_t errlen)
+{
+	struct my *g = MY(db);
+	struct db_metric m;
+	struct res r;
+	size_t i;
+
+	if (ensure_conn(g, err, errlen) == -1 ||
+	    run(g, ST_METRICS, NULL, &r, err, errlen,
+	    "reading metrics") == -1)
+		return -1;
+	for (i = 0; i < r.nrows; i++) {
+		m.service = cell(&r, i, 0);
+		m.target = cell(&r, i, 1) ? cell(&r, i, 1) : "";
+		m.key = cell(&r, i, 2);
+		m.severity = get_severity(&r, i, 3);
+		m.count = get_int(&r, i, 4);
+		if (fn(&m, arg) != 0)
+			break;
+	}
+	res_release(&r);
+	return 0;
+}
+
+static int
+my_service_stats(struct db *db, struct db_service_stats **v, size_t *n,
+    char *err, size_t errlen)
+{
+	struct my *g = MY(db);
+	struct db_service_stats *x;
+	struct res r;
+	size_t i;
+
+	if (ensure_conn(g, err, errlen) == -1 ||
+	    run(g, ST_STATS, NULL, &r, err, errlen,
+	    "reading service statistics") == -1)
+		return -1;
+	if (r.nrows > 0)
+		*v = xcalloc(r.nrows, sizeof(**v));
+	for (i = 0; i < r.nrows; i++) {
+		x = &(*v)[i];
+		x->service = get_strdup(&r, i, 0);
+		x->targets = get_int(&r, i, 1);
+		x->up = get_int(&r, i, 2);
+		x->rounds_total = get_int(&r, i, 3);
+		x->scrapes_total = get_int(&r, i, 4);
+		x->scrape_failures_total = get_int(&r, i, 5);
+		x->last_round_ms = cell(&r, i, 6) ? strtod(cell(&r, i, 6),
+		    NULL) : 0;
+		x->last_round_at = get_time(&r, i, 7);
+	}
+	*n = r.nrows;
+	res_release(&r);
+	return 0;
+}
+
+static int
+my_generation(struct db *db, int64_t *gen, char *err, size_t errlen)
+{
+	struct my *g = MY(db);
+	struct res r;
+
+	if (ensure_conn(g, err, errlen) == -1 ||
+	    run(g, ST_GENERATION, NULL, &r, err, errlen,
+	    "reading the generation") == -1)
+		return -1;
+	*gen = r.nrows > 0 ? get_int(&r, 0, 0) : 0;
+	res_release(&r);
+	return 0;
+}
+
+/* -- Writing, for the aggregator. */
+
+static int
+my_begin(struct db *db, char *err, size_t errlen)
+{
+	struct my *g = MY(db);
+
+	if (ensure_conn(g, err, errlen) == -1 ||
+	    simple(g, "START TRANSACTION", err, errlen, "begin") == -1)
+		return -1;
+	g->in_txn = 1;
+	return 0;
+}
+
+static int
+my_commit(struct db *db, char *err, size_t errlen)
+{
+	struct my *g = MY(db);
+
+	g->in_txn = 0;
+	return simple(g, "COMMIT", err, errlen, "commit");
+}
+
+static void
+my_rollback(struct db *db)
+{
+	struct my *g = MY(db);
+
+	g->in_txn = 0;
+	quiet_rollback(g);
+}
+
+/* Runs a statement whose rows do not matter; frees p. */
+static int
+run0(struct db *db, int id, struct params *p, char *err, size_t errlen,
+    const char *what)
+{
+	int rc;
+
+	rc = run(MY(db), id, p, NULL, err, errlen, what);
+	p_release(p);
+	return rc;
+}
+
+static int
+my_service_touch(struct db *db, const char *service, int64_t now, char *err,
+    size_t errlen)
+{
+	struct params p = { 0 };
+
+	p_text(&p, service);
+	p_int(&p, now);
+	return run0(db, ST_SERVICE_TOUCH, &p, err, errlen,
+	    "storing a service");
+}
+
+static int
+my_targets_mark(struct db *db, const char *service, char *err, size_t errlen)
+{
+	struct params p = { 0 };
+
+	p_text(&p, service);
+	p_text(&p, db->shard);
+	return run0(db, ST_TARGETS_MARK, &p, err, errlen, "marking targets");
+}
+
+static int
+my_targets_sweep(struct db *db, const char *service, char *err,
+    size_t errlen)
+{
+	struct params p = { 0 };
+
+	p_text(&p, service);
+	p_text(&p, db->shard);
+	return run0(db, ST_TARGETS_SWEEP, &p, err, errlen,
+	    "deleting old targets");
+}
+
+static int
+my_target_put(struct db *db, const char *service, const char *address,
+    const char *url, const char *endpoint, const char *labels_json, char *err,
+    size_t errlen)
+{
+	struct params p = { 0 };
+
+	p_text(&p, service);
+	p_text(&p, address);
+	p_text(&p, url ? url : "");
+	p_text(&p, endpoint);
+	p_text(&p, labels_json ? labels_json : "{}");
+	p_text(&p, db->shard);
+	return run0(db, ST_TARGET_PUT, &p, err, errlen, "storing a target");
+}
+
+static int
+my_count_get(struct db *db, const char *service, const char *target_id,
+    const char *key, int64_t *last_raw, char *err, size_t errlen)
+{
+	struct params p = { 0 };
+	struct res r;
+	int rc;
+
+	p_text(&p, service);
+	p_text(&p, target_id);
+	p_text(&p, key);
+	rc = run(MY(db), ST_COUNT_GET, &p, &r, err, errlen,
+	    "reading a count");
+	p_release(&p);
+	if (rc == -1)
+		return -1;
+	rc = r.nrows > 0;
+	if (rc)
+		*last_raw = get_int(&r, 0, 0);
+	res_release(&r);
+	return rc;
+}
+
+static int
+my_count_put(struct db *db, const char *service, const char *target_id,
+    const char *target, const char *key, int64_t raw, int64_t delta,
+    char *err, size_t errlen)
+{
+	struct params p = { 0 };
+
+	p_text(&p, service);
+	p_text(&p, target_id);
+	p_text(&p, key);
+	p_text(&p, target);
+	p_int(&p, raw);
+	p_int(&p, delta);
+	return run0(db, ST_COUNT_PUT, &p, err, errlen, "storing a count");
+}
+
+/* -- The multi-row statements. */
+
+static char *
+multi_sql(int kind, size_t n)
+{
+	static const char *const head[MS_COUNT_] = {
+		[MS_COUNTS_PUT] = "INSERT INTO target_counts (service,"
+		    " target_id, `key`, target, last_raw, accumulated,"
+		    " last_delta, updated) VALUES ",
+		[MS_COUNTS_GET] = "SELECT service, target_id, `key`,"
+		    " last_delta FROM target_counts WHERE"
+		    " (service_h, target_id_h, key_h) IN (",
+		[MS_HEALTH_GET] = "SELECT service, address, up FROM targets"
+		    " WHERE (service_h, address_h) IN (",
+		[MS_HEALTH_PUT] = "INSERT INTO targets (service, address,"
+		    " url, endpoint, labels, last_scrape, duration_ms, up,"
+		    " last_error) VALUES ",
+	};
+	static const char *const row[MS_COUNT_] = {
+		[MS_COUNTS_PUT] = "(?, ?, ?, ?, ?, ?, ?, ?)",
+		[MS_COUNTS_GET] = "(" HP ", " HP ", " HP ")",
+		[MS_HEALTH_GET] = "(" HP ", " HP ")",
+		[MS_HEALTH_PUT] = "(?, ?, ?, ?, '{}', ?, ?, ?, ?)",
+	};
+	/*
+	 * SET runs left to right and reads what it set before: last_delta
+	 * from the old last_raw first, then the sum from last_delta.  The
+	 * delta is computed under the row lock, so it is exact whoever
+	 * else writes the row.
+	 */
+	static const char *const tail[MS_COUNT_] = {
+		[MS_COUNTS_PUT] = " ON DUPLICATE KEY UPDATE last_delta ="
+		    " IF(VALUES(last_raw) >= last_raw,"
+		    " VALUES(last_raw) - last_raw, VALUES(last_raw)),"
+		    " accumulated = accumulated + last_delta,"
+		    " target = VALUES(target), last_raw = VALUES(last_raw),"
+		    " updated = VALUES(updated)",
+		[MS_COUNTS_GET] = ")",
+		[MS_HEALTH_GET] = ") FOR UPDATE",
+		[MS_HEALTH_PUT] = " ON DUPLICATE KEY UPDATE"
+		    " last_scrape = VALUES(last_scrape),"
+		    " duration_ms = VALUES(duration_ms), up = VALUES(up),"
+		    " last_error = VALUES(last_error)",
+	};
+	size_t hl = strlen(head[kind]), rl = strlen(row[kind]),
+	    tl = strlen(tail[kind]), i;
+	char *q, *w;
+
+	q = xmalloc(hl + n * (rl + 2) + tl + 1);
+	memcpy(q, head[kind], hl);
+	w = q + hl;
+	for (i = 0; i < n; i++) {
+		if (i > 0) {
+			*w++ = ',';
+			*w++ = ' ';
+		}
+		memcpy(w, row[kind], rl);
+		w += rl;
+	}
+	memcpy(w, tail[kind], tl + 1);
+	return q;
+}
+
+/* The statement of kind for n rows, prepared once and cached. */
+static MYSQL_STMT *
+multi_get(struct my *g, int kind, size_t n, char *err, size_t errlen)
+{
+	struct multi *m, *old = &g->multi[0];
+	char *q;
+	size_t i;
+
+	for (i = 0; i < MULTI_CACHE; i++) {
+		m = &g->multi[i];
+		if (m->st != NULL && m->kind == kind && m->n == n) {
+			m->used = ++g->clock;
+			return m->st;
+		}
+		if (m->used < old->used)
+			old = m;
+	}
+	if (old->st != NULL)
+		mysql_stmt_close(old->st);
+	memset(old, 0, sizeof(*old));
+	q = multi_sql(kind, n);
+	old->st = prepare(g, q, err, errlen, "preparing a batch");
+	free(q);
+	if (old->st == NULL)
+		return NULL;
+	old->kind = kind;
+	old->n = n;
+	old->used = ++g->clock;
+	return old->st;
+}
+
+/* Rows sorted by their identity, so locks are taken in one order. */
+static const struct db_count_row *sort_counts;
+static const struct db_health *sort_health;
+
+static int
+cmp_count(const char *s, const char *t, const char *k,
+    const struct db_count_row *r)
+{
+	int c;
+
+	if ((c = strcmp(s, r->service)) != 0 ||
+	    (c = strcmp(t, r->target_id)) != 0)
+		return c;
+	return strcmp(k, r->key);
+}
+
+static int
+by_count(const void *x, const void *y)
+{
+	const struct db_count_row *b = &sort_counts[*(const size_t *)y];
+	const struct db_count_row *a = &sort_counts[*(const size_t *)x];
+
+	return cmp_count(a->service, a->target_id, a->key, b);
+}
+
+static int
+by_health(const void *x, const void *y)
+{
+	const struct db_health *a = &sort_health[*(const size_t *)x];
+	const struct db_health *b = &sort_health[*(const size_t *)y];
+	int c;
+
+	if ((c = strcmp(a->service, b->service)) != 0)
+		return c;
+	return strcmp(a->address, b->address);
+}
+
+/* The index in idx[lo..hi) of the count row named by a result row. */
+static size_t
+find_count(const struct db_count_row *rows, const size_t *idx, size_t lo,
+    size_t hi, const char *s, const char *t, const char *k)
+{
+	size_t mid, end = hi;
+	int c;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		c = cmp_count(s, t, k, &rows[idx[mid]]);
+		if (c == 0)
+			return mid;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return end;
+}
+
+static int
+my_counts_batch(struct db *db, const struct db_count_row *rows, size_t n,
+    int64_t *delta, char *err, size_t errlen)
+{
+	struct my *g = MY(db);
+	struct params p = { 0 };
+	const struct db_count_row *c;
+	MYSQL_STMT *st;
+	struct res r;
+	size_t *idx, i, j, at, m;
+	int rc = -1;
+
+	if (n == 0)
+		return 0;
+	idx = xreallocarray(NULL, n, sizeof(*idx));
+	for (i = 0; i < n; i++) {
+		idx[i] = i;
+		delta[i] = 0;
+	}
+	sort_counts = rows;
+	qsort(idx, n, sizeof(*idx), by_count);
+	for (at = 0; at < n; at += m) {
+		m = n - at < CHUNK ? n - at : CHUNK;
+		if ((st = multi_get(g, MS_COUNTS_PUT, m, err, errlen)) == NULL)
+			goto out;
+		p.n = 0;
+		for (i = at; i < at + m; i++) {
+			c = &rows[idx[i]];
+			p_text(&p, c->service);
+			p_text(&p, c->target_id);
+			p_text(&p, c->key);
+			p_text(&p, c->target);
+			p_int(&p, c->raw);
+			p_int(&p, c->raw);
+			p_int(&p, c->raw);
+			p_int(&p, c->at);
+		}
+		if (execute(g, st, &p, NULL, err, errlen,
+		    "storing counts") == -1)
+			goto out;
+		/* The rows are ours until commit: their deltas stay put. */
+		if ((st = multi_get(g, MS_COUNTS_GET, m, err, errlen)) == NULL)
+			goto out;
+		p.n = 0;
+		for (i = at; i < at + m; i++) {
+			c = &rows[idx[i]];
+			p_text(&p, c->service);
+			p_text(&p, c->target_id);
+			p_text(&p, c->key);
+		}
+		if (execute(g, st, &p, &r, err, errlen,
+		    "reading counts") == -1)
+			goto out;
+		for (i = 0; i < r.nrows; i++) {
+			j = find_count(rows, idx, at, at + m, cell(&r, i, 0),
+			    cell(&r, i, 1), cell(&r, i, 2));
+			if (j < at + m)
+				delta[idx[j]] = get_int(&r, i, 3);
+		}
+		j = r.nrows;
+		res_release(&r);
+		if (j != m) {
+			snprintf(err, errlen, "mysql: '%s': storing counts: "
+			    "%zu rows back for %zu", g->name, j, m);
+			g->base.transient = 0;
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	p_release(&p);
+	free(idx);
+	return rc;
+}
+
+static int
+my_health_batch(struct db *db, const struct db_health *h, size_t n,
+    int *prev_up, char *err, size_t errlen)
+{
+	struct my *g = MY(db);
+	struct params p = { 0 };
+	const struct db_health *x;
+	MYSQL_STMT *st;
+	struct res r;
+	size_t *idx, i, k, at, m;
+	int rc = -1;
+
+	if (n == 0)
+		return 0;
+	idx = xreallocarray(NULL, n, sizeof(*idx));
+	for (i = 0; i < n; i++) {
+		idx[i] = i;
+		prev_up[i] = -1;
+	}
+	sort_health = h;
+	qsort(idx, n, sizeof(*idx), by_health);
+	for (at = 0; at < n; at += m) {
+		m = n - at < CHUNK ? n - at : CHUNK;
+		if ((st = multi_get(g, MS_HEALTH_GET, m, err, errlen)) == NULL)
+			goto out;
+		p.n = 0;
+		for (i = at; i < at + m; i++) {
+			p_text(&p, h[idx[i]].service);
+			p_text(&p, h[idx[i]].address);
+		}
+		if (execute(g, st, &p, &r, err, errlen,
+		    "reading targets' health") == -1)
+			goto out;
+		/* Few rows: a linear match is cheap enough. */
+		for (i = 0; i < r.nrows; i++)
+			for (k = at; k < at + m; k++) {
+				x = &h[idx[k]];
+				if (strcmp(x->service, cell(&r, i, 0)) == 0 &&
+				    strcmp(x->address, cell(&r, i, 1)) == 0) {
+					prev_up[idx[k]] = cell(&r, i, 2) ==
+					    NULL ? -1 : get_int(&r, i, 2) != 0;
+					break;
+				}
+			}
+		res_release(&r);
+		if ((st = multi_get(g, MS_HEALTH_PUT, m, err, errlen)) == NULL)
+			goto out;
+		p.n = 0;
+		for (i = at; i < at + m; i++) {
+			x = &h[idx[i]];
+			p_text(&p, x->service);
+			p_text(&p, x->address);
+			p_text(&p, x->url ? x->url : "");
+			p_text(&p, x->endpoint);
+			p_time(&p, x->at);
+			p_double(&p, x->duration_ms);
+			p_int(&p, x->up != 0);
+			p_text(&p, x->up ? NULL : x->error ? x->error : "");
+		}
+		if (execute(g, st, &p, NULL, err, errlen,
+		    "storing targets' health") == -1)
+			goto out;
+	}
+	rc = 0;
+out:
+	p_release(&p);
+	free(idx);
+	return rc;
+}
+
+static int
+my_target_health(struct db *db, const struct db_health *h, int *prev_up,
+    char *err, size_t errlen)
+{
+	return my_health_batch(db, h, 1, prev_up, err, errlen);
+}
+
+static int
+my_counts_put(struct db *db, const char *service, const char *target_id,
+    const char *target, const char *const *keys, const int64_t *raw,
+    size_t n, int64_t at, int64_t *delta, char *err, size_t errlen)
+{
+	struct db_count_row *rows;
+	size_t i;
+	int rc;
+
+	if (n == 0)
+		return 0;
+	rows = xcalloc(n, sizeof(*rows));
+	for (i = 0; i < n; i++) {
+		rows[i].service = service;
+		rows[i].target_id = target_id;
+		rows[i].target = target;
+		rows[i].key = keys[i];
+		rows[i].raw = raw[i];
+		rows[i].at = at;
+	}
+	rc = my_counts_batch(db, rows, n, delta, err, errlen);
+	free(rows);
+	return rc;
+}
+
+static int
+my_error_get(struct db *db, const char *service, const char *key,
+    struct db_error_row *row, char *err, size_t errlen)
+{
+	struct params p = { 0 };
+	struct res r;
+	int found;
+
+	p_text(&p, service);
+	p_text(&p, key);
+	found = run(MY(db), ST_ERROR_GET, &p, &r, err, errlen,
+	    "reading an error");
+	p_release(&p);
+	if (found == -1)
+		return -1;
+	found = r.nrows > 0;
+	if (found) {
+		row->total_count = get_int(&r, 0, 0);
+		row->severity = get_severity(&r, 0, 1);
+		row->created_at = get_time(&r, 0, 2);
+		row->first_seen = get_time(&r, 0, 3);
+		row->last_seen = get_time(&r, 0, 4);
+		row->inserted = get_int(&r, 0, 5);
+		snprintf(row->status, sizeof(row->status), "%s",
+		    cell(&r, 0, 6) ? cell(&r, 0, 6) : "unresolved");
+		row->resolved_at = get_time(&r, 0, 7);
+		row->regressed = (int)get_int(&r, 0, 8);
+		row->regressed_at = get_time(&r, 0, 9);
+		row->rounds = get_int(&r, 0, 10);
+	}
+	res_release(&r);
+	return found;
+}
+
+static int
+my_error_put(struct db *db, const struct db_error_row *row, int64_t delta,
+    char *err, size_t errlen)
+{
+	struct params p = { 0 };
+	struct res r;
+	int rc;
+
+	p_text(&p, row->service);
+	p_text(&p, row->key);
+	p_int(&p, delta);
+	p_text(&p, severity_name(row->severity));
+	p_time(&p, row->created_at);
+	p_time(&p, row->first_seen);
+	p_time(&p, row->last_seen);
+	p_int(&p, row->inserted);
+	p_text(&p, row->status);
+	p_time(&p, row->resolved_at);
+	p_int(&p, row->regressed);
+	p_time(&p, row->regressed_at);
+	p_int(&p, row->rounds);
+	rc = run(MY(db), ST_ERROR_PUT, &p, &r, err, errlen,
+	    "storing an error");
+	p_release(&p);
+	if (rc == -1)
+		return -1;
+	rc = r.affected == 1;
+	res_release(&r);
+	return rc;
+}
+
+static int
+my_occurrence_add(struct db *db, const char *service, const char *key,
+    const struct db_occurrence *o, char *err, size_t errlen)
+{
+	struct params p = { 0 };
+
+	p_text(&p, service);
+	p_text(&p, key);
+	p_text(&p, o->uuid);
+	p_int(&p, o->timestamp);
+	p_text(&p, severity_name(o->severity));
+	p_text(&p, o->error_json);
+	p_text(&p, o->http_json);
+	return run0(db, ST_OCC_ADD, &p, err, errlen, "storing an occurrence");
+}
+
+static int
+my_occurrences_trim(struct db *db, const char *service, const char *key,
+    size_t max, char *err, size_t errlen)
+{
+	struct params p = { 0 };
+	struct res r;
+	char *uuid;
+	int64_t ts;
+	int rc;
+
+	p_text(&p, service);
+	p_text(&p, key);
+	/* OFFSET max - 1 finds the oldest kept; older ones go. */
+	p_int(&p, max == 0 ? 0 : max > INT64_MAX ? INT64_MAX - 1 :
+	    (int64_t)max - 1);
+	rc = run(MY(db), ST_OCC_OLDEST, &p, &r, err, errlen,
+	    "trimming occurrences");
+	p_release(&p);
+	if (rc == -1)
+		return -1;
+	if (r.nrows == 0 || cell(&r, 0, 1) == NULL) {
+		res_release(&r);
+		return 0;
+	}
+	ts = get_int(&r, 0, 0);
+	uuid = get_strdup(&r, 0, 1);
+	res_release(&r);
+	p_text(&p, service);
+	p_text(&p, key);
+	p_int(&p, ts);
+	p_int(&p, ts);
+	p_text(&p, uuid);
+	rc = run0(db, ST_OCC_TRIM, &p, err, errlen, "trimming occurrences");
+	free(uuid);
+	return rc;
+}
+
+static int
+bucket_add(struct db *db, int id, const char *service, const char *key,
+    int64_t start, int64_t delta, char *err, size_t errlen)
+{
+	struct params p = { 0 };
+
+	p_text(&p, service);
+	p_text(&p, key);
+	p_int(&p, start);
+	p_int(&p, delta);
+	return run0(db, id, &p, err, errlen, "storing counts over time");
+}
+
+static int
+my_minute_add(struct db *db, const char *service, const char *key,
+    int64_t minute_ms, int64_t delta, char *err, size_t errlen)
+{
+	return bucket_add(db, ST_MINUTE_ADD, service, key, minute_ms, delta,
+	    err, errlen);
+}
+
+static int
+my_hour_add(struct db *db, const char *service, const char *key,
+    int64_t hour_ms, int64_t delta, char *err, size_t errlen)
+{
+	return bucket_add(db, ST_HOUR_ADD, service, key, hour_ms, delta, err,
+	    errlen);
+}
+
+static int
+my_round_put(struct db *db, const char *service, int64_t at,
+    double duration_ms, int64_t targets, int64_t failed, char *err,
+    size_t errlen)
+{
+	struct params p = { 0 };
+
+	p_text(&p, service);
+	p_int(&p, targets);
+	p_int(&p, failed);
+	p_double(&p, duration_ms);
+	p_time(&p, at);
+	return run0(db, ST_ROUND_PUT, &p, err, errlen,
+	    "storing round statistics");
+}
+
+static int
+my_bump(struct db *db, char *err, size_t errlen)
+{
+	return run(MY(db), ST_BUMP, NULL, NULL, err, errlen,
+	    "bumping the generation");
+}
+
+static int
+my_prune(struct db *db, int64_t occ_before, int64_t min_before,
+    int64_t hour_before, int64_t target_before, char *err, size_t errlen)
+{
+	static const int ids[] = { ST_PRUNE_OCC, ST_PRUNE_MIN, ST_PRUNE_HOUR,
+	    ST_PRUNE_COUNTS, ST_PRUNE_TARGETS };
+	struct params p = { 0 };
+	int64_t before[5];
+	size_t i;
+
+	before[0] = occ_before;
+	before[1] = min_before;
+	before[2] = hour_before;
+	before[3] = before[4] = target_before;
+	if (my_begin(db, err, errlen) == -1)
+		return -1;
+	for (i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		if (before[i] <= 0)
+			continue;
+		p_int(&p, before[i]);
+		if (run0(db, ids[i], &p, err, errlen, "pruning") == -1)
+			goto bad;
+	}
+	if (my_bump(db, err, errlen) == -1)
+		goto bad;
+	return my_commit(db, err, errlen);
+bad:
+	my_rollback(db);
+	return -1;
+}
+
+static const struct db_ops my_ops = {
+	.name = "mysql",
+	.close = my_close,
+	.services = my_services,
+	.service_exists = my_service_exists,
+	.errors = my_errors,
+	.resolve = my_resolve,
+	.targets = my_targets,
+	.begin = my_begin,
+	.commit = my_commit,
+	.rollback = my_rollback,
+	.service_touch = my_service_touch,
+	.targets_mark = my_targets_mark,
+	.target_put = my_target_put,
+	.targets_sweep = my_targets_sweep,
+	.target_health = my_target_health,
+	.count_get = my_count_get,
+	.count_put = my_count_put,
+	.error_get = my_error_get,
+	.error_put = my_error_put,
+	.occurrence_add = my_occurrence_add,
+	.occurrences_trim = my_occurrences_trim,
+	.minute_add = my_minute_add,
+	.replay = 1,
+	.error_one = my_error_one,
+	.set_status = my_set_status,
+	.bucket_rows = my_bucket_rows,
+	.instances = my_instances,
+	.metrics = my_metrics,
+	.service_stats = my_service_stats,
+	.generation = my_generation,
+	.counts_put = my_counts_put,
+	.hour_add = my_hour_add,
+	.counts_batch = my_counts_batch,
+	.health_batch = my_health_batch,
+	.round_put = my_round_put,
+	.bump = my_bump,
+	.prune = my_prune,
+};
