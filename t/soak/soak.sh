@@ -92,7 +92,8 @@ ok $? "the first round is stored"
 EXPECT=0	# payloads served by earlier incarnations of the fleet
 ROWS=0		# their targets that served at least once
 
-# -- samples of every process: role pid rss_kB fds, every 5 s -----------
+# -- samples of every process: role pid rss_kB fds, every 3 s (not the
+# scrape interval, so the samples fall at every phase of a round) --------
 sample() {
 	while :; do
 		for pid in $RUN $(pgrep -P "$RUN"); do
@@ -102,7 +103,7 @@ sample() {
 			fds=$(ls "/proc/$pid/fd" 2>/dev/null | wc -l)
 			[ -n "$rss" ] && echo "$(date +%s) $role $pid $rss $fds"
 		done
-		sleep 5
+		sleep 3
 	done
 }
 sample >"$T_TMP/samples" &
@@ -184,14 +185,24 @@ ok $? "requests were served"
 kill "$SAMPLER"
 t0=$(head -n 1 "$T_TMP/samples" | cut -d' ' -f1)
 t1=$(tail -n 1 "$T_TMP/samples" | cut -d' ' -f1)
-flat() {	# flat COLUMN: roles whose maximum grew, as "role a->b"
+# flat COLUMN: the roles that grew, as "role a->b".  Resident memory by
+# its peak; descriptors by their floor, since scrape's rise and fall with
+# the transfers in flight and a leak lifts the floor.
+flat() {
 	awk -v t0="$t0" -v t1="$t1" -v col="$1" '
 	{ q = (t1 > t0) ? int(4 * ($1 - t0) / (t1 - t0 + 1)) : 0
-	  if (q == 1 && $col > mid[$2]) mid[$2] = $col
-	  if (q == 3 && $col > last[$2]) last[$2] = $col }
-	END { for (r in last)
-		if (r in mid && last[r] > mid[r] * 1.25 + (col == 4 ? 1024 : 8))
-			printf "%s %d->%d ", r, mid[r], last[r] }' "$T_TMP/samples"
+	  v = $col
+	  if (col == 5) v = -v
+	  if (q == 1 && (!(($2) in mid) || v > mid[$2])) mid[$2] = v
+	  if (q == 3 && (!(($2) in last) || v > last[$2])) last[$2] = v }
+	END { for (r in last) {
+		if (!(r in mid))
+			continue
+		a = col == 5 ? -mid[r] : mid[r]
+		b = col == 5 ? -last[r] : last[r]
+		if (b > a * (col == 4 ? 1.1 : 1) + (col == 4 ? 1024 : 2))
+			printf "%s %d->%d ", r, a, b
+	} }' "$T_TMP/samples"
 }
 summary=$(awk '{ if ($4 > rss[$2]) rss[$2] = $4; if ($5 > fd[$2]) fd[$2] = $5 }
     END { for (r in rss) printf "%s %d kB %d fds; ", r, rss[r], fd[r] }' \
