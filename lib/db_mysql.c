@@ -20,8 +20,13 @@
 #define CONNECT_TIMEOUT	10
 /* Longer than InnoDB's lock wait (50 s), so a wait ends as 1205. */
 #define IO_TIMEOUT	120
-/* Rows per multi-row statement: keeps statements well under a packet. */
-#define CHUNK		100
+/*
+ * Rows per multi-row statement: each statement costs the server far more
+ * than its rows at 100 (17 s for a round of 200,000 counts, 10 s at 500).
+ * CHUNK_BYTES keeps a batch of long keys well under the 16 MB packet.
+ */
+#define CHUNK		500
+#define CHUNK_BYTES	(4 << 20)
 
 /* The identity of a text column: its SHA-256, bytewise. */
 #define H(x)	"UNHEX(SHA2(" x ", 256))"
@@ -2009,6 +2014,25 @@ find_count(const struct db_count_row *rows, const size_t *idx, size_t lo,
 	return end;
 }
 
+/* How many rows from at go in one statement: CHUNK, fewer if long. */
+static size_t
+count_chunk(const struct db_count_row *rows, const size_t *idx, size_t at,
+    size_t n)
+{
+	const struct db_count_row *c;
+	size_t m, bytes = 0;
+
+	for (m = 0; at + m < n && m < CHUNK; m++) {
+		c = &rows[idx[at + m]];
+		bytes += strlen(c->service) + strlen(c->target_id) +
+		    strlen(c->key) + (c->target != NULL ? strlen(c->target) :
+		    0) + 64;
+		if (m > 0 && bytes > CHUNK_BYTES)
+			break;
+	}
+	return m;
+}
+
 static int
 my_counts_batch(struct db *db, const struct db_count_row *rows, size_t n,
     int64_t *delta, char *err, size_t errlen)
@@ -2031,7 +2055,7 @@ my_counts_batch(struct db *db, const struct db_count_row *rows, size_t n,
 	sort_counts = rows;
 	qsort(idx, n, sizeof(*idx), by_count);
 	for (at = 0; at < n; at += m) {
-		m = n - at < CHUNK ? n - at : CHUNK;
+		m = count_chunk(rows, idx, at, n);
 		if ((st = multi_get(g, MS_COUNTS_PUT, m, err, errlen)) == NULL)
 			goto out;
 		p.n = 0;

@@ -795,6 +795,44 @@ START_TEST(my_long_keys)
 }
 END_TEST
 
+/* A batch longer than a packet: split by size, every row stored. */
+START_TEST(my_batch_of_long_keys)
+{
+	struct db *db;
+	struct db_count_row rows[6];
+	int64_t delta[6];
+	char *keys[6];
+	size_t i, len = 3 << 20;
+
+	for (i = 0; i < 6; i++) {
+		keys[i] = malloc(len + 1);
+		memset(keys[i], 'k', len);
+		keys[i][len] = '\0';
+		keys[i][0] = (char)('a' + i);
+		rows[i].service = "s";
+		rows[i].target_id = "t";
+		rows[i].target = "t";
+		rows[i].key = keys[i];
+		rows[i].raw = (int64_t)i + 1;
+		rows[i].at = 1;
+	}
+	db = db_open(myuri, NULL, err, sizeof(err));
+	ck_assert_msg(db != NULL, "%s", err);
+	ck_assert_int_eq(db->ops->begin(db, err, sizeof(err)), 0);
+	ck_assert_msg(db->ops->counts_batch(db, rows, 6, delta, err,
+	    sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(db->ops->commit(db, err, sizeof(err)), 0);
+	for (i = 0; i < 6; i++)
+		ck_assert_int_eq(delta[i], (int64_t)i + 1);
+	ck_assert_int_eq(my_q(myuri, "SELECT count(*) FROM target_counts"), 6);
+	ck_assert_int_eq(my_q(myuri, "SELECT sum(last_raw) FROM "
+	    "target_counts"), 21);
+	db_close(db);
+	for (i = 0; i < 6; i++)
+		free(keys[i]);
+}
+END_TEST
+
 START_TEST(my_dsn_forms)
 {
 	static const struct {
@@ -886,6 +924,7 @@ db_suite(void)
 		tcase_add_test(tc, my_bad_login);
 		tcase_add_test(tc, my_status_and_generation);
 		tcase_add_test(tc, my_long_keys);
+		tcase_add_test(tc, my_batch_of_long_keys);
 		suite_add_tcase(s, tc);
 	} else
 		fprintf(stderr, "check_db: PERISKOP_TEST_MYSQL unset: "
