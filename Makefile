@@ -111,10 +111,12 @@ build/t/helper/%: t/helper/%.c build/libperiskop.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $< build/libperiskop.a $(LDLIBS)
 
-build/san/t/unit/%: t/unit/%.c build/san/libperiskop.a
+# Each unit test, with the scratch databases it may use on the servers.
+build/san/t/unit/%: t/unit/%.c t/unit/scratch.c t/unit/scratch.h \
+    build/san/libperiskop.a
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) $(SAN) -o $@ $< \
-	    build/san/libperiskop.a $(CHECK_LIBS) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) $(SAN) -It/unit -o $@ $< \
+	    t/unit/scratch.c build/san/libperiskop.a $(CHECK_LIBS) $(LDLIBS)
 
 check: all
 	@$(MAKE) -s --no-print-directory deps-test

@@ -9,7 +9,7 @@
 #include <yaml.h>
 
 #include "conf.h"
-#include "db_impl.h"
+#include "db.h"
 #include "duration.h"
 #include "labels.h"
 #include "xalloc.h"
@@ -1398,12 +1398,10 @@ parse_repository(struct ctx *c, const struct node *top,
 		    "\"dsn\"", r->type);
 	if (strcmp(r->type, "mysql") == 0) {
 		/* A malformed DSN is a config error, found before any I/O. */
-		struct db_mysql_dsn	 d;
-		char			 m2[256];
+		char	 m2[256];
 
-		if (db_mysql_dsn_parse(r->dsn, &d, m2, sizeof(m2)) == -1)
+		if (db_mysql_dsn_check(r->dsn, m2, sizeof(m2)) == -1)
 			return cerr(c, map_get(m, "dsn")->pos, "%s", m2);
-		db_mysql_dsn_release(&d);
 	}
 	return 0;
 }

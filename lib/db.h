@@ -25,7 +25,12 @@ struct db;
 struct db	*db_open(const char *uri, int *transient, char *err,
 		    size_t errlen);
 void		 db_close(struct db *);
-/* "sqlite" or "postgres". */
+/*
+ * Checks a MySQL data source name (either form db_open takes) without
+ * connecting: 0, or -1 with why in err.
+ */
+int		 db_mysql_dsn_check(const char *dsn, char *err, size_t errlen);
+/* "sqlite", "postgres" or "mysql". */
 const char	*db_engine(const struct db *);
 
 /* -- Reading, for periskop-serve.  Everything returned is owned by the caller. */

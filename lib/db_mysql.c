@@ -1031,6 +1031,17 @@ db_mysql_dsn_parse(const char *s, struct db_mysql_dsn *d, char *err,
 
 /* -- Connecting, and the migrations. */
 
+int
+db_mysql_dsn_check(const char *dsn, char *err, size_t errlen)
+{
+	struct db_mysql_dsn d;
+
+	if (db_mysql_dsn_parse(dsn, &d, err, errlen) == -1)
+		return -1;
+	db_mysql_dsn_release(&d);
+	return 0;
+}
+
 static char *
 display_name(const struct db_mysql_dsn *d)
 {
@@ -2014,23 +2025,75 @@ find_count(const struct db_count_row *rows, const size_t *idx, size_t lo,
 	return end;
 }
 
+/* The index in idx[lo..hi) of the health row of service and address. */
+static size_t
+find_health(const size_t *idx, size_t lo, size_t hi, const char *service,
+    const char *address)
+{
+	const struct db_health *x;
+	size_t mid, end = hi;
+	int c;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		x = &sort_health[idx[mid]];
+		if ((c = strcmp(service, x->service)) == 0)
+			c = strcmp(address, x->address);
+		if (c == 0)
+			return mid;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return end;
+}
+
+/* What a row adds to a statement's parameters, roughly, in bytes. */
+static size_t
+count_bytes(size_t i)
+{
+	const struct db_count_row *c = &sort_counts[i];
+
+	return strlen(c->service) + strlen(c->target_id) + strlen(c->key) +
+	    (c->target != NULL ? strlen(c->target) : 0) + 64;
+}
+
+static size_t
+health_bytes(size_t i)
+{
+	const struct db_health *x = &sort_health[i];
+
+	return strlen(x->service) + strlen(x->address) + strlen(x->endpoint) +
+	    (x->url != NULL ? strlen(x->url) : 0) +
+	    (x->error != NULL ? strlen(x->error) : 0) + 64;
+}
+
 /* How many rows from at go in one statement: CHUNK, fewer if long. */
 static size_t
-count_chunk(const struct db_count_row *rows, const size_t *idx, size_t at,
-    size_t n)
+chunk_len(const size_t *idx, size_t at, size_t n, size_t (*bytes)(size_t))
 {
-	const struct db_count_row *c;
-	size_t m, bytes = 0;
+	size_t m, sum = 0;
 
 	for (m = 0; at + m < n && m < CHUNK; m++) {
-		c = &rows[idx[at + m]];
-		bytes += strlen(c->service) + strlen(c->target_id) +
-		    strlen(c->key) + (c->target != NULL ? strlen(c->target) :
-		    0) + 64;
-		if (m > 0 && bytes > CHUNK_BYTES)
+		sum += bytes(idx[at + m]);
+		if (m > 0 && sum > CHUNK_BYTES)
 			break;
 	}
 	return m;
+}
+
+/* The indexes 0..n-1 sorted with cmp; the caller frees them. */
+static size_t *
+sorted_index(size_t n, int (*cmp)(const void *, const void *))
+{
+	size_t *idx, i;
+
+	idx = xreallocarray(NULL, n, sizeof(*idx));
+	for (i = 0; i < n; i++)
+		idx[i] = i;
+	qsort(idx, n, sizeof(*idx), cmp);
+	return idx;
 }
 
 static int
@@ -2047,15 +2110,12 @@ my_counts_batch(struct db *db, const struct db_count_row *rows, size_t n,
 
 	if (n == 0)
 		return 0;
-	idx = xreallocarray(NULL, n, sizeof(*idx));
-	for (i = 0; i < n; i++) {
-		idx[i] = i;
+	for (i = 0; i < n; i++)
 		delta[i] = 0;
-	}
 	sort_counts = rows;
-	qsort(idx, n, sizeof(*idx), by_count);
+	idx = sorted_index(n, by_count);
 	for (at = 0; at < n; at += m) {
-		m = count_chunk(rows, idx, at, n);
+		m = chunk_len(idx, at, n, count_bytes);
 		if ((st = multi_get(g, MS_COUNTS_PUT, m, err, errlen)) == NULL)
 			goto out;
 		p.n = 0;
@@ -2122,15 +2182,12 @@ my_health_batch(struct db *db, const struct db_health *h, size_t n,
 
 	if (n == 0)
 		return 0;
-	idx = xreallocarray(NULL, n, sizeof(*idx));
-	for (i = 0; i < n; i++) {
-		idx[i] = i;
+	for (i = 0; i < n; i++)
 		prev_up[i] = -1;
-	}
 	sort_health = h;
-	qsort(idx, n, sizeof(*idx), by_health);
+	idx = sorted_index(n, by_health);
 	for (at = 0; at < n; at += m) {
-		m = n - at < CHUNK ? n - at : CHUNK;
+		m = chunk_len(idx, at, n, health_bytes);
 		if ((st = multi_get(g, MS_HEALTH_GET, m, err, errlen)) == NULL)
 			goto out;
 		p.n = 0;
@@ -2141,17 +2198,13 @@ my_health_batch(struct db *db, const struct db_health *h, size_t n,
 		if (execute(g, st, &p, &r, err, errlen,
 		    "reading targets' health") == -1)
 			goto out;
-		/* Few rows: a linear match is cheap enough. */
-		for (i = 0; i < r.nrows; i++)
-			for (k = at; k < at + m; k++) {
-				x = &h[idx[k]];
-				if (strcmp(x->service, cell(&r, i, 0)) == 0 &&
-				    strcmp(x->address, cell(&r, i, 1)) == 0) {
-					prev_up[idx[k]] = cell(&r, i, 2) ==
-					    NULL ? -1 : get_int(&r, i, 2) != 0;
-					break;
-				}
-			}
+		for (i = 0; i < r.nrows; i++) {
+			k = find_health(idx, at, at + m, cell(&r, i, 0),
+			    cell(&r, i, 1));
+			if (k < at + m)
+				prev_up[idx[k]] = cell(&r, i, 2) == NULL ? -1 :
+				    get_int(&r, i, 2) != 0;
+		}
 		res_release(&r);
 		if ((st = multi_get(g, MS_HEALTH_PUT, m, err, errlen)) == NULL)
 			goto out;

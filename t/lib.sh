@@ -118,6 +118,14 @@ wait_exit() {
 	return 1
 }
 
+# my_cli URI SQL: runs SQL with mariadb's client on the database of a
+# mysql://user:password@host:port/db URI.
+my_cli() {
+	u=${1#mysql://}; cred=${u%%@*}; hp=${u#*@}; hp=${hp%%/*}
+	mariadb -N -B -h "${hp%:*}" -P "${hp##*:}" -u "${cred%%:*}" \
+	    -p"${cred#*:}" "${u##*/}" -e "$2"
+}
+
 # with_timeout SECONDS CMD...: runs CMD, killed after SECONDS.
 with_timeout() { t=$1; shift; timeout -k 2 "$t" "$@"; }
 

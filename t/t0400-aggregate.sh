@@ -134,11 +134,6 @@ exec 8>&-
 stop "$locker"
 
 # -- the same round on the server engines, in a scratch database each
-my_cli() {	# my_cli URI SQL: mariadb's client on a mysql:// URI
-	u=${1#mysql://}; cred=${u%%@*}; hp=${u#*@}; hp=${hp%%/*}
-	mariadb -N -B -h "${hp%:*}" -P "${hp##*:}" -u "${cred%%:*}" \
-	    -p"${cred#*:}" "${u##*/}" -e "$2"
-}
 engine_round() {	# engine_round NAME URI QUERY-FUNCTION
 	name=$1 uri=$2 eq=$3
 	with_timeout 30 "$AGG" --db "$uri" <"$T_TMP/in1" >"$T_TMP/$name.out1" \

@@ -83,11 +83,6 @@ cleanup() {
 	t_cleanup
 }
 trap cleanup EXIT
-my_cli() {	# my_cli URI SQL: mariadb's client on a mysql:// URI
-	u=${1#mysql://}; cred=${u%%@*}; hp=${u#*@}; hp=${hp%%/*}
-	mariadb -N -B -h "${hp%:*}" -P "${hp##*:}" -u "${cred%%:*}" \
-	    -p"${cred#*:}" "${u##*/}" -e "$2"
-}
 
 if [ -n "${PERISKOP_TEST_PG:-}" ]; then
 	pgdb=periskop_t0410_$$

@@ -63,7 +63,9 @@ served() {	# the payloads the good targets served, all together
 	    diag "$CTL/counts: no answer" >&2
 	awk '$2 == "good" { s += $4 } END { print s + 0 }' "$T_TMP/counts"
 }
-reporting() {	# the good targets that served at least once
+# reporting: the good targets that served at least once, in the counts
+# that served() fetched last.
+reporting() {
 	awk '$2 == "good" && $4 > 0 { n++ } END { print n + 0 }' "$T_TMP/counts"
 }
 stored() {	# the last raw count of key 0, all targets together

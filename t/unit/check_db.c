@@ -8,12 +8,11 @@
 #include <unistd.h>
 
 #include <check.h>
-#include <libpq-fe.h>
-#include <mysql.h>
 #include <sqlite3.h>
 
 #include "db.h"
 #include "db_impl.h"
+#include "scratch.h"
 
 static char tmpdir[64];
 static char err[512];
@@ -312,57 +311,16 @@ static char pgname[64];
 static char pguri[512];
 
 static void
-quiet(void *arg, const char *msg)
-{
-}
-
-/* Runs q on a connection to uri; returns the first value as a number. */
-static long long
-pg_q(const char *uri, const char *q)
-{
-	PGconn *c;
-	PGresult *r;
-	long long v = -1;
-
-	c = PQconnectdb(uri);
-	ck_assert_msg(PQstatus(c) == CONNECTION_OK, "%s", PQerrorMessage(c));
-	PQsetNoticeProcessor(c, quiet, NULL);
-	r = PQexec(c, q);
-	ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK ||
-	    PQresultStatus(r) == PGRES_TUPLES_OK, "%s: %s", q,
-	    PQresultErrorMessage(r));
-	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0)
-		v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-	PQclear(r);
-	PQfinish(c);
-	return v;
-}
-
-static void
 setup_pg(void)
 {
-	const char *base = getenv("PERISKOP_TEST_PG");
-	const char *slash = strrchr(base, '/');
-	char q[128];
-
-	snprintf(pgname, sizeof(pgname), "periskop_ck_db_%d", (int)getpid());
-	snprintf(q, sizeof(q), "DROP DATABASE IF EXISTS %s", pgname);
-	pg_q(base, q);
-	snprintf(q, sizeof(q), "CREATE DATABASE %s", pgname);
-	pg_q(base, q);
-	ck_assert_ptr_nonnull(slash);
-	snprintf(pguri, sizeof(pguri), "%.*s/%s", (int)(slash - base), base,
-	    pgname);
+	scratch_create("PERISKOP_TEST_PG", "periskop_ck_db", pgname,
+	    sizeof(pgname), pguri, sizeof(pguri));
 }
 
 static void
 teardown_pg(void)
 {
-	char q[128];
-
-	snprintf(q, sizeof(q), "DROP DATABASE IF EXISTS %s WITH (FORCE)",
-	    pgname);
-	pg_q(getenv("PERISKOP_TEST_PG"), q);
+	scratch_drop("PERISKOP_TEST_PG", pgname);
 }
 
 START_TEST(pg_fresh_and_reopen)
@@ -383,7 +341,7 @@ START_TEST(pg_fresh_and_reopen)
 	    sizeof(err)), 0);
 	ck_assert_int_eq(db->ops->commit(db, err, sizeof(err)), 0);
 	db_close(db);
-	ck_assert_int_eq(pg_q(pguri, "SELECT version FROM periskop_schema"),
+	ck_assert_int_eq(scratch_query(pguri, "SELECT version FROM periskop_schema"),
 	    2);
 	db = db_open(pguri, NULL, err, sizeof(err));
 	ck_assert_msg(db != NULL, "%s", err);
@@ -434,9 +392,9 @@ START_TEST(pg_concurrent_open)
 			okcount++;
 	}
 	ck_assert_int_eq(okcount, 4);
-	ck_assert_int_eq(pg_q(pguri, "SELECT count(*) FROM periskop_schema"),
+	ck_assert_int_eq(scratch_query(pguri, "SELECT count(*) FROM periskop_schema"),
 	    1);
-	ck_assert_int_eq(pg_q(pguri, "SELECT version FROM periskop_schema"),
+	ck_assert_int_eq(scratch_query(pguri, "SELECT version FROM periskop_schema"),
 	    2);
 }
 END_TEST
@@ -449,7 +407,7 @@ START_TEST(pg_newer_schema_refused)
 	db = db_open(pguri, NULL, err, sizeof(err));
 	ck_assert_ptr_nonnull(db);
 	db_close(db);
-	pg_q(pguri, "UPDATE periskop_schema SET version = 99");
+	scratch_query(pguri, "UPDATE periskop_schema SET version = 99");
 	db = db_open(pguri, &tr, err, sizeof(err));
 	ck_assert_ptr_null(db);
 	ck_assert_int_eq(tr, 0);
@@ -490,7 +448,7 @@ START_TEST(pg_status_and_generation)
 
 	db = db_open(pguri, NULL, err, sizeof(err));
 	ck_assert_msg(db != NULL, "%s", err);
-	pg_q(pguri, "INSERT INTO services VALUES ('s', 1);"
+	scratch_query(pguri, "INSERT INTO services VALUES ('s', 1);"
 	    "INSERT INTO errors (service, key, severity, total_count, inserted)"
 	    " VALUES ('s', 'k/ \u00e9', 'info', 4, 5)");
 	ck_assert_int_eq(db_generation(db, &g0, err, sizeof(err)), 0);
@@ -521,56 +479,17 @@ END_TEST
 static char myname[64];
 static char myuri[512];
 
-static long long
-my_q(const char *uri, const char *q)
-{
-	struct db_mysql_dsn d;
-	MYSQL *c;
-	MYSQL_RES *r;
-	MYSQL_ROW row;
-	long long v = -1;
-	char e[256];
-
-	ck_assert_msg(db_mysql_dsn_parse(uri, &d, e, sizeof(e)) == 0, "%s", e);
-	c = mysql_init(NULL);
-	ck_assert_ptr_nonnull(c);
-	ck_assert_msg(mysql_real_connect(c, d.host, d.user, d.password,
-	    d.dbname, d.port, d.socket, 0) != NULL, "%s", mysql_error(c));
-	ck_assert_msg(mysql_query(c, q) == 0, "%s: %s", q, mysql_error(c));
-	if ((r = mysql_store_result(c)) != NULL) {
-		if ((row = mysql_fetch_row(r)) != NULL && row[0] != NULL)
-			v = strtoll(row[0], NULL, 10);
-		mysql_free_result(r);
-	}
-	mysql_close(c);
-	db_mysql_dsn_release(&d);
-	return v;
-}
-
 static void
 setup_my(void)
 {
-	const char *base = getenv("PERISKOP_TEST_MYSQL");
-	const char *slash = strrchr(base, '/');
-	char q[128];
-
-	snprintf(myname, sizeof(myname), "periskop_ck_db_%d", (int)getpid());
-	snprintf(q, sizeof(q), "DROP DATABASE IF EXISTS %s", myname);
-	my_q(base, q);
-	snprintf(q, sizeof(q), "CREATE DATABASE %s", myname);
-	my_q(base, q);
-	ck_assert_ptr_nonnull(slash);
-	snprintf(myuri, sizeof(myuri), "%.*s/%s", (int)(slash - base), base,
-	    myname);
+	scratch_create("PERISKOP_TEST_MYSQL", "periskop_ck_db", myname,
+	    sizeof(myname), myuri, sizeof(myuri));
 }
 
 static void
 teardown_my(void)
 {
-	char q[128];
-
-	snprintf(q, sizeof(q), "DROP DATABASE IF EXISTS %s", myname);
-	my_q(getenv("PERISKOP_TEST_MYSQL"), q);
+	scratch_drop("PERISKOP_TEST_MYSQL", myname);
 }
 
 START_TEST(my_fresh_and_reopen)
@@ -593,7 +512,7 @@ START_TEST(my_fresh_and_reopen)
 	    sizeof(err)), 0);
 	ck_assert_int_eq(db->ops->commit(db, err, sizeof(err)), 0);
 	db_close(db);
-	ck_assert_int_eq(my_q(myuri, "SELECT version FROM periskop_schema"),
+	ck_assert_int_eq(scratch_query(myuri, "SELECT version FROM periskop_schema"),
 	    2);
 	db = db_open(myuri, NULL, err, sizeof(err));
 	ck_assert_msg(db != NULL, "%s", err);
@@ -646,11 +565,12 @@ START_TEST(my_concurrent_open)
 			okcount++;
 	}
 	ck_assert_int_eq(okcount, 4);
-	ck_assert_int_eq(my_q(myuri, "SELECT count(*) FROM periskop_schema"),
+	ck_assert_int_eq(scratch_query(myuri, "SELECT count(*) FROM periskop_schema"),
 	    1);
-	ck_assert_int_eq(my_q(myuri, "SELECT version FROM periskop_schema"),
+	ck_assert_int_eq(scratch_query(myuri, "SELECT version FROM periskop_schema"),
 	    2);
-	ck_assert_int_eq(my_q(myuri, "SELECT count(*) FROM periskop_meta"), 1);
+	ck_assert_int_eq(scratch_query(myuri,
+	    "SELECT count(*) FROM periskop_meta"), 1);
 }
 END_TEST
 
@@ -662,7 +582,7 @@ START_TEST(my_newer_schema_refused)
 	db = db_open(myuri, NULL, err, sizeof(err));
 	ck_assert_ptr_nonnull(db);
 	db_close(db);
-	my_q(myuri, "UPDATE periskop_schema SET version = 99");
+	scratch_query(myuri, "UPDATE periskop_schema SET version = 99");
 	db = db_open(myuri, &tr, err, sizeof(err));
 	ck_assert_ptr_null(db);
 	ck_assert_int_eq(tr, 0);
@@ -714,10 +634,10 @@ START_TEST(my_status_and_generation)
 
 	db = db_open(myuri, NULL, err, sizeof(err));
 	ck_assert_msg(db != NULL, "%s", err);
-	my_q(myuri, "INSERT INTO services (name, created) VALUES ('s', 1)");
-	my_q(myuri, "INSERT INTO errors (service, `key`, severity, "
+	scratch_query(myuri, "INSERT INTO services (name, created) VALUES ('s', 1)");
+	scratch_query(myuri, "INSERT INTO errors (service, `key`, severity, "
 	    "total_count, inserted) VALUES ('s', 'k/ \u00e9', 'info', 4, 5)");
-	my_q(myuri, "INSERT INTO errors (service, `key`, severity, "
+	scratch_query(myuri, "INSERT INTO errors (service, `key`, severity, "
 	    "total_count, inserted) VALUES ('s', 'K/ \u00e9', 'info', 7, 5)");
 	ck_assert_int_eq(db_generation(db, &g0, err, sizeof(err)), 0);
 	ck_assert_int_eq(db_set_status(db, "s", "k/ \u00e9", "ignored", err,
@@ -783,8 +703,9 @@ START_TEST(my_long_keys)
 	ck_assert_int_eq(delta[0], 1);
 	ck_assert_int_eq(delta[1], 2);
 	ck_assert_int_eq(db->ops->commit(db, err, sizeof(err)), 0);
-	ck_assert_int_eq(my_q(myuri, "SELECT count(*) FROM target_counts"), 2);
-	ck_assert_int_eq(my_q(myuri, "SELECT max(length(`key`)) FROM "
+	ck_assert_int_eq(scratch_query(myuri,
+	    "SELECT count(*) FROM target_counts"), 2);
+	ck_assert_int_eq(scratch_query(myuri, "SELECT max(length(`key`)) FROM "
 	    "target_counts"), 20000);
 	ck_assert_int_eq(db_errors(db, "s", 1, 1, &el, err, sizeof(err)), 0);
 	ck_assert_uint_eq(el.n, 0);
@@ -824,8 +745,9 @@ START_TEST(my_batch_of_long_keys)
 	ck_assert_int_eq(db->ops->commit(db, err, sizeof(err)), 0);
 	for (i = 0; i < 6; i++)
 		ck_assert_int_eq(delta[i], (int64_t)i + 1);
-	ck_assert_int_eq(my_q(myuri, "SELECT count(*) FROM target_counts"), 6);
-	ck_assert_int_eq(my_q(myuri, "SELECT sum(last_raw) FROM "
+	ck_assert_int_eq(scratch_query(myuri,
+	    "SELECT count(*) FROM target_counts"), 6);
+	ck_assert_int_eq(scratch_query(myuri, "SELECT sum(last_raw) FROM "
 	    "target_counts"), 21);
 	db_close(db);
 	for (i = 0; i < 6; i++)
