@@ -305,22 +305,39 @@ START_TEST(empty_reads)
 }
 END_TEST
 
-/* -- PostgreSQL, on scratch databases of the PERISKOP_TEST_PG server. */
+/*
+ * -- The server engines, each test on a scratch database of the server
+ * PERISKOP_TEST_PG or PERISKOP_TEST_MYSQL names.
+ */
 
-static char pgname[64];
-static char pguri[512];
+static const char *srv_env;
+static char srv_name[64];
+static char srv_uri[512];
+
+static void
+setup_server(const char *env)
+{
+	srv_env = env;
+	scratch_create(env, "periskop_ck_db", srv_name, sizeof(srv_name),
+	    srv_uri, sizeof(srv_uri));
+}
 
 static void
 setup_pg(void)
 {
-	scratch_create("PERISKOP_TEST_PG", "periskop_ck_db", pgname,
-	    sizeof(pgname), pguri, sizeof(pguri));
+	setup_server("PERISKOP_TEST_PG");
 }
 
 static void
-teardown_pg(void)
+setup_my(void)
 {
-	scratch_drop("PERISKOP_TEST_PG", pgname);
+	setup_server("PERISKOP_TEST_MYSQL");
+}
+
+static void
+teardown_server(void)
+{
+	scratch_drop(srv_env, srv_name);
 }
 
 START_TEST(pg_fresh_and_reopen)
@@ -329,7 +346,7 @@ START_TEST(pg_fresh_and_reopen)
 	char **names;
 	size_t n;
 
-	db = db_open(pguri, NULL, err, sizeof(err));
+	db = db_open(srv_uri, NULL, err, sizeof(err));
 	ck_assert_msg(db != NULL, "%s", err);
 	ck_assert_str_eq(db_engine(db), "postgres");
 	ck_assert_int_eq(db->ops->begin(db, err, sizeof(err)), 0);
@@ -341,9 +358,9 @@ START_TEST(pg_fresh_and_reopen)
 	    sizeof(err)), 0);
 	ck_assert_int_eq(db->ops->commit(db, err, sizeof(err)), 0);
 	db_close(db);
-	ck_assert_int_eq(scratch_query(pguri, "SELECT version FROM periskop_schema"),
+	ck_assert_int_eq(scratch_query(srv_uri, "SELECT version FROM periskop_schema"),
 	    2);
-	db = db_open(pguri, NULL, err, sizeof(err));
+	db = db_open(srv_uri, NULL, err, sizeof(err));
 	ck_assert_msg(db != NULL, "%s", err);
 	ck_assert_int_eq(db_services(db, &names, &n, err, sizeof(err)), 0);
 	/* Bytewise order, as SQLite sorts. */
@@ -358,7 +375,8 @@ START_TEST(pg_fresh_and_reopen)
 }
 END_TEST
 
-START_TEST(pg_concurrent_open)
+/* Tools starting at once: one migrates, the others wait, all open. */
+START_TEST(server_concurrent_open)
 {
 	int i, fds[2], status, okcount;
 	pid_t pid[4];
@@ -374,7 +392,7 @@ START_TEST(pg_concurrent_open)
 
 			close(fds[1]);
 			(void)read(fds[0], &c, 1);
-			db = db_open(pguri, NULL, e, sizeof(e));
+			db = db_open(srv_uri, NULL, e, sizeof(e));
 			if (db == NULL) {
 				fprintf(stderr, "child: %s\n", e);
 				_exit(1);
@@ -392,23 +410,25 @@ START_TEST(pg_concurrent_open)
 			okcount++;
 	}
 	ck_assert_int_eq(okcount, 4);
-	ck_assert_int_eq(scratch_query(pguri, "SELECT count(*) FROM periskop_schema"),
-	    1);
-	ck_assert_int_eq(scratch_query(pguri, "SELECT version FROM periskop_schema"),
-	    2);
+	ck_assert_int_eq(scratch_query(srv_uri,
+	    "SELECT count(*) FROM periskop_schema"), 1);
+	ck_assert_int_eq(scratch_query(srv_uri,
+	    "SELECT version FROM periskop_schema"), 2);
+	ck_assert_int_eq(scratch_query(srv_uri,
+	    "SELECT count(*) FROM periskop_meta"), 1);
 }
 END_TEST
 
-START_TEST(pg_newer_schema_refused)
+START_TEST(server_newer_schema_refused)
 {
 	struct db *db;
 	int tr = -1;
 
-	db = db_open(pguri, NULL, err, sizeof(err));
+	db = db_open(srv_uri, NULL, err, sizeof(err));
 	ck_assert_ptr_nonnull(db);
 	db_close(db);
-	scratch_query(pguri, "UPDATE periskop_schema SET version = 99");
-	db = db_open(pguri, &tr, err, sizeof(err));
+	scratch_query(srv_uri, "UPDATE periskop_schema SET version = 99");
+	db = db_open(srv_uri, &tr, err, sizeof(err));
 	ck_assert_ptr_null(db);
 	ck_assert_int_eq(tr, 0);
 	ck_assert_msg(strstr(err, "schema version 99 is newer") != NULL, "%s",
@@ -446,9 +466,9 @@ START_TEST(pg_status_and_generation)
 	struct db_error e;
 	int64_t g0, g1;
 
-	db = db_open(pguri, NULL, err, sizeof(err));
+	db = db_open(srv_uri, NULL, err, sizeof(err));
 	ck_assert_msg(db != NULL, "%s", err);
-	scratch_query(pguri, "INSERT INTO services VALUES ('s', 1);"
+	scratch_query(srv_uri, "INSERT INTO services VALUES ('s', 1);"
 	    "INSERT INTO errors (service, key, severity, total_count, inserted)"
 	    " VALUES ('s', 'k/ \u00e9', 'info', 4, 5)");
 	ck_assert_int_eq(db_generation(db, &g0, err, sizeof(err)), 0);
@@ -474,31 +494,13 @@ START_TEST(pg_status_and_generation)
 }
 END_TEST
 
-/* -- MySQL, on scratch databases of the PERISKOP_TEST_MYSQL server. */
-
-static char myname[64];
-static char myuri[512];
-
-static void
-setup_my(void)
-{
-	scratch_create("PERISKOP_TEST_MYSQL", "periskop_ck_db", myname,
-	    sizeof(myname), myuri, sizeof(myuri));
-}
-
-static void
-teardown_my(void)
-{
-	scratch_drop("PERISKOP_TEST_MYSQL", myname);
-}
-
 START_TEST(my_fresh_and_reopen)
 {
 	struct db *db;
 	char **names;
 	size_t n;
 
-	db = db_open(myuri, NULL, err, sizeof(err));
+	db = db_open(srv_uri, NULL, err, sizeof(err));
 	ck_assert_msg(db != NULL, "%s", err);
 	ck_assert_str_eq(db_engine(db), "mysql");
 	ck_assert_int_eq(db->ops->begin(db, err, sizeof(err)), 0);
@@ -512,9 +514,9 @@ START_TEST(my_fresh_and_reopen)
 	    sizeof(err)), 0);
 	ck_assert_int_eq(db->ops->commit(db, err, sizeof(err)), 0);
 	db_close(db);
-	ck_assert_int_eq(scratch_query(myuri, "SELECT version FROM periskop_schema"),
+	ck_assert_int_eq(scratch_query(srv_uri, "SELECT version FROM periskop_schema"),
 	    2);
-	db = db_open(myuri, NULL, err, sizeof(err));
+	db = db_open(srv_uri, NULL, err, sizeof(err));
 	ck_assert_msg(db != NULL, "%s", err);
 	ck_assert_int_eq(db_services(db, &names, &n, err, sizeof(err)), 0);
 	/* Bytewise order and no padding, as SQLite sorts and compares. */
@@ -528,66 +530,6 @@ START_TEST(my_fresh_and_reopen)
 	ck_assert_int_eq(db_service_exists(db, "ALPHA", err, sizeof(err)), 0);
 	ck_assert_int_eq(db_service_exists(db, "zeta ", err, sizeof(err)), 0);
 	db_close(db);
-}
-END_TEST
-
-START_TEST(my_concurrent_open)
-{
-	int i, fds[2], status, okcount;
-	pid_t pid[4];
-	char c;
-
-	ck_assert_int_eq(pipe(fds), 0);
-	for (i = 0; i < 4; i++) {
-		pid[i] = fork();
-		ck_assert_int_ne(pid[i], -1);
-		if (pid[i] == 0) {
-			struct db *db;
-			char e[256];
-
-			close(fds[1]);
-			(void)read(fds[0], &c, 1);
-			db = db_open(myuri, NULL, e, sizeof(e));
-			if (db == NULL) {
-				fprintf(stderr, "child: %s\n", e);
-				_exit(1);
-			}
-			db_close(db);
-			_exit(0);
-		}
-	}
-	close(fds[0]);
-	close(fds[1]);
-	okcount = 0;
-	for (i = 0; i < 4; i++) {
-		ck_assert_int_eq(waitpid(pid[i], &status, 0), pid[i]);
-		if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-			okcount++;
-	}
-	ck_assert_int_eq(okcount, 4);
-	ck_assert_int_eq(scratch_query(myuri, "SELECT count(*) FROM periskop_schema"),
-	    1);
-	ck_assert_int_eq(scratch_query(myuri, "SELECT version FROM periskop_schema"),
-	    2);
-	ck_assert_int_eq(scratch_query(myuri,
-	    "SELECT count(*) FROM periskop_meta"), 1);
-}
-END_TEST
-
-START_TEST(my_newer_schema_refused)
-{
-	struct db *db;
-	int tr = -1;
-
-	db = db_open(myuri, NULL, err, sizeof(err));
-	ck_assert_ptr_nonnull(db);
-	db_close(db);
-	scratch_query(myuri, "UPDATE periskop_schema SET version = 99");
-	db = db_open(myuri, &tr, err, sizeof(err));
-	ck_assert_ptr_null(db);
-	ck_assert_int_eq(tr, 0);
-	ck_assert_msg(strstr(err, "schema version 99 is newer") != NULL, "%s",
-	    err);
 }
 END_TEST
 
@@ -632,12 +574,12 @@ START_TEST(my_status_and_generation)
 	struct db_error e;
 	int64_t g0, g1;
 
-	db = db_open(myuri, NULL, err, sizeof(err));
+	db = db_open(srv_uri, NULL, err, sizeof(err));
 	ck_assert_msg(db != NULL, "%s", err);
-	scratch_query(myuri, "INSERT INTO services (name, created) VALUES ('s', 1)");
-	scratch_query(myuri, "INSERT INTO errors (service, `key`, severity, "
+	scratch_query(srv_uri, "INSERT INTO services (name, created) VALUES ('s', 1)");
+	scratch_query(srv_uri, "INSERT INTO errors (service, `key`, severity, "
 	    "total_count, inserted) VALUES ('s', 'k/ \u00e9', 'info', 4, 5)");
-	scratch_query(myuri, "INSERT INTO errors (service, `key`, severity, "
+	scratch_query(srv_uri, "INSERT INTO errors (service, `key`, severity, "
 	    "total_count, inserted) VALUES ('s', 'K/ \u00e9', 'info', 7, 5)");
 	ck_assert_int_eq(db_generation(db, &g0, err, sizeof(err)), 0);
 	ck_assert_int_eq(db_set_status(db, "s", "k/ \u00e9", "ignored", err,
@@ -687,7 +629,7 @@ START_TEST(my_long_keys)
 	k2[len - 1] = 'y';
 	keys[0] = k1;
 	keys[1] = k2;
-	db = db_open(myuri, NULL, err, sizeof(err));
+	db = db_open(srv_uri, NULL, err, sizeof(err));
 	ck_assert_msg(db != NULL, "%s", err);
 	ck_assert_int_eq(db->ops->begin(db, err, sizeof(err)), 0);
 	ck_assert_int_eq(db->ops->service_touch(db, "s", 1, err,
@@ -703,9 +645,9 @@ START_TEST(my_long_keys)
 	ck_assert_int_eq(delta[0], 1);
 	ck_assert_int_eq(delta[1], 2);
 	ck_assert_int_eq(db->ops->commit(db, err, sizeof(err)), 0);
-	ck_assert_int_eq(scratch_query(myuri,
+	ck_assert_int_eq(scratch_query(srv_uri,
 	    "SELECT count(*) FROM target_counts"), 2);
-	ck_assert_int_eq(scratch_query(myuri, "SELECT max(length(`key`)) FROM "
+	ck_assert_int_eq(scratch_query(srv_uri, "SELECT max(length(`key`)) FROM "
 	    "target_counts"), 20000);
 	ck_assert_int_eq(db_errors(db, "s", 1, 1, &el, err, sizeof(err)), 0);
 	ck_assert_uint_eq(el.n, 0);
@@ -737,7 +679,7 @@ START_TEST(my_batch_of_long_keys)
 		rows[i].raw = (int64_t)i + 1;
 		rows[i].at = 1;
 	}
-	db = db_open(myuri, NULL, err, sizeof(err));
+	db = db_open(srv_uri, NULL, err, sizeof(err));
 	ck_assert_msg(db != NULL, "%s", err);
 	ck_assert_int_eq(db->ops->begin(db, err, sizeof(err)), 0);
 	ck_assert_msg(db->ops->counts_batch(db, rows, 6, delta, err,
@@ -745,9 +687,9 @@ START_TEST(my_batch_of_long_keys)
 	ck_assert_int_eq(db->ops->commit(db, err, sizeof(err)), 0);
 	for (i = 0; i < 6; i++)
 		ck_assert_int_eq(delta[i], (int64_t)i + 1);
-	ck_assert_int_eq(scratch_query(myuri,
+	ck_assert_int_eq(scratch_query(srv_uri,
 	    "SELECT count(*) FROM target_counts"), 6);
-	ck_assert_int_eq(scratch_query(myuri, "SELECT sum(last_raw) FROM "
+	ck_assert_int_eq(scratch_query(srv_uri, "SELECT sum(last_raw) FROM "
 	    "target_counts"), 21);
 	db_close(db);
 	for (i = 0; i < 6; i++)
@@ -837,11 +779,11 @@ db_suite(void)
 	suite_add_tcase(s, tc);
 	if (getenv("PERISKOP_TEST_MYSQL") != NULL) {
 		tc = tcase_create("mysql");
-		tcase_add_checked_fixture(tc, setup_my, teardown_my);
+		tcase_add_checked_fixture(tc, setup_my, teardown_server);
 		tcase_set_timeout(tc, 60);
 		tcase_add_test(tc, my_fresh_and_reopen);
-		tcase_add_test(tc, my_concurrent_open);
-		tcase_add_test(tc, my_newer_schema_refused);
+		tcase_add_test(tc, server_concurrent_open);
+		tcase_add_test(tc, server_newer_schema_refused);
 		tcase_add_test(tc, my_unreachable);
 		tcase_add_test(tc, my_bad_login);
 		tcase_add_test(tc, my_status_and_generation);
@@ -857,11 +799,11 @@ db_suite(void)
 		return s;
 	}
 	tc = tcase_create("postgres");
-	tcase_add_checked_fixture(tc, setup_pg, teardown_pg);
+	tcase_add_checked_fixture(tc, setup_pg, teardown_server);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, pg_fresh_and_reopen);
-	tcase_add_test(tc, pg_concurrent_open);
-	tcase_add_test(tc, pg_newer_schema_refused);
+	tcase_add_test(tc, server_concurrent_open);
+	tcase_add_test(tc, server_newer_schema_refused);
 	tcase_add_test(tc, pg_unreachable);
 	tcase_add_test(tc, pg_status_and_generation);
 	suite_add_tcase(s, tc);
