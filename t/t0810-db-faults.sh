@@ -88,6 +88,43 @@ else
 	for i in 1 2 3 4 5 6; do ok 0 "# SKIP unshare -m not permitted"; done
 fi
 
+# outage NAME LABEL URI SHOWN START HALT TOTAL: periskop-aggregate on URI
+# while the server is halted (HALT) and started again (START); TOTAL
+# prints the stored total of key k, SHOWN is the database as the log names
+# it.  Five tests.
+outage() {
+	name=$1 label=$2 uri=$3 shown=$4 start=$5 halt=$6 total=$7
+	mkfifo "$T_TMP/$name.in"
+	periskop-aggregate --db "$uri" <"$T_TMP/$name.in" \
+	    >"$T_TMP/$name.events" 2>"$T_TMP/$name.err" &
+	AGG=$!
+	T_PIDS="$T_PIDS $AGG"
+	exec 8>"$T_TMP/$name.in"
+	sc 1 2 0 "$name" >&8
+	wait_for 10 grep -q new_error "$T_TMP/$name.events"
+	ok $? "round 1 through $label"
+	$halt
+	sc 2 5 0 "$name" >&8
+	sleep 1
+	kill -0 "$AGG" 2>/dev/null
+	ok $? "$label stopped: periskop-aggregate keeps running"
+	like "$(head -n 1 "$T_TMP/$name.err")" \
+	    "^periskop-aggregate: $shown: .*; retrying in 50 ms$" \
+	    "... and logs the outage while it retries"
+	$start
+	sc 3 9 0 "$name" >&8
+	i=0
+	until [ "$($total 2>/dev/null)" = 9 ] || [ $i -ge 100 ]; do
+		sleep 0.1; i=$((i + 1))
+	done
+	is "$($total)" 9 "$label back: the next round is stored, the total exact (9)"
+	exec 8>&-
+	wait_exit "$AGG" 10
+	ok $? "the end of input ends it"
+	stop "$AGG"
+	$halt
+}
+
 # -- MariaDB stopped and started --------------------------------------
 MYBIN=$(command -v mariadbd || echo /usr/sbin/mariadbd)
 if [ ! -x "$MYBIN" ] || ! command -v mariadb-install-db >/dev/null ||
@@ -114,42 +151,16 @@ else
 		T_PIDS="$T_PIDS $MY"
 		wait_port "$MYPORT" 30
 	}
-	mq() { mariadb -N -B -h 127.0.0.1 -P "$MYPORT" -u periskop periskop -e "$1"; }
+	myhalt() { kill -TERM "$MY"; wait "$MY" 2>/dev/null; }
+	mytotal() {
+		mariadb -N -B -h 127.0.0.1 -P "$MYPORT" -u periskop periskop \
+		    -e "select total_count from errors where \`key\`='k'"
+	}
 	mystart
 	ok $? "a private MariaDB is up"
 	mariadb -h 127.0.0.1 -P "$MYPORT" -u periskop -e "CREATE DATABASE periskop"
-	URI="mysql://periskop@127.0.0.1:$MYPORT/periskop"
-	mkfifo "$T_TMP/myin"
-	periskop-aggregate --db "$URI" <"$T_TMP/myin" >"$T_TMP/my.events" \
-	    2>"$T_TMP/my.err" &
-	AGG=$!
-	T_PIDS="$T_PIDS $AGG"
-	exec 8>"$T_TMP/myin"
-	sc 1 2 0 my >&8
-	wait_for 10 grep -q new_error "$T_TMP/my.events"
-	ok $? "round 1 through MariaDB"
-	kill -TERM "$MY"; wait "$MY" 2>/dev/null
-	sc 2 5 0 my >&8
-	sleep 1
-	kill -0 "$AGG" 2>/dev/null
-	ok $? "MariaDB stopped: periskop-aggregate keeps running"
-	like "$(head -n 1 "$T_TMP/my.err")" \
-	    "^periskop-aggregate: mysql: 'periskop@127.0.0.1:$MYPORT/periskop': .*; retrying in 50 ms$" \
-	    "... and logs the outage while it retries"
-	mystart
-	sc 3 9 0 my >&8
-	i=0
-	until [ "$(mq "select total_count from errors where \`key\`='k'" 2>/dev/null)" = 9 ] ||
-	    [ $i -ge 100 ]; do
-		sleep 0.1; i=$((i + 1))
-	done
-	is "$(mq "select total_count from errors where \`key\`='k'")" 9 \
-	    "MariaDB back: the next round is stored, the total exact (9)"
-	exec 8>&-
-	wait_exit "$AGG" 10
-	ok $? "the end of input ends it"
-	stop "$AGG"
-	kill -TERM "$MY"; wait "$MY" 2>/dev/null
+	outage my MariaDB "mysql://periskop@127.0.0.1:$MYPORT/periskop" \
+	    "mysql: 'periskop@127.0.0.1:$MYPORT/periskop'" mystart myhalt mytotal
 fi
 
 # -- PostgreSQL stopped and started -----------------------------------
@@ -175,34 +186,14 @@ pgstart() {
 	T_PIDS="$T_PIDS $PG"
 	wait_port "$PGPORT" 15
 }
+pghalt() { kill -INT "$PG"; wait "$PG" 2>/dev/null; }
+PSQL=$(command -v psql || echo "$PGBIN/psql")
+pgtotal() {
+	"$PSQL" -h 127.0.0.1 -p "$PGPORT" -U periskop -d postgres \
+	    -Atc "select total_count from errors where key='k'"
+}
 pgstart
 ok $? "a private PostgreSQL is up"
-URI="postgresql://periskop@127.0.0.1:$PGPORT/postgres"
-mkfifo "$T_TMP/aggin"
-periskop-aggregate --db "$URI" <"$T_TMP/aggin" >"$T_TMP/pg.events" \
-    2>"$T_TMP/pg.err" &
-AGG=$!
-T_PIDS="$T_PIDS $AGG"
-exec 8>"$T_TMP/aggin"
-sc 1 2 0 pg >&8
-wait_for 10 grep -q new_error "$T_TMP/pg.events"
-ok $? "round 1 through PostgreSQL"
-kill -INT "$PG"; wait "$PG" 2>/dev/null
-sc 2 5 0 pg >&8
-sleep 1
-kill -0 "$AGG" 2>/dev/null
-ok $? "PostgreSQL stopped: periskop-aggregate keeps running"
-like "$(head -n 1 "$T_TMP/pg.err")" \
-    "^periskop-aggregate: postgres: 'periskop@127.0.0.1:$PGPORT/postgres': .*; retrying in 50 ms$" \
-    "... and logs the outage while it retries"
-pgstart
-sc 3 9 0 pg >&8
-PSQL=$(command -v psql || echo "$PGBIN/psql")
-wait_for 10 sh -c "[ \"\$('$PSQL' -h 127.0.0.1 -p $PGPORT -U periskop -d postgres -Atc \"select total_count from errors where key='k'\")\" = 9 ]"
-ok $? "PostgreSQL back: the next round is stored, the total exact (9)"
-exec 8>&-
-wait_exit "$AGG" 10
-ok $? "the end of input ends it"
-stop "$AGG"
-kill -INT "$PG"; wait "$PG" 2>/dev/null
+outage pg PostgreSQL "postgresql://periskop@127.0.0.1:$PGPORT/postgres" \
+    "postgres: 'periskop@127.0.0.1:$PGPORT/postgres'" pgstart pghalt pgtotal
 done_testing
