@@ -34,18 +34,24 @@
 /* Bytes one cache may hold, so that query variations cannot exhaust memory. */
 #define CACHE_BYTES	(32 * 1024 * 1024)
 
-static const char csp[] = "default-src 'self'; img-src 'self' data:; "
-    "style-src 'self'; script-src 'self'; object-src 'none'; "
-    "frame-ancestors 'none'; base-uri 'none'";
+const char *const api_secure_headers[API_NSECURE][2] = {
+	{ "X-Content-Type-Options", "nosniff" },
+	{ "Content-Security-Policy", "default-src 'self'; img-src 'self' data:; "
+	    "style-src 'self'; script-src 'self'; object-src 'none'; "
+	    "frame-ancestors 'none'; base-uri 'none'" },
+	{ "Referrer-Policy", "no-referrer" },
+};
 
 void
 api_resp_init(struct api_resp *r)
 {
+	size_t i;
+
 	memset(r, 0, sizeof(*r));
 	buf_init(&r->body);
-	api_resp_header(r, "X-Content-Type-Options", "nosniff");
-	api_resp_header(r, "Content-Security-Policy", csp);
-	api_resp_header(r, "Referrer-Policy", "no-referrer");
+	for (i = 0; i < API_NSECURE; i++)
+		api_resp_header(r, api_secure_headers[i][0],
+		    api_secure_headers[i][1]);
 }
 
 void

@@ -1,16 +1,17 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
 # Hostile clients against periskop-serve: slowloris connections that
-# trickle their headers, and 10,000 requests with random methods, paths,
-# queries and headers.  No crash, no hang, no 5xx, no descriptor leak, the
-# stored counts unchanged, and honest clients served throughout.
+# trickle their headers, requests libmicrohttpd refuses by itself, and
+# 10,000 requests with random methods, paths, queries and headers.  No
+# crash, no hang, no 5xx, no descriptor leak, the security headers on every
+# answer, the stored counts unchanged, and honest clients served throughout.
 . "$(dirname "$0")/lib.sh"
 for p in periskop-serve periskop-aggregate; do
 	command -v "$p" >/dev/null || skip_all "$p not built"
 done
 command -v curl >/dev/null || skip_all "curl not installed"
 command -v jq >/dev/null || skip_all "jq not installed"
-plan 14
+plan 22
 
 DB=sqlite:$T_TMP/db
 now=$(date -u +%Y-%m-%dT%H:%M:%S.000Z)
@@ -91,6 +92,47 @@ like "$(cat "$T_TMP/serve.err")" \
     "periskop-serve: closed [0-9]+ connections whose request took over 2 s to arrive" \
     "... and logged"
 
+# -- requests libmicrohttpd answers by itself ----------------------------
+# raw.pl PORT REQUEST: sends REQUEST (with Perl's escapes), closes its side
+# and prints each answer's status, type, nosniff and CSP on one line.
+cat >"$T_TMP/raw.pl" <<'EOF'
+use strict; use warnings; use IO::Socket::INET;
+my ($port, $req) = @ARGV;
+$SIG{PIPE} = 'IGNORE';
+my $c = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port", Timeout => 5)
+    or die "connect: $!\n";
+syswrite($c, eval qq{"$req"});
+shutdown($c, 1);
+my ($resp, $b) = ('');
+$resp .= $b while sysread($c, $b, 65536);
+for my $head ($resp =~ m{(HTTP/1\.1 \d{3}.*?)\r\n\r\n}gs) {
+	my ($code) = $head =~ m{^HTTP/1\.1 (\d{3})};
+	my @h = map { $head =~ /^\Q$_\E: (.*?)\r$/mi ? $1 : '-' }
+	    qw(Content-Type X-Content-Type-Options Content-Security-Policy);
+	print join('|', $code, @h), "\n";
+}
+EOF
+CSP="default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'"
+HTML="text/html; charset=utf-8|nosniff|$CSP"
+raw() { with_timeout 10 perl "$T_TMP/raw.pl" "$PORT" "$1"; }
+BIG=$(printf '%070000d' 0)
+is "$(raw 'GET /services/ HTTP/1.1 x\r\nHost: x\r\n\r\n')" "400|$HTML" \
+    "a malformed request line: 400 with the security headers"
+is "$(raw 'GET /services/ HTTP/7.0\r\nHost: x\r\n\r\n')" "505|$HTML" \
+    "an unknown HTTP version: 505 with the security headers"
+is "$(raw "GET /$BIG HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n")" "414|$HTML" \
+    "a 70 kB request line: 414 with the security headers"
+is "$(raw "GET / HTTP/1.1\\r\\nHost: x\\r\\nX-Big: $BIG\\r\\n\\r\\n")" \
+    "431|$HTML" "70 kB of headers: 431 with the security headers"
+is "$(raw 'GET /services/ HTTP/1.1\r\n\r\n')" \
+    "400|text/plain; charset=utf-8|nosniff|$CSP" \
+    "HTTP/1.1 without a Host header: 400"
+is "$(raw 'GET /services/ HTTP/1.0\r\n\r\n')" \
+    "200|application/json|nosniff|$CSP" "HTTP/1.0 without a Host header: 200"
+is "$(raw 'GET /services/ HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nBad\r\n\r\n')" \
+    "200|application/json|nosniff|$CSP
+400|$HTML" "a bad second request on a kept-alive connection: 400 with them"
+
 # -- 10,000 random requests, four clients at once -----------------------
 cat >"$T_TMP/rand.pl" <<'EOF'
 use strict; use warnings; use IO::Socket::INET; use IO::Select;
@@ -154,6 +196,13 @@ for my $i (1 .. $n) {
 		$resp .= $b;
 	}
 	close $c;
+	# Every answer, ours or libmicrohttpd's, has the security headers;
+	# only a 204 may go without a Content-Type.
+	my ($head) = $resp =~ m{\A(.*?\r\n)\r\n}s;
+	$count{bare}++ if defined $head && (
+	    $head !~ /^X-Content-Type-Options: nosniff\r$/mi ||
+	    $head !~ /^Content-Security-Policy: default-src 'self';/mi ||
+	    ($head !~ /^Content-Type: \S/mi && $head !~ m{\AHTTP/1\.1 204 }));
 	if ($late) { $count{timeout}++ }
 	elsif ($resp =~ m{\AHTTP/1\.[01] (\d{3}) }) { $count{$1}++ }
 	elsif ($resp eq '') { $count{none}++ }
@@ -171,10 +220,12 @@ wait $RAND
 codes=$(cat "$T_TMP"/rand.[1-4] | tr ' ' '\n' | awk -F= '
     { n[$1] += $2 } END { for (k in n) printf "%s=%d\n", k, n[k] }' | sort)
 diag "answers: $(echo $codes)"
-is "$(echo "$codes" | awk -F= '{ s += $2 } END { print s }')" 10000 \
+is "$(echo "$codes" | awk -F= '$1 != "bare" { s += $2 } END { print s }')" 10000 \
     "10,000 random requests, each counted"
 is "$(echo "$codes" | grep -cE '^(50[0-4]|garbled|connect_failed|timeout)=')" 0 \
     "no server error, no garbled answer, no refused connection, no hang"
+is "$(echo "$codes" | grep -c '^bare=')" 0 \
+    "every answer has a Content-Type, nosniff and the CSP"
 kill -0 "$SERVE"
 ok $? "periskop-serve is still running"
 is "$(totals)" "$BEFORE" "the stored totals are unchanged"

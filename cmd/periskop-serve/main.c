@@ -28,6 +28,7 @@
 #include "log.h"
 #include "paths.h"
 #include "periskop.h"
+#include "secure.h"
 #include "xalloc.h"
 
 #define DEFAULT_LISTEN	"127.0.0.1:8080"
@@ -203,15 +204,16 @@ send_resp(struct MHD_Connection *c, struct api_resp *r)
 	return ret;
 }
 
+/* Answers a request refused before its body: status and a line of text. */
 static enum MHD_Result
-too_large(struct MHD_Connection *c)
+refuse(struct MHD_Connection *c, int status, const char *text)
 {
 	struct api_resp r;
 	enum MHD_Result ret;
 
 	api_resp_init(&r);
-	buf_adds(&r.body, "request body too large\n");
-	r.status = 413;
+	buf_adds(&r.body, text);
+	r.status = status;
 	r.content_type = "text/plain; charset=utf-8";
 	ret = send_resp(c, &r);
 	api_resp_release(&r);
@@ -240,13 +242,19 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 	if (!cn->started) {
 		cn->started = 1;
 		deadline_met(c);
+		/* RFC 9112 3.2: an HTTP/1.1 request without Host is a 400. */
+		if (strcmp(version, MHD_HTTP_VERSION_1_1) == 0 &&
+		    MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+		    MHD_HTTP_HEADER_HOST) == NULL)
+			return refuse(c, 400, "no Host header\n");
 		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 		    MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl != NULL) {
 			errno = 0;
 			n = strtoull(cl, &end, 10);
 			if (errno != 0 || n > API_MAX_BODY)
-				return too_large(c);
+				return refuse(c, 413,
+				    "request body too large\n");
 		}
 		return MHD_YES;
 	}
@@ -257,7 +265,7 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 		return MHD_YES;
 	}
 	if (cn->body > API_MAX_BODY)
-		return too_large(c);
+		return refuse(c, 413, "request body too large\n");
 
 	memset(&req, 0, sizeof(req));
 	req.method = method;
@@ -474,6 +482,8 @@ main(int argc, char *argv[])
 	if ((errno = pthread_sigmask(SIG_BLOCK, &sigs, NULL)) != 0)
 		fatal(71, "pthread_sigmask");
 
+	if (secure_init() == -1)
+		fatalx(70, "MHD_queue_response: not found in libmicrohttpd");
 	fd = listen_on(listen_spec);
 	flags = MHD_USE_INTERNAL_POLLING_THREAD;
 	flags |= MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES ?
