@@ -151,17 +151,6 @@ aggregator_new(struct db *db, const struct agg_options *opt, agg_event_fn fn,
 }
 
 static void
-event_free(struct event_rec *e)
-{
-	free(e->kind);
-	free(e->service);
-	free(e->key);
-	free(e->target);
-	free(e->severity);
-	free(e->error);
-}
-
-static void
 pend_free(struct pend *p)
 {
 	size_t i;
@@ -205,7 +194,7 @@ drop_state(struct aggregator *a)
 
 	batch_clear(&a->b);
 	for (i = 0; i < a->nev; i++)
-		event_free(&a->ev[i]);
+		event_rec_release(&a->ev[i]);
 	a->nev = 0;
 	for (i = 0; i < a->npl; i++)
 		pend_free(a->pl[i]);

@@ -112,50 +112,6 @@ periskop_collector_new(void)
 	return c;
 }
 
-static void
-error_info_release(struct error_info *e)
-{
-	struct error_info *c, *next;
-	size_t i;
-
-	for (c = e; c != NULL; c = next) {
-		next = c->cause;
-		free(c->class);
-		free(c->message);
-		for (i = 0; i < c->nstacktrace; i++)
-			free(c->stacktrace[i]);
-		free(c->stacktrace);
-		if (c != e)
-			free(c);
-	}
-}
-
-static void
-http_free(struct http_context *h)
-{
-	size_t i;
-
-	if (h == NULL)
-		return;
-	free(h->method);
-	free(h->url);
-	for (i = 0; i < h->nheaders; i++) {
-		free(h->headers[i].name);
-		free(h->headers[i].value);
-	}
-	free(h->headers);
-	free(h->body);
-	free(h);
-}
-
-static void
-occurrence_release(struct occurrence *o)
-{
-	error_info_release(&o->error);
-	free(o->uuid);
-	http_free(o->http);
-}
-
 void
 periskop_collector_free(struct periskop_collector *c)
 {

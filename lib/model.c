@@ -309,7 +309,7 @@ http_context_free(struct http_context *h)
 	free(h);
 }
 
-static void
+void
 occurrence_release(struct occurrence *o)
 {
 	error_info_release(&o->error);

@@ -51,6 +51,9 @@ struct occurrence {
 	struct http_context	*http;		/* NULL when absent */
 };
 
+/* Frees what the occurrence owns (not the struct itself) and zeroes it. */
+void	occurrence_release(struct occurrence *);
+
 struct aggregate {
 	char			*key;		/* aggregation_key */
 	int64_t			 total_count;	/* >= 0 */

@@ -137,6 +137,41 @@ scrape_rec_release(struct scrape_rec *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/*
+ * The object member name of a targets line, in which only keys may appear;
+ * the string of keys[i] goes to *dst[i] when dst[i] is not NULL.  *out is
+ * the object, or NULL when the member is absent or null.
+ */
+static int
+parse_section(json_t *o, const char *name, const char *const keys[],
+    char **const dst[], json_t **out, char *err, size_t errlen)
+{
+	const char *k;
+	json_t *m, *v;
+	size_t i;
+
+	*out = NULL;
+	if ((m = json_object_get(o, name)) == NULL || json_is_null(m))
+		return 0;
+	if (!json_is_object(m))
+		return fail(err, errlen, "targets line: \"%s\" is not an "
+		    "object", name);
+	json_object_foreach(m, k, v) {
+		for (i = 0; keys[i] != NULL; i++)
+			if (strcmp(k, keys[i]) == 0)
+				break;
+		if (keys[i] == NULL)
+			return fail(err, errlen, "targets line: unknown key "
+			    "\"%s.%.64s\"", name, k);
+	}
+	for (i = 0; keys[i] != NULL; i++)
+		if (dst[i] != NULL && get_optstr(m, "targets", keys[i],
+		    dst[i], err, errlen) == -1)
+			return -1;
+	*out = m;
+	return 0;
+}
+
 /* The optional "auth" and "tls" members of a targets line. */
 static int
 parse_settings(json_t *o, struct targets_rec *t, char *err, size_t errlen)
@@ -147,57 +182,17 @@ parse_settings(json_t *o, struct targets_rec *t, char *err, size_t errlen)
 	    "key_file", "server_name", "insecure_skip_verify", NULL };
 	struct targets_auth *a = &t->auth;
 	struct targets_tls *s = &t->tls;
-	const char *k;
+	char **const adst[] = { &a->username, &a->password,
+	    &a->password_file, &a->type, &a->credentials,
+	    &a->credentials_file };
+	char **const tdst[] = { &s->ca_file, &s->cert_file, &s->key_file,
+	    &s->server_name, NULL };
 	json_t *m, *v;
-	size_t i;
 
-	if ((m = json_object_get(o, "auth")) != NULL && !json_is_null(m)) {
-		if (!json_is_object(m))
-			return fail(err, errlen, "targets line: \"auth\" is "
-			    "not an object");
-		json_object_foreach(m, k, v) {
-			for (i = 0; akeys[i] != NULL; i++)
-				if (strcmp(k, akeys[i]) == 0)
-					break;
-			if (akeys[i] == NULL)
-				return fail(err, errlen, "targets line: "
-				    "unknown key \"auth.%.64s\"", k);
-		}
-		if (get_optstr(m, "targets", "username", &a->username, err,
-		    errlen) == -1 ||
-		    get_optstr(m, "targets", "password", &a->password, err,
-		    errlen) == -1 ||
-		    get_optstr(m, "targets", "password_file", &a->password_file,
-		    err, errlen) == -1 ||
-		    get_optstr(m, "targets", "type", &a->type, err,
-		    errlen) == -1 ||
-		    get_optstr(m, "targets", "credentials", &a->credentials,
-		    err, errlen) == -1 ||
-		    get_optstr(m, "targets", "credentials_file",
-		    &a->credentials_file, err, errlen) == -1)
-			return -1;
-	}
-	if ((m = json_object_get(o, "tls")) != NULL && !json_is_null(m)) {
-		if (!json_is_object(m))
-			return fail(err, errlen, "targets line: \"tls\" is "
-			    "not an object");
-		json_object_foreach(m, k, v) {
-			for (i = 0; tkeys[i] != NULL; i++)
-				if (strcmp(k, tkeys[i]) == 0)
-					break;
-			if (tkeys[i] == NULL)
-				return fail(err, errlen, "targets line: "
-				    "unknown key \"tls.%.64s\"", k);
-		}
-		if (get_optstr(m, "targets", "ca_file", &s->ca_file, err,
-		    errlen) == -1 ||
-		    get_optstr(m, "targets", "cert_file", &s->cert_file, err,
-		    errlen) == -1 ||
-		    get_optstr(m, "targets", "key_file", &s->key_file, err,
-		    errlen) == -1 ||
-		    get_optstr(m, "targets", "server_name", &s->server_name,
-		    err, errlen) == -1)
-			return -1;
+	if (parse_section(o, "auth", akeys, adst, &m, err, errlen) == -1 ||
+	    parse_section(o, "tls", tkeys, tdst, &m, err, errlen) == -1)
+		return -1;
+	if (m != NULL) {
 		v = json_object_get(m, "insecure_skip_verify");
 		if (v != NULL && !json_is_null(v) && !json_is_boolean(v))
 			return fail(err, errlen, "targets line: "
@@ -528,10 +523,20 @@ record_parse(const char *line, size_t len, struct record *rec, char *err,
 }
 
 void
+event_rec_release(struct event_rec *e)
+{
+	free(e->kind);
+	free(e->service);
+	free(e->key);
+	free(e->target);
+	free(e->severity);
+	free(e->error);
+	memset(e, 0, sizeof(*e));
+}
+
+void
 record_release(struct record *rec)
 {
-	struct event_rec *e;
-
 	switch (rec->type) {
 	case REC_TARGETS:
 		targets_rec_release(&rec->u.targets);
@@ -543,13 +548,7 @@ record_release(struct record *rec)
 		free(rec->u.round.service);
 		break;
 	case REC_EVENT:
-		e = &rec->u.event;
-		free(e->kind);
-		free(e->service);
-		free(e->key);
-		free(e->target);
-		free(e->severity);
-		free(e->error);
+		event_rec_release(&rec->u.event);
 		break;
 	case REC_OTHER:
 		break;

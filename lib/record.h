@@ -125,5 +125,6 @@ void	record_write_event(struct buf *, const struct event_rec *);
 
 void	targets_rec_release(struct targets_rec *);
 void	scrape_rec_release(struct scrape_rec *);
+void	event_rec_release(struct event_rec *);
 
 #endif

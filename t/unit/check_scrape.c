@@ -166,6 +166,10 @@ START_TEST(test_targets_errors)
 		    "boolean" },
 		{ "\"ca_file\"", "\"ca_fyle\"",
 		    "targets line: unknown key \"tls.ca_fyle\"" },
+		{ "\"password_file\"", "\"pasword_file\"",
+		    "targets line: unknown key \"auth.pasword_file\"" },
+		{ "\"username\":\"u\"", "\"username\":[]",
+		    "targets line: not a string: \"username\"" },
 		{ "\"type\":\"targets\"", "\"type\":\"other\"", NULL },
 	};
 	struct record rec;
