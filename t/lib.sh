@@ -129,7 +129,17 @@ my_cli() {
 # with_timeout SECONDS CMD...: runs CMD, killed after SECONDS.
 with_timeout() { t=$1; shift; timeout -k 2 "$t" "$@"; }
 
+# Every script is bounded in time: after T_LIMIT seconds (600) the
+# watchdog ends it, and its EXIT trap stops what it started.  The watchdog
+# and its sleep are a process group of their own, so that one kill ends
+# both, whenever it comes.
+T_LIMIT=${T_LIMIT:-600}
+setsid sh -c 'sleep "$1" && echo "# $2: still running after $1 s, stopped" >&2 &&
+    kill -TERM "$3"' sh "$T_LIMIT" "$T_NAME" $$ >/dev/null &
+T_WATCHDOG=$!
+
 t_cleanup() {
+	kill -TERM "-$T_WATCHDOG" "$T_WATCHDOG" 2>/dev/null
 	for p in $T_PIDS; do
 		kill -KILL "$p" 2>/dev/null
 	done

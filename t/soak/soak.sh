@@ -11,6 +11,7 @@
 # SOAK_SECONDS (default 300), SOAK_TARGETS (default 2000, a multiple of
 # 100), SOAK_FAULT_EVERY (seconds between faults, default 15).
 T_TOP=$(cd "$(dirname "$0")/../.." && pwd)
+T_LIMIT=$(( ${SOAK_SECONDS:-300} + 900 ))
 . "$T_TOP/t/lib.sh"
 SECS=${SOAK_SECONDS:-300}
 NT=${SOAK_TARGETS:-2000}
