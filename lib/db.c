@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "db.h"
 #include "db_impl.h"
 #include "timefmt.h"
@@ -14,6 +15,23 @@ static int
 has_prefix(const char *s, const char *p)
 {
 	return strncmp(s, p, strlen(p)) == 0;
+}
+
+enum engine { ENGINE_PG, ENGINE_MYSQL, ENGINE_OTHER };
+
+/* The server engine a URI names; SQLite and unknown ones are "other". */
+static enum engine
+engine_of(const char *uri)
+{
+	if (has_prefix(uri, "postgres://") ||
+	    has_prefix(uri, "postgresql://") || has_prefix(uri, "postgres:") ||
+	    strstr(uri, "host=") != NULL || strstr(uri, "dbname=") != NULL)
+		return ENGINE_PG;
+	/* The Go driver's DSN, as the original's config holds it. */
+	if (has_prefix(uri, "mysql:") || has_prefix(uri, "mariadb:") ||
+	    strstr(uri, "@tcp(") != NULL || strstr(uri, "@unix(") != NULL)
+		return ENGINE_MYSQL;
+	return ENGINE_OTHER;
 }
 
 struct db *
@@ -30,15 +48,14 @@ db_open(const char *uri, int *transient, char *err, size_t errlen)
 		snprintf(err, errlen, "empty database URI");
 		return NULL;
 	}
-	if (has_prefix(uri, "postgres://") ||
-	    has_prefix(uri, "postgresql://") || has_prefix(uri, "postgres:") ||
-	    strstr(uri, "host=") != NULL || strstr(uri, "dbname=") != NULL) {
+	switch (engine_of(uri)) {
+	case ENGINE_PG:
 		return db_pg_open(uri, transient, err, errlen);
-	}
-	/* The Go driver's DSN, as the original's config holds it. */
-	if (has_prefix(uri, "mysql:") || has_prefix(uri, "mariadb:") ||
-	    strstr(uri, "@tcp(") != NULL || strstr(uri, "@unix(") != NULL)
+	case ENGINE_MYSQL:
 		return db_mysql_open(uri, transient, err, errlen);
+	case ENGINE_OTHER:
+		break;
+	}
 	if (strcmp(uri, "memory:") == 0 || strcmp(uri, "memory") == 0 ||
 	    strcmp(uri, "sqlite::memory:") == 0)
 		return db_sqlite_open(":memory:", transient, err, errlen);
@@ -68,6 +85,68 @@ db_open(const char *uri, int *transient, char *err, size_t errlen)
 		return NULL;
 	}
 	return db_sqlite_open(uri, transient, err, errlen);
+}
+
+/*
+ * Copies from p to end into b, each value of a "password=" parameter (of a
+ * URI's query or a conninfo string, quoted or not) replaced by "xxx".
+ */
+static void
+add_without_passwords(struct buf *b, const char *p)
+{
+	const char *q;
+
+	while ((q = strstr(p, "password=")) != NULL) {
+		q += strlen("password=");
+		buf_add(b, p, (size_t)(q - p));
+		buf_adds(b, "xxx");
+		if (*q == '\'') {
+			for (q++; *q != '\0' && *q != '\''; q++)
+				if (*q == '\\' && q[1] != '\0')
+					q++;
+			if (*q == '\'')
+				q++;
+		} else
+			q += strcspn(q, "& \t\n");
+		p = q;
+	}
+	buf_adds(b, p);
+}
+
+char *
+db_uri_redacted(const char *uri)
+{
+	const char *auth = NULL, *end = NULL, *at = NULL, *colon, *p;
+	enum engine e = engine_of(uri);
+	struct buf b;
+
+	if (e == ENGINE_OTHER)
+		return xstrdup(uri);
+	/* user:password@ in a URI's authority, or before a DSN's last '/'. */
+	if ((p = strstr(uri, "://")) != NULL) {
+		auth = p + 3;
+		end = auth + strcspn(auth, "/?#");
+	} else if (e == ENGINE_MYSQL) {
+		auth = uri;
+		if (has_prefix(uri, "mysql:"))
+			auth += strlen("mysql:");
+		else if (has_prefix(uri, "mariadb:"))
+			auth += strlen("mariadb:");
+		if ((end = strrchr(auth, '/')) == NULL)
+			end = auth + strlen(auth);
+	}
+	for (p = auth; p != NULL && p < end; p++)
+		if (*p == '@')
+			at = p;
+	buf_init(&b);
+	if (at != NULL &&
+	    (colon = memchr(auth, ':', (size_t)(at - auth))) != NULL) {
+		buf_add(&b, uri, (size_t)(colon + 1 - uri));
+		buf_adds(&b, "xxx");
+		uri = at;
+	}
+	add_without_passwords(&b, uri);
+	return buf_detach(&b, NULL);
 }
 
 void

@@ -30,6 +30,12 @@ void		 db_close(struct db *);
  * connecting: 0, or -1 with why in err.
  */
 int		 db_mysql_dsn_check(const char *dsn, char *err, size_t errlen);
+/*
+ * A copy of uri fit for a log: the password of a
+ * PostgreSQL or MySQL URI, DSN or conninfo string replaced by "xxx".  The
+ * caller frees it.
+ */
+char		*db_uri_redacted(const char *uri);
 /* "sqlite", "postgres" or "mysql". */
 const char	*db_engine(const struct db *);
 

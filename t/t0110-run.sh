@@ -3,7 +3,7 @@
 # periskop-run: the whole chain supervised, stopped cleanly; no restart
 # loop on a config error.
 . "$(dirname "$0")/lib.sh"
-plan 6
+plan 7
 
 mkdir -p "$T_TMP/t"
 cp "$FIXTURES/mocktarget-errors.json" "$T_TMP/t/errors"
@@ -32,6 +32,15 @@ wait "$RUN"
 is "$?" 0 "SIGTERM: exit 0"
 [ $(( $(date +%s) - start )) -le 12 ]
 ok $? "... within the grace period"
+
+# The database's password stays out of the log (nothing listens there).
+spawn pwrun periskop-run -d "postgresql://u:s3cret@127.0.0.1:$(free_port)/x" \
+    -c "$T_TMP/periskop.yaml"
+wait_for 10 grep -q "started; database" "$T_TMP/pwrun.err"
+stop "$SPAWNED"
+is "$(grep "started; database" "$T_TMP/pwrun.err" | sed 's/127.0.0.1:[0-9]*/127.0.0.1:PORT/')" \
+    "periskop-run: started; database postgresql://u:xxx@127.0.0.1:PORT/x" \
+    "the database in the log, without its password"
 
 printf 'services:\n  - name: x\n    nope: 1\n' >"$T_TMP/bad.yaml"
 with_timeout 20 periskop-run -c "$T_TMP/bad.yaml" 2>"$T_TMP/bad.err"

@@ -4,7 +4,7 @@
 # on SQLite, then the same round on PostgreSQL and on MySQL.
 . "$(dirname "$0")/lib.sh"
 
-plan 50
+plan 52
 
 AGG=$BIN/periskop-aggregate
 DB=$T_TMP/p.db
@@ -137,9 +137,13 @@ stop "$locker"
 # -- the same round on the server engines, in a scratch database each
 engine_round() {	# engine_round NAME URI QUERY-FUNCTION
 	name=$1 uri=$2 eq=$3
-	with_timeout 30 "$AGG" --db "$uri" <"$T_TMP/in1" >"$T_TMP/$name.out1" \
+	with_timeout 30 "$AGG" -v --db "$uri" <"$T_TMP/in1" >"$T_TMP/$name.out1" \
 	    2>"$T_TMP/$name.err1"
 	is $? 0 "$name: a round: exit 0"
+	pw=${uri#*://}; pw=${pw%%@*}; pw=${pw#*:}
+	! grep -qF ":$pw@" "$T_TMP/$name.err1" &&
+	    grep -qF ":xxx@" "$T_TMP/$name.err1"
+	ok $? "$name: -v names the database, not its password"
 	is "$(jq -r 'select(.type == "event") | .kind' "$T_TMP/$name.out1" | tr '\n' ';')" \
 	    'target_down;new_error;' "$name: events printed"
 	is "$($eq "SELECT CONCAT(total_count, ' ', status) FROM errors")" \
@@ -162,7 +166,7 @@ if [ -n "${PERISKOP_TEST_PG:-}" ] && command -v psql >/dev/null; then
 	engine_round postgres "$PGURI" pq
 	psql -q "$PERISKOP_TEST_PG" -c "DROP DATABASE IF EXISTS $pgdb WITH (FORCE)" >/dev/null 2>&1
 else
-	for i in 1 2 3 4 5 6; do ok 0 "# SKIP PERISKOP_TEST_PG unset"; done
+	for i in 1 2 3 4 5 6 7; do ok 0 "# SKIP PERISKOP_TEST_PG unset"; done
 fi
 if [ -n "${PERISKOP_TEST_MYSQL:-}" ] && command -v mariadb >/dev/null; then
 	mydb=periskop_t0400_$$
@@ -179,7 +183,7 @@ if [ -n "${PERISKOP_TEST_MYSQL:-}" ] && command -v mariadb >/dev/null; then
 	    "mysql: the Go driver's DSN in the repository block"
 	my_cli "$PERISKOP_TEST_MYSQL" "DROP DATABASE IF EXISTS $mydb"
 else
-	for i in 1 2 3 4 5 6 7; do ok 0 "# SKIP PERISKOP_TEST_MYSQL unset"; done
+	for i in 1 2 3 4 5 6 7 8; do ok 0 "# SKIP PERISKOP_TEST_MYSQL unset"; done
 fi
 port=$(free_port)
 err=$("$AGG" --db "mysql://u:secret@127.0.0.1:$port/periskop" </dev/null \

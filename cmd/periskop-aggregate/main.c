@@ -226,7 +226,7 @@ main(int argc, char *argv[])
 	struct buf evbuf;
 	struct db *db;
 	const char *line;
-	char *uri = NULL, *conffile = NULL, *end, err[1024];
+	char *uri = NULL, *conffile = NULL, *shown, *end, err[1024];
 	const char *shard = NULL;
 	size_t len;
 	unsigned long v;
@@ -299,7 +299,9 @@ main(int argc, char *argv[])
 
 	if ((db = db_open(uri, &transient, err, sizeof(err))) == NULL)
 		fatalx(transient ? 69 : errno != 0 ? 66 : 78, "%s", err);
-	log_debug("'%s': %s database open", uri, db_engine(db));
+	shown = db_uri_redacted(uri);
+	log_debug("'%s': %s database open", shown, db_engine(db));
+	free(shown);
 	if (shard != NULL)
 		db_set_shard(db, shard);
 

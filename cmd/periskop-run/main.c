@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "db.h"
 #include "log.h"
 #include "supervise.h"
 #include "timefmt.h"
@@ -251,7 +252,7 @@ main(int argc, char *argv[])
 	struct conf *conf;
 	sigset_t set;
 	const char *path = NULL;
-	char *dir, *uri = NULL, *listen, *bin[4], *tmpdb = NULL, *p;
+	char *dir, *uri = NULL, *listen, *bin[4], *tmpdb = NULL, *p, *shown;
 	char err[1024];
 	double now, wait_ms;
 	int ch, verbose = 0, sfd, readyfd = -1, npfd, ready = 0;
@@ -348,7 +349,9 @@ main(int argc, char *argv[])
 		if (unit_start(&units[i]) == -1)
 			return EX_OSERR;
 	}
-	log_info("started; database %s", uri);
+	shown = db_uri_redacted(uri);
+	log_info("started; database %s", shown);
+	free(shown);
 
 	for (;;) {
 		now = time_mono_ms();

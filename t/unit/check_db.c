@@ -757,6 +757,40 @@ START_TEST(my_dsn_forms)
 }
 END_TEST
 
+START_TEST(uri_redacted)
+{
+	static const char *const cases[][2] = {
+		{ "postgresql://u:secret@h:5432/db?sslmode=require",
+		    "postgresql://u:xxx@h:5432/db?sslmode=require" },
+		{ "postgres://u@h/db?sslmode=require&password=secret&x=1",
+		    "postgres://u@h/db?sslmode=require&password=xxx&x=1" },
+		{ "host=h user=u password=secret dbname=d",
+		    "host=h user=u password=xxx dbname=d" },
+		{ "host=h password='se \\' cret' dbname=d",
+		    "host=h password=xxx dbname=d" },
+		{ "mysql://u:p%40ss@127.0.0.1:3306/db",
+		    "mysql://u:xxx@127.0.0.1:3306/db" },
+		{ "mysql:u:p@w:rd@tcp(db.example:3307)/x",
+		    "mysql:u:xxx@tcp(db.example:3307)/x" },
+		{ "periskop:pass@tcp(127.0.0.1:3306)/periskop?parseTime=True",
+		    "periskop:xxx@tcp(127.0.0.1:3306)/periskop?parseTime=True" },
+		{ "u@unix(/run/mysqld/mysqld.sock)/x",
+		    "u@unix(/run/mysqld/mysqld.sock)/x" },
+		{ "postgresql://h/db", "postgresql://h/db" },
+		{ "/data/a:b@c/p.db", "/data/a:b@c/p.db" },
+		{ "sqlite:/x:y@z.db", "sqlite:/x:y@z.db" },
+	};
+	char *got;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		got = db_uri_redacted(cases[i][0]);
+		ck_assert_str_eq(got, cases[i][1]);
+		free(got);
+	}
+}
+END_TEST
+
 static Suite *
 db_suite(void)
 {
@@ -776,6 +810,7 @@ db_suite(void)
 	tcase_add_test(tc, memory_private);
 	tcase_add_test(tc, empty_reads);
 	tcase_add_test(tc, my_dsn_forms);
+	tcase_add_test(tc, uri_redacted);
 	suite_add_tcase(s, tc);
 	if (getenv("PERISKOP_TEST_MYSQL") != NULL) {
 		tc = tcase_create("mysql");
