@@ -149,6 +149,14 @@ db_uri_redacted(const char *uri)
 	return buf_detach(&b, NULL);
 }
 
+const char *
+db_uri_from_env(void)
+{
+	const char *v = getenv(DB_URI_ENV);
+
+	return v != NULL && *v != '\0' ? v : NULL;
+}
+
 void
 db_close(struct db *db)
 {

@@ -31,6 +31,13 @@ void		 db_close(struct db *);
  */
 int		 db_mysql_dsn_check(const char *dsn, char *err, size_t errlen);
 /*
+ * The environment variable that names the database when --db does not, in
+ * every program; it comes before a configuration's repository block.
+ */
+#define DB_URI_ENV	"PERISKOP_DB"
+/* Its value, or NULL when it is unset or empty. */
+const char	*db_uri_from_env(void);
+/*
  * A copy of uri fit for a log: the password of a
  * PostgreSQL or MySQL URI, DSN or conninfo string replaced by "xxx".  The
  * caller frees it.

@@ -14,6 +14,8 @@ T_NUM=0
 T_FAILED=0
 T_PIDS=""
 export PATH="$BIN:$HELPER:$PATH"
+# The tests name their databases themselves.
+unset PERISKOP_DB
 
 plan() { echo "1..$1"; }
 

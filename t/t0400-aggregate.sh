@@ -4,7 +4,7 @@
 # on SQLite, then the same round on PostgreSQL and on MySQL.
 . "$(dirname "$0")/lib.sh"
 
-plan 52
+plan 55
 
 AGG=$BIN/periskop-aggregate
 DB=$T_TMP/p.db
@@ -108,6 +108,20 @@ with_timeout 20 "$AGG" -c "$T_TMP/c.yaml" <"$T_TMP/in1" >/dev/null 2>&1
 is $? 0 "-c: exit 0"
 is "$(sqlite3 "$T_TMP/c.db" 'SELECT count(*) FROM errors')" 1 \
     "-c: database of the repository block"
+
+# -- PERISKOP_DB: after --db, before the config's repository block
+with_timeout 20 env PERISKOP_DB="$T_TMP/env.db" "$AGG" <"$T_TMP/in1" >/dev/null 2>&1
+is "$?/$(sqlite3 "$T_TMP/env.db" 'SELECT count(*) FROM errors')" 0/1 \
+    "PERISKOP_DB names the database"
+with_timeout 20 env PERISKOP_DB="$T_TMP/no/such/x.db" "$AGG" \
+    --db "$T_TMP/env2.db" \
+    <"$T_TMP/in1" >/dev/null 2>&1
+is "$?/$(sqlite3 "$T_TMP/env2.db" 'SELECT count(*) FROM errors')" 0/1 \
+    "--db comes before PERISKOP_DB"
+with_timeout 20 env PERISKOP_DB="$T_TMP/env3.db" "$AGG" -c "$T_TMP/c.yaml" \
+    <"$T_TMP/in1" >/dev/null 2>&1
+is "$?/$(sqlite3 "$T_TMP/env3.db" 'SELECT count(*) FROM errors')" 0/1 \
+    "PERISKOP_DB comes before the config's repository block"
 
 # -- five failed transactions in a row: 75
 q "CREATE TRIGGER boom BEFORE INSERT ON errors BEGIN SELECT RAISE(ABORT, 'boom'); END"

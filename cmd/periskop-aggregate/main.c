@@ -30,7 +30,7 @@ usage(FILE *f)
 {
 	fprintf(f, "usage: periskop-aggregate [-v] [-m max_occurrences] "
 	    "[-r kind=age,...] [-s shard]\n"
-	    "                          (--db URI | -c file)\n");
+	    "                          [--db URI | -c file]\n");
 }
 
 static void
@@ -226,7 +226,8 @@ main(int argc, char *argv[])
 	struct buf evbuf;
 	struct db *db;
 	const char *line;
-	char *uri = NULL, *conffile = NULL, *shown, *end, err[1024];
+	char *uri, *conffile = NULL, *shown, *end, err[1024];
+	const char *dbarg = NULL;
 	const char *shard = NULL;
 	size_t len;
 	unsigned long v;
@@ -247,7 +248,7 @@ main(int argc, char *argv[])
 			conffile = optarg;
 			break;
 		case 'd':
-			uri = optarg;
+			dbarg = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -287,15 +288,21 @@ main(int argc, char *argv[])
 			return 64;
 		}
 	}
-	if (optind != argc || (uri == NULL) == (conffile == NULL)) {
+	if (optind != argc || (dbarg != NULL && conffile != NULL)) {
+		usage(stderr);
+		return 64;
+	}
+	if (dbarg == NULL)
+		dbarg = db_uri_from_env();
+	if (dbarg == NULL && conffile == NULL) {
 		usage(stderr);
 		return 64;
 	}
 	log_init("periskop-aggregate", verbose);
-	if (conffile != NULL)
-		uri = uri_from_conf(conffile);
+	if (dbarg != NULL)
+		uri = xstrdup(dbarg);
 	else
-		uri = xstrdup(uri);
+		uri = uri_from_conf(conffile);
 
 	if ((db = db_open(uri, &transient, err, sizeof(err))) == NULL)
 		fatalx(transient ? 69 : errno != 0 ? 66 : 78, "%s", err);

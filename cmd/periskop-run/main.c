@@ -295,6 +295,8 @@ main(int argc, char *argv[])
 		log_warnx("%s", err);
 		return errno ? EX_NOINPUT : EX_CONFIG;
 	}
+	if (uri == NULL && db_uri_from_env() != NULL)
+		uri = xstrdup(db_uri_from_env());
 	if (uri == NULL && (uri = conf_db_uri(conf)) == NULL)
 		uri = xasprintf("sqlite:%s/periskop.db", conf->dir);
 	if (strcmp(uri, "memory:") == 0) {
@@ -313,8 +315,11 @@ main(int argc, char *argv[])
 	bin[3] = xasprintf("%s/periskop-serve", dir);
 	char *const discover[] = { bin[0], "-c", (char *)path, NULL };
 	char *const scrape[] = { bin[1], NULL };
-	char *const aggregate[] = { bin[2], "--db", uri, NULL };
-	char *const serve[] = { bin[3], "-c", (char *)path, "--db", uri, NULL };
+	/* Not --db: a password in it would show in every process list. */
+	if (setenv(DB_URI_ENV, uri, 1) == -1)
+		fatal(EX_OSERR, "setenv");
+	char *const aggregate[] = { bin[2], NULL };
+	char *const serve[] = { bin[3], "-c", (char *)path, NULL };
 
 	units[0].name = "pipeline";
 	units[0].argvs[0] = discover;

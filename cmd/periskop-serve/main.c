@@ -444,10 +444,12 @@ main(int argc, char *argv[])
 		conf_free(conf);
 	}
 	if (db_uri == NULL)
+		db_uri = db_uri_from_env();
+	if (db_uri == NULL)
 		db_uri = conf_uri;
 	if (db_uri == NULL) {
-		log_warnx("no database: give --db or a config with a "
-		    "repository block");
+		log_warnx("no database: give --db, PERISKOP_DB or a config "
+		    "with a repository block");
 		usage(stderr, 64);
 	}
 	if (listen_spec == NULL)

@@ -26,7 +26,7 @@ done
 [ $# -gt 0 ] || set -- t/t0050-discover.sh t/t0100-chain.sh t/t0110-run.sh \
     t/t0300-serve.sh t/t0310-serve-api.sh t/t0400-aggregate.sh
 cd "$top" || exit 1
-T_BIN=$vg/bin PATH=$vg/bin:$PATH prove -f "$@"
+T_VALGRIND=1 T_BIN=$vg/bin PATH=$vg/bin:$PATH prove -f "$@"
 rc=$?
 
 # One log per process: the program, and its error summary.
