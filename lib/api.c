@@ -36,9 +36,9 @@
 
 const char *const api_secure_headers[API_NSECURE][2] = {
 	{ "X-Content-Type-Options", "nosniff" },
-	{ "Content-Security-Policy", "default-src 'self'; img-src 'self' data:; "
-	    "style-src 'self'; script-src 'self'; object-src 'none'; "
-	    "frame-ancestors 'none'; base-uri 'none'" },
+	{ "Content-Security-Policy", "default-src 'self'; "
+	    "img-src 'self' data:; style-src 'self'; script-src 'self'; "
+	    "object-src 'none'; frame-ancestors 'none'; base-uri 'none'" },
 	{ "Referrer-Policy", "no-referrer" },
 };
 

@@ -88,7 +88,7 @@ db_open(const char *uri, int *transient, char *err, size_t errlen)
 }
 
 /*
- * Copies from p to end into b, each value of a "password=" parameter (of a
+ * Appends the string p to b, each value of a "password=" parameter (of a
  * URI's query or a conninfo string, quoted or not) replaced by "xxx".
  */
 static void

@@ -38,9 +38,8 @@ int		 db_mysql_dsn_check(const char *dsn, char *err, size_t errlen);
 /* Its value, or NULL when it is unset or empty. */
 const char	*db_uri_from_env(void);
 /*
- * A copy of uri fit for a log: the password of a
- * PostgreSQL or MySQL URI, DSN or conninfo string replaced by "xxx".  The
- * caller frees it.
+ * A copy of uri fit for a log: the password of a PostgreSQL or MySQL URI,
+ * DSN or conninfo string replaced by "xxx".  The caller frees it.
  */
 char		*db_uri_redacted(const char *uri);
 /* "sqlite", "postgres" or "mysql". */
