@@ -1967,79 +1967,67 @@ multi_get(struct my *g, int kind, size_t n, char *err, size_t errlen)
 	return old->st;
 }
 
-/* Rows sorted by their identity, so locks are taken in one order. */
-static const struct db_count_row *sort_counts;
-static const struct db_health *sort_health;
-
+/*
+ * Rows go to the server sorted by their identity, so that locks are taken
+ * in one order, and result rows are matched back by binary search.  A key
+ * is a row's identity as strings: service, target id and key of a count;
+ * service and address of a target's health.
+ */
 static int
-cmp_count(const char *s, const char *t, const char *k,
-    const struct db_count_row *r)
+count_cmp(const char *const *k, const void *rows, size_t i)
 {
+	const struct db_count_row *r = (const struct db_count_row *)rows + i;
 	int c;
 
-	if ((c = strcmp(s, r->service)) != 0 ||
-	    (c = strcmp(t, r->target_id)) != 0)
+	if ((c = strcmp(k[0], r->service)) != 0 ||
+	    (c = strcmp(k[1], r->target_id)) != 0)
 		return c;
-	return strcmp(k, r->key);
+	return strcmp(k[2], r->key);
 }
 
 static int
-by_count(const void *x, const void *y)
+health_cmp(const char *const *k, const void *rows, size_t i)
 {
-	const struct db_count_row *b = &sort_counts[*(const size_t *)y];
-	const struct db_count_row *a = &sort_counts[*(const size_t *)x];
-
-	return cmp_count(a->service, a->target_id, a->key, b);
-}
-
-static int
-by_health(const void *x, const void *y)
-{
-	const struct db_health *a = &sort_health[*(const size_t *)x];
-	const struct db_health *b = &sort_health[*(const size_t *)y];
+	const struct db_health *h = (const struct db_health *)rows + i;
 	int c;
 
-	if ((c = strcmp(a->service, b->service)) != 0)
+	if ((c = strcmp(k[0], h->service)) != 0)
 		return c;
-	return strcmp(a->address, b->address);
+	return strcmp(k[1], h->address);
 }
 
-/* The index in idx[lo..hi) of the count row named by a result row. */
+static int
+by_count(const void *x, const void *y, void *rows)
+{
+	const struct db_count_row *a = (const struct db_count_row *)rows +
+	    *(const size_t *)x;
+	const char *const k[] = { a->service, a->target_id, a->key };
+
+	return count_cmp(k, rows, *(const size_t *)y);
+}
+
+static int
+by_health(const void *x, const void *y, void *rows)
+{
+	const struct db_health *a = (const struct db_health *)rows +
+	    *(const size_t *)x;
+	const char *const k[] = { a->service, a->address };
+
+	return health_cmp(k, rows, *(const size_t *)y);
+}
+
+/* The index in idx[lo..hi) of the row with key k, or hi. */
 static size_t
-find_count(const struct db_count_row *rows, const size_t *idx, size_t lo,
-    size_t hi, const char *s, const char *t, const char *k)
+find_row(const void *rows, const size_t *idx, size_t lo, size_t hi,
+    int (*cmp)(const char *const *, const void *, size_t),
+    const char *const *k)
 {
 	size_t mid, end = hi;
 	int c;
 
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
-		c = cmp_count(s, t, k, &rows[idx[mid]]);
-		if (c == 0)
-			return mid;
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return end;
-}
-
-/* The index in idx[lo..hi) of the health row of service and address. */
-static size_t
-find_health(const size_t *idx, size_t lo, size_t hi, const char *service,
-    const char *address)
-{
-	const struct db_health *x;
-	size_t mid, end = hi;
-	int c;
-
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		x = &sort_health[idx[mid]];
-		if ((c = strcmp(service, x->service)) == 0)
-			c = strcmp(address, x->address);
-		if (c == 0)
+		if ((c = cmp(k, rows, idx[mid])) == 0)
 			return mid;
 		if (c < 0)
 			hi = mid;
@@ -2051,18 +2039,18 @@ find_health(const size_t *idx, size_t lo, size_t hi, const char *service,
 
 /* What a row adds to a statement's parameters, roughly, in bytes. */
 static size_t
-count_bytes(size_t i)
+count_bytes(const void *rows, size_t i)
 {
-	const struct db_count_row *c = &sort_counts[i];
+	const struct db_count_row *c = (const struct db_count_row *)rows + i;
 
 	return strlen(c->service) + strlen(c->target_id) + strlen(c->key) +
 	    (c->target != NULL ? strlen(c->target) : 0) + 64;
 }
 
 static size_t
-health_bytes(size_t i)
+health_bytes(const void *rows, size_t i)
 {
-	const struct db_health *x = &sort_health[i];
+	const struct db_health *x = (const struct db_health *)rows + i;
 
 	return strlen(x->service) + strlen(x->address) + strlen(x->endpoint) +
 	    (x->url != NULL ? strlen(x->url) : 0) +
@@ -2071,28 +2059,30 @@ health_bytes(size_t i)
 
 /* How many rows from at go in one statement: CHUNK, fewer if long. */
 static size_t
-chunk_len(const size_t *idx, size_t at, size_t n, size_t (*bytes)(size_t))
+chunk_len(const void *rows, const size_t *idx, size_t at, size_t n,
+    size_t (*bytes)(const void *, size_t))
 {
 	size_t m, sum = 0;
 
 	for (m = 0; at + m < n && m < CHUNK; m++) {
-		sum += bytes(idx[at + m]);
+		sum += bytes(rows, idx[at + m]);
 		if (m > 0 && sum > CHUNK_BYTES)
 			break;
 	}
 	return m;
 }
 
-/* The indexes 0..n-1 sorted with cmp; the caller frees them. */
+/* The indexes 0..n-1 of rows sorted with cmp; the caller frees them. */
 static size_t *
-sorted_index(size_t n, int (*cmp)(const void *, const void *))
+sorted_index(const void *rows, size_t n,
+    int (*cmp)(const void *, const void *, void *))
 {
 	size_t *idx, i;
 
 	idx = xreallocarray(NULL, n, sizeof(*idx));
 	for (i = 0; i < n; i++)
 		idx[i] = i;
-	qsort(idx, n, sizeof(*idx), cmp);
+	qsort_r(idx, n, sizeof(*idx), cmp, (void *)rows);
 	return idx;
 }
 
@@ -2112,10 +2102,9 @@ my_counts_batch(struct db *db, const struct db_count_row *rows, size_t n,
 		return 0;
 	for (i = 0; i < n; i++)
 		delta[i] = 0;
-	sort_counts = rows;
-	idx = sorted_index(n, by_count);
+	idx = sorted_index(rows, n, by_count);
 	for (at = 0; at < n; at += m) {
-		m = chunk_len(idx, at, n, count_bytes);
+		m = chunk_len(rows, idx, at, n, count_bytes);
 		if ((st = multi_get(g, MS_COUNTS_PUT, m, err, errlen)) == NULL)
 			goto out;
 		p.n = 0;
@@ -2147,8 +2136,10 @@ my_counts_batch(struct db *db, const struct db_count_row *rows, size_t n,
 		    "reading counts") == -1)
 			goto out;
 		for (i = 0; i < r.nrows; i++) {
-			j = find_count(rows, idx, at, at + m, cell(&r, i, 0),
-			    cell(&r, i, 1), cell(&r, i, 2));
+			const char *const k[] = { cell(&r, i, 0),
+			    cell(&r, i, 1), cell(&r, i, 2) };
+
+			j = find_row(rows, idx, at, at + m, count_cmp, k);
 			if (j < at + m)
 				delta[idx[j]] = get_int(&r, i, 3);
 		}
@@ -2184,10 +2175,9 @@ my_health_batch(struct db *db, const struct db_health *h, size_t n,
 		return 0;
 	for (i = 0; i < n; i++)
 		prev_up[i] = -1;
-	sort_health = h;
-	idx = sorted_index(n, by_health);
+	idx = sorted_index(h, n, by_health);
 	for (at = 0; at < n; at += m) {
-		m = chunk_len(idx, at, n, health_bytes);
+		m = chunk_len(h, idx, at, n, health_bytes);
 		if ((st = multi_get(g, MS_HEALTH_GET, m, err, errlen)) == NULL)
 			goto out;
 		p.n = 0;
@@ -2199,8 +2189,10 @@ my_health_batch(struct db *db, const struct db_health *h, size_t n,
 		    "reading targets' health") == -1)
 			goto out;
 		for (i = 0; i < r.nrows; i++) {
-			k = find_health(idx, at, at + m, cell(&r, i, 0),
-			    cell(&r, i, 1));
+			const char *const key[] = { cell(&r, i, 0),
+			    cell(&r, i, 1) };
+
+			k = find_row(h, idx, at, at + m, health_cmp, key);
 			if (k < at + m)
 				prev_up[idx[k]] = cell(&r, i, 2) == NULL ? -1 :
 				    get_int(&r, i, 2) != 0;

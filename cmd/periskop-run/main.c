@@ -251,7 +251,7 @@ main(int argc, char *argv[])
 	struct signalfd_siginfo si;
 	struct conf *conf;
 	sigset_t set;
-	const char *path = NULL;
+	const char *path = NULL, *env;
 	char *dir, *uri = NULL, *listen, *bin[4], *tmpdb = NULL, *p, *shown;
 	char err[1024];
 	double now, wait_ms;
@@ -295,8 +295,8 @@ main(int argc, char *argv[])
 		log_warnx("%s", err);
 		return errno ? EX_NOINPUT : EX_CONFIG;
 	}
-	if (uri == NULL && db_uri_from_env() != NULL)
-		uri = xstrdup(db_uri_from_env());
+	if (uri == NULL && (env = db_uri_from_env()) != NULL)
+		uri = xstrdup(env);
 	if (uri == NULL && (uri = conf_db_uri(conf)) == NULL)
 		uri = xasprintf("sqlite:%s/periskop.db", conf->dir);
 	if (strcmp(uri, "memory:") == 0) {
