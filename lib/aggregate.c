@@ -71,6 +71,7 @@ struct batch {
 	size_t			 nh;
 	struct db_count_row	*c;		/* one per scrape and key */
 	struct pend		**cp;		/* the error each row feeds */
+	int64_t			*at;		/* each row's scrape time */
 	size_t			 nc;
 	size_t			 capc;
 	int64_t			*delta;
@@ -93,6 +94,7 @@ struct aggregator {
 	int64_t			 prune_every;
 	int64_t			 retry_ms;
 	void			(*on_retry)(const char *, int64_t);
+	int64_t			(*clock)(void);
 	int64_t			 last_prune;	/* time_mono_ms */
 	agg_event_fn		 fn;
 	void			*arg;
@@ -140,6 +142,7 @@ aggregator_new(struct db *db, const struct agg_options *opt, agg_event_fn fn,
 	a->retry_ms = opt != NULL && opt->retry_ms > 0 ? opt->retry_ms :
 	    RETRY_MS;
 	a->on_retry = opt != NULL ? opt->on_retry : NULL;
+	a->clock = opt != NULL && opt->clock != NULL ? opt->clock : time_now;
 	a->last_prune = (int64_t)time_mono_ms() - a->prune_every;
 	a->fn = fn;
 	a->arg = arg;
@@ -237,6 +240,7 @@ aggregator_free(struct aggregator *a)
 	free(a->b.tid);
 	free(a->b.c);
 	free(a->b.cp);
+	free(a->b.at);
 	free(a->b.delta);
 	free(a->b.up);
 	if (a->spool != NULL)
@@ -458,7 +462,7 @@ apply_targets(struct aggregator *a, const struct targets_rec *t, char *err,
 	size_t i;
 	int rc;
 
-	if (touch(a, t->service, time_now(), err, errlen) == -1 ||
+	if (touch(a, t->service, a->clock(), err, errlen) == -1 ||
 	    o->targets_mark(a->db, t->service, err, errlen) == -1)
 		return -1;
 	for (i = 0; i < t->ntargets; i++) {
@@ -513,7 +517,7 @@ gather(struct aggregator *a, const struct scrape_rec *sc,
 	if (ag->created_at != TIME_NONE && (p->created_at == TIME_NONE ||
 	    ag->created_at < p->created_at))
 		p->created_at = ag->created_at;
-	oldest = a->ret.occurrences_ms > 0 ? time_now() -
+	oldest = a->ret.occurrences_ms > 0 ? a->clock() -
 	    a->ret.occurrences_ms : INT64_MIN;
 	for (i = 0; i < ag->nlatest; i++) {
 		oc = &ag->latest[i];
@@ -536,10 +540,21 @@ batch_send(struct aggregator *a, char *err, size_t errlen)
 	struct event_rec *e;
 	struct db_health *h;
 	struct pend *p;
+	int64_t now;
 	size_t i;
 
 	if (b->nh == 0)
 		return 0;
+	/*
+	 * Retention ages what it keeps by when we stored it: the times in
+	 * the input are the scrapes', and an archive replayed a month later
+	 * must still find the baselines it wrote.
+	 */
+	now = a->clock();
+	for (i = 0; i < b->nh; i++)
+		b->h[i].stored = now;
+	for (i = 0; i < b->nc; i++)
+		b->c[i].stored = now;
 	b->up = xreallocarray(b->up, b->nh, sizeof(*b->up));
 	if (a->ops->health_batch(a->db, b->h, b->nh, b->up, err,
 	    errlen) == -1)
@@ -566,9 +581,9 @@ batch_send(struct aggregator *a, char *err, size_t errlen)
 		p = b->cp[i];
 		p->delta += b->delta[i];
 		if (b->delta[i] > 0) {
-			if (b->c[i].at > p->last_at)
-				p->last_at = b->c[i].at;
-			pend_minute(p, b->c[i].at, b->delta[i]);
+			if (b->at[i] > p->last_at)
+				p->last_at = b->at[i];
+			pend_minute(p, b->at[i], b->delta[i]);
 		}
 	}
 	batch_clear(b);
@@ -644,6 +659,7 @@ apply_scrape(struct aggregator *a, const struct scrape_rec *sc, char *err,
 		b->capc = b->nc + n > BATCH_ROWS ? b->nc + n : BATCH_ROWS;
 		b->c = xreallocarray(b->c, b->capc, sizeof(*b->c));
 		b->cp = xreallocarray(b->cp, b->capc, sizeof(*b->cp));
+		b->at = xreallocarray(b->at, b->capc, sizeof(*b->at));
 	}
 	for (i = 0; i < n; i++) {
 		if (i > 0 && strcmp(aggs[idx[i - 1]].key,
@@ -656,7 +672,7 @@ apply_scrape(struct aggregator *a, const struct scrape_rec *sc, char *err,
 		c->target = h->address;
 		c->key = xstrdup(aggs[idx[i]].key);
 		c->raw = aggs[idx[i]].total_count;
-		c->at = sc->at;
+		b->at[b->nc] = sc->at;
 		b->cp[b->nc++] = gather(a, sc, &aggs[idx[i]]);
 	}
 	free(idx);
@@ -688,7 +704,7 @@ apply_record(struct aggregator *a, const struct record *rec, char *err,
 		r->targets = rec->u.round.targets;
 		r->failed = rec->u.round.failed;
 		return touch(a, r->service, r->at != TIME_NONE ? r->at :
-		    time_now(), err, errlen);
+		    a->clock(), err, errlen);
 	default:
 		return 0;
 	}
@@ -930,7 +946,7 @@ maybe_prune(struct aggregator *a)
 		return;
 	a->last_prune = (int64_t)time_mono_ms();
 	/* Pruning is housekeeping: a failure now is retried next time. */
-	db_prune(a->db, &a->ret, err, sizeof(err));
+	db_prune(a->db, &a->ret, a->clock(), err, sizeof(err));
 }
 
 int

@@ -30,6 +30,11 @@ struct agg_options {
 	 * may be NULL.
 	 */
 	void			(*on_retry)(const char *err, int64_t wait_ms);
+	/*
+	 * The clock rows are stored and pruned by, in ms; NULL: time_now.
+	 * The input's times are the scrapes', never this clock.
+	 */
+	int64_t			(*clock)(void);
 };
 
 /* Called after the commit that made the event true; rec is borrowed. */

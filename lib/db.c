@@ -427,11 +427,9 @@ db_generation(struct db *db, int64_t *gen, char *err, size_t errlen)
 }
 
 int
-db_prune(struct db *db, const struct db_retention *r, char *err,
-    size_t errlen)
+db_prune(struct db *db, const struct db_retention *r, int64_t now,
+    char *err, size_t errlen)
 {
-	int64_t now = time_now();
-
 	return db->ops->prune(db,
 	    r->occurrences_ms > 0 ? now - r->occurrences_ms : 0,
 	    r->minutes_ms > 0 ? now - r->minutes_ms : 0,

@@ -199,8 +199,8 @@ int	db_generation(struct db *, int64_t *gen, char *err, size_t errlen);
  * Retention: what db_prune deletes, as ages in ms (0 keeps forever).
  * Occurrences older than occurrences_ms, minute buckets older than
  * minutes_ms (default a day), hour buckets older than hours_ms (default
- * 14 days), and the raw counts of targets that reported nothing for
- * targets_ms, with the targets no targets line lists any more.
+ * 14 days), and the raw counts of targets the aggregator stored nothing
+ * for in targets_ms, with the targets no targets line lists any more.
  */
 struct db_retention {
 	int64_t	occurrences_ms;
@@ -218,9 +218,13 @@ struct db_retention {
 #define DB_RETAIN_HOURS		(14LL * 86400000)
 #define DB_RETAIN_TARGETS	(7LL * 86400000)
 
-/* Deletes what is older than the retention allows, in one transaction. */
-int	db_prune(struct db *, const struct db_retention *, char *err,
-	    size_t errlen);
+/*
+ * Deletes what is older than the retention allows at now (ms), in one
+ * transaction.  Counts and targets age by when they were stored, buckets
+ * and occurrences by their own times.
+ */
+int	db_prune(struct db *, const struct db_retention *, int64_t now,
+	    char *err, size_t errlen);
 /*
  * Names the shard this handle writes for (at most 63 bytes): a targets
  * line then replaces only the targets the same shard listed.

@@ -45,14 +45,19 @@ struct db_error_row {
 	int64_t		 rounds;	/* transactions that reported it */
 };
 
-/* One target's count of one key, for counts_batch. */
+/*
+ * One target's count of one key, for counts_batch.  stored is the
+ * aggregator's clock when it writes the row, never a time from the
+ * input: retention ages a baseline by it, so an archived round replayed
+ * any time later still finds its baselines and counts nothing twice.
+ */
 struct db_count_row {
 	const char	*service;
 	const char	*target_id;
 	const char	*target;
 	const char	*key;
 	int64_t		 raw;
-	int64_t		 at;
+	int64_t		 stored;	/* ms */
 };
 
 /* A target's health after one scrape. */
@@ -61,7 +66,8 @@ struct db_health {
 	const char	*address;
 	const char	*url;
 	const char	*endpoint;	/* used when the row is new */
-	int64_t		 at;		/* ms */
+	int64_t		 at;		/* ms: the scrape's time */
+	int64_t		 stored;	/* ms: the aggregator's clock */
 	double		 duration_ms;
 	int		 up;
 	const char	*error;		/* NULL when up */
@@ -171,12 +177,13 @@ struct db_ops {
 	 * One scrape's counts in one call: for each of the n keys (no
 	 * duplicates) stores last_raw = raw[i], adds the delta to the
 	 * accumulated count and returns it in delta[i] (raw - last, or raw
-	 * when new or when the count went down).  at is the scrape's time.
+	 * when new or when the count went down).  stored is the
+	 * aggregator's clock, as in struct db_count_row.
 	 */
 	int	(*counts_put)(struct db *, const char *service,
 		    const char *target_id, const char *target,
 		    const char *const *keys, const int64_t *raw, size_t n,
-		    int64_t at, int64_t *delta, char *, size_t);
+		    int64_t stored, int64_t *delta, char *, size_t);
 	/*
 	 * Many scrapes' counts and health in one call each (one round trip
 	 * to a server): the same as counts_put and target_health row by
@@ -199,8 +206,9 @@ struct db_ops {
 	/*
 	 * Deletes occurrences older than occ_before, minute buckets older
 	 * than min_before, hour buckets older than hour_before, and counts
-	 * and unlisted targets not scraped since target_before (ms; 0
-	 * leaves that kind alone).  Runs in its own transaction.
+	 * and unlisted targets not stored since target_before (ms, by
+	 * their stored times; 0 leaves that kind alone).  Runs in its own
+	 * transaction.
 	 */
 	int	(*prune)(struct db *, int64_t occ_before, int64_t min_before,
 		    int64_t hour_before, int64_t target_before, char *, size_t);

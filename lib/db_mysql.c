@@ -140,7 +140,23 @@ static const char *const migration1[] = {
 };
 /* SQLite's second step is in the first here too. */
 static const char *const migration2[] = { NULL };
-static const char *const *const migrations[] = { migration1, migration2 };
+/*
+ * 2 -> 3: as SQLite's, when the aggregator stored a target.  MySQL has
+ * no ADD COLUMN IF NOT EXISTS, so the step asks the catalogue first and
+ * stays idempotent.
+ */
+static const char *const migration3[] = {
+	"SET @periskop_step = IF((SELECT COUNT(*) FROM"
+	"  information_schema.columns WHERE table_schema = DATABASE()"
+	"  AND table_name = 'targets' AND column_name = 'updated') = 0,"
+	"  'ALTER TABLE targets ADD COLUMN updated BIGINT', 'DO 0')",
+	"PREPARE periskop_step FROM @periskop_step",
+	"EXECUTE periskop_step",
+	"DEALLOCATE PREPARE periskop_step",
+	NULL
+};
+static const char *const *const migrations[] = { migration1, migration2,
+	migration3 };
 #define SCHEMA_VERSION	((int)(sizeof(migrations) / sizeof(migrations[0])))
 
 enum {
@@ -320,7 +336,7 @@ static const char *const sql[ST_COUNT_] = {
 	[ST_PRUNE_HOUR] = "DELETE FROM error_hours WHERE hour < ?",
 	[ST_PRUNE_COUNTS] = "DELETE FROM target_counts WHERE updated < ?",
 	[ST_PRUNE_TARGETS] = "DELETE FROM targets WHERE seen_in_targets = 0"
-	    " AND COALESCE(last_scrape, 0) < ?",
+	    " AND COALESCE(updated, last_scrape, 0) < ?",
 };
 
 /* The multi-row statements, prepared per row count and cached. */
@@ -1889,13 +1905,13 @@ multi_sql(int kind, size_t n)
 		    " WHERE (service_h, address_h) IN (",
 		[MS_HEALTH_PUT] = "INSERT INTO targets (service, address,"
 		    " url, endpoint, labels, last_scrape, duration_ms, up,"
-		    " last_error) VALUES ",
+		    " last_error, updated) VALUES ",
 	};
 	static const char *const row[MS_COUNT_] = {
 		[MS_COUNTS_PUT] = "(?, ?, ?, ?, ?, ?, ?, ?)",
 		[MS_COUNTS_GET] = "(" HP ", " HP ", " HP ")",
 		[MS_HEALTH_GET] = "(" HP ", " HP ")",
-		[MS_HEALTH_PUT] = "(?, ?, ?, ?, '{}', ?, ?, ?, ?)",
+		[MS_HEALTH_PUT] = "(?, ?, ?, ?, '{}', ?, ?, ?, ?, ?)",
 	};
 	/*
 	 * SET runs left to right and reads what it set before: last_delta
@@ -1915,7 +1931,8 @@ multi_sql(int kind, size_t n)
 		[MS_HEALTH_PUT] = " ON DUPLICATE KEY UPDATE"
 		    " last_scrape = VALUES(last_scrape),"
 		    " duration_ms = VALUES(duration_ms), up = VALUES(up),"
-		    " last_error = VALUES(last_error)",
+		    " last_error = VALUES(last_error),"
+		    " updated = VALUES(updated)",
 	};
 	size_t hl = strlen(head[kind]), rl = strlen(row[kind]),
 	    tl = strlen(tail[kind]), i;
@@ -2117,7 +2134,7 @@ my_counts_batch(struct db *db, const struct db_count_row *rows, size_t n,
 			p_int(&p, c->raw);
 			p_int(&p, c->raw);
 			p_int(&p, c->raw);
-			p_int(&p, c->at);
+			p_int(&p, c->stored);
 		}
 		if (execute(g, st, &p, NULL, err, errlen,
 		    "storing counts") == -1)
@@ -2211,6 +2228,7 @@ my_health_batch(struct db *db, const struct db_health *h, size_t n,
 			p_double(&p, x->duration_ms);
 			p_int(&p, x->up != 0);
 			p_text(&p, x->up ? NULL : x->error ? x->error : "");
+			p_int(&p, x->stored);
 		}
 		if (execute(g, st, &p, NULL, err, errlen,
 		    "storing targets' health") == -1)
@@ -2233,7 +2251,7 @@ my_target_health(struct db *db, const struct db_health *h, int *prev_up,
 static int
 my_counts_put(struct db *db, const char *service, const char *target_id,
     const char *target, const char *const *keys, const int64_t *raw,
-    size_t n, int64_t at, int64_t *delta, char *err, size_t errlen)
+    size_t n, int64_t stored, int64_t *delta, char *err, size_t errlen)
 {
 	struct db_count_row *rows;
 	size_t i;
@@ -2248,7 +2266,7 @@ my_counts_put(struct db *db, const char *service, const char *target_id,
 		rows[i].target = target;
 		rows[i].key = keys[i];
 		rows[i].raw = raw[i];
-		rows[i].at = at;
+		rows[i].stored = stored;
 	}
 	rc = my_counts_batch(db, rows, n, delta, err, errlen);
 	free(rows);

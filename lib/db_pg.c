@@ -114,6 +114,8 @@ static const char *const migrations[] = {
 	"CREATE INDEX target_counts_age ON target_counts (updated);",
 	/* 1 -> 2: SQLite's second step, already in the first here. */
 	"SELECT 1",
+	/* 2 -> 3: as SQLite's, when the aggregator stored a target. */
+	"ALTER TABLE targets ADD COLUMN updated BIGINT",
 };
 #define SCHEMA_VERSION	((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -211,12 +213,12 @@ static const char *const sql[ST_COUNT_] = {
 	[ST_TARGET_HEALTH] = "WITH old AS (SELECT up FROM targets"
 	    " WHERE service = $1 AND address = $2)"
 	    " INSERT INTO targets (service, address, url,"
-	    " endpoint, last_scrape, duration_ms, up, last_error)"
-	    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+	    " endpoint, last_scrape, duration_ms, up, last_error, updated)"
+	    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
 	    " ON CONFLICT (service, address) DO UPDATE SET"
 	    " last_scrape = excluded.last_scrape,"
 	    " duration_ms = excluded.duration_ms, up = excluded.up,"
-	    " last_error = excluded.last_error"
+	    " last_error = excluded.last_error, updated = excluded.updated"
 	    " RETURNING (SELECT up FROM old)",
 	[ST_COUNT_GET] = "SELECT last_raw FROM target_counts WHERE"
 	    " service = $1 AND target_id = $2 AND key = $3",
@@ -334,17 +336,19 @@ static const char *const sql[ST_COUNT_] = {
 	/* The CTEs see the rows as they were before the INSERT. */
 	[ST_HEALTH_BATCH] = "WITH v AS (SELECT * FROM unnest($1::text[],"
 	    " $2::text[], $3::text[], $4::text[], $5::bigint[],"
-	    " $6::float8[], $7::int[], $8::text[]) WITH ORDINALITY"
-	    " AS v(service, address, url, endpoint, at, dur, up, err, n)),"
+	    " $6::float8[], $7::int[], $8::text[], $9::bigint[])"
+	    " WITH ORDINALITY AS v(service, address, url, endpoint, at, dur,"
+	    " up, err, stored, n)),"
 	    " old AS (SELECT t.service, t.address, t.up FROM targets t"
 	    " JOIN v ON t.service = v.service AND t.address = v.address),"
 	    " ins AS (INSERT INTO targets (service, address, url, endpoint,"
-	    " last_scrape, duration_ms, up, last_error) SELECT service,"
-	    " address, url, endpoint, at, dur, up, err FROM v"
+	    " last_scrape, duration_ms, up, last_error, updated) SELECT"
+	    " service, address, url, endpoint, at, dur, up, err, stored FROM v"
 	    " ON CONFLICT (service, address) DO UPDATE SET"
 	    " last_scrape = excluded.last_scrape,"
 	    " duration_ms = excluded.duration_ms, up = excluded.up,"
-	    " last_error = excluded.last_error RETURNING 1)"
+	    " last_error = excluded.last_error, updated = excluded.updated"
+	    " RETURNING 1)"
 	    " SELECT v.n, old.up, (SELECT count(*) FROM ins) FROM v"
 	    " LEFT JOIN old ON old.service = v.service"
 	    " AND old.address = v.address ORDER BY v.n",
@@ -356,7 +360,7 @@ static const char *const sql[ST_COUNT_] = {
 	[ST_PRUNE_COUNTS] = "DELETE FROM target_counts"
 	    " WHERE updated < $1",
 	[ST_PRUNE_TARGETS] = "DELETE FROM targets WHERE seen_in_targets = 0"
-	    " AND COALESCE(last_scrape, 0) < $1",
+	    " AND COALESCE(updated, last_scrape, 0) < $1",
 };
 
 struct pg {
@@ -1208,6 +1212,7 @@ pg_target_health(struct db *db, const struct db_health *h, int *prev_up,
 	p_double(&p, h->duration_ms);
 	p_int(&p, h->up != 0);
 	p_text(&p, h->up ? NULL : h->error ? h->error : "");
+	p_int(&p, h->stored);
 	if ((r = run(PG(db), ST_TARGET_HEALTH, &p, err, errlen,
 	    "storing a target's health")) == NULL)
 		return -1;
@@ -1270,7 +1275,7 @@ array_add(struct buf *b, const char *s)
 static int
 pg_counts_put(struct db *db, const char *service, const char *target_id,
     const char *target, const char *const *keys, const int64_t *raw,
-    size_t n, int64_t at, int64_t *delta, char *err, size_t errlen)
+    size_t n, int64_t stored, int64_t *delta, char *err, size_t errlen)
 {
 	struct params p = { .n = 0 };
 	struct buf kb, rb;
@@ -1300,7 +1305,7 @@ pg_counts_put(struct db *db, const char *service, const char *target_id,
 	p_text(&p, target);
 	p_text(&p, kb.p);
 	p_text(&p, rb.p);
-	p_int(&p, at);
+	p_int(&p, stored);
 	r = run(PG(db), ST_COUNTS_PUT, &p, err, errlen, "storing counts");
 	buf_release(&kb);
 	buf_release(&rb);
@@ -1366,7 +1371,7 @@ pg_counts_batch(struct db *db, const struct db_count_row *rows, size_t n,
 		array_str(&b[2], i, rows[i].key);
 		array_str(&b[3], i, rows[i].target);
 		array_int(&b[4], i, rows[i].raw);
-		array_int(&b[5], i, rows[i].at);
+		array_int(&b[5], i, rows[i].stored);
 	}
 	for (k = 0; k < 6; k++) {
 		buf_addc(&b[k], '}');
@@ -1395,14 +1400,14 @@ pg_health_batch(struct db *db, const struct db_health *h, size_t n,
     int *prev_up, char *err, size_t errlen)
 {
 	struct params p = { .n = 0 };
-	struct buf b[8];
+	struct buf b[9];
 	PGresult *r;
 	size_t i;
 	int k;
 
 	if (n == 0)
 		return 0;
-	for (k = 0; k < 8; k++)
+	for (k = 0; k < 9; k++)
 		buf_init(&b[k]);
 	for (i = 0; i < n; i++) {
 		array_str(&b[0], i, h[i].service);
@@ -1419,14 +1424,15 @@ pg_health_batch(struct db *db, const struct db_health *h, size_t n,
 		array_int(&b[6], i, h[i].up != 0);
 		array_str(&b[7], i, h[i].up ? NULL : h[i].error ? h[i].error :
 		    "");
+		array_int(&b[8], i, h[i].stored);
 	}
-	for (k = 0; k < 8; k++) {
+	for (k = 0; k < 9; k++) {
 		buf_addc(&b[k], '}');
 		p_text(&p, b[k].p);
 	}
 	r = run(PG(db), ST_HEALTH_BATCH, &p, err, errlen,
 	    "storing targets' health");
-	for (k = 0; k < 8; k++)
+	for (k = 0; k < 9; k++)
 		buf_release(&b[k]);
 	if (r == NULL)
 		return -1;

@@ -106,6 +106,11 @@ static const char *const migrations[] = {
 	"CREATE INDEX error_minutes_age ON error_minutes (minute);"
 	"CREATE INDEX error_hours_age ON error_hours (hour);"
 	"CREATE INDEX target_counts_age ON target_counts (updated);",
+	/*
+	 * 2 -> 3: when the aggregator last stored a target's health, which
+	 * retention ages it by; rows from before fall back to last_scrape.
+	 */
+	"ALTER TABLE targets ADD COLUMN updated INTEGER;",
 };
 #define SCHEMA_VERSION	((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -248,7 +253,7 @@ static const char *const sql[ST_COUNT_] = {
 	[ST_PRUNE_COUNTS] = "DELETE FROM target_counts"
 	    " WHERE updated < ?1",
 	[ST_PRUNE_TARGETS] = "DELETE FROM targets WHERE seen_in_targets = 0"
-	    " AND COALESCE(last_scrape, 0) < ?1",
+	    " AND COALESCE(updated, last_scrape, 0) < ?1",
 	[ST_TARGETS] = "SELECT service, address, url, endpoint, up,"
 	    " last_scrape, duration_ms, last_error FROM targets"
 	    " ORDER BY service, address",
@@ -267,12 +272,12 @@ static const char *const sql[ST_COUNT_] = {
 	[ST_TARGET_UP_GET] = "SELECT up FROM targets WHERE service = ?1"
 	    " AND address = ?2",
 	[ST_TARGET_HEALTH] = "INSERT INTO targets (service, address, url,"
-	    " endpoint, last_scrape, duration_ms, up, last_error)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+	    " endpoint, last_scrape, duration_ms, up, last_error, updated)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
 	    " ON CONFLICT (service, address) DO UPDATE SET"
 	    " last_scrape = excluded.last_scrape,"
 	    " duration_ms = excluded.duration_ms, up = excluded.up,"
-	    " last_error = excluded.last_error",
+	    " last_error = excluded.last_error, updated = excluded.updated",
 	[ST_COUNT_GET] = "SELECT last_raw FROM target_counts WHERE"
 	    " service = ?1 AND target_id = ?2 AND key = ?3",
 	[ST_COUNT_PUT] = "INSERT INTO target_counts (service, target_id, key,"
@@ -974,6 +979,7 @@ sq_target_health(struct db *db, const struct db_health *h, int *prev_up,
 	sqlite3_bind_double(st, 6, h->duration_ms);
 	sqlite3_bind_int(st, 7, h->up != 0);
 	bind_text(st, 8, h->up ? NULL : h->error ? h->error : "");
+	sqlite3_bind_int64(st, 9, h->stored);
 	return exec_done(s, st, err, errlen, "storing a target's health");
 }
 
@@ -1350,7 +1356,7 @@ sq_generation(struct db *db, int64_t *gen, char *err, size_t errlen)
 static int
 sq_counts_put(struct db *db, const char *service, const char *target_id,
     const char *target, const char *const *keys, const int64_t *raw,
-    size_t n, int64_t at, int64_t *delta, char *err, size_t errlen)
+    size_t n, int64_t stored, int64_t *delta, char *err, size_t errlen)
 {
 	struct sq *s = SQ(db);
 	sqlite3_stmt *get, *put;
@@ -1366,7 +1372,7 @@ sq_counts_put(struct db *db, const char *service, const char *target_id,
 	bind_text(put, 1, service);
 	bind_text(put, 2, target_id);
 	bind_text(put, 4, target);
-	sqlite3_bind_int64(put, 6, at);
+	sqlite3_bind_int64(put, 6, stored);
 	for (i = 0; i < n; i++) {
 		bind_text(get, 3, keys[i]);
 		rc = sqlite3_step(get);
@@ -1396,7 +1402,7 @@ sq_counts_batch(struct db *db, const struct db_count_row *r, size_t n,
 
 	for (i = 0; i < n; i++)
 		if (sq_counts_put(db, r[i].service, r[i].target_id,
-		    r[i].target, &r[i].key, &r[i].raw, 1, r[i].at, &delta[i],
+		    r[i].target, &r[i].key, &r[i].raw, 1, r[i].stored, &delta[i],
 		    err, errlen) == -1)
 			return -1;
 	return 0;

@@ -19,7 +19,11 @@
 #include "timefmt.h"
 #include "xalloc.h"
 
-#define T0	1700000000000LL	/* a scrape time, ms */
+#define T0	1700000000000LL	/* a scrape time, ms: data, not a clock */
+#define DAY	86400000LL
+
+/* The aggregator's clock: the real one at setup, moved by the tests. */
+static int64_t clock_ms;
 
 static char tmpdir[64];
 static char dbpath[512];
@@ -42,6 +46,12 @@ on_event(const struct event_rec *e, void *arg)
 	    (long long)e->count, e->error ? " " : "", e->error ? e->error : "");
 }
 
+static int64_t
+test_clock(void)
+{
+	return clock_ms;
+}
+
 static void
 open_agg(size_t max_occ)
 {
@@ -50,6 +60,7 @@ open_agg(size_t max_occ)
 	memset(&o, 0, sizeof(o));
 	o.max_occurrences = max_occ;
 	o.retry_ms = 20000;
+	o.clock = test_clock;
 	db = db_open(dbpath, NULL, err, sizeof(err));
 	ck_assert_msg(db != NULL, "%s", err);
 	ag = aggregator_new(db, &o, on_event, NULL);
@@ -72,6 +83,7 @@ setup_sqlite(void)
 	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
 	snprintf(dbpath, sizeof(dbpath), "%s/p.db", tmpdir);
 	nev = 0;
+	clock_ms = time_now();
 	open_agg(0);
 }
 
@@ -84,6 +96,7 @@ setup_server(const char *env)
 	scratch_create(env, "periskop_ck_agg", scratch, sizeof(scratch),
 	    dbpath, sizeof(dbpath));
 	nev = 0;
+	clock_ms = time_now();
 	open_agg(0);
 }
 
@@ -816,29 +829,63 @@ END_TEST
 START_TEST(retention)
 {
 	struct db_retention r;
-	int64_t now = time_now();
+	int64_t now = clock_ms;
+	char recent[TIME_BUFSZ];
 
-	scrape("api", "a:1", "ua", now - 3 * 86400000LL, pl("k", 2, NULL,
+	time_format(now, recent);
+	/* Scrape times are data: this one is three days old, as in an archive. */
+	scrape("api", "a:1", "ua", now - 3 * DAY, pl("k", 2, NULL,
 	    "u1", "2020-01-01T00:00:01Z", NULL));
 	round_end("api");
-	scrape("api", "b:1", "ub", now, pl("k", 3, NULL,
-	    "u2", "2030-01-01T00:00:01Z", NULL));
+	scrape("api", "b:1", "ub", now, pl("k", 3, NULL, "u2", recent, NULL));
 	round_end("api");
 	ck_assert_int_eq(raw_int("SELECT count(*) FROM error_minutes"), 2);
 	ck_assert_int_eq(raw_int("SELECT count(*) FROM error_hours"), 2);
 	memset(&r, 0, sizeof(r));
-	r.minutes_ms = 86400000LL;
-	r.hours_ms = 14 * 86400000LL;
-	r.targets_ms = 2 * 86400000LL;
-	ck_assert_msg(db_prune(db, &r, err, sizeof(err)) == 0, "%s", err);
+	r.minutes_ms = DAY;
+	r.hours_ms = 14 * DAY;
+	r.targets_ms = 2 * DAY;
+	ck_assert_msg(db_prune(db, &r, clock_ms, err, sizeof(err)) == 0, "%s",
+	    err);
+	/* Buckets age by the scrapes' times... */
 	ck_assert_int_eq(raw_int("SELECT count(*) FROM error_minutes"), 1);
 	ck_assert_int_eq(raw_int("SELECT count(*) FROM error_hours"), 2);
-	ck_assert_int_eq(raw_int("SELECT count(*) FROM target_counts"), 1);
+	/* ...baselines and targets by when they were stored: just now. */
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM target_counts"), 2);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM targets"), 2);
 	ck_assert_int_eq(raw_int("SELECT count(*) FROM occurrences"), 2);
+	ck_assert_int_eq(get("api", "k")->total_count, 5);
+
+	/* A month later by our clock, the same lines again: exact. */
+	clock_ms += 30 * DAY;
+	nev = 0;
+	scrape("api", "a:1", "ua", now - 3 * DAY, pl("k", 2, NULL,
+	    "u1", "2020-01-01T00:00:01Z", NULL));
+	round_end("api");
+	ck_assert_int_eq(nev, 0);
+	ck_assert_int_eq(get("api", "k")->total_count, 5);
+
+	/* b:1 said nothing for those 30 days: its baseline goes. */
+	r.targets_ms = 7 * DAY;
+	ck_assert_msg(db_prune(db, &r, clock_ms, err, sizeof(err)) == 0, "%s",
+	    err);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM target_counts"), 1);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM target_counts"
+	    " WHERE target_id = 'ua'"), 1);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM targets"), 1);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM targets"
+	    " WHERE address = 'a:1'"), 1);
 	/* The total stays: retention forgets details, never counts. */
 	ck_assert_int_eq(get("api", "k")->total_count, 5);
-	r.occurrences_ms = 86400000LL;
-	ck_assert_msg(db_prune(db, &r, err, sizeof(err)) == 0, "%s", err);
+	/* Back after the retention, b:1's count is new again, in full. */
+	scrape("api", "b:1", "ub", clock_ms, pl("k", 3, NULL, NULL));
+	round_end("api");
+	ck_assert_int_eq(get("api", "k")->total_count, 8);
+
+	/* Occurrences age by their own times: u1 is from 2020. */
+	r.occurrences_ms = 31 * DAY;
+	ck_assert_msg(db_prune(db, &r, clock_ms, err, sizeof(err)) == 0, "%s",
+	    err);
 	ck_assert_int_eq(raw_int("SELECT count(*) FROM occurrences"), 1);
 }
 END_TEST
