@@ -434,7 +434,8 @@ db_prune(struct db *db, const struct db_retention *r, int64_t now,
 	    r->occurrences_ms > 0 ? now - r->occurrences_ms : 0,
 	    r->minutes_ms > 0 ? now - r->minutes_ms : 0,
 	    r->hours_ms > 0 ? now - r->hours_ms : 0,
-	    r->targets_ms > 0 ? now - r->targets_ms : 0, err, errlen);
+	    r->targets_ms > 0 ? now - r->targets_ms : 0, r->targets_ms, err,
+	    errlen);
 }
 
 void

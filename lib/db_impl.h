@@ -205,13 +205,15 @@ struct db_ops {
 	int	(*bump)(struct db *, char *, size_t);
 	/*
 	 * Deletes occurrences older than occ_before, minute buckets older
-	 * than min_before, hour buckets older than hour_before, and counts
-	 * and unlisted targets not stored since target_before (ms, by
-	 * their stored times; 0 leaves that kind alone).  Runs in its own
-	 * transaction.
+	 * than min_before, hour buckets older than hour_before (ms; 0
+	 * leaves that kind alone), and, by their stored times, unlisted
+	 * targets not stored since target_before and the counts not stored
+	 * since target_before nor in the target_ms before their service's
+	 * newest count.  Runs in its own transaction.
 	 */
 	int	(*prune)(struct db *, int64_t occ_before, int64_t min_before,
-		    int64_t hour_before, int64_t target_before, char *, size_t);
+		    int64_t hour_before, int64_t target_before, int64_t target_ms,
+		    char *, size_t);
 };
 
 /* Adds one bucket row to the buckets db_counts returns (db.c). */

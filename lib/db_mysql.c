@@ -141,15 +141,23 @@ static const char *const migration1[] = {
 /* SQLite's second step is in the first here too. */
 static const char *const migration2[] = { NULL };
 /*
- * 2 -> 3: as SQLite's, when the aggregator stored a target.  MySQL has
- * no ADD COLUMN IF NOT EXISTS, so the step asks the catalogue first and
- * stays idempotent.
+ * 2 -> 3: as SQLite's.  MySQL has no ADD COLUMN IF NOT EXISTS, so each
+ * statement asks the catalogue first and the step stays idempotent.
  */
 static const char *const migration3[] = {
 	"SET @periskop_step = IF((SELECT COUNT(*) FROM"
 	"  information_schema.columns WHERE table_schema = DATABASE()"
 	"  AND table_name = 'targets' AND column_name = 'updated') = 0,"
 	"  'ALTER TABLE targets ADD COLUMN updated BIGINT', 'DO 0')",
+	"PREPARE periskop_step FROM @periskop_step",
+	"EXECUTE periskop_step",
+	"DEALLOCATE PREPARE periskop_step",
+	"SET @periskop_step = IF((SELECT COUNT(*) FROM"
+	"  information_schema.statistics WHERE table_schema = DATABASE()"
+	"  AND table_name = 'target_counts'"
+	"  AND index_name = 'target_counts_service_age') = 0,"
+	"  'CREATE INDEX target_counts_service_age"
+	"   ON target_counts (service_h, updated)', 'DO 0')",
 	"PREPARE periskop_step FROM @periskop_step",
 	"EXECUTE periskop_step",
 	"DEALLOCATE PREPARE periskop_step",
@@ -334,7 +342,15 @@ static const char *const sql[ST_COUNT_] = {
 	[ST_PRUNE_OCC] = "DELETE FROM occurrences WHERE timestamp < ?",
 	[ST_PRUNE_MIN] = "DELETE FROM error_minutes WHERE minute < ?",
 	[ST_PRUNE_HOUR] = "DELETE FROM error_hours WHERE hour < ?",
-	[ST_PRUNE_COUNTS] = "DELETE FROM target_counts WHERE updated < ?",
+	/*
+	 * Silent while its service's other targets reported: see prune.
+	 * MySQL cannot read the table a DELETE deletes from but through a
+	 * derived table, which it materializes.
+	 */
+	[ST_PRUNE_COUNTS] = "DELETE c FROM target_counts c JOIN"
+	    " (SELECT service_h, MAX(updated) AS m FROM target_counts"
+	    " GROUP BY service_h) l ON l.service_h = c.service_h"
+	    " WHERE c.updated < ? AND c.updated < l.m - ?",
 	[ST_PRUNE_TARGETS] = "DELETE FROM targets WHERE seen_in_targets = 0"
 	    " AND COALESCE(updated, last_scrape, 0) < ?",
 };
@@ -2445,7 +2461,8 @@ my_bump(struct db *db, char *err, size_t errlen)
 
 static int
 my_prune(struct db *db, int64_t occ_before, int64_t min_before,
-    int64_t hour_before, int64_t target_before, char *err, size_t errlen)
+    int64_t hour_before, int64_t target_before, int64_t target_ms, char *err,
+    size_t errlen)
 {
 	static const int ids[] = { ST_PRUNE_OCC, ST_PRUNE_MIN, ST_PRUNE_HOUR,
 	    ST_PRUNE_COUNTS, ST_PRUNE_TARGETS };
@@ -2463,6 +2480,8 @@ my_prune(struct db *db, int64_t occ_before, int64_t min_before,
 		if (before[i] <= 0)
 			continue;
 		p_int(&p, before[i]);
+		if (ids[i] == ST_PRUNE_COUNTS)
+			p_int(&p, target_ms);
 		if (run0(db, ids[i], &p, err, errlen, "pruning") == -1)
 			goto bad;
 	}

@@ -114,8 +114,10 @@ static const char *const migrations[] = {
 	"CREATE INDEX target_counts_age ON target_counts (updated);",
 	/* 1 -> 2: SQLite's second step, already in the first here. */
 	"SELECT 1",
-	/* 2 -> 3: as SQLite's, when the aggregator stored a target. */
-	"ALTER TABLE targets ADD COLUMN updated BIGINT",
+	/* 2 -> 3: as SQLite's. */
+	"ALTER TABLE targets ADD COLUMN updated BIGINT;"
+	"CREATE INDEX target_counts_service_age"
+	"  ON target_counts (service, updated);",
 };
 #define SCHEMA_VERSION	((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -357,8 +359,10 @@ static const char *const sql[ST_COUNT_] = {
 	[ST_PRUNE_OCC] = "DELETE FROM occurrences WHERE timestamp < $1",
 	[ST_PRUNE_MIN] = "DELETE FROM error_minutes WHERE minute < $1",
 	[ST_PRUNE_HOUR] = "DELETE FROM error_hours WHERE hour < $1",
-	[ST_PRUNE_COUNTS] = "DELETE FROM target_counts"
-	    " WHERE updated < $1",
+	/* Silent while its service's other targets reported: see prune. */
+	[ST_PRUNE_COUNTS] = "DELETE FROM target_counts c WHERE updated < $1"
+	    " AND updated < (SELECT MAX(l.updated) FROM target_counts l"
+	    " WHERE l.service = c.service) - $2",
 	[ST_PRUNE_TARGETS] = "DELETE FROM targets WHERE seen_in_targets = 0"
 	    " AND COALESCE(updated, last_scrape, 0) < $1",
 };
@@ -1597,7 +1601,8 @@ pg_bump(struct db *db, char *err, size_t errlen)
 
 static int
 pg_prune(struct db *db, int64_t occ_before, int64_t min_before,
-    int64_t hour_before, int64_t target_before, char *err, size_t errlen)
+    int64_t hour_before, int64_t target_before, int64_t target_ms, char *err,
+    size_t errlen)
 {
 	static const int ids[] = { ST_PRUNE_OCC, ST_PRUNE_MIN, ST_PRUNE_HOUR,
 	    ST_PRUNE_COUNTS, ST_PRUNE_TARGETS };
@@ -1616,6 +1621,8 @@ pg_prune(struct db *db, int64_t occ_before, int64_t min_before,
 			continue;
 		p.n = 0;
 		p_int(&p, before[i]);
+		if (ids[i] == ST_PRUNE_COUNTS)
+			p_int(&p, target_ms);
 		if (run0(PG(db), ids[i], &p, err, errlen, "pruning") == -1)
 			goto bad;
 	}

@@ -108,9 +108,12 @@ static const char *const migrations[] = {
 	"CREATE INDEX target_counts_age ON target_counts (updated);",
 	/*
 	 * 2 -> 3: when the aggregator last stored a target's health, which
-	 * retention ages it by; rows from before fall back to last_scrape.
+	 * retention ages it by (rows from before fall back to last_scrape),
+	 * and each service's newest count, which it measures silence from.
 	 */
-	"ALTER TABLE targets ADD COLUMN updated INTEGER;",
+	"ALTER TABLE targets ADD COLUMN updated INTEGER;"
+	"CREATE INDEX target_counts_service_age"
+	"  ON target_counts (service, updated);",
 };
 #define SCHEMA_VERSION	((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -250,8 +253,10 @@ static const char *const sql[ST_COUNT_] = {
 	[ST_PRUNE_OCC] = "DELETE FROM occurrences WHERE timestamp < ?1",
 	[ST_PRUNE_MIN] = "DELETE FROM error_minutes WHERE minute < ?1",
 	[ST_PRUNE_HOUR] = "DELETE FROM error_hours WHERE hour < ?1",
-	[ST_PRUNE_COUNTS] = "DELETE FROM target_counts"
-	    " WHERE updated < ?1",
+	/* Silent while its service's other targets reported: see prune. */
+	[ST_PRUNE_COUNTS] = "DELETE FROM target_counts WHERE updated < ?1"
+	    " AND updated < (SELECT MAX(l.updated) FROM target_counts l"
+	    " WHERE l.service = target_counts.service) - ?2",
 	[ST_PRUNE_TARGETS] = "DELETE FROM targets WHERE seen_in_targets = 0"
 	    " AND COALESCE(updated, last_scrape, 0) < ?1",
 	[ST_TARGETS] = "SELECT service, address, url, endpoint, up,"
@@ -1464,7 +1469,8 @@ sq_bump(struct db *db, char *err, size_t errlen)
 
 static int
 sq_prune(struct db *db, int64_t occ_before, int64_t min_before,
-    int64_t hour_before, int64_t target_before, char *err, size_t errlen)
+    int64_t hour_before, int64_t target_before, int64_t target_ms, char *err,
+    size_t errlen)
 {
 	static const int ids[] = { ST_PRUNE_OCC, ST_PRUNE_MIN, ST_PRUNE_HOUR,
 	    ST_PRUNE_COUNTS, ST_PRUNE_TARGETS };
@@ -1485,6 +1491,8 @@ sq_prune(struct db *db, int64_t occ_before, int64_t min_before,
 		if ((st = stmt(s, ids[i], err, errlen)) == NULL)
 			goto bad;
 		sqlite3_bind_int64(st, 1, before[i]);
+		if (ids[i] == ST_PRUNE_COUNTS)
+			sqlite3_bind_int64(st, 2, target_ms);
 		if (exec_done(s, st, err, errlen, "pruning") == -1)
 			goto bad;
 	}

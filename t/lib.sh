@@ -128,6 +128,21 @@ my_cli() {
 	    -p"${cred#*:}" "${u##*/}" -e "$2"
 }
 
+# clock_ahead DAYS CMD...: runs CMD with the clock DAYS days ahead of
+# this script's, which may itself run under libfaketime (make timeshift):
+# a faketime inside another would count from the real clock.
+clock_ahead() {
+	off=$(( $1 * 86400 )); shift
+	case ${FAKETIME:-} in
+	'') ;;
+	[+-]*[0-9]) off=$(( off + ${FAKETIME#+} )) ;;
+	*)	echo "# clock_ahead: FAKETIME='$FAKETIME' is not an offset" >&2
+		return 70 ;;
+	esac
+	env -u LD_PRELOAD -u FAKETIME -u FAKETIME_SHARED \
+	    faketime -f "$(printf '%+d' "$off")" "$@"
+}
+
 # with_timeout SECONDS CMD...: runs CMD, killed after SECONDS.
 with_timeout() { t=$1; shift; timeout -k 2 "$t" "$@"; }
 

@@ -10,11 +10,14 @@ command -v sqlite3 >/dev/null || skip_all "sqlite3 not installed"
 plan 23
 
 # sc ROUND COUNT [OCCURRENCES [SERVICE]]: one scrape line and its round
-# line; each occurrence carries 2 kB of message.
+# line, stamped ROUND minutes after an hour ago by the clock; each
+# occurrence carries 2 kB of message.
 sc() {
 	perl -e 'my ($r, $n, $k, $s) = @ARGV;
-	    my @le = map { sprintf q({"uuid":"u-%d-%d","timestamp":"2026-11-25T08:00:00Z","severity":"error","error":{"class":"C","message":"%s","stacktrace":[],"cause":null}}), $r, $_, "x" x 2000 } 1 .. $k;
-	    my $at = sprintf "2026-11-25T08:%02d:00Z", $r;
+	    my @t = gmtime(time - 3600 + 60 * $r);
+	    my $at = sprintf "%04d-%02d-%02dT%02d:%02d:%02dZ", $t[5] + 1900,
+	        $t[4] + 1, @t[3, 2, 1, 0];
+	    my @le = map { sprintf q({"uuid":"u-%d-%d","timestamp":"%s","severity":"error","error":{"class":"C","message":"%s","stacktrace":[],"cause":null}}), $r, $_, $at, "x" x 2000 } 1 .. $k;
 	    print qq({"type":"scrape","service":"$s","target":"127.0.0.1:1","url":"http://127.0.0.1:1/errors","target_uuid":"t-1","at":"$at","duration_ms":1,"ok":true,"aggregated_errors":[{"aggregation_key":"k","total_count":$n,"severity":"error","latest_errors":[), join(",", @le), qq(]}]}\n{"type":"round","service":"$s","at":"$at","duration_ms":1,"targets":1,"ok":1,"failed":0}\n)' \
 	    "$1" "$2" "${3:-0}" "${4:-s}"
 }

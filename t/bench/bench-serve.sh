@@ -39,13 +39,17 @@ DB=$T_TMP/bench.db
 
 # One scrape of 1,000 keys, 10 occurrences each, like a busy service.
 perl -e '
-	my $now = "2026-01-01T00:00:00.000Z";
+	# Times from the clock, a minute back: as a live client reports them.
+	sub ts { my @t = gmtime($_[0]); sprintf("%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+	    $t[5] + 1900, $t[4] + 1, @t[3, 2, 1, 0], $_[1]) }
+	my $t0 = time - 60;
+	my $now = ts($t0, 0);
 	my @a;
 	for my $k (1 .. 1000) {
 		my @o;
 		for my $i (1 .. 10) {
-			push @o, sprintf(q({"error":{"class":"java.lang.IllegalStateException","message":"request %d failed: upstream answered 503 after 1234 ms","stacktrace":["com.example.Service.call(Service.java:%d)","com.example.Handler.handle(Handler.java:42)","org.eclipse.jetty.server.Server.handle(Server.java:516)"],"cause":{"class":"java.io.IOException","message":"connection reset","stacktrace":[],"cause":null}},"uuid":"%08d-0000-4000-8000-%012d","timestamp":"2026-01-01T00:00:%02d.%03dZ","severity":"error","http_context":{"request_method":"GET","request_url":"http://api.example/v1/items/%d","request_headers":{"Accept":"application/json"},"request_body":""}}),
-			    $k, $k, $k, $i, $i % 60, $k % 1000, $k);
+			push @o, sprintf(q({"error":{"class":"java.lang.IllegalStateException","message":"request %d failed: upstream answered 503 after 1234 ms","stacktrace":["com.example.Service.call(Service.java:%d)","com.example.Handler.handle(Handler.java:42)","org.eclipse.jetty.server.Server.handle(Server.java:516)"],"cause":{"class":"java.io.IOException","message":"connection reset","stacktrace":[],"cause":null}},"uuid":"%08d-0000-4000-8000-%012d","timestamp":"%s","severity":"error","http_context":{"request_method":"GET","request_url":"http://api.example/v1/items/%d","request_headers":{"Accept":"application/json"},"request_body":""}}),
+			    $k, $k, $k, $i, ts($t0 + $i, $k % 1000), $k);
 		}
 		push @a, sprintf(q({"aggregation_key":"IllegalStateException@Service.call:%d","total_count":%d,"severity":"error","created_at":"%s","latest_errors":[%s]}),
 		    $k, 10 + $k, $now, join(",", @o));

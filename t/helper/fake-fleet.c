@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "timefmt.h"
 #include "xalloc.h"
 
 #define MAXREQ		8192
@@ -73,6 +74,8 @@ static volatile sig_atomic_t got_term;
  * went on growing while it was not looking.
  */
 static uint32_t		 incarnation;
+/* When this fleet started, to the second: its errors' first occurrence. */
+static int64_t		 started_ms;
 /* Frozen: payloads repeat the last counts, so a test can wait for them. */
 static int		 frozen;
 
@@ -195,13 +198,18 @@ addr_str(uint32_t a, char *b, size_t len)
 
 /*
  * The payload of target t at its n-th scrape: deterministic, so tests can
- * compute what each scrape line must hold.  Key k counts n * (k + 1).
+ * compute what each scrape line must hold.  Key k counts n * (k + 1); its
+ * occurrence is n seconds after the fleet started, as a live client's.
  */
 static void
 payload(struct buf *b, size_t ti, uint64_t n)
 {
 	size_t start = b->len, per, line;
+	char created[TIME_BUFSZ], ts[TIME_BUFSZ];
 	int k;
+
+	time_format(started_ms, created);
+	time_format(started_ms + (int64_t)n * 1000, ts);
 
 	buf_addf(b, "{\"target_uuid\":\"%08" PRIx32 "-0000-4000-8000-%012zx\","
 	    "\"aggregated_errors\":[", incarnation, ti);
@@ -210,12 +218,12 @@ payload(struct buf *b, size_t ti, uint64_t n)
 	for (k = 0; k < nkeys; k++) {
 		buf_addf(b, "%s{\"aggregation_key\":\"fleet.Error%d@%x\","
 		    "\"total_count\":%" PRIu64 ",\"severity\":\"%s\","
-		    "\"created_at\":\"2026-01-01T00:00:00.000Z\","
+		    "\"created_at\":\"%s\","
 		    "\"latest_errors\":[{\"error\":{\"class\":"
 		    "\"fleet.Error%d\",\"message\":\"target %zu key %d\","
 		    "\"stacktrace\":[", k ? "," : "", k, 0x1000 + k,
 		    n * (uint64_t)(k + 1), k == 0 ? "error" :
-		    k == 1 ? "warning" : "info", k, ti, k);
+		    k == 1 ? "warning" : "info", created, k, ti, k);
 		for (line = 0; line == 0 || b->len - start + 320 <
 		    (size_t)(k + 1) * per; line++)
 			buf_addf(b, "%s\"at fleet.pkg.Class%d.method%zu("
@@ -223,14 +231,12 @@ payload(struct buf *b, size_t ti, uint64_t n)
 			    k, 100 + line);
 		buf_addf(b, "],\"cause\":null},\"uuid\":"
 		    "\"%08zx-%04x-4%03" PRIx32 "-8000-%012" PRIx64 "\","
-		    "\"timestamp\":\"2026-01-01T%02" PRIu64 ":%02" PRIu64
-		    ":%02" PRIu64 ".000Z\",\"severity\":\"%s\","
+		    "\"timestamp\":\"%s\",\"severity\":\"%s\","
 		    "\"http_context\":{\"request_method\":\"GET\","
 		    "\"request_url\":\"http://fleet/%zu\","
 		    "\"request_headers\":{\"Accept\":\"*/*\"},"
 		    "\"request_body\":\"\"}}]}", ti, k, incarnation & 0xfff, n,
-		    (n / 3600) % 24, (n / 60) % 60, n % 60,
-		    k == 0 ? "error" : k == 1 ? "warning" : "info", ti);
+		    ts, k == 0 ? "error" : k == 1 ? "warning" : "info", ti);
 	}
 	buf_adds(b, "]}");
 }
@@ -561,6 +567,7 @@ main(int argc, char *argv[])
 	int ch, k, n, tries, w, rc;
 
 	incarnation = (uint32_t)getpid() ^ (uint32_t)time(NULL);
+	started_ms = time_now() / 1000 * 1000;
 	inet_pton(AF_INET, "127.1.0.1", &first);
 	memset(nfault, 0, sizeof(nfault));
 	while ((ch = getopt(argc, argv, "a:A:C:d:e:f:hk:n:p:s:S:U:")) != -1) {

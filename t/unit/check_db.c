@@ -95,13 +95,14 @@ START_TEST(schema2_upgraded)
 {
 	struct db_retention r;
 	struct db *db;
-	char *p = tpath("s2.db"), q[256];
+	char *p = tpath("s2.db"), q[512];
 	int64_t now = time_now();
 
 	db = db_open(p, NULL, err, sizeof(err));
 	ck_assert_msg(db != NULL, "%s", err);
 	db_close(db);
 	snprintf(q, sizeof(q), "ALTER TABLE targets DROP COLUMN updated;"
+	    "DROP INDEX target_counts_service_age;"
 	    "PRAGMA user_version = 2;"
 	    "INSERT INTO services VALUES ('s', 1);"
 	    "INSERT INTO targets (service, address, url, last_scrape) VALUES"
@@ -482,6 +483,9 @@ START_TEST(server_schema2_upgraded)
 	ck_assert_msg(db != NULL, "%s", err);
 	db_close(db);
 	scratch_query(srv_uri, "ALTER TABLE targets DROP COLUMN updated");
+	scratch_query(srv_uri, strncmp(srv_uri, "mysql", 5) == 0 ?
+	    "DROP INDEX target_counts_service_age ON target_counts" :
+	    "DROP INDEX target_counts_service_age");
 	scratch_query(srv_uri, "UPDATE periskop_schema SET version = 2");
 	db = db_open(srv_uri, NULL, err, sizeof(err));
 	ck_assert_msg(db != NULL, "%s", err);
@@ -491,6 +495,12 @@ START_TEST(server_schema2_upgraded)
 	ck_assert_int_eq(scratch_query(srv_uri, "SELECT count(*) FROM"
 	    " information_schema.columns WHERE table_name = 'targets'"
 	    " AND column_name = 'updated'"), 1);
+	ck_assert_int_eq(scratch_query(srv_uri, strncmp(srv_uri, "mysql", 5) ==
+	    0 ? "SELECT count(DISTINCT index_name) FROM"
+	    " information_schema.statistics WHERE table_schema = DATABASE()"
+	    " AND index_name = 'target_counts_service_age'" :
+	    "SELECT count(*) FROM pg_indexes"
+	    " WHERE indexname = 'target_counts_service_age'"), 1);
 }
 END_TEST
 
