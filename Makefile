@@ -48,11 +48,11 @@ DEB_BUILD = gcc make pkg-config libcurl4-openssl-dev libjansson-dev \
 	   libpcre2-dev
 DEB_TEST = check curl jq perl sqlite3 mandoc procps clang libclang-rt-14-dev \
 	   prometheus dnsmasq-base iproute2 util-linux time valgrind postgresql \
-	   mariadb-server
+	   mariadb-server faketime
 
 .PHONY: all check unit integration run install uninstall clean lint deps \
 	deps-test deps-ui deps-bench deps-install bench fuzz fuzz-smoke soak \
-	valgrind
+	valgrind timeshift
 .SUFFIXES:
 
 all: deps $(BINS) $(HELPERS)
@@ -63,7 +63,7 @@ deps:
 	    DEPS_CHECK='$(PKG_CONFIG) --exists $(PKGS)' DEPS_PKGS='$(DEB_BUILD)'
 deps-test:
 	@$(MAKE) -s --no-print-directory deps-install \
-	    DEPS_CHECK='$(PKG_CONFIG) --exists check && command -v jq && command -v curl && command -v prove && command -v sqlite3 && command -v mandoc && command -v clang && command -v promtool && command -v dnsmasq && command -v ip && test -x /usr/bin/time && command -v valgrind && ls /usr/lib/postgresql/*/bin/initdb && command -v mariadb-install-db && test -d /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux' \
+	    DEPS_CHECK='$(PKG_CONFIG) --exists check && command -v jq && command -v curl && command -v prove && command -v sqlite3 && command -v mandoc && command -v clang && command -v promtool && command -v dnsmasq && command -v ip && test -x /usr/bin/time && command -v valgrind && ls /usr/lib/postgresql/*/bin/initdb && command -v mariadb-install-db && test -d /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux && command -v faketime' \
 	    DEPS_PKGS='$(DEB_TEST)'
 # The browser tests: Debian's Chromium, and Node.js for playwright-core.
 deps-ui:
@@ -123,14 +123,17 @@ check: all
 	@$(MAKE) -s --no-print-directory deps-ui
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory integration
+	@$(MAKE) --no-print-directory timeshift
 	@$(MAKE) --no-print-directory fuzz-smoke
 	@$(MAKE) --no-print-directory valgrind
 	@$(MAKE) --no-print-directory lint
 
-# Unit tests, each built with ASan and UBSan.
+# Unit tests, each built with ASan and UBSan.  ASan lets libfaketime
+# come first, so that they run under faketime too.
+ASAN_ENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:verify_asan_link_order=0
 unit: $(UNITS)
 	@fail=0; for t in $(UNITS); do \
-		ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+		$(ASAN_ENV) \
 		UBSAN_OPTIONS=print_stacktrace=1 \
 		CK_DEFAULT_TIMEOUT=60 $$t || fail=1; \
 	done; exit $$fail
@@ -138,6 +141,24 @@ unit: $(UNITS)
 # Integration scripts print TAP; prove runs them.
 integration: all
 	prove -f -j2 t/t[0-9]*.sh
+
+# The tests that store, age or compare times, again with the clock a
+# year ahead and three years back (libfaketime), so that a date that acts
+# as a clock in a test fails the day it is written, not the day a
+# retention or a window overtakes it.
+TIME_SHIFTS = +365 -1095
+TIME_UNITS = $(filter %/check_aggregate %/check_api %/check_client \
+	   %/check_db %/check_timefmt,$(UNITS))
+TIME_TESTS = t/t03[0-9]*.sh t/t04[0-9]*.sh t/t08[0-9]*.sh
+timeshift: all $(TIME_UNITS)
+	@fail=0; for d in $(TIME_SHIFTS); do \
+		echo "timeshift: the clock $$d days away"; \
+		for t in $(TIME_UNITS); do \
+			$(ASAN_ENV) UBSAN_OPTIONS=print_stacktrace=1 \
+			CK_DEFAULT_TIMEOUT=60 faketime "$$d days" $$t || fail=1; \
+		done; \
+		faketime "$$d days" prove -f -j2 $(TIME_TESTS) || fail=1; \
+	done; exit $$fail
 
 # libFuzzer targets over every parser of outside input.  New inputs go to
 # build/fuzz/corpus, never into the seed corpora under t/fuzz/corpus.
@@ -157,7 +178,8 @@ fuzz: $(FUZZ)
 	@for f in $(FUZZ); do n=$${f##*/fuzz_}; \
 		mkdir -p build/fuzz/corpus/$$n; \
 		echo "fuzzing $$n for $(FUZZ_SECONDS) s"; \
-		$$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+		ASAN_OPTIONS=verify_asan_link_order=0 \
+		    $$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
 		    -artifact_prefix=build/fuzz/$$n- -print_final_stats=1 \
 		    build/fuzz/corpus/$$n t/fuzz/corpus/$$n \
 		    >build/fuzz/$$n.log 2>&1 || \
@@ -169,7 +191,8 @@ fuzz: $(FUZZ)
 fuzz-smoke: $(FUZZ)
 	@for f in $(FUZZ); do n=$${f##*/fuzz_}; \
 		rm -rf build/fuzz/smoke-$$n; mkdir -p build/fuzz/smoke-$$n; \
-		$$f -max_total_time=4 -max_len=65536 -print_final_stats=1 \
+		ASAN_OPTIONS=verify_asan_link_order=0 \
+		    $$f -max_total_time=4 -max_len=65536 -print_final_stats=1 \
 		    -artifact_prefix=build/fuzz/$$n- \
 		    build/fuzz/smoke-$$n t/fuzz/corpus/$$n \
 		    >build/fuzz/$$n.log 2>&1 || \
