@@ -383,17 +383,33 @@ struct errq {
 	const char		*q;		/* NULL: no search */
 	enum sort_order		 sort;
 	size_t			 limit;		/* 0: none */
+	size_t			 occurrences;	/* per error */
 };
+
+/* A decimal number from min to max into *out, or -1. */
+static int
+parse_count_param(const char *val, unsigned long long min,
+    unsigned long long max, size_t *out)
+{
+	unsigned long long num;
+	char *s = (char *)val;
+
+	errno = 0;
+	num = val[0] >= '0' && val[0] <= '9' ? strtoull(val, &s, 10) : 0;
+	if (s == val || *s != '\0' || errno != 0 || num < min || num > max)
+		return -1;
+	*out = (size_t)num;
+	return 0;
+}
 
 static int
 parse_errq(const struct qparam *v, size_t n, struct errq *eq,
     struct api_resp *r)
 {
 	const char *val;
-	unsigned long long num;
-	char *s;
 
 	memset(eq, 0, sizeof(*eq));
+	eq->occurrences = API_OCCURRENCES;
 	if ((val = qparam_get(v, n, "status")) != NULL) {
 		if (strcmp(val, "all") == 0)
 			eq->status = STATUS_ALL;
@@ -431,17 +447,18 @@ parse_errq(const struct qparam *v, size_t n, struct errq *eq,
 	}
 	if ((val = qparam_get(v, n, "q")) != NULL && val[0] != '\0')
 		eq->q = val;
-	if ((val = qparam_get(v, n, "limit")) != NULL) {
-		errno = 0;
-		s = (char *)val;
-		num = val[0] >= '0' && val[0] <= '9' ?
-		    strtoull(val, &s, 10) : 0;
-		if (num == 0 || *s != '\0' || errno != 0 || num > LIMIT_MAX) {
-			text(r, 400, "bad limit: want a number from 1 to %d",
-			    LIMIT_MAX);
-			return -1;
-		}
-		eq->limit = (size_t)num;
+	if ((val = qparam_get(v, n, "limit")) != NULL &&
+	    parse_count_param(val, 1, LIMIT_MAX, &eq->limit) == -1) {
+		text(r, 400, "bad limit: want a number from 1 to %d",
+		    LIMIT_MAX);
+		return -1;
+	}
+	if ((val = qparam_get(v, n, "occurrences")) != NULL &&
+	    parse_count_param(val, 0, API_DETAIL_OCCURRENCES,
+	    &eq->occurrences) == -1) {
+		text(r, 400, "bad occurrences: want a number from 0 to %d",
+		    API_DETAIL_OCCURRENCES);
+		return -1;
 	}
 	/* Other parameters (a cache buster, say) are ignored. */
 	return 0;
@@ -606,7 +623,7 @@ write_occurrence(struct buf *b, const struct db_occurrence *o)
 	buf_adds(b, "{\"error\":");
 	buf_adds(b, o->error_json != NULL ? o->error_json : "null");
 	buf_adds(b, ",\"uuid\":");
-	buf_addjstr(b, o->uuid);
+	buf_addjstr(b, uuid_shown(o->uuid));
 	buf_adds(b, ",\"timestamp\":");
 	buf_addjint(b, unix_s(o->timestamp));
 	buf_adds(b, ",\"severity\":");
@@ -648,12 +665,6 @@ write_error_open(struct buf *b, const struct db_error *e, size_t maxocc)
 	add_time_or_null(b, e->regressed_at);
 }
 
-static void
-write_error(struct buf *b, const struct db_error *e)
-{
-	write_error_open(b, e, API_OCCURRENCES);
-	buf_addc(b, '}');
-}
 
 static void
 get_services(struct db *db, struct api_resp *r)
@@ -725,7 +736,7 @@ get_errors(struct db *db, const char *svc, const char *query,
 		return;
 	if (parse_errq(qp, nqp, &eq, r) == -1 || !service_known(db, svc, r))
 		goto out;
-	if (db_errors(db, svc, API_OCCURRENCES, eq.status == STATUS_RESOLVED ||
+	if (db_errors(db, svc, eq.occurrences, eq.status == STATUS_RESOLVED ||
 	    eq.status == STATUS_ALL, &list, err, sizeof(err)) == -1) {
 		db_failed(r, err);
 		goto out;
@@ -749,7 +760,8 @@ get_errors(struct db *db, const char *svc, const char *query,
 			break;
 		if (n++ > 0)
 			buf_addc(&r->body, ',');
-		write_error(&r->body, e);
+		write_error_open(&r->body, e, eq.occurrences);
+		buf_addc(&r->body, '}');
 	}
 	buf_adds(&r->body, "]\n");
 	db_error_list_release(&list);
@@ -875,7 +887,7 @@ get_error(struct db *db, const char *svc, const char *key,
 	r->content_type = JSON_TYPE;
 }
 
-/* DELETE (the original's resolve) and POST ?action=. */
+/* DELETE (the original's resolve: status NULL) and POST ?action=. */
 static void
 set_status(struct db *db, const char *svc, const char *key,
     const char *status, struct api_resp *r)
@@ -885,7 +897,7 @@ set_status(struct db *db, const char *svc, const char *key,
 
 	if (!service_known(db, svc, r))
 		return;
-	if (strcmp(status, "resolved") == 0)
+	if (status == NULL || strcmp(status, "resolved") == 0)
 		rc = db_resolve(db, svc, key, err, sizeof(err));
 	else
 		rc = db_set_status(db, svc, key, status, err, sizeof(err));
@@ -894,7 +906,15 @@ set_status(struct db *db, const char *svc, const char *key,
 		r->status = 204;
 		break;
 	case 0:
-		text(r, 404, "error not found");
+		/*
+		 * The original answers its DELETE with 204 for a key it
+		 * does not have (TestResolveErrorsReturnsSuccess); clients
+		 * written for it may rely on that.
+		 */
+		if (status == NULL)
+			r->status = 204;
+		else
+			text(r, 404, "error not found");
 		break;
 	default:
 		db_failed(r, err);
@@ -1453,8 +1473,7 @@ route_service(const struct api_conf *conf, struct db *db,
 	else if (!write)
 		get_error(db, svc, key, r);
 	else
-		set_status(db, svc, key, status != NULL ? status : "resolved",
-		    r);
+		set_status(db, svc, key, status, r);
 out:
 	free(svc);
 	free(key);

@@ -10,8 +10,11 @@
 
 struct periskop_collector;
 
-/* The original's numberOfOccurrencesPerError. */
-#define API_OCCURRENCES		10
+/*
+ * Occurrences per error in the list: the original's
+ * numberOfOccurrencesPerError, 100 since its December 2020 change.
+ */
+#define API_OCCURRENCES		100
 /* Occurrences in the detail of one error. */
 #define API_DETAIL_OCCURRENCES	100
 /* Request bodies above this size are refused with 413. */

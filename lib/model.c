@@ -515,6 +515,41 @@ parse_http(struct walk *w, const json_t *v, struct http_context **out)
 	return 0;
 }
 
+/*
+ * The stand-in uuid: FNV-1a over the occurrence's normal form, which the
+ * same occurrence has in every scrape, from every instance.
+ */
+static char *
+uuid_standin(const struct occurrence *o)
+{
+	struct buf b;
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t i;
+	char *s;
+
+	buf_init(&b);
+	buf_addf(&b, "%lld %s ", (long long)o->timestamp,
+	    severity_name(o->severity));
+	error_info_write_json(&b, &o->error);
+	http_context_write_json(&b, o->http);
+	for (i = 0; i < b.len; i++) {
+		h ^= (unsigned char)b.p[i];
+		h *= 0x100000001b3ULL;
+	}
+	buf_release(&b);
+	s = xasprintf("%s%016llx", UUID_STANDIN, (unsigned long long)h);
+	return s;
+}
+
+const char *
+uuid_shown(const char *uuid)
+{
+	if (uuid == NULL ||
+	    strncmp(uuid, UUID_STANDIN, sizeof(UUID_STANDIN) - 1) == 0)
+		return "";
+	return uuid;
+}
+
 static int
 parse_occurrence(struct walk *w, const json_t *v, enum severity def,
     struct occurrence *o)
@@ -544,14 +579,15 @@ parse_occurrence(struct walk *w, const json_t *v, enum severity def,
 	walk_pop(w, old);
 	if (get_str(w, v, "uuid", &o->uuid) == -1)
 		return -1;
-	if (o->uuid == NULL || o->uuid[0] == '\0') {
-		walk_fail(w, "missing \"uuid\"");
-		return -1;
-	}
 	if (get_time(w, v, "timestamp", 1, &o->timestamp) == -1 ||
 	    get_severity(w, v, def, &o->severity) == -1 ||
 	    parse_http(w, json_object_get(v, "http_context"), &o->http) == -1)
 		return -1;
+	if (o->uuid == NULL || o->uuid[0] == '\0' ||
+	    strncmp(o->uuid, UUID_STANDIN, sizeof(UUID_STANDIN) - 1) == 0) {
+		free(o->uuid);
+		o->uuid = uuid_standin(o);
+	}
 	return 0;
 }
 
@@ -1056,15 +1092,23 @@ http_context_write_json(struct buf *b, const struct http_context *h)
 	buf_addjstr(b, h->method ? h->method : "");
 	buf_adds(b, ",\"request_url\":");
 	buf_addjstr(b, h->url ? h->url : "");
-	buf_adds(b, ",\"request_headers\":{");
-	for (i = 0; i < h->nheaders; i++) {
-		if (i > 0)
-			buf_addc(b, ',');
-		buf_addjstr(b, h->headers[i].name);
-		buf_addc(b, ':');
-		buf_addjstr(b, h->headers[i].value ? h->headers[i].value : "");
+	/* Absent or null is null, as the original's nil map marshals. */
+	buf_adds(b, ",\"request_headers\":");
+	if (h->headers == NULL)
+		buf_adds(b, "null");
+	else {
+		buf_addc(b, '{');
+		for (i = 0; i < h->nheaders; i++) {
+			if (i > 0)
+				buf_addc(b, ',');
+			buf_addjstr(b, h->headers[i].name);
+			buf_addc(b, ':');
+			buf_addjstr(b, h->headers[i].value ?
+			    h->headers[i].value : "");
+		}
+		buf_addc(b, '}');
 	}
-	buf_adds(b, "},\"request_body\":");
+	buf_adds(b, ",\"request_body\":");
 	buf_addjstr(b, h->body ? h->body : "");
 	buf_addc(b, '}');
 }
@@ -1081,14 +1125,21 @@ error_info_write_json(struct buf *b, const struct error_info *e)
 		buf_addjstr(b, c->class ? c->class : "");
 		buf_adds(b, ",\"message\":");
 		buf_addjstr(b, c->message ? c->message : "");
-		buf_adds(b, ",\"stacktrace\":[");
-		for (i = 0; i < c->nstacktrace; i++) {
-			if (i > 0)
-				buf_addc(b, ',');
-			buf_addjstr(b, c->stacktrace[i] ?
-			    c->stacktrace[i] : "");
+		/* Absent or null is null, as the original's nil slice. */
+		buf_adds(b, ",\"stacktrace\":");
+		if (c->stacktrace == NULL)
+			buf_adds(b, "null");
+		else {
+			buf_addc(b, '[');
+			for (i = 0; i < c->nstacktrace; i++) {
+				if (i > 0)
+					buf_addc(b, ',');
+				buf_addjstr(b, c->stacktrace[i] ?
+				    c->stacktrace[i] : "");
+			}
+			buf_addc(b, ']');
 		}
-		buf_adds(b, "],\"cause\":");
+		buf_adds(b, ",\"cause\":");
 	}
 	buf_adds(b, "null");
 	while (depth-- > 0)
@@ -1103,7 +1154,7 @@ occurrence_write_json(struct buf *b, const struct occurrence *o)
 	buf_adds(b, "{\"error\":");
 	error_info_write_json(b, &o->error);
 	buf_adds(b, ",\"uuid\":");
-	buf_addjstr(b, o->uuid ? o->uuid : "");
+	buf_addjstr(b, uuid_shown(o->uuid));
 	buf_adds(b, ",\"timestamp\":\"");
 	buf_adds(b, time_format(o->timestamp, tbuf));
 	buf_adds(b, "\",\"severity\":\"");

@@ -30,7 +30,8 @@ struct header {
 struct http_context {
 	char		*method;	/* request_method; "" when absent */
 	char		*url;		/* request_url; "" when absent */
-	struct header	*headers;	/* request_headers, sorted by name */
+	struct header	*headers;	/* request_headers, sorted by name;
+					   NULL (written null) when absent */
 	size_t		 nheaders;
 	char		*body;		/* request_body; NULL when absent */
 };
@@ -38,14 +39,25 @@ struct http_context {
 struct error_info {
 	char			*class;		/* "" when absent */
 	char			*message;	/* "" when absent */
-	char			**stacktrace;	/* [] when absent */
+	char			**stacktrace;	/* NULL (written null) when
+						   absent or null */
 	size_t			 nstacktrace;
 	struct error_info	*cause;		/* NULL: none */
 };
 
+/*
+ * An occurrence without a uuid (absent or "", as the original's tests
+ * send) gets a stand-in made of this prefix and a hash of its content and
+ * time, so that it is de-duplicated like any other; every writer to the
+ * outside shows it as the "" it came as (uuid_shown).
+ */
+#define UUID_STANDIN	"~periskop:"
+/* The uuid as the client sent it: "" for a stand-in. */
+const char	*uuid_shown(const char *uuid);
+
 struct occurrence {
 	struct error_info	 error;
-	char			*uuid;
+	char			*uuid;		/* or a stand-in, never "" */
 	int64_t			 timestamp;	/* ms since the epoch, UTC */
 	enum severity		 severity;
 	struct http_context	*http;		/* NULL when absent */

@@ -98,7 +98,7 @@ is "$(sel 'java.lang.Exception@496' .created_at)" 1568202385 \
 is "$(sel 'java.lang.Exception@456' '.latest_errors[0].http_context.request_body')" \
     '"{\"params\":[{\"param1\":\"true\"},{\"param2\":5}]}"' "mock: request body"
 is "$(sel info-message '[.severity, .latest_errors[0].error.class, .latest_errors[0].error.stacktrace]')" \
-    '["info","",[]]' "mock: an info error without class or stack trace"
+    '["info","",null]' "mock: an info error without class or stack trace (null, as the original)"
 
 is "$(get /targets/ | jq -c '.api | map(.endpoint) | sort')" \
     "$(jq -cn --arg a "127.0.0.1:$p1/errors" --arg b "127.0.0.1:$p2/errors" '[$a, $b] | sort')" \

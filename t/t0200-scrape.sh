@@ -18,13 +18,13 @@ DEAD=$(free_port)
 
 # The fixture in the normal form: defaults filled in, occurrences sorted.
 NORM='def e: if type == "object" then
-	({class: "", message: "", stacktrace: [], cause: null} + .)
+	({class: "", message: "", stacktrace: null, cause: null} + .)
 	| .cause |= e else . end;
     [.aggregated_errors[] | {aggregation_key, total_count, severity,
 	created_at, latest_errors: ([.latest_errors[] | {uuid, timestamp,
 	severity, error: (.error | e), http_context: (.http_context |
 	if . == null then null else ({request_method: "", request_url: "",
-	request_headers: {}, request_body: ""} + .) end)}]
+	request_headers: null, request_body: ""} + .) end)}]
 	| sort_by(.timestamp, .uuid))}]'
 
 # line URL: the scrape line of URL in $T_TMP/out.

@@ -121,7 +121,7 @@ fetch GET '/services/api/errors/?status=resolved'
 like "$(cat "$T_TMP/body")" '"aggregation_key":"a/b c%d@e\\"fé".*"status":"resolved"' \
     "?status=resolved lists it"
 fetch DELETE /services/api/errors/nope/
-is "$CODE" 404 "DELETE an unknown key: 404"
+is "$CODE" 204 "DELETE an unknown key: 204, as the original"
 fetch DELETE /services/nope/errors/k1/
 is "$CODE" 404 "DELETE in an unknown service: 404"
 fetch DELETE /services/api/errors/k1%00/

@@ -350,8 +350,9 @@ async function loadServices() {
 }
 
 async function loadErrors(service) {
+	/* The list needs a few occurrences each; the detail loads all. */
 	let list = await getOptional(svcPath(service) +
-	    'errors/?status=all');
+	    'errors/?status=all&occurrences=10');
 	if (list === null)
 		list = await get(svcPath(service) + 'errors/');
 	if (service !== state.route.service)
