@@ -506,11 +506,13 @@ is_word(char ch)
 }
 
 /*
- * What Prometheus accepts as a labelmap replacement: a label name in which
- * $1, $name and ${name} references may stand for parts.
+ * What Prometheus 2.42 accepts as the target_label of replace, lowercase,
+ * uppercase, keepequal and dropequal, and as a labelmap replacement: a
+ * label name in which $1, $name and ${name} references may stand for
+ * parts (its relabelTarget expression).
  */
 static int
-valid_labelmap_target(const char *s)
+valid_relabel_target(const char *s)
 {
 	const char	*p = s;
 
@@ -1183,20 +1185,19 @@ parse_relabel(struct ctx *c, const struct node *m, struct conf_relabel *r)
 	    r->target_label == NULL)
 		return cerr(c, m->pos, "relabel configuration for %s action "
 		    "requires 'target_label' value", act);
-	if (a == RELABEL_REPLACE && strchr(r->target_label, '$') == NULL &&
-	    !valid_label_name(r->target_label))
+	if ((a == RELABEL_REPLACE || a == RELABEL_LOWERCASE ||
+	    a == RELABEL_UPPERCASE || a == RELABEL_KEEPEQUAL ||
+	    a == RELABEL_DROPEQUAL) && !valid_relabel_target(r->target_label))
 		return cerr(c, m->pos, "\"%s\" is invalid 'target_label' for "
 		    "%s action", r->target_label, act);
-	if ((a == RELABEL_LOWERCASE || a == RELABEL_UPPERCASE ||
-	    a == RELABEL_KEEPEQUAL || a == RELABEL_DROPEQUAL ||
-	    a == RELABEL_HASHMOD) && !valid_label_name(r->target_label))
+	if (a == RELABEL_HASHMOD && !valid_label_name(r->target_label))
 		return cerr(c, m->pos, "\"%s\" is invalid 'target_label' for "
 		    "%s action", r->target_label, act);
 	if ((a == RELABEL_LOWERCASE || a == RELABEL_UPPERCASE) &&
 	    strcmp(r->replacement, "$1") != 0)
 		return cerr(c, m->pos, "'replacement' can not be set for %s "
 		    "action", act);
-	if (a == RELABEL_LABELMAP && !valid_labelmap_target(r->replacement))
+	if (a == RELABEL_LABELMAP && !valid_relabel_target(r->replacement))
 		return cerr(c, m->pos, "\"%s\" is invalid 'replacement' for "
 		    "%s action", r->replacement, act);
 	if ((a == RELABEL_KEEPEQUAL || a == RELABEL_DROPEQUAL) &&

@@ -261,6 +261,18 @@ START_TEST(test_relabel_misc)
 	ck_assert_str_eq(r[4].replacement, "");
 	ck_assert_str_eq(r[4].separator, "");
 	conf_free(cf);
+
+	/*
+	 * Prometheus 2.42's relabel_test.go: these target labels are valid
+	 * for the case and equality actions, not only for replace.
+	 */
+	cf = parse_ok("services:\n  - name: a\n    relabel_configs:\n"
+	    "      - {action: lowercase, target_label: \"${3}\"}\n"
+	    "      - {action: uppercase, target_label: \"a${1}b\"}\n"
+	    "      - {action: keepequal, source_labels: [a],"
+	    " target_label: \"$x_1\"}\n");
+	ck_assert_uint_eq(cf->services[0].nrelabel_configs, 3);
+	conf_free(cf);
 }
 END_TEST
 
@@ -503,8 +515,8 @@ static const struct {
 	    "      - {action: lowercase, target_label: a, replacement: x}\n",
 	    "4:9: 'replacement' can not be set for lowercase action" },
 	{ "services:\n  - name: a\n    relabel_configs:\n"
-	    "      - {action: uppercase, target_label: \"$1\"}\n",
-	    "4:9: \"$1\" is invalid 'target_label' for uppercase action" },
+	    "      - {action: uppercase, target_label: \"0$1\"}\n",
+	    "4:9: \"0$1\" is invalid 'target_label' for uppercase action" },
 	{ "services:\n  - name: a\n    relabel_configs:\n"
 	    "      - {action: labelmap, replacement: \"m-$1\"}\n",
 	    "4:9: \"m-$1\" is invalid 'replacement' for labelmap action" },
