@@ -27,8 +27,8 @@ LDLIBS	 = $(PKG_LIBS) -lresolv -lpthread -lm
 SAN	 = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	   -fno-omit-frame-pointer
 
-PROGS	 = periskop-discover periskop-scrape periskop-aggregate \
-	   periskop-serve periskop-run
+# Every folder under cmd/ is a program.
+PROGS	 = $(notdir $(wildcard cmd/periskop-*))
 BINS	 = $(PROGS:%=bin/%)
 LIB_SRC	 = $(wildcard lib/*.c)
 LIB_OBJ	 = $(LIB_SRC:%.c=build/%.o)
