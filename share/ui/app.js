@@ -278,7 +278,7 @@ function currentLink() {
 		return '#/targets';
 	const o = state.detail && state.occ > 0 ?
 	    occurrences(state.detail)[state.occ] : null;
-	return link(r.service, r.key, o ? { occ: o.uuid } : null);
+	return link(r.service, r.key, o ? occLink(o, state.occ) : null);
 }
 
 /* Records filters and occurrence in the address without a new entry. */
@@ -672,6 +672,23 @@ function renderSvcChart() {
 
 function occurrences(d) {
 	return (d && (d.occurrences || d.latest_errors)) || [];
+}
+
+/*
+ * Clients may send occurrences without a uuid (the server shows them as
+ * ""): those are told apart by time and content, and linked by position.
+ */
+function sameOcc(a, b) {
+	if (!a || !b)
+		return false;
+	if (a.uuid || b.uuid)
+		return a.uuid === b.uuid;
+	return a.timestamp === b.timestamp &&
+	    JSON.stringify(a.error) === JSON.stringify(b.error);
+}
+
+function occLink(o, i) {
+	return o.uuid ? { occ: o.uuid } : { n: String(i) };
 }
 
 function causeChain(err) {
@@ -1141,8 +1158,9 @@ async function onRoute() {
 				return;
 			const occ = occurrences(state.detail);
 			const want = r.params.get('occ');
-			const i = want ?
-			    occ.findIndex((o) => o.uuid === want) : 0;
+			const n = Number(r.params.get('n'));
+			const i = want ? occ.findIndex((o) => o.uuid === want) :
+			    Number.isInteger(n) && n < occ.length ? n : 0;
 			state.occ = i > 0 ? i : 0;
 			renderDetail(true);
 			ui.detail.scrollTop = 0;
@@ -1198,11 +1216,11 @@ async function refreshService(r, seq) {
 	if (r.view !== 'detail')
 		return;
 	const occ = occurrences(state.detail);
-	const uuid = occ[state.occ] && occ[state.occ].uuid;
+	const shown = occ[state.occ];
 	await loadDetail(r.service, r.key);
 	if (seq !== state.seq)
 		return;
-	const i = occurrences(state.detail).findIndex((o) => o.uuid === uuid);
+	const i = occurrences(state.detail).findIndex((o) => sameOcc(o, shown));
 	state.occ = i >= 0 ? i : 0;
 	renderDetail(false);
 }

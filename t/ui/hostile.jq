@@ -30,4 +30,10 @@ def ts($s): ($now - $s) | todate;
       message: "{{constructor.constructor('window.__pwned=13')()}}",
       stacktrace: [], cause: "<script>window.__pwned=14</script>"},
      uuid: "6c3e4bd4-9a34-4a7e-8f31-0d9e8a1c0002", timestamp: ts(3600),
-     severity: "warning"}]}]}
+     severity: "warning"}]},
+  # An old client's occurrences without a uuid, older than the above.
+  {aggregation_key: "NoUuid@1", total_count: 3, severity: "error",
+   latest_errors: [range(3) as $i |
+    {error: {class: "NoUuid", message: "occurrence \($i)",
+      stacktrace: [], cause: null},
+     timestamp: ts(9000 + 60 * $i), severity: "error"}]}]}

@@ -389,6 +389,27 @@ async function checkHostile() {
 	is(bad.csp, [], 'nothing was even tried (no CSP violation)');
 }
 
+/* Occurrences without a uuid: linked by position, kept by a reload. */
+async function checkNoUuid() {
+	await page.goto(BASE + '/#/evil/errors/' +
+	    encodeURIComponent('NoUuid@1'));
+	await detailKeyIs(page, 'NoUuid@1');
+	await page.keyboard.press('n');
+	await page.keyboard.press('n');
+	is(await text(page, '#occ-pos'), '3 of 3', 'the oldest of three');
+	is(await text(page, '.occ pre.message'), 'occurrence 2',
+	    'its message');
+	const hash = await page.evaluate(() => location.hash);
+	ok(hash.endsWith('?n=2'), 'its position is in the address', hash);
+	await page.reload();
+	await page.waitForFunction(() => {
+		const e = document.getElementById('occ-pos');
+		return e && e.textContent === '3 of 3';
+	});
+	is(await text(page, '.occ pre.message'), 'occurrence 2',
+	    'after a reload, the same occurrence');
+}
+
 /* 5,000 errors. */
 async function checkBig() {
 	const t0 = Date.now();
@@ -604,6 +625,7 @@ async function main() {
 	await step('keyboard navigation', checkKeyboard);
 	await step('the targets page', checkTargets);
 	await step('hostile payloads stay text', checkHostile);
+	await step('occurrences without a uuid', checkNoUuid);
 	await step('5,000 errors', checkBig);
 	await step('auto refresh keeps selection and scroll', checkRefresh);
 	await step('dark theme', checkDark);
