@@ -22,7 +22,7 @@ PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 CHECK_CFLAGS = $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
 CHECK_LIBS = $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -Ilib $(PKG_CFLAGS) $(CFLAGS)
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -Ilib $(PKG_CFLAGS) $(CPPFLAGS) $(CFLAGS)
 LDLIBS	 = $(PKG_LIBS) -lresolv -lpthread -lm
 SAN	 = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	   -fno-omit-frame-pointer
@@ -52,7 +52,7 @@ DEB_TEST = check curl jq perl sqlite3 mandoc procps clang libclang-rt-14-dev \
 
 .PHONY: all check unit integration run install uninstall clean lint deps \
 	deps-test deps-ui deps-bench deps-install bench fuzz fuzz-smoke soak \
-	valgrind timeshift
+	valgrind timeshift programs deb deb-check
 .SUFFIXES:
 
 all: deps $(BINS) $(HELPERS)
@@ -105,7 +105,8 @@ build/san/libperiskop.a: $(SAN_OBJ)
 .SECONDEXPANSION:
 bin/%: $$(wildcard cmd/%/*.c) $$(wildcard cmd/%/*.h) build/libperiskop.a
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c,$^) build/libperiskop.a $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(filter %.c,$^) build/libperiskop.a \
+	    $(LDLIBS)
 
 build/t/helper/%: t/helper/%.c build/libperiskop.a
 	@mkdir -p $(@D)
@@ -229,7 +230,28 @@ valgrind: all
 	@$(MAKE) -s --no-print-directory deps-test
 	@t/valgrind/run.sh
 
-install: all
+# The programs and the library, without the test helpers: what install
+# and the Debian package need.
+programs: $(BINS) build/libperiskop.a
+
+# The Debian packages, built from a copy of the tree in build/deb/src,
+# so that dpkg-buildpackage's files stay under build/deb.
+DEB_PKG = debhelper dpkg-dev fakeroot lintian
+deb:
+	@$(MAKE) -s --no-print-directory deps-install \
+	    DEPS_CHECK='command -v dh && command -v dpkg-buildpackage && command -v fakeroot && command -v lintian' \
+	    DEPS_PKGS='$(DEB_PKG)'
+	rm -rf build/deb && mkdir -p build/deb/src
+	tar -cf - --exclude=./build --exclude=./bin --exclude=./.git \
+	    --exclude=./t/ui/node_modules . | tar -C build/deb/src -xf -
+	cd build/deb/src && dpkg-buildpackage -us -uc -b
+
+# Builds, installs, runs, removes and purges the package (as root).
+deb-check: all
+	@$(MAKE) -s --no-print-directory deps-test
+	prove -f t/deb/deb-check.sh
+
+install: programs
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 \
 	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SHAREDIR) \
