@@ -26,10 +26,14 @@ lintian --fail-on error,warning "$OUT"/periskop_*.changes \
 ok $? "lintian: no error, no warning"
 sed 's/^/# lintian: /' "$T_TMP/lintian"
 
+# apt waits for the dpkg lock that another installer may hold.
+apt() {
+	DEBIAN_FRONTEND=noninteractive apt-get -y -q \
+	    -o DPkg::Lock::Timeout=300 "$@"
+}
 # Whatever an earlier run left, so this one starts clean.
-dpkg --purge libperiskop-dev periskop >/dev/null 2>&1
-DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-    "$DEB" "$DEV" >"$T_TMP/install.log" 2>&1
+apt purge libperiskop-dev periskop >/dev/null 2>&1
+apt install --no-install-recommends "$DEB" "$DEV" >"$T_TMP/install.log" 2>&1
 ok $? "apt-get install ./periskop_*.deb ./libperiskop-dev_*.deb" ||
     tail -n 20 "$T_TMP/install.log" | sed 's/^/# /'
 is "$(id -un periskop 2>/dev/null)/$(stat -c %U /var/lib/periskop 2>/dev/null)" \
@@ -68,8 +72,11 @@ got() {
 wait_for 30 got
 ok $? "the installed chain serves the demo target's errors" ||
     sed 's/^/# run: /' "$T_TMP/run.err"
-like "$(curl -s --max-time 5 "http://127.0.0.1:$PORT/")" "<title>Periskop</title>" \
-    "the installed UI"
+ui() {
+	curl -s --max-time 5 "http://127.0.0.1:$PORT/" | grep -q '<title>Periskop</title>'
+}
+wait_for 10 ui
+ok $? "the installed UI"
 is "$(stat -c %U /var/lib/periskop/periskop.db 2>/dev/null)" periskop \
     "the database is the periskop user's, under /var/lib/periskop"
 stop "$RUN"
@@ -86,12 +93,13 @@ ok $? "a program builds against libperiskop-dev with pkg-config"
 # -- remove keeps the state and the config; purge takes everything
 FILES=$(dpkg -L periskop libperiskop-dev | while read -r f; do
 	[ -f "$f" ] && echo "$f"; done)
-dpkg --remove libperiskop-dev periskop >"$T_TMP/remove.log" 2>&1
-ok $? "dpkg --remove"
+apt remove libperiskop-dev periskop >"$T_TMP/remove.log" 2>&1
+ok $? "apt-get remove"
 test -f /var/lib/periskop/periskop.db && test -f /etc/periskop/periskop.yaml
 ok $? "remove keeps the database and the configuration"
-dpkg --purge libperiskop-dev periskop >>"$T_TMP/remove.log" 2>&1
-ok $? "dpkg --purge"
+# libperiskop-dev has no conffiles: remove took all of it.
+apt purge periskop >>"$T_TMP/remove.log" 2>&1
+ok $? "apt-get purge"
 left=$(for f in $FILES /etc/periskop /var/lib/periskop; do
 	[ -e "$f" ] && echo "$f"; done)
 is "$left" "" "purge leaves no file of the packages, no /etc/periskop, no /var/lib/periskop"
