@@ -1,0 +1,630 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* periskop-pushgateway: takes pushed client payloads and serves their exact totals for scraping. */
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "buf.h"
+#include "duration.h"
+#include "log.h"
+#include "model.h"
+#include "push.h"
+#include "scrape.h"
+#include "timefmt.h"
+#include "xalloc.h"
+
+#define DEFAULT_LISTEN	"127.0.0.1:7878"
+#define DEFAULT_BODY	((size_t)1024 * 1024)
+#define THREADS		4
+#define CONN_TIMEOUT_S	30
+#define CONN_MEMORY	(64 * 1024)
+#define BACKLOG		1024
+#define TEXT_TYPE	"text/plain; charset=utf-8"
+#define JSON_TYPE	"application/json"
+
+/* Why a push was refused, for /metrics. */
+enum refusal {
+	REF_INVALID,		/* 400: not JSON or not a payload */
+	REF_TOO_LARGE,		/* 413 */
+	REF_CONTENT_TYPE,	/* 415 */
+	REF_UNAUTHORIZED,	/* 401 */
+	REF_LIMIT,		/* 429: pushers or keys */
+	REF_STORAGE,		/* 503: the state could not be saved */
+	REF_N
+};
+static const char *const refusal_name[REF_N] = {
+	"invalid", "too_large", "content_type", "unauthorized", "limit",
+	"storage"
+};
+
+/* What one request keeps between the access handler's calls. */
+struct conn {
+	struct buf	 body;
+	int		 started;
+	int		 too_big;
+};
+
+/* Everything the handler threads share; mu guards all of it. */
+static pthread_mutex_t	 mu = PTHREAD_MUTEX_INITIALIZER;
+static struct push_state *state;
+static const char	*state_file;
+static char		*token;
+static size_t		 max_body = DEFAULT_BODY;
+static uint64_t		 accepted, refused[REF_N];
+
+static void __attribute__((noreturn))
+usage(FILE *f, int code)
+{
+	fprintf(f, "usage: periskop-pushgateway [-hv] "
+	    "[-l addr:port | --listen addr:port] [--state file]\n"
+	    "\t[--token-file file] [--max-body bytes] [--max-pushers n]\n"
+	    "\t[--max-keys n] [--max-latest n] [--ttl duration]\n");
+	exit(code);
+}
+
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	size_t n;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		msg[--n] = '\0';
+	log_debug("libmicrohttpd: %s", msg);
+}
+
+static void
+completed(void *cls, struct MHD_Connection *c, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct conn *cn = *con_cls;
+
+	if (cn != NULL) {
+		buf_release(&cn->body);
+		free(cn);
+		*con_cls = NULL;
+	}
+}
+
+static enum MHD_Result
+answer(struct MHD_Connection *c, int status, const char *type,
+    struct buf *b)
+{
+	struct MHD_Response *mr;
+	enum MHD_Result ret;
+	size_t len;
+	char *body;
+
+	body = buf_detach(b, &len);
+	mr = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	if (mr == NULL) {
+		free(body);
+		return MHD_NO;
+	}
+	if (type != NULL)
+		MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	ret = MHD_queue_response(c, (unsigned int)status, mr);
+	MHD_destroy_response(mr);
+	return ret;
+}
+
+static enum MHD_Result
+text(struct MHD_Connection *c, int status, const char *fmt, ...)
+{
+	struct buf b;
+	enum MHD_Result ret;
+	va_list ap;
+	char line[1024];
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	buf_init(&b);
+	buf_adds(&b, line);
+	ret = answer(c, status, TEXT_TYPE, &b);
+	buf_release(&b);
+	return ret;
+}
+
+static enum MHD_Result
+refuse(struct MHD_Connection *c, enum refusal why, int status,
+    const char *fmt, ...)
+{
+	va_list ap;
+	char line[1024];
+
+	pthread_mutex_lock(&mu);
+	refused[why]++;
+	pthread_mutex_unlock(&mu);
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	return text(c, status, "%s\n", line);
+}
+
+/* The client's address, for the log and as a pusher without a uuid. */
+static void
+peer(struct MHD_Connection *c, char *host, size_t len)
+{
+	const union MHD_ConnectionInfo *ci;
+
+	snprintf(host, len, "unknown");
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci == NULL || ci->client_addr == NULL)
+		return;
+	getnameinfo(ci->client_addr, ci->client_addr->sa_family == AF_INET6 ?
+	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in), host,
+	    (socklen_t)len, NULL, 0, NI_NUMERICHOST);
+}
+
+/*
+ * Clients send application/json, text/plain, or (curl -d) a form type
+ * with a JSON body; what is clearly something else is refused.
+ */
+static int
+type_ok(const char *ct)
+{
+	static const char *const good[] = {
+		"application/json", "text/plain", "text/json",
+		"application/x-www-form-urlencoded",
+		"application/octet-stream", NULL
+	};
+	char t[128];
+	size_t i, n;
+
+	if (ct == NULL)
+		return 1;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	for (n = 0; ct[n] != '\0' && ct[n] != ';' && ct[n] != ' ' &&
+	    n < sizeof(t) - 1; n++)
+		t[n] = (char)tolower((unsigned char)ct[n]);
+	t[n] = '\0';
+	if (n == 0)
+		return 1;
+	for (i = 0; good[i] != NULL; i++)
+		if (strcmp(t, good[i]) == 0)
+			return 1;
+	return n > 5 && strcmp(t + n - 5, "+json") == 0;
+}
+
+/* Compares in time that does not depend on where the strings differ. */
+static int
+token_ok(const char *auth)
+{
+	size_t i, n, m;
+	unsigned char d;
+
+	if (token == NULL)
+		return 1;
+	if (auth == NULL || strncasecmp(auth, "Bearer ", 7) != 0)
+		return 0;
+	auth += 7;
+	n = strlen(auth);
+	m = strlen(token);
+	d = n != m;
+	for (i = 0; i < m; i++)
+		d |= (unsigned char)(token[i] ^ (i < n ? auth[i] : 0));
+	return d == 0;
+}
+
+static enum MHD_Result
+push(struct MHD_Connection *c, struct conn *cn)
+{
+	struct payload *p;
+	char err[1024], host[NI_MAXHOST];
+	int64_t now = time_now();
+	int r;
+
+	peer(c, host, sizeof(host));
+	if (cn->too_big)
+		return refuse(c, REF_TOO_LARGE, 413, "request body larger "
+		    "than %zu bytes", max_body);
+	if ((p = payload_parse(cn->body.p, cn->body.len, err,
+	    sizeof(err))) == NULL) {
+		log_warnx("push from '%s': %s", host, err);
+		return refuse(c, REF_INVALID, 400, "%s", err);
+	}
+	pthread_mutex_lock(&mu);
+	push_expire(state, now);
+	r = push_merge(state, p, host, now, err, sizeof(err));
+	if (r == 0 && state_file != NULL &&
+	    push_save(state, state_file, err, sizeof(err)) == -1)
+		r = -2;
+	if (r == 0)
+		accepted++;
+	pthread_mutex_unlock(&mu);
+	payload_free(p);
+	if (r == -1) {
+		log_warnx("push from '%s': %s", host, err);
+		return refuse(c, REF_LIMIT, 429, "%s", err);
+	}
+	if (r == -2) {
+		/*
+		 * Counts are cumulative, so the client's retry of the same
+		 * payload adds nothing twice; until then, say it is not
+		 * durable.
+		 */
+		log_warnx("%s", err);
+		return refuse(c, REF_STORAGE, 503, "the state could not be "
+		    "saved");
+	}
+	log_debug("push from '%s': accepted", host);
+	/* The original answers 200 with an empty body. */
+	return text(c, 200, "%s", "");
+}
+
+static enum MHD_Result
+metrics(struct MHD_Connection *c)
+{
+	struct buf b;
+	enum MHD_Result ret;
+	int i;
+
+	buf_init(&b);
+	pthread_mutex_lock(&mu);
+	buf_adds(&b, "# HELP periskop_pushgateway_pushes_total Pushes "
+	    "accepted.\n# TYPE periskop_pushgateway_pushes_total counter\n");
+	buf_addf(&b, "periskop_pushgateway_pushes_total %llu\n",
+	    (unsigned long long)accepted);
+	buf_adds(&b, "# HELP periskop_pushgateway_refused_total Pushes "
+	    "refused, by reason.\n"
+	    "# TYPE periskop_pushgateway_refused_total counter\n");
+	for (i = 0; i < REF_N; i++)
+		buf_addf(&b, "periskop_pushgateway_refused_total"
+		    "{reason=\"%s\"} %llu\n", refusal_name[i],
+		    (unsigned long long)refused[i]);
+	buf_adds(&b, "# HELP periskop_pushgateway_pushers Pushers known.\n"
+	    "# TYPE periskop_pushgateway_pushers gauge\n");
+	buf_addf(&b, "periskop_pushgateway_pushers %zu\n",
+	    push_npushers(state));
+	buf_adds(&b, "# HELP periskop_pushgateway_keys Aggregation keys "
+	    "exposed.\n# TYPE periskop_pushgateway_keys gauge\n");
+	buf_addf(&b, "periskop_pushgateway_keys %zu\n", push_nkeys(state));
+	pthread_mutex_unlock(&mu);
+	ret = answer(c, 200, "text/plain; version=0.0.4; charset=utf-8", &b);
+	buf_release(&b);
+	return ret;
+}
+
+static enum MHD_Result
+errors(struct MHD_Connection *c)
+{
+	struct buf b;
+	enum MHD_Result ret;
+
+	buf_init(&b);
+	pthread_mutex_lock(&mu);
+	push_write_payload(state, &b);
+	pthread_mutex_unlock(&mu);
+	ret = answer(c, 200, JSON_TYPE, &b);
+	buf_release(&b);
+	return ret;
+}
+
+static enum MHD_Result
+handle(void *cls, struct MHD_Connection *c, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_data_size, void **con_cls)
+{
+	struct conn *cn = *con_cls;
+	const char *cl;
+	char *end;
+	unsigned long long n;
+	int is_push;
+
+	is_push = strcmp(url, "/errors") == 0;
+	if (cn == NULL) {
+		cn = xcalloc(1, sizeof(*cn));
+		buf_init(&cn->body);
+		*con_cls = cn;
+	}
+	if (!cn->started) {
+		cn->started = 1;
+		if (!is_push || strcmp(method, MHD_HTTP_METHOD_POST) != 0)
+			return MHD_YES;
+		/* Refused before the body is read, so it costs nothing. */
+		if (!token_ok(MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+		    MHD_HTTP_HEADER_AUTHORIZATION)))
+			return refuse(c, REF_UNAUTHORIZED, 401,
+			    "a push needs 'Authorization: Bearer' with the "
+			    "gateway's token");
+		if (!type_ok(MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+		    MHD_HTTP_HEADER_CONTENT_TYPE)))
+			return refuse(c, REF_CONTENT_TYPE, 415, "content type "
+			    "'%s': want application/json or text/plain",
+			    MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+			    MHD_HTTP_HEADER_CONTENT_TYPE));
+		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+		    MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl != NULL) {
+			errno = 0;
+			n = strtoull(cl, &end, 10);
+			if (errno != 0 || n > max_body)
+				return refuse(c, REF_TOO_LARGE, 413,
+				    "request body larger than %zu bytes",
+				    max_body);
+		}
+		return MHD_YES;
+	}
+	if (*upload_data_size > 0) {
+		/* A chunked body over the limit is read and dropped. */
+		if (!is_push || cn->too_big ||
+		    cn->body.len + *upload_data_size > max_body)
+			cn->too_big = is_push;
+		else
+			buf_add(&cn->body, upload_data, *upload_data_size);
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (is_push) {
+		if (strcmp(method, MHD_HTTP_METHOD_POST) == 0)
+			return push(c, cn);
+		return text(c, 405, "push with POST\n");
+	}
+	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
+	    strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+		return text(c, 405, "method not allowed\n");
+	if (strcmp(url, "/-/errors") == 0 || strcmp(url, "/-/errors/") == 0)
+		return errors(c);
+	if (strcmp(url, "/metrics") == 0)
+		return metrics(c);
+	if (strcmp(url, "/-/health") == 0)
+		return text(c, 200, "OK");
+	return text(c, 404, "not found\n");
+}
+
+/* Binds and listens on "addr:port" ("[v6]:port", ":port" for all). */
+static int
+listen_on(const char *spec)
+{
+	struct addrinfo hints, *res, *ai;
+	char *host, *port;
+	int fd = -1, one = 1, e;
+
+	host = xstrdup(spec);
+	if ((port = strrchr(host, ':')) == NULL)
+		fatalx(64, "'%s': want address:port", spec);
+	*port++ = '\0';
+	if (host[0] == '[' && port - host >= 3 && port[-2] == ']') {
+		port[-2] = '\0';
+		memmove(host, host + 1, strlen(host));
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if ((e = getaddrinfo(host[0] != '\0' ? host : NULL, port, &hints,
+	    &res)) != 0)
+		fatalx(69, "'%s': %s", spec, gai_strerror(e));
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC |
+		    SOCK_NONBLOCK, ai->ai_protocol);
+		if (fd == -1)
+			continue;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
+		    listen(fd, BACKLOG) == 0)
+			break;
+		e = errno;
+		close(fd);
+		fd = -1;
+		errno = e;
+	}
+	if (fd == -1)
+		fatal(69, "'%s'", spec);
+	freeaddrinfo(res);
+	free(host);
+	return fd;
+}
+
+/* The first line of a file, without white space around it. */
+static char *
+read_token(const char *path)
+{
+	char line[4096], *p;
+	size_t n;
+	FILE *f;
+
+	if ((f = fopen(path, "re")) == NULL)
+		fatal(66, "'%s'", path);
+	if (fgets(line, sizeof(line), f) == NULL)
+		line[0] = '\0';
+	fclose(f);
+	n = strlen(line);
+	while (n > 0 && isspace((unsigned char)line[n - 1]))
+		line[--n] = '\0';
+	for (p = line; *p == ' ' || *p == '\t'; p++)
+		continue;
+	if (*p == '\0')
+		fatalx(78, "'%s': no token in the file", path);
+	return xstrdup(p);
+}
+
+/* The saved state, or a new one when the file does not exist yet. */
+static struct push_state *
+load_state(const char *path, const struct push_limits *l)
+{
+	struct push_state *s;
+	struct buf b;
+	char chunk[65536], err[1024];
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		if (errno == ENOENT) {
+			log_info("'%s': no state yet, starting empty", path);
+			return push_new(l);
+		}
+		fatal(66, "'%s'", path);
+	}
+	buf_init(&b);
+	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			fatal(74, "'%s'", path);
+		}
+		buf_add(&b, chunk, (size_t)n);
+	}
+	close(fd);
+	/* A state we cannot read is never dropped: someone must look. */
+	if ((s = push_load(b.p, b.len, l, err, sizeof(err))) == NULL)
+		fatalx(65, "'%s': not a valid state: %s; move it away to "
+		    "start empty", path, err);
+	buf_release(&b);
+	log_info("'%s': %zu pushers, %zu keys", path, push_npushers(s),
+	    push_nkeys(s));
+	return s;
+}
+
+static size_t
+count_arg(const char *s, const char *what)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v == 0 ||
+	    v > 100000000ULL) {
+		log_warnx("'%s': want a positive number of %s", s, what);
+		usage(stderr, 64);
+	}
+	return (size_t)v;
+}
+
+int
+main(int argc, char *argv[])
+{
+	enum { OPT_STATE = 256, OPT_TOKEN, OPT_BODY, OPT_PUSHERS, OPT_KEYS,
+	    OPT_LATEST, OPT_TTL };
+	static const struct option longopts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "state", required_argument, NULL, OPT_STATE },
+		{ "token-file", required_argument, NULL, OPT_TOKEN },
+		{ "max-body", required_argument, NULL, OPT_BODY },
+		{ "max-pushers", required_argument, NULL, OPT_PUSHERS },
+		{ "max-keys", required_argument, NULL, OPT_KEYS },
+		{ "max-latest", required_argument, NULL, OPT_LATEST },
+		{ "ttl", required_argument, NULL, OPT_TTL },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct push_limits lim;
+	const char *listen_spec = DEFAULT_LISTEN, *token_file = NULL;
+	struct MHD_Daemon *d;
+	unsigned int flags;
+	sigset_t sigs;
+	char err[512];
+	int ch, verbose = 0, fd, sig;
+
+	log_init("periskop-pushgateway", 0);
+	push_limits_init(&lim);
+	while ((ch = getopt_long(argc, argv, "hl:v", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'h':
+			usage(stdout, 0);
+		case 'l':
+			listen_spec = optarg;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case OPT_STATE:
+			state_file = optarg;
+			break;
+		case OPT_TOKEN:
+			token_file = optarg;
+			break;
+		case OPT_BODY:
+			if (scrape_parse_size(optarg, &max_body, err,
+			    sizeof(err)) == -1 || max_body == 0) {
+				log_warnx("--max-body: '%s': %s", optarg,
+				    max_body == 0 ? "zero" : err);
+				usage(stderr, 64);
+			}
+			break;
+		case OPT_PUSHERS:
+			lim.max_pushers = count_arg(optarg, "pushers");
+			break;
+		case OPT_KEYS:
+			lim.max_keys = count_arg(optarg, "keys");
+			break;
+		case OPT_LATEST:
+			lim.max_latest = count_arg(optarg, "occurrences");
+			break;
+		case OPT_TTL:
+			if (duration_parse(optarg, &lim.ttl_ms, err,
+			    sizeof(err)) == -1) {
+				log_warnx("--ttl: %s", err);
+				usage(stderr, 64);
+			}
+			break;
+		default:
+			usage(stderr, 64);
+		}
+	}
+	if (optind != argc)
+		usage(stderr, 64);
+	log_init("periskop-pushgateway", verbose);
+
+	if (token_file != NULL)
+		token = read_token(token_file);
+	state = state_file != NULL ? load_state(state_file, &lim) :
+	    push_new(&lim);
+
+	signal(SIGPIPE, SIG_IGN);
+	/* Blocked before the workers start, so only sigwait sees them. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	if ((errno = pthread_sigmask(SIG_BLOCK, &sigs, NULL)) != 0)
+		fatal(71, "pthread_sigmask");
+
+	fd = listen_on(listen_spec);
+	flags = MHD_USE_INTERNAL_POLLING_THREAD;
+	flags |= MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES ?
+	    MHD_USE_EPOLL : MHD_USE_POLL;
+	if (verbose)
+		flags |= MHD_USE_ERROR_LOG;
+	d = MHD_start_daemon(flags, 0, NULL, NULL, handle, NULL,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+	    MHD_OPTION_LISTEN_SOCKET, fd,
+	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)THREADS,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)CONN_TIMEOUT_S,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
+	    MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+	    MHD_OPTION_END);
+	if (d == NULL)
+		fatalx(69, "'%s': cannot start the HTTP server", listen_spec);
+	log_info("listening on '%s'", listen_spec);
+
+	for (;;) {
+		if (sigwait(&sigs, &sig) == 0)
+			break;
+	}
+	log_debug("signal %d: stopping", sig);
+	MHD_stop_daemon(d);
+	close(fd);
+	push_free(state);
+	free(token);
+	return 0;
+}
