@@ -1,0 +1,129 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# periskop-pushgateway: the original README's push, exact totals from
+# cumulative pushes (repeats, resets, many pushers at once), the real
+# chain behind it, kill -9 and a restart, and bad input refused with
+# nothing changed.
+. "$(dirname "$0")/lib.sh"
+
+for p in periskop-pushgateway periskop-scrape periskop-aggregate; do
+	[ -x "$BIN/$p" ] || skip_all "bin/$p not built"
+done
+command -v curl >/dev/null || skip_all "curl not installed"
+command -v jq >/dev/null || skip_all "jq not installed"
+command -v sqlite3 >/dev/null || skip_all "sqlite3 not installed"
+
+plan 22
+
+STATE=$T_TMP/gw.state
+PORT=$(free_port)
+GW=http://127.0.0.1:$PORT
+NOW=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+
+start_gw() {
+	spawn gw periskop-pushgateway -l "127.0.0.1:$PORT" --state "$STATE" \
+	    --max-body 64k "$@"
+	GWPID=$SPAWNED
+	wait_port "$PORT" 10
+}
+# payload PUSHER KEY COUNT OCCURRENCE: a client's cumulative payload
+payload() {
+	printf '{"target_uuid":"%s","aggregated_errors":[{"aggregation_key":"%s","total_count":%s,"severity":"error","created_at":"%s","latest_errors":[{"error":{"class":"E","message":"m","stacktrace":[],"cause":null},"uuid":"%s","timestamp":"%s","severity":"error"}]}]}' \
+	    "$1" "$2" "$3" "$NOW" "$4" "$NOW"
+}
+# push BODY [CURL ARGS]: prints the status code
+push() {
+	b=$1; shift
+	curl -s -o "$T_TMP/resp" -w '%{http_code}' --max-time 10 -X POST \
+	    -H 'Content-Type: application/json' "$@" --data-binary "$b" \
+	    "$GW/errors"
+}
+total() {
+	curl -s --max-time 10 "$GW/-/errors/" | jq -r --arg k "$1" \
+	    '[.aggregated_errors[] | select(.aggregation_key == $k) |
+	      .total_count] | add // 0'
+}
+snapshot() { curl -s --max-time 10 "$GW/-/errors/" | jq -Sc .; }
+
+start_gw
+ok $? "the gateway listens on 127.0.0.1"
+
+# The original README's example: curl -X POST with a JSON body.
+is "$(push "$(payload 5d9893c6-51d6-11ea-8aad-f894c260afe5 test 1 u-0)")" 200 \
+    "the original README's push: 200"
+is "$(wc -c <"$T_TMP/resp")" 0 "... with an empty body, as the original"
+is "$(total test)" 1 "... and GET /-/errors/ has it"
+
+# Cumulative counts, per pusher.
+push "$(payload job-a k 5 a1)" >/dev/null
+is "$(push "$(payload job-a k 5 a1)")/$(total k)" 200/5 \
+    "the same payload again adds nothing: 5"
+push "$(payload job-a k 8 a2)" >/dev/null
+is "$(total k)" 8 "a count growing 5 to 8: 8"
+push "$(payload job-a k 2 a3)" >/dev/null
+is "$(total k)" 10 "a smaller count is a counter reset: 8 + 2"
+push "$(payload job-b k 4 b1)" >/dev/null
+is "$(total k)" 14 "another pusher's count adds: 14"
+is "$(curl -s "$GW/-/errors/" | jq -r '.aggregated_errors[] |
+    select(.aggregation_key == "k") | [.latest_errors[].uuid] | sort | join(" ")')" \
+    "a1 a2 a3 b1" "occurrences merged, de-duplicated by uuid"
+push "$(printf '{"aggregated_errors":[{"aggregation_key":"anon","total_count":3,"severity":"warning","latest_errors":[]}]}')" >/dev/null
+push "$(printf '{"aggregated_errors":[{"aggregation_key":"anon","total_count":3,"severity":"warning","latest_errors":[]}]}')" >/dev/null
+is "$(total anon)" 3 "without a target_uuid, the address names the pusher"
+
+# Twenty jobs at once, each pushing its growing count ten times.
+pids=""
+for j in $(seq 1 20); do
+	( for i in $(seq 1 10); do
+		push "$(payload "batch-$j" many "$i" "o-$j-$i")" >/dev/null
+	  done ) &
+	pids="$pids $!"
+done
+for p in $pids; do wait "$p"; done
+is "$(total many)" 200 "20 concurrent pushers x 10 pushes of a growing count: 200"
+
+# Bad input: refused, and the state is unchanged.
+before=$(snapshot)
+is "$(push 'not json')" 400 "not JSON: 400"
+like "$(cat "$T_TMP/resp")" "byte" "... saying where"
+is "$(push '{"foo":1}')" 400 "not a Periskop payload: 400"
+is "$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -X POST \
+    -H 'Content-Type: multipart/form-data' --data-binary "$(payload big k 1 x)" \
+    "$GW/errors")" 415 \
+    "another content type: 415"
+head -c 70000 /dev/zero | tr '\0' ' ' >"$T_TMP/big"
+is "$(push @"$T_TMP/big")" 413 "a body over --max-body: 413"
+is "$(snapshot)" "$before" "none of them changed anything"
+
+# The real chain behind it: scrape the gateway, aggregate into SQLite.
+printf '{"type":"targets","service":"batch","endpoint":"/-/errors/","interval_s":10,"timeout_s":5,"targets":[{"address":"127.0.0.1:%s","url":"%s/-/errors/","labels":{}}]}\n' \
+    "$PORT" "$GW" >"$T_TMP/targets"
+chain() {
+	with_timeout 30 sh -c 'periskop-scrape --once <"$1" |
+	    periskop-aggregate --db "sqlite:$2"' sh "$T_TMP/targets" \
+	    "$T_TMP/p.db" >/dev/null 2>>"$T_TMP/chain.err"
+}
+chain; chain
+is "$(sqlite3 "$T_TMP/p.db" "SELECT total_count FROM errors WHERE key = 'many'")" \
+    200 "scraped twice through the chain: still 200"
+
+# kill -9 after acknowledged pushes, then a restart on the same state.
+push "$(payload job-a k 9 a4)" >/dev/null
+before=$(snapshot)
+kill -KILL "$GWPID"; wait "$GWPID" 2>/dev/null
+start_gw
+is "$(snapshot)" "$before" "kill -9 and a restart: every acknowledged push is there"
+is "$(push "$(payload job-a k 9 a4)")/$(total k)" 200/21 \
+    "... and the same push again still adds nothing: 21"
+
+# A token.
+stop "$GWPID"
+printf 's3cret\n' >"$T_TMP/token"
+start_gw --token-file "$T_TMP/token"
+is "$(push "$(payload t k 1 t1)")/$(push "$(payload t k 1 t1)" -H 'Authorization: Bearer nope')/$(push "$(payload t k 1 t1)" -H 'Authorization: Bearer s3cret')" \
+    401/401/200 "with --token-file: 401 without the token or with a wrong one, 200 with it"
+stop "$GWPID"
+if grep -q s3cret "$T_TMP"/gw.err; then leak=yes; else leak=no; fi
+is "$leak" no "the token is not in the log"
+
+done_testing
