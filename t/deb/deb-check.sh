@@ -13,7 +13,7 @@ command -v dpkg-buildpackage >/dev/null || skip_all "dpkg-dev not installed"
 command -v lintian >/dev/null || skip_all "lintian not installed"
 [ -x "$HELPER/fake-target" ] || skip_all "build/t/helper/fake-target not built"
 
-plan 17
+plan 18
 
 OUT=$T_TOP/build/deb
 make -s -C "$T_TOP" deb >"$T_TMP/build.log" 2>&1
@@ -44,6 +44,9 @@ UNIT=/lib/systemd/system/periskop.service
 grep -q '^ProtectSystem=strict' "$UNIT" && grep -q '^NoNewPrivileges=yes' "$UNIT" &&
     grep -q '^ReadWritePaths=/var/lib/periskop' "$UNIT"
 ok $? "the unit is hardened (ProtectSystem=strict, NoNewPrivileges, ReadWritePaths)"
+grep -q '^ExecStart=/usr/bin/periskop-pushgateway ' \
+    /lib/systemd/system/periskop-pushgateway.service
+ok $? "the push gateway has its unit"
 test -f /usr/share/man/man8/periskop-run.8.gz && test -f /usr/share/man/man7/periskop.7.gz
 ok $? "the man pages, in /usr/share/man"
 
