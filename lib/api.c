@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "httpd.h"
 #include "buf.h"
 #include "db.h"
 #include "model.h"
@@ -34,14 +35,6 @@
 /* Bytes one cache may hold, so that query variations cannot exhaust memory. */
 #define CACHE_BYTES	(32 * 1024 * 1024)
 
-const char *const api_secure_headers[API_NSECURE][2] = {
-	{ "X-Content-Type-Options", "nosniff" },
-	{ "Content-Security-Policy", "default-src 'self'; "
-	    "img-src 'self' data:; style-src 'self'; script-src 'self'; "
-	    "object-src 'none'; frame-ancestors 'none'; base-uri 'none'" },
-	{ "Referrer-Policy", "no-referrer" },
-};
-
 void
 api_resp_init(struct api_resp *r)
 {
@@ -49,9 +42,9 @@ api_resp_init(struct api_resp *r)
 
 	memset(r, 0, sizeof(*r));
 	buf_init(&r->body);
-	for (i = 0; i < API_NSECURE; i++)
-		api_resp_header(r, api_secure_headers[i][0],
-		    api_secure_headers[i][1]);
+	for (i = 0; i < HTTPD_NSECURE; i++)
+		api_resp_header(r, httpd_secure_headers[i][0],
+		    httpd_secure_headers[i][1]);
 }
 
 void

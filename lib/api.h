@@ -76,10 +76,6 @@ struct api_resp {
 	size_t			 nheaders;
 };
 
-/* The security headers every response carries: name and value. */
-#define API_NSECURE	3
-extern const char *const api_secure_headers[API_NSECURE][2];
-
 /* Starts a response with the security headers every response carries. */
 void	api_resp_init(struct api_resp *);
 void	api_resp_release(struct api_resp *);

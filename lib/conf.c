@@ -1422,23 +1422,12 @@ valid_port(const char *p)
 	return v >= 1 && v <= 65535;
 }
 
+/* "addr:port" or "[v6]:port", as the servers' listen options take it. */
 static int
-parse_server(struct ctx *c, const struct node *top, struct conf_server *sv)
+check_listen(struct ctx *c, const struct node *n, const char *l)
 {
-	static const char *const keys[] = { "listen", NULL };
-	const struct node	*m, *n;
-	const char		*l, *port, *why = NULL;
+	const char	*port, *why = NULL;
 
-	sv->listen = xstrdup("127.0.0.1:8080");
-	if ((m = map_get(top, "server")) == NULL || m->type == N_NULL)
-		return 0;
-	if (want(c, m, N_MAP, "server", "at the top level") == -1 ||
-	    check_map(c, m, "in server", keys) == -1 ||
-	    get_str(c, m, "listen", "in server", &sv->listen) == -1)
-		return -1;
-	if ((n = map_get(m, "listen")) == NULL)
-		return 0;
-	l = sv->listen;
 	if (l[0] == '[') {
 		port = strchr(l, ']');
 		if (port == NULL)
@@ -1463,6 +1452,124 @@ parse_server(struct ctx *c, const struct node *top, struct conf_server *sv)
 	return 0;
 }
 
+static int
+parse_server(struct ctx *c, const struct node *top, struct conf_server *sv)
+{
+	static const char *const keys[] = { "listen", NULL };
+	const struct node	*m, *n;
+
+	sv->listen = xstrdup("127.0.0.1:8080");
+	if ((m = map_get(top, "server")) == NULL || m->type == N_NULL)
+		return 0;
+	if (want(c, m, N_MAP, "server", "at the top level") == -1 ||
+	    check_map(c, m, "in server", keys) == -1 ||
+	    get_str(c, m, "listen", "in server", &sv->listen) == -1)
+		return -1;
+	if ((n = map_get(m, "listen")) == NULL)
+		return 0;
+	return check_listen(c, n, sv->listen);
+}
+
+static int
+parse_pushgateway(struct ctx *c, const struct node *top,
+    struct conf_pushgateway *pg)
+{
+	static const char *const keys[] = { "listen", "service", "state",
+	    "token_file", "max_body", "max_pushers", "max_keys",
+	    "max_latest", "ttl", NULL };
+	const char		*w = "in pushgateway";
+	const struct node	*m, *n;
+	char			*state = NULL;
+
+	if ((m = map_get(top, "pushgateway")) == NULL)
+		return 0;
+	pg->enabled = 1;
+	pg->pos = m->pos;
+	pg->listen = xstrdup("127.0.0.1:7878");
+	pg->service = xstrdup("pushgateway");
+	if (m->type != N_NULL && (want(c, m, N_MAP, "pushgateway",
+	    "at the top level") == -1 || check_map(c, m, w, keys) == -1 ||
+	    get_str(c, m, "listen", w, &pg->listen) == -1 ||
+	    get_str(c, m, "service", w, &pg->service) == -1 ||
+	    get_str(c, m, "state", w, &state) == -1 ||
+	    get_file(c, m, "token_file", w, &pg->token_file) == -1 ||
+	    get_uint(c, m, "max_body", w, UINT32_MAX, &pg->max_body,
+	    NULL) == -1 ||
+	    get_uint(c, m, "max_pushers", w, 100000000, &pg->max_pushers,
+	    NULL) == -1 ||
+	    get_uint(c, m, "max_keys", w, 100000000, &pg->max_keys,
+	    NULL) == -1 ||
+	    get_uint(c, m, "max_latest", w, 100000000, &pg->max_latest,
+	    NULL) == -1 ||
+	    get_dur(c, m, "ttl", w, &pg->ttl_ms) == -1)) {
+		free(state);
+		return -1;
+	}
+	pg->state = join_dir(c, state != NULL && state[0] != '\0' ? state :
+	    "pushgateway.state");
+	free(state);
+	if (m->type == N_NULL)
+		return 0;
+	if ((n = map_get(m, "listen")) != NULL &&
+	    check_listen(c, n, pg->listen) == -1)
+		return -1;
+	if ((n = map_get(m, "service")) != NULL && pg->service[0] == '\0')
+		return cerr(c, n->pos, "empty service name");
+	return 0;
+}
+
+/*
+ * The gateway as a scrape target: its listen address, where a wildcard
+ * host is reached on loopback.
+ */
+static char *
+pushgateway_target(const char *listen)
+{
+	const char	*port = strrchr(listen, ':');
+	size_t		 hlen = (size_t)(port - listen);
+
+	if (hlen == 0 || (hlen == 7 && strncmp(listen, "0.0.0.0", 7) == 0))
+		return xasprintf("127.0.0.1%s", port);
+	if (hlen == 4 && strncmp(listen, "[::]", 4) == 0)
+		return xasprintf("[::1]%s", port);
+	return xstrdup(listen);
+}
+
+static void
+add_pushgateway(struct conf *cf)
+{
+	struct conf_pushgateway	*pg = &cf->pushgateway;
+	struct conf_service	*svc = NULL;
+	struct conf_static	*sc;
+	size_t			 i;
+
+	for (i = 0; i < cf->nservices; i++)
+		if (strcmp(cf->services[i].name, pg->service) == 0)
+			svc = &cf->services[i];
+	if (svc == NULL) {
+		cf->services = xreallocarray(cf->services, cf->nservices + 1,
+		    sizeof(*cf->services));
+		svc = &cf->services[cf->nservices++];
+		memset(svc, 0, sizeof(*svc));
+		svc->name = xstrdup(pg->service);
+		svc->pos = pg->pos;
+		svc->scraper.endpoint = xstrdup("/-/errors/");
+		svc->scraper.scheme = xstrdup("http");
+		svc->scraper.interval_ms = 30 * 1000;
+		svc->scraper.timeout_ms = 10 * 1000;
+	}
+	svc->static_configs = xreallocarray(svc->static_configs,
+	    svc->nstatic_configs + 1, sizeof(*svc->static_configs));
+	sc = &svc->static_configs[svc->nstatic_configs++];
+	memset(sc, 0, sizeof(*sc));
+	sc->pos = pg->pos;
+	sc->targets = xcalloc(1, sizeof(*sc->targets));
+	sc->targets[0] = pushgateway_target(pg->listen);
+	sc->ntargets = 1;
+	labels_init(&sc->labels);
+	labels_set(&sc->labels, "__metrics_path__", "/-/errors/");
+}
+
 static char *
 dir_of(const char *path)
 {
@@ -1479,7 +1586,7 @@ static int
 parse_conf(struct ctx *c, const struct node *root, struct conf *cf)
 {
 	static const char *const keys[] = { "services", "repository",
-	    "server", NULL };
+	    "server", "pushgateway", NULL };
 	const struct node	*n, *items;
 	size_t			 i, j, nitems;
 
@@ -1510,9 +1617,13 @@ parse_conf(struct ctx *c, const struct node *root, struct conf *cf)
 				    cf->services[j].pos.line,
 				    cf->services[j].pos.col);
 	}
-	if (parse_repository(c, root, &cf->repository) == -1)
+	if (parse_repository(c, root, &cf->repository) == -1 ||
+	    parse_server(c, root, &cf->server) == -1 ||
+	    parse_pushgateway(c, root, &cf->pushgateway) == -1)
 		return -1;
-	return parse_server(c, root, &cf->server);
+	if (cf->pushgateway.enabled)
+		add_pushgateway(cf);
+	return 0;
 }
 
 struct conf *
@@ -1666,6 +1777,10 @@ conf_free(struct conf *cf)
 	free(cf->repository.path);
 	free(cf->repository.dsn);
 	free(cf->server.listen);
+	free(cf->pushgateway.listen);
+	free(cf->pushgateway.service);
+	free(cf->pushgateway.state);
+	free(cf->pushgateway.token_file);
 	free(cf->path);
 	free(cf->dir);
 	free(cf);

@@ -172,6 +172,27 @@ struct conf_server {
 	char	*listen;	/* default "127.0.0.1:8080" */
 };
 
+/*
+ * The pushgateway block: where periskop-pushgateway listens and keeps its
+ * state, its limits (0: the program's default), and the service it is
+ * scraped as.  conf_parse adds the gateway to that service (made when
+ * the config has none of that name) as a static target whose
+ * __metrics_path__ is /-/errors/, so discovery needs nothing more.
+ */
+struct conf_pushgateway {
+	int		 enabled;	/* the block is present */
+	char		*listen;	/* default "127.0.0.1:7878" */
+	char		*service;	/* default "pushgateway" */
+	char		*state;		/* default "pushgateway.state"; joined */
+	char		*token_file;	/* joined; NULL when absent */
+	uint64_t	 max_body;	/* bytes */
+	uint64_t	 max_pushers;
+	uint64_t	 max_keys;	/* per pusher */
+	uint64_t	 max_latest;	/* occurrences per key */
+	int64_t		 ttl_ms;
+	struct conf_pos	 pos;
+};
+
 struct conf {
 	char			*path;		/* the file it was read from */
 	char			*dir;		/* its folder, for relative paths */
@@ -179,6 +200,7 @@ struct conf {
 	size_t			 nservices;
 	struct conf_repository	 repository;
 	struct conf_server	 server;
+	struct conf_pushgateway	 pushgateway;
 };
 
 /*

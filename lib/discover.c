@@ -26,6 +26,7 @@
 #include "discover.h"
 #include "relabel.h"
 #include "sd.h"
+#include "secret.h"
 #include "xalloc.h"
 
 /* Bounds a discovery document, so a broken server cannot exhaust memory. */
@@ -533,25 +534,6 @@ on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut,
 	return f->d->stopping;
 }
 
-/* A secret from a file, surrounding white space trimmed as Prometheus does. */
-static char *
-read_secret(const char *path, char *err, size_t errlen)
-{
-	char	*s, *e, e2[256];
-	size_t	 len;
-
-	if ((s = read_all(path, &len, e2, sizeof(e2))) == NULL) {
-		snprintf(err, errlen, "'%s': %s", path, e2);
-		return NULL;
-	}
-	e = s + strlen(s);
-	while (e > s && strchr(" \t\r\n", e[-1]) != NULL)
-		*--e = '\0';
-	e = s + strspn(s, " \t\r\n");
-	memmove(s, e, strlen(e) + 1);
-	return s;
-}
-
 /*
  * GET url into body.  Returns 0 on 200, -1 with a message otherwise.
  * json: also check Content-Type as Prometheus' HTTP SD does.
@@ -577,7 +559,7 @@ fetch(struct discovery *d, const char *url, const struct conf_http_auth *a,
 	f.d = d;
 	buf_init(&f.body);
 	if (a != NULL && a->username != NULL) {
-		if (a->password_file != NULL && (secret = read_secret(
+		if (a->password_file != NULL && (secret = secret_read(
 		    a->password_file, err, errlen)) == NULL)
 			goto out;
 		curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
@@ -585,7 +567,7 @@ fetch(struct discovery *d, const char *url, const struct conf_http_auth *a,
 		curl_easy_setopt(c, CURLOPT_PASSWORD, secret != NULL ? secret :
 		    a->password != NULL ? a->password : "");
 	} else if (a != NULL && a->type != NULL) {
-		if (a->credentials_file != NULL && (secret = read_secret(
+		if (a->credentials_file != NULL && (secret = secret_read(
 		    a->credentials_file, err, errlen)) == NULL)
 			goto out;
 		h = xasprintf("Authorization: %s %s", a->type, secret != NULL ?
@@ -654,7 +636,7 @@ out:
 	curl_easy_cleanup(c);
 	curl_slist_free_all(hdrs);
 	buf_release(&f.body);
-	free(secret);
+	secret_free(secret);
 	free(h);
 	return rc;
 }

@@ -15,11 +15,11 @@
 #include "model.h"
 #include "record.h"
 #include "scrape.h"
+#include "secret.h"
 #include "timefmt.h"
 #include "xalloc.h"
 
 /* Secrets read from files are at most this long, as a sanity limit. */
-#define SECRET_MAX	65536
 
 struct svc_target {
 	char	*address;
@@ -222,25 +222,12 @@ job_free(struct job *j)
 	free(j);
 }
 
-/* Clears a secret before freeing it, so it does not linger in the heap. */
-static void
-free_secret(char *p)
-{
-	volatile char *v = p;
-
-	if (p == NULL)
-		return;
-	while (*v != '\0')
-		*v++ = '\0';
-	free(p);
-}
-
 static void
 round_creds_release(struct service *v)
 {
-	free_secret(v->r_user);
-	free_secret(v->r_pass);
-	free_secret(v->r_authz);
+	secret_free(v->r_user);
+	secret_free(v->r_pass);
+	secret_free(v->r_authz);
 	free(v->r_autherr);
 	v->r_user = v->r_pass = v->r_authz = v->r_autherr = NULL;
 }
@@ -499,54 +486,6 @@ scraper_add_urls(struct scraper *s, const char *service,
 	return 0;
 }
 
-/*
- * Reads a secret file as Prometheus does: whole, surrounding white space
- * trimmed.  Returns NULL with err (which never holds the secret).
- */
-static char *
-read_secret(const char *path, char *err, size_t errlen)
-{
-	struct buf b;
-	FILE *f;
-	char chunk[4096];
-	size_t n, i;
-
-	if ((f = fopen(path, "re")) == NULL) {
-		snprintf(err, errlen, "auth: '%s': %s", path, strerror(errno));
-		if (strlen(path) + 10 < strlen(err))
-			lower_first(err + strlen(path) + 10);
-		return NULL;
-	}
-	buf_init(&b);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		buf_add(&b, chunk, n);
-		if (b.len > SECRET_MAX) {
-			fclose(f);
-			snprintf(err, errlen, "auth: '%s': larger than %d "
-			    "bytes", path, SECRET_MAX);
-			memset(b.p, 0, b.len);
-			buf_release(&b);
-			return NULL;
-		}
-	}
-	if (ferror(f)) {
-		snprintf(err, errlen, "auth: '%s': %s", path, strerror(errno));
-		if (strlen(path) + 10 < strlen(err))
-			lower_first(err + strlen(path) + 10);
-		fclose(f);
-		memset(b.p, 0, b.len);
-		buf_release(&b);
-		return NULL;
-	}
-	fclose(f);
-	while (b.len > 0 && isspace((unsigned char)b.p[b.len - 1]))
-		b.p[--b.len] = '\0';
-	for (i = 0; i < b.len && isspace((unsigned char)b.p[i]); i++)
-		;
-	memmove(b.p, b.p + i, b.len - i + 1);
-	return buf_detach(&b, NULL);
-}
-
 /* Reads the round's credentials; a failure fails each of its scrapes. */
 static void
 round_creds(struct service *v)
@@ -556,24 +495,24 @@ round_creds(struct service *v)
 
 	round_creds_release(v);
 	if (a->username != NULL) {
-		if (a->password_file != NULL && (secret = read_secret(
+		if (a->password_file != NULL && (secret = secret_read(
 		    a->password_file, err, sizeof(err))) == NULL) {
-			v->r_autherr = xstrdup(err);
+			v->r_autherr = xasprintf("auth: %s", err);
 			return;
 		}
 		v->r_user = xstrdup(a->username);
 		v->r_pass = secret != NULL ? secret :
 		    xstrdup(a->password != NULL ? a->password : "");
 	} else if (a->type != NULL) {
-		if (a->credentials_file != NULL && (secret = read_secret(
+		if (a->credentials_file != NULL && (secret = secret_read(
 		    a->credentials_file, err, sizeof(err))) == NULL) {
-			v->r_autherr = xstrdup(err);
+			v->r_autherr = xasprintf("auth: %s", err);
 			return;
 		}
 		v->r_authz = xasprintf("Authorization: %s %s", a->type,
 		    secret != NULL ? secret : a->credentials != NULL ?
 		    a->credentials : "");
-		free_secret(secret);
+		secret_free(secret);
 	}
 }
 

@@ -20,20 +20,24 @@
 #include <microhttpd.h>
 
 #include "buf.h"
+#include "conf.h"
 #include "duration.h"
+#include "httpd.h"
 #include "log.h"
 #include "model.h"
+#include "periskop.h"
 #include "push.h"
 #include "scrape.h"
+#include "secret.h"
 #include "timefmt.h"
 #include "xalloc.h"
 
 #define DEFAULT_LISTEN	"127.0.0.1:7878"
 #define DEFAULT_BODY	((size_t)1024 * 1024)
 #define THREADS		4
-#define CONN_TIMEOUT_S	30
+#define CONN_TIMEOUT_S	30	/* idle */
+#define REQUEST_S	30	/* from connect to the whole body */
 #define CONN_MEMORY	(64 * 1024)
-#define BACKLOG		1024
 #define TEXT_TYPE	"text/plain; charset=utf-8"
 #define JSON_TYPE	"application/json"
 
@@ -45,16 +49,18 @@ enum refusal {
 	REF_UNAUTHORIZED,	/* 401 */
 	REF_LIMIT,		/* 429: pushers or keys */
 	REF_STORAGE,		/* 503: the state could not be saved */
+	REF_SLOW,		/* 408: the body took too long */
 	REF_N
 };
 static const char *const refusal_name[REF_N] = {
 	"invalid", "too_large", "content_type", "unauthorized", "limit",
-	"storage"
+	"storage", "slow"
 };
 
 /* What one request keeps between the access handler's calls. */
 struct conn {
 	struct buf	 body;
+	double		 begun;		/* monotonic ms of the first call */
 	int		 started;
 	int		 too_big;
 };
@@ -66,28 +72,18 @@ static const char	*state_file;
 static char		*token;
 static size_t		 max_body = DEFAULT_BODY;
 static uint64_t		 accepted, refused[REF_N];
+/* The gateway's own failures, served at GET /errors; has its own lock. */
+static struct periskop_collector *self;
 
 static void __attribute__((noreturn))
 usage(FILE *f, int code)
 {
-	fprintf(f, "usage: periskop-pushgateway [-hv] "
-	    "[-l addr:port | --listen addr:port] [--state file]\n"
-	    "\t[--token-file file] [--max-body bytes] [--max-pushers n]\n"
-	    "\t[--max-keys n] [--max-latest n] [--ttl duration]\n");
+	fprintf(f, "usage: periskop-pushgateway [-hnv] [-c file] "
+	    "[-l addr:port | --listen addr:port]\n"
+	    "\t[--state file] [--token-file file] [--max-body bytes]\n"
+	    "\t[--max-pushers n] [--max-keys n] [--max-latest n] "
+	    "[--ttl duration]\n");
 	exit(code);
-}
-
-static void
-mhd_log(void *cls, const char *fmt, va_list ap)
-{
-	char msg[512];
-	size_t n;
-
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	n = strlen(msg);
-	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
-		msg[--n] = '\0';
-	log_debug("libmicrohttpd: %s", msg);
 }
 
 static void
@@ -96,6 +92,7 @@ completed(void *cls, struct MHD_Connection *c, void **con_cls,
 {
 	struct conn *cn = *con_cls;
 
+	httpd_deadline_rearm(c);
 	if (cn != NULL) {
 		buf_release(&cn->body);
 		free(cn);
@@ -143,6 +140,44 @@ text(struct MHD_Connection *c, int status, const char *fmt, ...)
 	return ret;
 }
 
+/*
+ * Reports a refused push to the gateway's own collector, so the server
+ * that scrapes GET /errors shows who pushes what wrong.  The headers
+ * kept are those that explain a refusal; never Authorization.
+ */
+static void
+report(struct MHD_Connection *c, enum refusal why, int status,
+    const char *msg)
+{
+	static const char *const names[] = { MHD_HTTP_HEADER_CONTENT_TYPE,
+	    MHD_HTTP_HEADER_CONTENT_LENGTH, MHD_HTTP_HEADER_USER_AGENT,
+	    MHD_HTTP_HEADER_TRANSFER_ENCODING };
+	struct periskop_header h[4];
+	struct periskop_http_context http;
+	struct periskop_exception e;
+	char key[128];
+	size_t i, n = 0;
+
+	for (i = 0; i < 4; i++) {
+		h[n].name = names[i];
+		if ((h[n].value = MHD_lookup_connection_value(c,
+		    MHD_HEADER_KIND, names[i])) != NULL)
+			n++;
+	}
+	memset(&http, 0, sizeof(http));
+	http.method = "POST";
+	http.url = "/errors";
+	http.headers = h;
+	http.nheaders = n;
+	memset(&e, 0, sizeof(e));
+	e.class = why == REF_STORAGE ? "periskop.StorageError" :
+	    "periskop.PushRefused";
+	e.message = msg;
+	snprintf(key, sizeof(key), "push_%s@%d", refusal_name[why], status);
+	periskop_report(self, key, &e, why == REF_STORAGE ?
+	    PERISKOP_SEV_ERROR : PERISKOP_SEV_WARNING, &http);
+}
+
 static enum MHD_Result
 refuse(struct MHD_Connection *c, enum refusal why, int status,
     const char *fmt, ...)
@@ -156,6 +191,7 @@ refuse(struct MHD_Connection *c, enum refusal why, int status,
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	report(c, why, status, line);
 	return text(c, status, "%s\n", line);
 }
 
@@ -264,7 +300,7 @@ push(struct MHD_Connection *c, struct conn *cn)
 		 */
 		log_warnx("%s", err);
 		return refuse(c, REF_STORAGE, 503, "the state could not be "
-		    "saved");
+		    "saved: %s", err);
 	}
 	log_debug("push from '%s': accepted", host);
 	/* The original answers 200 with an empty body. */
@@ -320,6 +356,23 @@ errors(struct MHD_Connection *c)
 }
 
 static enum MHD_Result
+own_errors(struct MHD_Connection *c)
+{
+	struct buf b;
+	enum MHD_Result ret;
+	size_t len;
+	char *p;
+
+	p = periskop_export(self, &len);
+	buf_init(&b);
+	buf_add(&b, p, len);
+	free(p);
+	ret = answer(c, 200, JSON_TYPE, &b);
+	buf_release(&b);
+	return ret;
+}
+
+static enum MHD_Result
 handle(void *cls, struct MHD_Connection *c, const char *url,
     const char *method, const char *version, const char *upload_data,
     size_t *upload_data_size, void **con_cls)
@@ -338,6 +391,9 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 	}
 	if (!cn->started) {
 		cn->started = 1;
+		cn->begun = time_mono_ms();
+		/* The headers are in; a slow body is timed below, with a 408. */
+		httpd_deadline_met(c);
 		if (!is_push || strcmp(method, MHD_HTTP_METHOD_POST) != 0)
 			return MHD_YES;
 		/* Refused before the body is read, so it costs nothing. */
@@ -364,6 +420,14 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 		}
 		return MHD_YES;
 	}
+	if (*upload_data_size > 0 && is_push &&
+	    time_mono_ms() - cn->begun > REQUEST_S * 1000.0) {
+		/* Answered now: the rest of a trickled body is not read. */
+		*upload_data_size = 0;
+		log_warnx("push: the body took over %d s to arrive", REQUEST_S);
+		return refuse(c, REF_SLOW, 408, "the body took over %d s to "
+		    "arrive", REQUEST_S);
+	}
 	if (*upload_data_size > 0) {
 		/* A chunked body over the limit is read and dropped. */
 		if (!is_push || cn->too_big ||
@@ -374,11 +438,12 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
-	if (is_push) {
-		if (strcmp(method, MHD_HTTP_METHOD_POST) == 0)
-			return push(c, cn);
+	if (is_push && strcmp(method, MHD_HTTP_METHOD_POST) == 0)
+		return push(c, cn);
+	if (is_push && strcmp(method, MHD_HTTP_METHOD_GET) == 0)
+		return own_errors(c);
+	if (is_push && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
 		return text(c, 405, "push with POST\n");
-	}
 	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
 	    strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
 		return text(c, 405, "method not allowed\n");
@@ -389,73 +454,6 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 	if (strcmp(url, "/-/health") == 0)
 		return text(c, 200, "OK");
 	return text(c, 404, "not found\n");
-}
-
-/* Binds and listens on "addr:port" ("[v6]:port", ":port" for all). */
-static int
-listen_on(const char *spec)
-{
-	struct addrinfo hints, *res, *ai;
-	char *host, *port;
-	int fd = -1, one = 1, e;
-
-	host = xstrdup(spec);
-	if ((port = strrchr(host, ':')) == NULL)
-		fatalx(64, "'%s': want address:port", spec);
-	*port++ = '\0';
-	if (host[0] == '[' && port - host >= 3 && port[-2] == ']') {
-		port[-2] = '\0';
-		memmove(host, host + 1, strlen(host));
-	}
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	if ((e = getaddrinfo(host[0] != '\0' ? host : NULL, port, &hints,
-	    &res)) != 0)
-		fatalx(69, "'%s': %s", spec, gai_strerror(e));
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC |
-		    SOCK_NONBLOCK, ai->ai_protocol);
-		if (fd == -1)
-			continue;
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
-		    listen(fd, BACKLOG) == 0)
-			break;
-		e = errno;
-		close(fd);
-		fd = -1;
-		errno = e;
-	}
-	if (fd == -1)
-		fatal(69, "'%s'", spec);
-	freeaddrinfo(res);
-	free(host);
-	return fd;
-}
-
-/* The first line of a file, without white space around it. */
-static char *
-read_token(const char *path)
-{
-	char line[4096], *p;
-	size_t n;
-	FILE *f;
-
-	if ((f = fopen(path, "re")) == NULL)
-		fatal(66, "'%s'", path);
-	if (fgets(line, sizeof(line), f) == NULL)
-		line[0] = '\0';
-	fclose(f);
-	n = strlen(line);
-	while (n > 0 && isspace((unsigned char)line[n - 1]))
-		line[--n] = '\0';
-	for (p = line; *p == ' ' || *p == '\t'; p++)
-		continue;
-	if (*p == '\0')
-		fatalx(78, "'%s': no token in the file", path);
-	return xstrdup(p);
 }
 
 /* The saved state, or a new one when the file does not exist yet. */
@@ -511,6 +509,42 @@ count_arg(const char *s, const char *what)
 	return (size_t)v;
 }
 
+/* The config's pushgateway block, under what the command line set. */
+static void
+from_conf(const char *path, const char **listen_spec, const char **token_file,
+    struct push_limits *lim, const struct push_limits *set, int body_set,
+    struct conf **keep)
+{
+	const struct conf_pushgateway *pg;
+	struct conf *conf;
+	char err[1024];
+
+	if (access(path, R_OK) == -1)
+		fatal(66, "'%s'", path);
+	if ((conf = conf_load(path, err, sizeof(err))) == NULL)
+		fatalx(78, "%s", err);
+	pg = &conf->pushgateway;
+	if (!pg->enabled)
+		fatalx(78, "%s: no pushgateway block", path);
+	if (*listen_spec == NULL)
+		*listen_spec = pg->listen;
+	if (state_file == NULL)
+		state_file = pg->state;
+	if (*token_file == NULL)
+		*token_file = pg->token_file;
+	if (!body_set && pg->max_body > 0)
+		max_body = (size_t)pg->max_body;
+	if (set->max_pushers == 0 && pg->max_pushers > 0)
+		lim->max_pushers = (size_t)pg->max_pushers;
+	if (set->max_keys == 0 && pg->max_keys > 0)
+		lim->max_keys = (size_t)pg->max_keys;
+	if (set->max_latest == 0 && pg->max_latest > 0)
+		lim->max_latest = (size_t)pg->max_latest;
+	if (set->ttl_ms == 0 && pg->ttl_ms > 0)
+		lim->ttl_ms = pg->ttl_ms;
+	*keep = conf;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -528,22 +562,32 @@ main(int argc, char *argv[])
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct push_limits lim;
-	const char *listen_spec = DEFAULT_LISTEN, *token_file = NULL;
+	/* set: what the command line gave, which the config cannot change. */
+	struct push_limits lim, set;
+	const char *listen_spec = NULL, *token_file = NULL, *cfile = NULL;
+	struct conf *conf = NULL;
 	struct MHD_Daemon *d;
 	unsigned int flags;
 	sigset_t sigs;
-	char err[512];
-	int ch, verbose = 0, fd, sig;
+	char err[1024];
+	int ch, verbose = 0, check = 0, body_set = 0, fd, sig;
 
 	log_init("periskop-pushgateway", 0);
 	push_limits_init(&lim);
-	while ((ch = getopt_long(argc, argv, "hl:v", longopts, NULL)) != -1) {
+	memset(&set, 0, sizeof(set));
+	while ((ch = getopt_long(argc, argv, "c:hl:nv", longopts,
+	    NULL)) != -1) {
 		switch (ch) {
+		case 'c':
+			cfile = optarg;
+			break;
 		case 'h':
 			usage(stdout, 0);
 		case 'l':
 			listen_spec = optarg;
+			break;
+		case 'n':
+			check = 1;
 			break;
 		case 'v':
 			verbose = 1;
@@ -561,15 +605,18 @@ main(int argc, char *argv[])
 				    max_body == 0 ? "zero" : err);
 				usage(stderr, 64);
 			}
+			body_set = 1;
 			break;
 		case OPT_PUSHERS:
-			lim.max_pushers = count_arg(optarg, "pushers");
+			lim.max_pushers = set.max_pushers =
+			    count_arg(optarg, "pushers");
 			break;
 		case OPT_KEYS:
-			lim.max_keys = count_arg(optarg, "keys");
+			lim.max_keys = set.max_keys = count_arg(optarg, "keys");
 			break;
 		case OPT_LATEST:
-			lim.max_latest = count_arg(optarg, "occurrences");
+			lim.max_latest = set.max_latest =
+			    count_arg(optarg, "occurrences");
 			break;
 		case OPT_TTL:
 			if (duration_parse(optarg, &lim.ttl_ms, err,
@@ -577,19 +624,35 @@ main(int argc, char *argv[])
 				log_warnx("--ttl: %s", err);
 				usage(stderr, 64);
 			}
+			/* 0 (never) is a choice the config cannot undo. */
+			set.ttl_ms = lim.ttl_ms > 0 ? lim.ttl_ms : -1;
 			break;
 		default:
 			usage(stderr, 64);
 		}
 	}
-	if (optind != argc)
+	if (optind != argc || (check && cfile == NULL))
 		usage(stderr, 64);
 	log_init("periskop-pushgateway", verbose);
 
-	if (token_file != NULL)
-		token = read_token(token_file);
+	if (cfile != NULL)
+		from_conf(cfile, &listen_spec, &token_file, &lim, &set,
+		    body_set, &conf);
+	if (check) {
+		printf("configuration OK\n");
+		conf_free(conf);
+		if (fflush(stdout) == EOF || ferror(stdout))
+			fatal(74, "stdout");
+		return 0;
+	}
+	if (listen_spec == NULL)
+		listen_spec = DEFAULT_LISTEN;
+	if (token_file != NULL && (token = secret_read_token(token_file, err,
+	    sizeof(err))) == NULL)
+		fatalx(errno != 0 ? 66 : 78, "%s", err);
 	state = state_file != NULL ? load_state(state_file, &lim) :
 	    push_new(&lim);
+	self = periskop_collector_new();
 
 	signal(SIGPIPE, SIG_IGN);
 	/* Blocked before the workers start, so only sigwait sees them. */
@@ -599,22 +662,28 @@ main(int argc, char *argv[])
 	if ((errno = pthread_sigmask(SIG_BLOCK, &sigs, NULL)) != 0)
 		fatal(71, "pthread_sigmask");
 
-	fd = listen_on(listen_spec);
+	if (httpd_secure_init() == -1)
+		fatalx(70, "MHD_queue_response: not found in libmicrohttpd");
+	if ((fd = httpd_listen(listen_spec, err, sizeof(err))) < 0)
+		fatalx(fd == -2 ? 64 : 69, "%s", err);
 	flags = MHD_USE_INTERNAL_POLLING_THREAD;
 	flags |= MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES ?
 	    MHD_USE_EPOLL : MHD_USE_POLL;
 	if (verbose)
 		flags |= MHD_USE_ERROR_LOG;
 	d = MHD_start_daemon(flags, 0, NULL, NULL, handle, NULL,
-	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+	    MHD_OPTION_EXTERNAL_LOGGER, httpd_log, NULL,
 	    MHD_OPTION_LISTEN_SOCKET, fd,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)THREADS,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)CONN_TIMEOUT_S,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
 	    MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+	    MHD_OPTION_NOTIFY_CONNECTION, httpd_deadline_notify, NULL,
 	    MHD_OPTION_END);
 	if (d == NULL)
 		fatalx(69, "'%s': cannot start the HTTP server", listen_spec);
+	if (httpd_deadline_start(REQUEST_S) == -1)
+		fatal(71, "pthread_create");
 	log_info("listening on '%s'", listen_spec);
 
 	for (;;) {
@@ -622,9 +691,12 @@ main(int argc, char *argv[])
 			break;
 	}
 	log_debug("signal %d: stopping", sig);
+	httpd_deadline_stop();
 	MHD_stop_daemon(d);
 	close(fd);
 	push_free(state);
-	free(token);
+	periskop_collector_free(self);
+	secret_free(token);
+	conf_free(conf);
 	return 0;
 }

@@ -24,11 +24,11 @@
 #include "buf.h"
 #include "conf.h"
 #include "db.h"
-#include "deadline.h"
+#include "httpd.h"
 #include "log.h"
 #include "paths.h"
 #include "periskop.h"
-#include "secure.h"
+#include "secret.h"
 #include "xalloc.h"
 
 #define DEFAULT_LISTEN	"127.0.0.1:8080"
@@ -37,7 +37,6 @@
 /* Request line and headers must fit in this (MHD answers 431 or 413). */
 #define CONN_MEMORY	(64 * 1024)
 #define CONN_MAX	4096
-#define BACKLOG		1024
 
 /* What one request keeps between the access handler's calls. */
 struct conn {
@@ -142,25 +141,12 @@ completed(void *cls, struct MHD_Connection *c, void **con_cls,
 {
 	struct conn *cn = *con_cls;
 
-	deadline_rearm(c);
+	httpd_deadline_rearm(c);
 	if (cn != NULL) {
 		free(cn->uri);
 		free(cn);
 		*con_cls = NULL;
 	}
-}
-
-static void
-mhd_log(void *cls, const char *fmt, va_list ap)
-{
-	char msg[512];
-	size_t n;
-
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	n = strlen(msg);
-	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
-		msg[--n] = '\0';
-	log_debug("libmicrohttpd: %s", msg);
 }
 
 static void
@@ -241,7 +227,7 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 	}
 	if (!cn->started) {
 		cn->started = 1;
-		deadline_met(c);
+		httpd_deadline_met(c);
 		/* RFC 9112 3.2: an HTTP/1.1 request without Host is a 400. */
 		if (strcmp(version, MHD_HTTP_VERSION_1_1) == 0 &&
 		    MHD_lookup_connection_value(c, MHD_HEADER_KIND,
@@ -282,74 +268,6 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 	ret = send_resp(c, &r);
 	api_resp_release(&r);
 	return ret;
-}
-
-/* Binds and listens on "addr:port" ("[v6]:port", ":port" for all). */
-static int
-listen_on(const char *spec)
-{
-	struct addrinfo hints, *res, *ai;
-	char *host, *port;
-	int fd = -1, one = 1, e;
-
-	host = xstrdup(spec);
-	if ((port = strrchr(host, ':')) == NULL)
-		fatalx(64, "'%s': want address:port", spec);
-	*port++ = '\0';
-	if (host[0] == '[' && port - host >= 3 && port[-2] == ']') {
-		port[-2] = '\0';
-		memmove(host, host + 1, strlen(host));
-	}
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	if ((e = getaddrinfo(host[0] != '\0' ? host : NULL, port, &hints,
-	    &res)) != 0)
-		fatalx(69, "'%s': %s", spec, gai_strerror(e));
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC |
-		    SOCK_NONBLOCK, ai->ai_protocol);
-		if (fd == -1)
-			continue;
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
-		    listen(fd, BACKLOG) == 0)
-			break;
-		e = errno;
-		close(fd);
-		fd = -1;
-		errno = e;
-	}
-	if (fd == -1)
-		fatal(69, "'%s'", spec);
-	freeaddrinfo(res);
-	free(host);
-	return fd;
-}
-
-/* The first line of a file, without trailing white space. */
-static char *
-read_token(const char *path)
-{
-	char line[4096], *p;
-	size_t n;
-	FILE *f;
-
-	if ((f = fopen(path, "re")) == NULL)
-		fatal(66, "'%s'", path);
-	if (fgets(line, sizeof(line), f) == NULL)
-		line[0] = '\0';
-	fclose(f);
-	n = strlen(line);
-	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r' ||
-	    line[n - 1] == ' ' || line[n - 1] == '\t'))
-		line[--n] = '\0';
-	for (p = line; *p == ' ' || *p == '\t'; p++)
-		continue;
-	if (*p == '\0')
-		fatalx(78, "'%s': no token in the file", path);
-	return xstrdup(p);
 }
 
 int
@@ -456,7 +374,9 @@ main(int argc, char *argv[])
 		listen_spec = conf_listen != NULL ? conf_listen :
 		    DEFAULT_LISTEN;
 	if (token_file != NULL)
-		api_conf.token = read_token(token_file);
+		if ((api_conf.token = secret_read_token(token_file, err,
+		    sizeof(err))) == NULL)
+			fatalx(errno != 0 ? 66 : 78, "%s", err);
 	if (ui != NULL) {
 		if (stat(ui, &st) == -1)
 			fatal(66, "'%s'", ui);
@@ -484,16 +404,17 @@ main(int argc, char *argv[])
 	if ((errno = pthread_sigmask(SIG_BLOCK, &sigs, NULL)) != 0)
 		fatal(71, "pthread_sigmask");
 
-	if (secure_init() == -1)
+	if (httpd_secure_init() == -1)
 		fatalx(70, "MHD_queue_response: not found in libmicrohttpd");
-	fd = listen_on(listen_spec);
+	if ((fd = httpd_listen(listen_spec, err, sizeof(err))) < 0)
+		fatalx(fd == -2 ? 64 : 69, "%s", err);
 	flags = MHD_USE_INTERNAL_POLLING_THREAD;
 	flags |= MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES ?
 	    MHD_USE_EPOLL : MHD_USE_POLL;
 	if (verbose)
 		flags |= MHD_USE_ERROR_LOG;
 	d = MHD_start_daemon(flags, 0, NULL, NULL, handle, NULL,
-	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+	    MHD_OPTION_EXTERNAL_LOGGER, httpd_log, NULL,
 	    MHD_OPTION_LISTEN_SOCKET, fd,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)THREADS,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)timeout,
@@ -502,11 +423,11 @@ main(int argc, char *argv[])
 	    MHD_OPTION_URI_LOG_CALLBACK, uri_log, NULL,
 	    MHD_OPTION_UNESCAPE_CALLBACK, unescape_none, NULL,
 	    MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
-	    MHD_OPTION_NOTIFY_CONNECTION, deadline_notify, NULL,
+	    MHD_OPTION_NOTIFY_CONNECTION, httpd_deadline_notify, NULL,
 	    MHD_OPTION_END);
 	if (d == NULL)
 		fatalx(69, "'%s': cannot start the HTTP server", listen_spec);
-	if (deadline_start((unsigned int)timeout) == -1)
+	if (httpd_deadline_start((unsigned int)timeout) == -1)
 		fatal(71, "pthread_create");
 	log_info("listening on '%s'", listen_spec);
 
@@ -515,13 +436,13 @@ main(int argc, char *argv[])
 			break;
 	}
 	log_debug("signal %d: stopping", sig);
-	deadline_stop();
+	httpd_deadline_stop();
 	MHD_stop_daemon(d);
 	close(fd);
 	free(conf_uri);
 	free(conf_listen);
 	free(ui_default);
-	free((char *)api_conf.token);
+	secret_free((char *)api_conf.token);
 	periskop_collector_free(api_conf.self);
 	return 0;
 }
