@@ -13,7 +13,7 @@ command -v curl >/dev/null || skip_all "curl not installed"
 command -v jq >/dev/null || skip_all "jq not installed"
 command -v sqlite3 >/dev/null || skip_all "sqlite3 not installed"
 
-plan 22
+plan 28
 
 STATE=$T_TMP/gw.state
 PORT=$(free_port)
@@ -125,5 +125,30 @@ is "$(push "$(payload t k 1 t1)")/$(push "$(payload t k 1 t1)" -H 'Authorization
 stop "$GWPID"
 if grep -q s3cret "$T_TMP"/gw.err; then leak=yes; else leak=no; fi
 is "$leak" no "the token is not in the log"
+
+# The gateway's own errors, refusals counted by reason, security headers.
+start_gw
+push 'not json' >/dev/null
+push "$(head -c 70000 /dev/zero | tr '\0' ' ')" >/dev/null
+is "$(curl -s --max-time 10 "$GW/errors" | jq -r '[.aggregated_errors[].aggregation_key] | sort | join(",")')" \
+    "push_invalid@400,push_too_large@413" "GET /errors: the refusals, in the Periskop format"
+is "$(curl -s --max-time 10 "$GW/errors" | jq -r '[.aggregated_errors[].latest_errors[0].http_context.request_headers // {} | keys[] | select(. == "Authorization")] | length')" \
+    0 "... with request headers, never Authorization"
+is "$(curl -sI --max-time 10 "$GW/-/health" | tr -d '\r' | grep -c '^X-Content-Type-Options: nosniff$')" 1 \
+    "answers carry the security headers"
+stop "$GWPID"
+
+# The pushgateway block of periskop.yaml: -n, and discover scrapes it.
+printf 'pushgateway:\n  listen: 127.0.0.1:%s\n  service: batch\n  state: pg.state\n  max_keys: 1\n' \
+    "$PORT" >"$T_TMP/pg.yaml"
+is "$(periskop-pushgateway -n -c "$T_TMP/pg.yaml")" "configuration OK" "-n -c checks the pushgateway block"
+is "$(periskop-discover --once -c "$T_TMP/pg.yaml" | jq -r 'select(.service == "batch") | .targets[0].url')" \
+    "http://127.0.0.1:$PORT/-/errors/" "periskop-discover: the gateway is a target of its service"
+spawn gwc periskop-pushgateway -c "$T_TMP/pg.yaml"
+GWPID=$SPAWNED
+wait_port "$PORT" 10
+is "$(push "$(payload c k 1 c1)")/$(push "$(payload c2 k2 1 c2)" -H 'X-A: b')/$(push "$(payload c k3 1 c3)")" 200/200/429 \
+    "-c: the block's limits apply (max_keys 1 per pusher)"
+stop "$GWPID"
 
 done_testing
