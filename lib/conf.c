@@ -1258,6 +1258,16 @@ tls_release(struct conf_tls *t)
 	free(t->server_name);
 }
 
+/* What a service scrapes with when its config says nothing. */
+static void
+scraper_defaults(struct conf_scraper *sc, const char *endpoint)
+{
+	sc->endpoint = xstrdup(endpoint);
+	sc->scheme = xstrdup("http");
+	sc->interval_ms = 30 * 1000;
+	sc->timeout_ms = 10 * 1000;
+}
+
 static int
 parse_scraper(struct ctx *c, const struct node *svc, struct conf_scraper *sc)
 {
@@ -1266,10 +1276,7 @@ parse_scraper(struct ctx *c, const struct node *svc, struct conf_scraper *sc)
 	const char		*w = "in scraper";
 	const struct node	*m, *n;
 
-	sc->endpoint = xstrdup("/errors");
-	sc->scheme = xstrdup("http");
-	sc->interval_ms = 30 * 1000;
-	sc->timeout_ms = 10 * 1000;
+	scraper_defaults(sc, "/errors");
 	if ((m = map_get(svc, "scraper")) == NULL || m->type == N_NULL)
 		return 0;
 	if (want(c, m, N_MAP, "scraper", "in service") == -1 ||
@@ -1553,10 +1560,7 @@ add_pushgateway(struct conf *cf)
 		memset(svc, 0, sizeof(*svc));
 		svc->name = xstrdup(pg->service);
 		svc->pos = pg->pos;
-		svc->scraper.endpoint = xstrdup("/-/errors/");
-		svc->scraper.scheme = xstrdup("http");
-		svc->scraper.interval_ms = 30 * 1000;
-		svc->scraper.timeout_ms = 10 * 1000;
+		scraper_defaults(&svc->scraper, "/-/errors/");
 	}
 	svc->static_configs = xreallocarray(svc->static_configs,
 	    svc->nstatic_configs + 1, sizeof(*svc->static_configs));

@@ -36,7 +36,7 @@
 #define DEFAULT_BODY	((size_t)1024 * 1024)
 #define THREADS		4
 #define CONN_TIMEOUT_S	30	/* idle */
-#define REQUEST_S	30	/* from connect to the whole body */
+#define REQUEST_S	30	/* for the headers, then for the body */
 #define CONN_MEMORY	(64 * 1024)
 #define TEXT_TYPE	"text/plain; charset=utf-8"
 #define JSON_TYPE	"application/json"
