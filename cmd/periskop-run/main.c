@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* periskop-run: starts discover | scrape | aggregate and serve, and supervises them. */
+/* periskop-run: starts discover | scrape | aggregate, serve and the push gateway, and supervises them. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -22,13 +22,13 @@
 #include "xalloc.h"
 
 #define NPIPE		3	/* discover, scrape, aggregate */
-#define NUNITS		2	/* the pipeline, serve */
+#define NUNITS		3	/* the pipeline, serve, the push gateway */
 #define GRACE_MS	10000	/* from SIGTERM to SIGKILL */
 #define BACKOFF_MIN_MS	1000
 #define BACKOFF_MAX_MS	60000
 #define STABLE_MS	60000	/* a run this long resets the backoff */
 
-/* One supervised unit: the pipeline, or serve. */
+/* One supervised unit: the pipeline, serve, or the push gateway. */
 struct unit {
 	const char	*name;
 	char *const	*argvs[NPIPE];
@@ -44,6 +44,7 @@ struct unit {
 };
 
 static struct unit units[NUNITS];
+static size_t nunits;		/* the gateway's only with a pushgateway block */
 static int stopping, exitcode;
 static double deadline;
 
@@ -131,6 +132,17 @@ stop_all(int sig)
 	 */
 	unit_signal(&units[0], 0, sig == SIGKILL ? NPIPE : 1, sig);
 	unit_signal(&units[1], 0, 1, sig);
+	unit_signal(&units[2], 0, 1, sig);
+}
+
+static size_t
+alive(void)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < nunits; i++)
+		n += units[i].alive;
+	return n;
 }
 
 static void
@@ -169,7 +181,7 @@ reap(void)
 	pid_t pid;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		for (i = 0; i < NUNITS; i++)
+		for (i = 0; i < nunits; i++)
 			for (j = 0; j < units[i].n; j++)
 				if (units[i].pids[j] == pid)
 					goto found;
@@ -219,7 +231,7 @@ restarts(double now)
 	size_t i, j;
 	int open;
 
-	for (i = 0; i < NUNITS; i++) {
+	for (i = 0; i < nunits; i++) {
 		u = &units[i];
 		for (j = 0, open = 0; j < u->n; j++)
 			open |= u->errfd[j] != -1;
@@ -252,7 +264,8 @@ main(int argc, char *argv[])
 	struct conf *conf;
 	sigset_t set;
 	const char *path = NULL, *env;
-	char *dir, *uri = NULL, *listen, *bin[4], *tmpdb = NULL, *p, *shown;
+	char *dir, *uri = NULL, *listen, *gwlisten = NULL, *bin[5], *tmpdb = NULL;
+	char *p, *shown;
 	char err[1024];
 	double now, wait_ms;
 	int ch, verbose = 0, sfd, readyfd = -1, npfd, ready = 0;
@@ -306,6 +319,9 @@ main(int argc, char *argv[])
 		uri = xasprintf("sqlite:%s", tmpdb);
 	}
 	listen = xstrdup(conf->server.listen);
+	nunits = conf->pushgateway.enabled ? 3 : 2;
+	if (conf->pushgateway.enabled)
+		gwlisten = xstrdup(conf->pushgateway.listen);
 	conf_free(conf);
 
 	dir = bindir();
@@ -313,6 +329,7 @@ main(int argc, char *argv[])
 	bin[1] = xasprintf("%s/periskop-scrape", dir);
 	bin[2] = xasprintf("%s/periskop-aggregate", dir);
 	bin[3] = xasprintf("%s/periskop-serve", dir);
+	bin[4] = xasprintf("%s/periskop-pushgateway", dir);
 	char *const discover[] = { bin[0], "-c", (char *)path, NULL };
 	char *const scrape[] = { bin[1], NULL };
 	/* Not --db: a password in it would show in every process list. */
@@ -320,6 +337,7 @@ main(int argc, char *argv[])
 		fatal(EX_OSERR, "setenv");
 	char *const aggregate[] = { bin[2], NULL };
 	char *const serve[] = { bin[3], "-c", (char *)path, NULL };
+	char *const gateway[] = { bin[4], "-c", (char *)path, NULL };
 
 	units[0].name = "pipeline";
 	units[0].argvs[0] = discover;
@@ -333,6 +351,10 @@ main(int argc, char *argv[])
 	units[1].argvs[0] = serve;
 	units[1].names[0] = "periskop-serve";
 	units[1].n = 1;
+	units[2].name = "pushgateway";
+	units[2].argvs[0] = gateway;
+	units[2].names[0] = "periskop-pushgateway";
+	units[2].n = 1;
 	for (i = 0; i < NUNITS; i++)
 		for (j = 0; j < NPIPE; j++)
 			units[i].errfd[j] = -1;
@@ -349,7 +371,7 @@ main(int argc, char *argv[])
 	if (readyfd != -1)
 		fcntl(readyfd, F_SETFD, FD_CLOEXEC);
 
-	for (i = 0; i < NUNITS; i++) {
+	for (i = 0; i < nunits; i++) {
 		units[i].backoff_ms = BACKOFF_MIN_MS;
 		if (unit_start(&units[i]) == -1)
 			return EX_OSERR;
@@ -361,7 +383,7 @@ main(int argc, char *argv[])
 	for (;;) {
 		now = time_mono_ms();
 		wait_ms = 1000;
-		for (i = 0; i < NUNITS; i++)
+		for (i = 0; i < nunits; i++)
 			if (units[i].restart_at > 0 &&
 			    units[i].restart_at - now < wait_ms)
 				wait_ms = units[i].restart_at - now;
@@ -375,7 +397,7 @@ main(int argc, char *argv[])
 		pfd[0].fd = sfd;
 		pfd[0].events = POLLIN;
 		npfd = 1;
-		for (i = 0; i < NUNITS; i++)
+		for (i = 0; i < nunits; i++)
 			for (j = 0; j < units[i].n; j++)
 				if (units[i].errfd[j] != -1) {
 					pfd[npfd].fd = units[i].errfd[j];
@@ -396,7 +418,7 @@ main(int argc, char *argv[])
 		for (k = 1; k < (size_t)npfd; k++) {
 			if (pfd[k].revents == 0)
 				continue;
-			for (i = 0; i < NUNITS; i++)
+			for (i = 0; i < nunits; i++)
 				for (j = 0; j < units[i].n; j++)
 					if (units[i].errfd[j] == pfd[k].fd)
 						relay_read(&units[i], j);
@@ -405,7 +427,9 @@ main(int argc, char *argv[])
 
 		now = time_mono_ms();
 		if (readyfd != -1 && !ready && !stopping &&
-		    units[1].alive > 0 && supervise_listening(listen) == 1) {
+		    units[1].alive > 0 && supervise_listening(listen) == 1 &&
+		    (gwlisten == NULL || (units[2].alive > 0 &&
+		    supervise_listening(gwlisten) == 1))) {
 			/* s6-style readiness: a newline, then close. */
 			ready = 1;
 			if (write(readyfd, "\n", 1) != 1)
@@ -414,7 +438,7 @@ main(int argc, char *argv[])
 			readyfd = -1;
 		}
 		if (stopping) {
-			if (units[0].alive == 0 && units[1].alive == 0)
+			if (alive() == 0)
 				break;
 			if (now >= deadline) {
 				log_warnx("grace period over; killing");
@@ -426,7 +450,7 @@ main(int argc, char *argv[])
 		restarts(now);
 	}
 	/* Drain what the children said last. */
-	for (i = 0; i < NUNITS; i++)
+	for (i = 0; i < nunits; i++)
 		for (j = 0; j < units[i].n; j++)
 			if (units[i].errfd[j] != -1) {
 				/* Every writer is gone: read to EOF. */
@@ -445,7 +469,8 @@ main(int argc, char *argv[])
 	}
 	free(uri);
 	free(listen);
-	for (i = 0; i < 4; i++)
+	free(gwlisten);
+	for (i = 0; i < 5; i++)
 		free(bin[i]);
 	free(dir);
 	log_info("stopped");
