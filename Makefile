@@ -272,7 +272,7 @@ install: programs
 	    'Description: Periskop client library: exceptions for a Periskop server to scrape' \
 	    "Version: $$(sed -n 's/^#define PERISKOP_VERSION.*"\(.*\)"/\1/p' lib/periskop.h)" \
 	    'Cflags: -I$${includedir}' \
-	    'Libs: -L$${libdir} -lperiskop -ljansson -lpthread' \
+	    'Libs: -L$${libdir} -lperiskop -ljansson -lcurl -lpthread' \
 	    >$(DESTDIR)$(LIBDIR)/pkgconfig/periskop.pc
 
 uninstall:

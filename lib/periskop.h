@@ -111,4 +111,21 @@ int	periskop_foreach(struct periskop_collector *c,
  */
 const char *periskop_target_uuid(void);
 
+/*
+ * Sends the collector's payload, as periskop_export makes it, to a push
+ * gateway: POST gateway/errors (gateway is its base URL, such as
+ * "http://127.0.0.1:7878", as the other client libraries take it; a URL
+ * already ending in /errors is kept), with "Authorization: Bearer token"
+ * when token is not NULL, within timeout_ms (10 s when 0 or less).
+ * Counts are cumulative, so pushing again, or retrying a failed push,
+ * never counts anything twice.  For short-lived programs: call it before
+ * exit.  Returns 0 once the gateway answered 2xx (it has stored the
+ * push), else -1 with what failed in err (the URL, the transport error
+ * or the status and the first line of the gateway's answer).  The
+ * process must link libcurl; it calls curl_global_init, which is not
+ * thread-safe before libcurl 7.84.
+ */
+int	periskop_push(struct periskop_collector *c, const char *gateway,
+	    const char *token, long timeout_ms, char *err, size_t errlen);
+
 #endif

@@ -11,7 +11,7 @@ command -v jq >/dev/null || skip_all "jq not installed"
 [ -x "$BIN/periskop-scrape" ] && [ -x "$HELPER/fake-target" ] ||
 	skip_all "bin/periskop-scrape or fake-target not built"
 
-plan 9
+plan 13
 
 dest=$T_TMP/root
 make -s -C "$T_TOP" install DESTDIR="$dest" PREFIX=/opt/pk \
@@ -97,6 +97,55 @@ is "$(jq -r 'select(.type == "scrape") | [.ok, (.aggregated_errors|length), ([.a
 is "$(jq -r 'select(.type == "scrape") | .aggregated_errors[] | select(.aggregation_key == "save failed") | .latest_errors[0] | [.error.cause.message, .http_context.request_method, .http_context.request_headers.Accept]|@csv' "$T_TMP/scrape.ndjson")" \
     '"disk full","PUT","*/*"' "cause chain and HTTP context survive the trip"
 stop "$TARGET"
+
+# Push, from a short-lived program, to a real gateway.
+cat >"$T_TMP/job.c" <<'EOF'
+#include <stdio.h>
+#include <stdlib.h>
+#include <periskop.h>
+
+int
+main(int argc, char *argv[])
+{
+	struct periskop_collector *c = periskop_collector_new();
+	struct periskop_exception e = { "job.Failed", "no input", NULL, 0,
+	    NULL };
+	char err[512];
+	int i, r;
+
+	if (argc != 4)
+		return 2;
+	for (i = 0; i < atoi(argv[3]); i++)
+		periskop_report(c, "job failed", &e, PERISKOP_SEV_ERROR, NULL);
+	r = periskop_push(c, argv[1], *argv[2] ? argv[2] : NULL, 5000, err,
+	    sizeof(err));
+	if (r == -1)
+		fprintf(stderr, "%s\n", err);
+	periskop_collector_free(c);
+	return r == 0 ? 0 : 1;
+}
+EOF
+# shellcheck disable=SC2046
+cc -std=c11 -o "$T_TMP/job" "$T_TMP/job.c" \
+    $(pkg-config --cflags --libs periskop) >"$T_TMP/cc.log" 2>&1
+ok $? "a job that pushes links with pkg-config's flags"
+GPORT=$(free_port)
+printf 's3cret\n' >"$T_TMP/token"
+spawn gw periskop-pushgateway -l "127.0.0.1:$GPORT" --state "$T_TMP/gw.state" \
+    --token-file "$T_TMP/token"
+GWPID=$SPAWNED
+wait_port "$GPORT" 10
+"$T_TMP/job" "http://127.0.0.1:$GPORT" s3cret 3 &&
+    "$T_TMP/job" "http://127.0.0.1:$GPORT/" s3cret 4
+is "$?/$(curl -s "http://127.0.0.1:$GPORT/-/errors/" | jq -r '.aggregated_errors[] | select(.aggregation_key == "job failed") | .total_count')" \
+    0/7 "periskop_push: two short-lived jobs' pushes add up at the gateway"
+"$T_TMP/job" "http://127.0.0.1:$GPORT/errors" nope 1 2>"$T_TMP/job.err"
+like "$?:$(cat "$T_TMP/job.err")" "^1:POST http://127.0.0.1:$GPORT/errors: HTTP 401" \
+    "... a refusal is -1 with the URL, the status and the gateway's reason"
+stop "$GWPID"
+"$T_TMP/job" "http://127.0.0.1:$GPORT" "" 1 2>"$T_TMP/job.err"
+like "$?:$(cat "$T_TMP/job.err")" "^1:POST http://127.0.0.1:$GPORT/errors: Could" \
+    "... and a gateway that is down is -1, said so"
 
 make -s -C "$T_TOP" uninstall DESTDIR="$dest" PREFIX=/opt/pk \
     >>"$T_TMP/install.log" 2>&1
