@@ -30,6 +30,9 @@ keep_answer(char *p, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
+static int	fail(char *, size_t, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+
 static int
 fail(char *err, size_t errlen, const char *fmt, ...)
 {

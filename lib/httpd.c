@@ -273,10 +273,14 @@ httpd_deadline_rearm(struct MHD_Connection *c)
 void
 httpd_log(void *cls, const char *fmt, va_list ap)
 {
+	/* libmicrohttpd's own format strings. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
 	char msg[512];
 	size_t n;
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+#pragma GCC diagnostic pop
 	n = strlen(msg);
 	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
 		msg[--n] = '\0';
