@@ -211,11 +211,12 @@ lint:
 run: all
 	@./t/helper/run-demo.sh
 
-# The benchmarks' references: wrk and nginx for serve, GNU time for RSS.
+# The benchmarks' references: wrk and nginx for serve, Prometheus'
+# pushgateway for periskop-pushgateway, GNU time for RSS.
 deps-bench:
 	@$(MAKE) -s --no-print-directory deps-install \
-	    DEPS_CHECK='command -v wrk && command -v nginx && test -x /usr/bin/time' \
-	    DEPS_PKGS='wrk nginx-light time'
+	    DEPS_CHECK='command -v wrk && command -v nginx && command -v prometheus-pushgateway && test -x /usr/bin/time' \
+	    DEPS_PKGS='wrk nginx-light prometheus-pushgateway time'
 
 bench: all deps-bench
 	@for b in t/bench/*.sh; do [ -x "$$b" ] && "$$b"; done; true
