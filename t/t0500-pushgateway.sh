@@ -13,7 +13,7 @@ command -v curl >/dev/null || skip_all "curl not installed"
 command -v jq >/dev/null || skip_all "jq not installed"
 command -v sqlite3 >/dev/null || skip_all "sqlite3 not installed"
 
-plan 28
+plan 34
 
 STATE=$T_TMP/gw.state
 PORT=$(free_port)
@@ -93,6 +93,14 @@ is "$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -X POST \
     "another content type: 415"
 head -c 70000 /dev/zero | tr '\0' ' ' >"$T_TMP/big"
 is "$(push @"$T_TMP/big")" 413 "a body over --max-body: 413"
+is "$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -X POST \
+    -H 'Content-Type: application/json' -H 'Transfer-Encoding: chunked' \
+    --data-binary @"$T_TMP/big" "$GW/errors")" 413 \
+    "a chunked body over --max-body: 413"
+sum_before=$(md5sum <"$STATE")
+push 'not json' >/dev/null
+push '{"aggregated_errors":[{"aggregation_key":"k","total_count":-1}]}' >/dev/null
+is "$(md5sum <"$STATE")" "$sum_before" "... and the state file is byte for byte the same"
 is "$(snapshot)" "$before" "none of them changed anything"
 
 # The real chain behind it: scrape the gateway, aggregate into SQLite.
@@ -136,6 +144,35 @@ is "$(curl -s --max-time 10 "$GW/errors" | jq -r '[.aggregated_errors[].latest_e
     0 "... with request headers, never Authorization"
 is "$(curl -sI --max-time 10 "$GW/-/health" | tr -d '\r' | grep -c '^X-Content-Type-Options: nosniff$')" 1 \
     "answers carry the security headers"
+stop "$GWPID"
+
+# A state file that is not one: exit 65, and the file is left for a look.
+printf '{"pushers":[{' >"$T_TMP/bad.state"
+with_timeout 10 periskop-pushgateway -l "127.0.0.1:$PORT" --state "$T_TMP/bad.state" \
+    2>"$T_TMP/bad.err"
+is "$?:$(cat "$T_TMP/bad.state")" '65:{"pushers":[{' "a corrupt state file: exit 65, the file untouched"
+like "$(cat "$T_TMP/bad.err")" "bad.state': not a valid state" "... saying which file and why"
+
+# A body trickled in: 408 once it took longer than --request-timeout,
+# cut off when it is still coming at twice that.
+start_gw --request-timeout 1s
+slow() {
+	python3 - "$PORT" "$1" <<'PY'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+s.sendall(b"POST /errors HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+          b"Content-Length: 22\r\n\r\n{\"aggregated")
+time.sleep(float(sys.argv[2]))
+try:
+    s.sendall(b"_errors\":[]}")
+    a = s.recv(4096)
+    print(a.split(b" ")[1].decode() if a else "closed")
+except OSError:
+    print("closed")
+PY
+}
+is "$(slow 1.5)" 408 "a slow body: 408"
+is "$(slow 2.5)" closed "... and one slower than twice the limit: cut off"
 stop "$GWPID"
 
 # The pushgateway block of periskop.yaml: -n, and discover scrapes it.

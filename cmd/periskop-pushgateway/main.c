@@ -36,7 +36,7 @@
 #define DEFAULT_BODY	((size_t)1024 * 1024)
 #define THREADS		4
 #define CONN_TIMEOUT_S	30	/* idle */
-#define REQUEST_S	30	/* for the headers, then for the body */
+#define REQUEST_S	30	/* default: for the headers, then for the body */
 #define CONN_MEMORY	(64 * 1024)
 #define TEXT_TYPE	"text/plain; charset=utf-8"
 #define JSON_TYPE	"application/json"
@@ -63,6 +63,7 @@ struct conn {
 	double		 begun;		/* monotonic ms of the first call */
 	int		 started;
 	int		 too_big;
+	int		 slow;		/* the body came after request_s */
 };
 
 /* Everything the handler threads share; mu guards all of it. */
@@ -74,6 +75,7 @@ static size_t		 max_body = DEFAULT_BODY;
 static uint64_t		 accepted, refused[REF_N];
 /* The gateway's own failures, served at GET /errors; has its own lock. */
 static struct periskop_collector *self;
+static unsigned int request_s = REQUEST_S;
 
 static void __attribute__((noreturn))
 usage(FILE *f, int code)
@@ -82,7 +84,8 @@ usage(FILE *f, int code)
 	    "[-l addr:port | --listen addr:port]\n"
 	    "\t[--state file] [--token-file file] [--max-body bytes]\n"
 	    "\t[--max-pushers n] [--max-keys n] [--max-latest n] "
-	    "[--ttl duration]\n");
+	    "[--ttl duration]\n"
+	    "\t[--request-timeout duration]\n");
 	exit(code);
 }
 
@@ -381,6 +384,7 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 	const char *cl;
 	char *end;
 	unsigned long long n;
+	double late;
 	int is_push;
 
 	is_push = strcmp(url, "/errors") == 0;
@@ -420,23 +424,38 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 		}
 		return MHD_YES;
 	}
-	if (*upload_data_size > 0 && is_push &&
-	    time_mono_ms() - cn->begun > REQUEST_S * 1000.0) {
-		/* Answered now: the rest of a trickled body is not read. */
-		*upload_data_size = 0;
-		log_warnx("push: the body took over %d s to arrive", REQUEST_S);
-		return refuse(c, REF_SLOW, 408, "the body took over %d s to "
-		    "arrive", REQUEST_S);
+	if (*upload_data_size > 0 && is_push) {
+		/*
+		 * libmicrohttpd cannot answer before the body is in: a late
+		 * body is dropped and answered 408 at its end, and one still
+		 * trickling at twice the limit is cut off.
+		 */
+		late = time_mono_ms() - cn->begun;
+		if (late > 2000.0 * request_s) {
+			log_warnx("push: the body took over %u s to arrive; "
+			    "closing", 2 * request_s);
+			pthread_mutex_lock(&mu);
+			refused[REF_SLOW]++;
+			pthread_mutex_unlock(&mu);
+			return MHD_NO;
+		}
+		if (late > 1000.0 * request_s)
+			cn->slow = 1;
 	}
 	if (*upload_data_size > 0) {
 		/* A chunked body over the limit is read and dropped. */
-		if (!is_push || cn->too_big ||
+		if (!is_push || cn->too_big || cn->slow ||
 		    cn->body.len + *upload_data_size > max_body)
-			cn->too_big = is_push;
+			cn->too_big = is_push && !cn->slow;
 		else
 			buf_add(&cn->body, upload_data, *upload_data_size);
 		*upload_data_size = 0;
 		return MHD_YES;
+	}
+	if (is_push && cn->slow) {
+		log_warnx("push: the body took over %u s to arrive", request_s);
+		return refuse(c, REF_SLOW, 408, "the body took over %u s to "
+		    "arrive", request_s);
 	}
 	if (is_push && strcmp(method, MHD_HTTP_METHOD_POST) == 0)
 		return push(c, cn);
@@ -549,7 +568,7 @@ int
 main(int argc, char *argv[])
 {
 	enum { OPT_STATE = 256, OPT_TOKEN, OPT_BODY, OPT_PUSHERS, OPT_KEYS,
-	    OPT_LATEST, OPT_TTL };
+	    OPT_LATEST, OPT_TTL, OPT_REQUEST };
 	static const struct option longopts[] = {
 		{ "listen", required_argument, NULL, 'l' },
 		{ "state", required_argument, NULL, OPT_STATE },
@@ -559,6 +578,7 @@ main(int argc, char *argv[])
 		{ "max-keys", required_argument, NULL, OPT_KEYS },
 		{ "max-latest", required_argument, NULL, OPT_LATEST },
 		{ "ttl", required_argument, NULL, OPT_TTL },
+		{ "request-timeout", required_argument, NULL, OPT_REQUEST },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -570,6 +590,7 @@ main(int argc, char *argv[])
 	unsigned int flags;
 	sigset_t sigs;
 	char err[1024];
+	int64_t ms;
 	int ch, verbose = 0, check = 0, body_set = 0, fd, sig;
 
 	log_init("periskop-pushgateway", 0);
@@ -627,6 +648,15 @@ main(int argc, char *argv[])
 			/* 0 (never) is a choice the config cannot undo. */
 			set.ttl_ms = lim.ttl_ms > 0 ? lim.ttl_ms : -1;
 			break;
+		case OPT_REQUEST:
+			if (duration_parse(optarg, &ms, err, sizeof(err)) ==
+			    -1 || ms < 1000 || ms > 3600 * 1000) {
+				log_warnx("--request-timeout: '%s': want 1s to "
+				    "1h", optarg);
+				usage(stderr, 64);
+			}
+			request_s = (unsigned int)(ms / 1000);
+			break;
 		default:
 			usage(stderr, 64);
 		}
@@ -682,7 +712,7 @@ main(int argc, char *argv[])
 	    MHD_OPTION_END);
 	if (d == NULL)
 		fatalx(69, "'%s': cannot start the HTTP server", listen_spec);
-	if (httpd_deadline_start(REQUEST_S) == -1)
+	if (httpd_deadline_start(request_s) == -1)
 		fatal(71, "pthread_create");
 	log_info("listening on '%s'", listen_spec);
 
