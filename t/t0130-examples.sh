@@ -3,7 +3,7 @@
 # The service examples under etc/: runit scripts are valid sh, and the
 # crontab line, run as written (config path swapped), counts exactly.
 . "$(dirname "$0")/lib.sh"
-plan 6
+plan 7
 
 bad=""
 for f in "$T_TOP"/etc/runit/*/run "$T_TOP"/etc/runit/*/log/run; do
@@ -13,6 +13,8 @@ done
 is "$bad" "" "runit run scripts are executable and valid sh"
 grep -q '^RestartPreventExitStatus=64 78$' "$T_TOP/etc/systemd/periskop.service"
 ok $? "the systemd unit does not restart after usage or config errors"
+grep -q '^RestartPreventExitStatus=64 65 78$' "$T_TOP/etc/systemd/periskop-pushgateway.service"
+ok $? "the gateway's unit does not restart after usage, state or config errors"
 
 mkdir -p "$T_TMP/t"
 cp "$FIXTURES/sample-response1.json" "$T_TMP/t/errors"
