@@ -13,7 +13,7 @@ command -v curl >/dev/null || skip_all "curl not installed"
 command -v jq >/dev/null || skip_all "jq not installed"
 command -v sqlite3 >/dev/null || skip_all "sqlite3 not installed"
 
-plan 34
+plan 35
 
 STATE=$T_TMP/gw.state
 PORT=$(free_port)
@@ -70,6 +70,10 @@ is "$(curl -s "$GW/-/errors/" | jq -r '.aggregated_errors[] |
 push "$(printf '{"aggregated_errors":[{"aggregation_key":"anon","total_count":3,"severity":"warning","latest_errors":[]}]}')" >/dev/null
 push "$(printf '{"aggregated_errors":[{"aggregation_key":"anon","total_count":3,"severity":"warning","latest_errors":[]}]}')" >/dev/null
 is "$(total anon)" 3 "without a target_uuid, the address names the pusher"
+# periskop-python's push: requests.post(addr + "/errors", json_text), no
+# Content-Type at all.
+is "$(push "$(payload py-job py 2 p1)" -H 'Content-Type:')/$(total py)" 200/2 \
+    "periskop-python's push, without a content type: 200"
 
 # Twenty jobs at once, each pushing its growing count ten times.
 pids=""
