@@ -123,6 +123,8 @@ is "$(sqlite3 "$T_TMP/p.db" "SELECT total_count FROM errors WHERE key = 'many'")
 push "$(payload job-a k 9 a4)" >/dev/null
 before=$(snapshot)
 kill -KILL "$GWPID"; wait "$GWPID" 2>/dev/null
+# Under make valgrind, a process killed with -9 leaves no summary to check.
+[ -n "${T_VALGRIND:-}" ] && rm -f "$T_BIN/../log/$GWPID.log"
 start_gw
 is "$(snapshot)" "$before" "kill -9 and a restart: every acknowledged push is there"
 is "$(push "$(payload job-a k 9 a4)")/$(total k)" 200/21 \

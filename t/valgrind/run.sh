@@ -24,7 +24,8 @@ SH
 	chmod +x "$vg/bin/$n"
 done
 [ $# -gt 0 ] || set -- t/t0050-discover.sh t/t0100-chain.sh t/t0110-run.sh \
-    t/t0300-serve.sh t/t0310-serve-api.sh t/t0400-aggregate.sh
+    t/t0300-serve.sh t/t0310-serve-api.sh t/t0400-aggregate.sh \
+    t/t0500-pushgateway.sh
 cd "$top" || exit 1
 T_VALGRIND=1 T_BIN=$vg/bin PATH=$vg/bin:$PATH prove -f "$@"
 rc=$?
