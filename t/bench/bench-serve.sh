@@ -11,20 +11,8 @@ T_TOP=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=$T_TOP/bin
 PATH=$BIN:$PATH
 
-need() {
-	command -v "$1" >/dev/null 2>&1 && return 0
-	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-		    --no-install-recommends "$2" >/dev/null 2>&1 ||
-		    { apt-get update -q >/dev/null 2>&1 &&
-		      DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-		      --no-install-recommends "$2" >/dev/null 2>&1; }
-	fi
-	command -v "$1" >/dev/null 2>&1 || PATH=$PATH:/usr/sbin
-	command -v "$1" >/dev/null 2>&1 && return 0
-	echo "bench: serve: skipped: $1 missing (apt-get install $2)"
-	exit 0
-}
+BENCH=serve
+. "$(dirname "$0")/wrk.sh"
 need wrk wrk
 need nginx nginx-light
 need perl perl
@@ -113,19 +101,7 @@ NBYTES=$(curl -s --max-time 30 "http://127.0.0.1:$NPORT$PATH_E" | wc -c | tr -d 
 run_wrk() {
 	wrk -t"$THREADS" -c"$3" -d"${DUR}s" --timeout 10s --latency "$2" \
 	    >"$T_TMP/$1.wrk" 2>&1
-	awk '
-	function ms(v) {
-		if (v ~ /us$/) return v / 1000;
-		if (v ~ /ms$/) return v + 0;
-		if (v ~ /s$/) return v * 1000;
-		return v;
-	}
-	/Requests\/sec:/ { rps = $2 }
-	/^ +99%/ { p99 = ms($2) }
-	/Socket errors:/ { gsub(",", ""); err += $4 + $6 + $8 + $10 }
-	/Non-2xx/ { err += $NF }
-	END { printf "%.0f %.2f %d\n", rps, p99, err }
-	' "$T_TMP/$1.wrk"
+	wrk_stats "$T_TMP/$1.wrk"
 }
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
 
