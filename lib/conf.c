@@ -486,19 +486,6 @@ get_maps(struct ctx *c, const struct node *m, const char *key,
 }
 
 static int
-valid_label_name(const char *s)
-{
-	if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-	    *s == '_'))
-		return 0;
-	for (s++; *s != '\0'; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		    (*s >= '0' && *s <= '9') || *s == '_'))
-			return 0;
-	return 1;
-}
-
-static int
 is_word(char ch)
 {
 	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
@@ -562,7 +549,7 @@ parse_labels(struct ctx *c, const struct node *m, struct labelset *ls)
 		return -1;
 	for (i = 0; i + 1 < n->n; i += 2) {
 		v = &n->kids[i + 1];
-		if (!valid_label_name(nstr(&n->kids[i])))
+		if (!labels_valid_name(nstr(&n->kids[i])))
 			return cerr(c, n->kids[i].pos, "\"%s\" is not a valid "
 			    "label name", nstr(&n->kids[i]));
 		if (v->type != N_STR && v->type != N_NULL)
@@ -1150,7 +1137,7 @@ parse_relabel(struct ctx *c, const struct node *m, struct conf_relabel *r)
 	n = map_get(m, "source_labels");
 	have_src = n != NULL && n->type != N_NULL;
 	for (i = 0; i < r->nsource_labels; i++)
-		if (!valid_label_name(r->source_labels[i]))
+		if (!labels_valid_name(r->source_labels[i]))
 			return cerr(c, items[i].pos, "\"%s\" is not a valid "
 			    "label name", r->source_labels[i]);
 	if (r->target_label != NULL && r->target_label[0] == '\0') {
@@ -1190,7 +1177,7 @@ parse_relabel(struct ctx *c, const struct node *m, struct conf_relabel *r)
 	    a == RELABEL_DROPEQUAL) && !valid_relabel_target(r->target_label))
 		return cerr(c, m->pos, "\"%s\" is invalid 'target_label' for "
 		    "%s action", r->target_label, act);
-	if (a == RELABEL_HASHMOD && !valid_label_name(r->target_label))
+	if (a == RELABEL_HASHMOD && !labels_valid_name(r->target_label))
 		return cerr(c, m->pos, "\"%s\" is invalid 'target_label' for "
 		    "%s action", r->target_label, act);
 	if ((a == RELABEL_LOWERCASE || a == RELABEL_UPPERCASE) &&

@@ -27,5 +27,7 @@ void		 labels_del(struct labelset *, const char *name);
 /* Returns the value, or NULL when absent (borrowed). */
 const char	*labels_get(const struct labelset *, const char *name);
 int		 labels_equal(const struct labelset *, const struct labelset *);
+/* Whether s is a Prometheus label name: [a-zA-Z_][a-zA-Z0-9_]*. */
+int		 labels_valid_name(const char *s);
 
 #endif

@@ -148,19 +148,6 @@ sd_sanitize(const char *s)
 	return r;
 }
 
-static int
-valid_label_name(const char *s)
-{
-	if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-	    *s == '_'))
-		return 0;
-	for (s++; *s != '\0'; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		    (*s >= '0' && *s <= '9') || *s == '_'))
-			return 0;
-	return 1;
-}
-
 void
 sd_strv_free(char **v, size_t n)
 {
@@ -262,7 +249,7 @@ json_group(json_t *item, size_t idx, struct sd_group *g, char *err,
 			return fail(err, errlen, "group %zu: \"labels\" must "
 			    "be an object", idx);
 		json_object_foreach(ls, k, v) {
-			if (!valid_label_name(k))
+			if (!labels_valid_name(k))
 				return fail(err, errlen, "group %zu: \"%s\" is "
 				    "not a valid label name", idx, k);
 			if (!json_is_string(v) && !json_is_null(v))
@@ -502,7 +489,7 @@ yaml_group(const struct ynode *m, struct sd_group *g, char *err,
 			    "mapping", v->line, v->col);
 		for (j = 0; j + 1 < v->n; j += 2) {
 			k = &v->kids[j];
-			if (k->type != Y_STR || !valid_label_name(k->s))
+			if (k->type != Y_STR || !labels_valid_name(k->s))
 				return fail(err, errlen, "%d:%d: \"%s\" is not "
 				    "a valid label name", k->line, k->col,
 				    k->s ? k->s : "");
