@@ -1561,6 +1561,229 @@ add_pushgateway(struct conf *cf)
 	labels_set(&sc->labels, "__metrics_path__", "/-/errors/");
 }
 
+/* Each item of a filter list must be one of the known words. */
+static int
+check_words(struct ctx *c, const struct node *items, char **v, size_t n,
+    const char *what, const char *const *known)
+{
+	size_t	 i, k;
+
+	for (i = 0; i < n; i++) {
+		for (k = 0; known[k] != NULL; k++)
+			if (strcmp(v[i], known[k]) == 0)
+				break;
+		if (known[k] == NULL)
+			return cerr(c, items[i].pos, "unknown %s \"%s\"", what,
+			    v[i]);
+	}
+	return 0;
+}
+
+/* A receiver's name is a file name in the spool folder. */
+static int
+valid_receiver_name(const char *s)
+{
+	if (*s == '\0' || *s == '.')
+		return 0;
+	for (; *s != '\0'; s++)
+		if (!is_word(*s) && *s != '-' && *s != '.')
+			return 0;
+	return 1;
+}
+
+static int
+parse_headers(struct ctx *c, const struct node *m, struct conf_receiver *r)
+{
+	const struct node	*n, *k, *v;
+	size_t			 i;
+
+	if ((n = map_get(m, "headers")) == NULL || n->type == N_NULL)
+		return 0;
+	if (want(c, n, N_MAP, "headers", "in webhook") == -1 ||
+	    check_dups(c, n, "in headers") == -1)
+		return -1;
+	r->headers = xcalloc(n->n / 2 + 1, sizeof(*r->headers));
+	for (i = 0; i + 1 < n->n; i += 2) {
+		k = &n->kids[i];
+		v = &n->kids[i + 1];
+		if (nstr(k)[0] == '\0' || strpbrk(nstr(k), ": \t\r\n") != NULL)
+			return cerr(c, k->pos, "\"%s\" is not a valid header "
+			    "name", nstr(k));
+		if (v->type != N_STR && v->type != N_NULL)
+			return cerr(c, v->pos, "header \"%s\" must be a string, "
+			    "not %s", nstr(k), tname(v->type));
+		if (strpbrk(nstr(v), "\r\n") != NULL)
+			return cerr(c, v->pos, "header \"%s\" holds a line "
+			    "break", nstr(k));
+		r->headers[r->nheaders++] = xasprintf("%s: %s", nstr(k),
+		    nstr(v));
+	}
+	return 0;
+}
+
+static int
+parse_receiver(struct ctx *c, const struct node *m, struct conf_receiver *r)
+{
+	static const char *const keys[] = { "name", "alertmanager", "webhook",
+	    "command", "kinds", "services", "severities", "timeout", NULL };
+	static const char *const am_keys[] = { "url", NULL };
+	static const char *const wh_keys[] = { "url", "headers", "token_file",
+	    NULL };
+	static const char *const kinds[] = { "new_error", "regression",
+	    "spike", "target_down", "target_up", NULL };
+	static const char *const sevs[] = { "info", "warning", "error", NULL };
+	const char		*w = "in receiver";
+	const struct node	*n, *items, *am, *wh, *cmd;
+	int			 ntypes;
+
+	r->pos = m->pos;
+	r->timeout_ms = 10000;
+	if (check_map(c, m, w, keys) == -1 ||
+	    get_str(c, m, "name", w, &r->name) == -1)
+		return -1;
+	if (r->name == NULL)
+		return cerr(c, m->pos, "missing key \"name\" in receiver");
+	if (!valid_receiver_name(r->name))
+		return cerr(c, map_get(m, "name")->pos, "receiver name \"%s\" "
+		    "may hold only letters, digits, '_', '-' and '.'",
+		    r->name);
+	am = map_get(m, "alertmanager");
+	wh = map_get(m, "webhook");
+	cmd = map_get(m, "command");
+	ntypes = (am != NULL) + (wh != NULL) + (cmd != NULL);
+	if (ntypes != 1)
+		return cerr(c, m->pos, "receiver \"%s\" needs exactly one of "
+		    "\"alertmanager\", \"webhook\" and \"command\"", r->name);
+	if (am != NULL) {
+		r->type = NOTIFY_ALERTMANAGER;
+		if (want(c, am, N_MAP, "alertmanager", w) == -1 ||
+		    check_map(c, am, "in alertmanager", am_keys) == -1 ||
+		    get_str(c, am, "url", "in alertmanager", &r->url) == -1)
+			return -1;
+		n = am;
+	} else if (wh != NULL) {
+		r->type = NOTIFY_WEBHOOK;
+		if (want(c, wh, N_MAP, "webhook", w) == -1 ||
+		    check_map(c, wh, "in webhook", wh_keys) == -1 ||
+		    get_str(c, wh, "url", "in webhook", &r->url) == -1 ||
+		    parse_headers(c, wh, r) == -1 ||
+		    get_file(c, wh, "token_file", "in webhook",
+		    &r->token_file) == -1)
+			return -1;
+		n = wh;
+	} else {
+		r->type = NOTIFY_COMMAND;
+		if (want(c, cmd, N_STR, "command", w) == -1)
+			return -1;
+		r->command = xstrdup(cmd->s);
+		if (r->command[0] == '\0')
+			return cerr(c, cmd->pos, "empty command");
+		n = NULL;
+	}
+	if (n != NULL) {
+		if (r->url == NULL)
+			return cerr(c, n->pos, "missing key \"url\" in receiver "
+			    "\"%s\"", r->name);
+		if (valid_url(c, map_get(n, "url"), r->url) == -1)
+			return -1;
+	}
+	if (get_strlist(c, m, "kinds", w, &r->kinds, &r->nkinds,
+	    &items) == -1 ||
+	    check_words(c, items, r->kinds, r->nkinds, "event kind",
+	    kinds) == -1 ||
+	    get_strlist(c, m, "services", w, &r->services, &r->nservices,
+	    NULL) == -1 ||
+	    get_strlist(c, m, "severities", w, &r->severities,
+	    &r->nseverities, &items) == -1 ||
+	    check_words(c, items, r->severities, r->nseverities, "severity",
+	    sevs) == -1 ||
+	    get_dur(c, m, "timeout", w, &r->timeout_ms) == -1)
+		return -1;
+	return 0;
+}
+
+/* The UI's address for links: the server's, a wildcard host on loopback. */
+static char *
+ui_url_of(const char *listen)
+{
+	char	*t, *u;
+
+	t = pushgateway_target(listen);
+	u = xasprintf("http://%s", t);
+	free(t);
+	return u;
+}
+
+static int
+parse_notify(struct ctx *c, const struct node *top, struct conf_notify *nf,
+    const struct conf_server *sv)
+{
+	static const char *const keys[] = { "spool", "max_spool", "interval",
+	    "digest", "group_wait", "max_backoff", "alert_ttl", "ui_url",
+	    "receivers", NULL };
+	const char		*w = "in notify";
+	const struct node	*m, *items, *n;
+	char			*spool = NULL;
+	size_t			 i, j, nitems;
+
+	if ((m = map_get(top, "notify")) == NULL)
+		return 0;
+	nf->enabled = 1;
+	nf->pos = m->pos;
+	nf->max_spool = 64 << 20;
+	nf->interval_ms = 3600000;
+	nf->digest = 5;
+	nf->group_wait_ms = 1000;
+	nf->max_backoff_ms = 60000;
+	nf->alert_ttl_ms = 3600000;
+	if (m->type != N_NULL && (want(c, m, N_MAP, "notify",
+	    "at the top level") == -1 || check_map(c, m, w, keys) == -1 ||
+	    get_str(c, m, "spool", w, &spool) == -1 ||
+	    get_uint(c, m, "max_spool", w, UINT64_MAX / 2, &nf->max_spool,
+	    NULL) == -1 ||
+	    get_dur(c, m, "interval", w, &nf->interval_ms) == -1 ||
+	    get_uint(c, m, "digest", w, 1000000, &nf->digest, NULL) == -1 ||
+	    get_dur(c, m, "group_wait", w, &nf->group_wait_ms) == -1 ||
+	    get_dur(c, m, "max_backoff", w, &nf->max_backoff_ms) == -1 ||
+	    get_dur(c, m, "alert_ttl", w, &nf->alert_ttl_ms) == -1 ||
+	    get_str(c, m, "ui_url", w, &nf->ui_url) == -1)) {
+		free(spool);
+		return -1;
+	}
+	nf->spool = join_dir(c, spool != NULL && spool[0] != '\0' ? spool :
+	    "notify");
+	free(spool);
+	if (nf->ui_url == NULL || nf->ui_url[0] == '\0') {
+		free(nf->ui_url);
+		nf->ui_url = ui_url_of(sv->listen);
+	} else if (valid_url(c, map_get(m, "ui_url"), nf->ui_url) == -1)
+		return -1;
+	if (m->type == N_NULL)
+		return cerr(c, m->pos, "notify needs \"receivers\"");
+	if ((n = map_get(m, "max_spool")) != NULL && nf->max_spool < 4096)
+		return cerr(c, n->pos, "\"max_spool\" in notify must be at "
+		    "least 4096 bytes");
+	if (get_maps(c, m, "receivers", w, &items, &nitems) == -1)
+		return -1;
+	if (nitems == 0)
+		return cerr(c, m->pos, "notify needs \"receivers\"");
+	nf->receivers = xcalloc(nitems, sizeof(*nf->receivers));
+	for (i = 0; i < nitems; i++) {
+		nf->nreceivers++;
+		if (parse_receiver(c, &items[i], &nf->receivers[i]) == -1)
+			return -1;
+		for (j = 0; j < i; j++)
+			if (strcmp(nf->receivers[j].name,
+			    nf->receivers[i].name) == 0)
+				return cerr(c, nf->receivers[i].pos,
+				    "duplicate receiver name \"%s\" (first at "
+				    "%d:%d)", nf->receivers[i].name,
+				    nf->receivers[j].pos.line,
+				    nf->receivers[j].pos.col);
+	}
+	return 0;
+}
+
 static char *
 dir_of(const char *path)
 {
@@ -1577,7 +1800,7 @@ static int
 parse_conf(struct ctx *c, const struct node *root, struct conf *cf)
 {
 	static const char *const keys[] = { "services", "repository",
-	    "server", "pushgateway", NULL };
+	    "server", "pushgateway", "notify", NULL };
 	const struct node	*n, *items;
 	size_t			 i, j, nitems;
 
@@ -1610,7 +1833,8 @@ parse_conf(struct ctx *c, const struct node *root, struct conf *cf)
 	}
 	if (parse_repository(c, root, &cf->repository) == -1 ||
 	    parse_server(c, root, &cf->server) == -1 ||
-	    parse_pushgateway(c, root, &cf->pushgateway) == -1)
+	    parse_pushgateway(c, root, &cf->pushgateway) == -1 ||
+	    parse_notify(c, root, &cf->notify, &cf->server) == -1)
 		return -1;
 	if (cf->pushgateway.enabled)
 		add_pushgateway(cf);
@@ -1754,6 +1978,19 @@ service_release(struct conf_service *s)
 	tls_release(&s->scraper.tls);
 }
 
+static void
+receiver_release(struct conf_receiver *r)
+{
+	free(r->name);
+	free(r->url);
+	free(r->command);
+	strv_free(r->headers, r->nheaders);
+	free(r->token_file);
+	strv_free(r->kinds, r->nkinds);
+	strv_free(r->services, r->nservices);
+	strv_free(r->severities, r->nseverities);
+}
+
 void
 conf_free(struct conf *cf)
 {
@@ -1772,6 +2009,11 @@ conf_free(struct conf *cf)
 	free(cf->pushgateway.service);
 	free(cf->pushgateway.state);
 	free(cf->pushgateway.token_file);
+	for (i = 0; i < cf->notify.nreceivers; i++)
+		receiver_release(&cf->notify.receivers[i]);
+	free(cf->notify.receivers);
+	free(cf->notify.spool);
+	free(cf->notify.ui_url);
 	free(cf->path);
 	free(cf->dir);
 	free(cf);

@@ -193,6 +193,47 @@ struct conf_pushgateway {
 	struct conf_pos	 pos;
 };
 
+/*
+ * The notify block: where periskop-notify delivers the event lines of
+ * periskop-aggregate (periskop-notify(1)).  A receiver has exactly one of
+ * alertmanager, webhook and command; its lists, when not empty, select the
+ * events it gets.
+ */
+enum notify_type { NOTIFY_ALERTMANAGER = 1, NOTIFY_WEBHOOK, NOTIFY_COMMAND };
+
+struct conf_receiver {
+	char		 *name;		/* also its offset file's name */
+	enum notify_type  type;
+	char		 *url;		/* alertmanager, webhook */
+	char		 *command;	/* run by /bin/sh -c */
+	char		**headers;	/* "Name: value", webhook */
+	size_t		  nheaders;
+	char		 *token_file;	/* joined; Authorization: Bearer */
+	char		**kinds;
+	size_t		  nkinds;
+	char		**services;
+	size_t		  nservices;
+	char		**severities;
+	size_t		  nseverities;
+	int64_t		  timeout_ms;	/* default 10s */
+	struct conf_pos	  pos;
+};
+
+struct conf_notify {
+	int			 enabled;	/* the block is present */
+	char			*spool;		/* default "notify"; joined */
+	uint64_t		 max_spool;	/* bytes; default 64 MiB */
+	int64_t			 interval_ms;	/* per error; default 1h */
+	uint64_t		 digest;	/* more at once: one message */
+	int64_t			 group_wait_ms;	/* default 1s */
+	int64_t			 max_backoff_ms; /* default 1m */
+	int64_t			 alert_ttl_ms;	/* endsAt; default 1h */
+	char			*ui_url;	/* default from server.listen */
+	struct conf_receiver	*receivers;
+	size_t			 nreceivers;
+	struct conf_pos		 pos;
+};
+
 struct conf {
 	char			*path;		/* the file it was read from */
 	char			*dir;		/* its folder, for relative paths */
@@ -201,6 +242,7 @@ struct conf {
 	struct conf_repository	 repository;
 	struct conf_server	 server;
 	struct conf_pushgateway	 pushgateway;
+	struct conf_notify	 notify;
 };
 
 /*
