@@ -23,8 +23,8 @@ supervise_code(int status)
 }
 
 int
-supervise_spawn(char *const *argvs[], size_t n, const int *errfds,
-    pid_t pids[], char *err, size_t errlen)
+supervise_spawn(char *const *argvs[], size_t n, int in0, int outn,
+    const int *errfds, pid_t pids[], char *err, size_t errlen)
 {
 	int in = -1, p[2], out;
 	sigset_t none;
@@ -50,6 +50,10 @@ supervise_spawn(char *const *argvs[], size_t n, const int *errfds,
 			sigemptyset(&none);
 			sigprocmask(SIG_SETMASK, &none, NULL);
 			signal(SIGPIPE, SIG_DFL);
+			if (i == 0 && in0 != -1)
+				in = in0;
+			if (i + 1 == n && outn != -1)
+				out = outn;
 			if ((in != -1 && dup2(in, STDIN_FILENO) == -1) ||
 			    (out != -1 && dup2(out, STDOUT_FILENO) == -1) ||
 			    (errfds != NULL && errfds[i] != -1 &&

@@ -8,15 +8,16 @@
 
 /*
  * Starts the n argument vectors as one pipeline: each child's stdout is
- * the next one's stdin; the first inherits stdin, the last stdout.  When
+ * the next one's stdin; the first's stdin is in, the last's stdout out
+ * (-1: inherited; the caller keeps its descriptors open).  When
  * errfds is not NULL, child i's stderr is errfds[i] (-1: inherited).
  * Every other descriptor is close-on-exec, so no child holds a pipe end
  * it does not use (a pipe must see EOF when its writer dies).  Fills
  * pids[n].  Returns 0, or -1 with a message in err (the children already
  * started are killed).
  */
-int	supervise_spawn(char *const *argvs[], size_t n, const int *errfds,
-	    pid_t pids[], char *err, size_t errlen);
+int	supervise_spawn(char *const *argvs[], size_t n, int in, int out,
+	    const int *errfds, pid_t pids[], char *err, size_t errlen);
 /* The exit code of a wait status: the code, or 128 + the signal. */
 int	supervise_code(int status);
 

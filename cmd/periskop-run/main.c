@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <sysexits.h>
@@ -22,18 +23,19 @@
 #include "xalloc.h"
 
 #define NPIPE		3	/* discover, scrape, aggregate */
-#define NUNITS		3	/* the pipeline, serve, the push gateway */
+#define NUNITS		4	/* the pipeline, serve, push gateway, notify */
 #define GRACE_MS	10000	/* from SIGTERM to SIGKILL */
 #define BACKOFF_MIN_MS	1000
 #define BACKOFF_MAX_MS	60000
 #define STABLE_MS	60000	/* a run this long resets the backoff */
 
-/* One supervised unit: the pipeline, serve, or the push gateway. */
+/* One supervised unit: the pipeline, serve, push gateway or notify. */
 struct unit {
 	const char	*name;
 	char *const	*argvs[NPIPE];
 	const char	*names[NPIPE];	/* program names, for the relay */
-	size_t		 n;
+	size_t		 n;		/* 0: not in this configuration */
+	int		 in, out;	/* the ends of events, or -1 */
 	pid_t		 pids[NPIPE];
 	int		 errfd[NPIPE];	/* read ends of their stderr */
 	struct relay	 relay[NPIPE];
@@ -44,7 +46,13 @@ struct unit {
 };
 
 static struct unit units[NUNITS];
-static size_t nunits;		/* the gateway's only with a pushgateway block */
+/*
+ * aggregate's events go to notify through a socket pair that we hold, so
+ * that what is in it outlives a restart of either; notify only peeks at
+ * a line until it is in its spool.  events[1] is closed when the
+ * pipeline has stopped: notify reads EOF and ends.
+ */
+static int events[2] = { -1, -1 };
 static int stopping, exitcode;
 static double deadline;
 
@@ -89,7 +97,7 @@ unit_start(struct unit *u)
 		wfd[i] = p[1];
 		relay_init(&u->relay[i], u->names[i]);
 	}
-	if (supervise_spawn(u->argvs, u->n, wfd, u->pids, err,
+	if (supervise_spawn(u->argvs, u->n, u->in, u->out, wfd, u->pids, err,
 	    sizeof(err)) == -1) {
 		log_warnx("%s: %s", u->name, err);
 		for (i = 0; i < u->n; i++) {
@@ -133,6 +141,9 @@ stop_all(int sig)
 	unit_signal(&units[0], 0, sig == SIGKILL ? NPIPE : 1, sig);
 	unit_signal(&units[1], 0, 1, sig);
 	unit_signal(&units[2], 0, 1, sig);
+	/* notify ends at EOF, after the pipeline's last events. */
+	if (sig == SIGKILL)
+		unit_signal(&units[3], 0, 1, sig);
 }
 
 static size_t
@@ -140,7 +151,7 @@ alive(void)
 {
 	size_t i, n = 0;
 
-	for (i = 0; i < nunits; i++)
+	for (i = 0; i < NUNITS; i++)
 		n += units[i].alive;
 	return n;
 }
@@ -181,7 +192,7 @@ reap(void)
 	pid_t pid;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		for (i = 0; i < nunits; i++)
+		for (i = 0; i < NUNITS; i++)
 			for (j = 0; j < units[i].n; j++)
 				if (units[i].pids[j] == pid)
 					goto found;
@@ -231,12 +242,12 @@ restarts(double now)
 	size_t i, j;
 	int open;
 
-	for (i = 0; i < nunits; i++) {
+	for (i = 0; i < NUNITS; i++) {
 		u = &units[i];
 		for (j = 0, open = 0; j < u->n; j++)
 			open |= u->errfd[j] != -1;
 		/* Wait for the last words of the dead, too. */
-		if (u->alive > 0 || open)
+		if (u->n == 0 || u->alive > 0 || open)
 			continue;
 		if (u->restart_at == 0) {
 			if (now - u->started >= STABLE_MS)
@@ -264,11 +275,11 @@ main(int argc, char *argv[])
 	struct conf *conf;
 	sigset_t set;
 	const char *path = NULL, *env;
-	char *dir, *uri = NULL, *listen, *gwlisten = NULL, *bin[5], *tmpdb = NULL;
+	char *dir, *uri = NULL, *listen, *gwlisten = NULL, *bin[6], *tmpdb = NULL;
 	char *p, *shown;
 	char err[1024];
 	double now, wait_ms;
-	int ch, verbose = 0, sfd, readyfd = -1, npfd, ready = 0;
+	int ch, verbose = 0, sfd, readyfd = -1, npfd, ready = 0, gateway_on, notify_on;
 	size_t i, j, k;
 
 	log_init("periskop-run", 0);
@@ -319,7 +330,8 @@ main(int argc, char *argv[])
 		uri = xasprintf("sqlite:%s", tmpdb);
 	}
 	listen = xstrdup(conf->server.listen);
-	nunits = conf->pushgateway.enabled ? 3 : 2;
+	gateway_on = conf->pushgateway.enabled;
+	notify_on = conf->notify.enabled;
 	if (conf->pushgateway.enabled)
 		gwlisten = xstrdup(conf->pushgateway.listen);
 	conf_free(conf);
@@ -330,6 +342,7 @@ main(int argc, char *argv[])
 	bin[2] = xasprintf("%s/periskop-aggregate", dir);
 	bin[3] = xasprintf("%s/periskop-serve", dir);
 	bin[4] = xasprintf("%s/periskop-pushgateway", dir);
+	bin[5] = xasprintf("%s/periskop-notify", dir);
 	char *const discover[] = { bin[0], "-c", (char *)path, NULL };
 	char *const scrape[] = { bin[1], NULL };
 	/* Not --db: a password in it would show in every process list. */
@@ -338,6 +351,7 @@ main(int argc, char *argv[])
 	char *const aggregate[] = { bin[2], NULL };
 	char *const serve[] = { bin[3], "-c", (char *)path, NULL };
 	char *const gateway[] = { bin[4], "-c", (char *)path, NULL };
+	char *const notify[] = { bin[5], "-c", (char *)path, NULL };
 
 	units[0].name = "pipeline";
 	units[0].argvs[0] = discover;
@@ -354,10 +368,23 @@ main(int argc, char *argv[])
 	units[2].name = "pushgateway";
 	units[2].argvs[0] = gateway;
 	units[2].names[0] = "periskop-pushgateway";
-	units[2].n = 1;
-	for (i = 0; i < NUNITS; i++)
+	units[2].n = gateway_on;
+	units[3].name = "notify";
+	units[3].argvs[0] = notify;
+	units[3].names[0] = "periskop-notify";
+	units[3].n = notify_on;
+	for (i = 0; i < NUNITS; i++) {
+		units[i].in = units[i].out = -1;
 		for (j = 0; j < NPIPE; j++)
 			units[i].errfd[j] = -1;
+	}
+	if (notify_on) {
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
+		    events) == -1)
+			fatal(EX_OSERR, "socketpair");
+		units[0].out = events[1];
+		units[3].in = events[0];
+	}
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
@@ -371,9 +398,9 @@ main(int argc, char *argv[])
 	if (readyfd != -1)
 		fcntl(readyfd, F_SETFD, FD_CLOEXEC);
 
-	for (i = 0; i < nunits; i++) {
+	for (i = 0; i < NUNITS; i++) {
 		units[i].backoff_ms = BACKOFF_MIN_MS;
-		if (unit_start(&units[i]) == -1)
+		if (units[i].n > 0 && unit_start(&units[i]) == -1)
 			return EX_OSERR;
 	}
 	shown = db_uri_redacted(uri);
@@ -383,7 +410,7 @@ main(int argc, char *argv[])
 	for (;;) {
 		now = time_mono_ms();
 		wait_ms = 1000;
-		for (i = 0; i < nunits; i++)
+		for (i = 0; i < NUNITS; i++)
 			if (units[i].restart_at > 0 &&
 			    units[i].restart_at - now < wait_ms)
 				wait_ms = units[i].restart_at - now;
@@ -397,7 +424,7 @@ main(int argc, char *argv[])
 		pfd[0].fd = sfd;
 		pfd[0].events = POLLIN;
 		npfd = 1;
-		for (i = 0; i < nunits; i++)
+		for (i = 0; i < NUNITS; i++)
 			for (j = 0; j < units[i].n; j++)
 				if (units[i].errfd[j] != -1) {
 					pfd[npfd].fd = units[i].errfd[j];
@@ -418,7 +445,7 @@ main(int argc, char *argv[])
 		for (k = 1; k < (size_t)npfd; k++) {
 			if (pfd[k].revents == 0)
 				continue;
-			for (i = 0; i < nunits; i++)
+			for (i = 0; i < NUNITS; i++)
 				for (j = 0; j < units[i].n; j++)
 					if (units[i].errfd[j] == pfd[k].fd)
 						relay_read(&units[i], j);
@@ -438,6 +465,10 @@ main(int argc, char *argv[])
 			readyfd = -1;
 		}
 		if (stopping) {
+			if (units[0].alive == 0 && events[1] != -1) {
+				close(events[1]);
+				events[1] = -1;
+			}
 			if (alive() == 0)
 				break;
 			if (now >= deadline) {
@@ -450,7 +481,7 @@ main(int argc, char *argv[])
 		restarts(now);
 	}
 	/* Drain what the children said last. */
-	for (i = 0; i < nunits; i++)
+	for (i = 0; i < NUNITS; i++)
 		for (j = 0; j < units[i].n; j++)
 			if (units[i].errfd[j] != -1) {
 				/* Every writer is gone: read to EOF. */
@@ -470,8 +501,10 @@ main(int argc, char *argv[])
 	free(uri);
 	free(listen);
 	free(gwlisten);
-	for (i = 0; i < 5; i++)
+	for (i = 0; i < 6; i++)
 		free(bin[i]);
+	if (events[0] != -1)
+		close(events[0]);
 	free(dir);
 	log_info("stopped");
 	return exitcode;
