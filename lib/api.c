@@ -1235,6 +1235,29 @@ metrics_db(const struct api_conf *conf, struct db *db, struct buf *b,
 }
 
 /*
+ * Appends a file another program writes whole (by rename), up to 1 MiB;
+ * a missing one adds nothing.
+ */
+static void
+add_file(struct buf *b, const char *path)
+{
+	char	 chunk[8192];
+	size_t	 n, total = 0;
+	FILE	*fp;
+
+	if ((fp = fopen(path, "re")) == NULL)
+		return;
+	while (total < 1024 * 1024 &&
+	    (n = fread(chunk, 1, sizeof(chunk), fp)) > 0) {
+		buf_add(b, chunk, n);
+		total += n;
+	}
+	fclose(fp);
+	if (b->len > 0 && b->p[b->len - 1] != '\n')
+		buf_addc(b, '\n');
+}
+
+/*
  * GET /metrics.  Answers 200 even when the database fails, with
  * periskop_database_up 0, so the failure itself can be alerted on.
  */
@@ -1258,6 +1281,8 @@ get_metrics(const struct api_conf *conf, struct db *db, struct api_resp *r)
 	family(b, "periskop_application_errors_total", "counter",
 	    "Total number of errors in the Periskop service.");
 	periskop_foreach(conf->self, self_cb, b);
+	if (conf->extra_metrics != NULL)
+		add_file(b, conf->extra_metrics);
 	family(b, "periskop_build_info", "gauge",
 	    "A metric with a constant '1' value labeled by the version.");
 	buf_adds(b, "periskop_build_info{version=\"" PERISKOP_VERSION

@@ -27,6 +27,8 @@ struct api_conf {
 	const char	*token;		/* NULL: writes from loopback only */
 	int		 read_only;	/* refuse writes with 403 */
 	int		 metrics_no_target; /* /metrics sums over targets */
+	/* A file of metrics in Prometheus text added to /metrics (notify's). */
+	const char	*extra_metrics;
 	/*
 	 * Where serve's own failures (5xx answers) are reported and what
 	 * GET /errors exports; NULL: not recorded, /errors is empty.

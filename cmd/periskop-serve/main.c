@@ -290,6 +290,7 @@ main(int argc, char *argv[])
 	const char *cfile = NULL, *listen_spec = NULL, *ui = NULL;
 	const char *token_file = NULL;
 	char *conf_uri = NULL, *conf_listen = NULL, *ui_default = NULL;
+	char *notify_metrics = NULL;
 	char err[1024], *end;
 	unsigned long timeout = CONN_TIMEOUT_S;
 	struct MHD_Daemon *d;
@@ -359,6 +360,9 @@ main(int argc, char *argv[])
 		conf_uri = conf_db_uri(conf);
 		if (conf->server.listen != NULL)
 			conf_listen = xstrdup(conf->server.listen);
+		if (conf->notify.enabled)
+			notify_metrics = xasprintf("%s/metrics",
+			    conf->notify.spool);
 		conf_free(conf);
 	}
 	if (db_uri == NULL)
@@ -395,6 +399,7 @@ main(int argc, char *argv[])
 	if ((errno = pthread_key_create(&worker_key, worker_destroy)) != 0)
 		fatal(71, "pthread_key_create");
 	api_conf.self = periskop_collector_new();
+	api_conf.extra_metrics = notify_metrics;
 
 	signal(SIGPIPE, SIG_IGN);
 	/* Blocked before the workers start, so only sigwait sees them. */
@@ -444,5 +449,6 @@ main(int argc, char *argv[])
 	free(ui_default);
 	secret_free((char *)api_conf.token);
 	periskop_collector_free(api_conf.self);
+	free(notify_metrics);
 	return 0;
 }
