@@ -252,15 +252,21 @@ alert_json(struct buf *b, const struct conf_notify *nf,
     const struct notify_event *ev)
 {
 	struct buf	 t;
+	const char	*kind;
 	int		 first = 1;
 	int64_t		 ends;
 
+	/*
+	 * A target that is back resolves the alert of its going down: the
+	 * same labels, endsAt now.
+	 */
+	kind = strcmp(ev->kind, "target_up") == 0 ? "target_down" : ev->kind;
 	buf_init(&t);
 	buf_adds(b, "{\"labels\":{");
-	alertname(&t, ev->kind);
+	alertname(&t, kind);
 	jkey(b, "alertname", t.p, &first);
 	jkey(b, "service_name", ev->service, &first);
-	jkey(b, "kind", ev->kind, &first);
+	jkey(b, "kind", kind, &first);
 	if (notify_is_error_event(ev)) {
 		jkey(b, "aggregation_key", ev->key, &first);
 		jkey(b, "severity", ev->severity, &first);
@@ -289,10 +295,7 @@ alert_json(struct buf *b, const struct conf_notify *nf,
 	buf_adds(b, "},\"generatorURL\":");
 	buf_addjstr(b, t.p);
 	jtime(b, "startsAt", ev->at);
-	/*
-	 * A target that is back resolves the alert of its going down (same
-	 * labels but kind); everything else is news that ends on its own.
-	 */
+	/* Everything else is news that ends on its own. */
 	ends = strcmp(ev->kind, "target_up") == 0 ? ev->at :
 	    ev->at + nf->alert_ttl_ms;
 	jtime(b, "endsAt", ends);

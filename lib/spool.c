@@ -16,6 +16,7 @@
 #define SPOOL_MAGIC	"{\"periskop_spool\":1,\"base\":"
 #define RING		4096	/* recent ids kept to skip replays */
 #define READ_CHUNK	(256 * 1024)
+#define KEEP_TAIL	(256 * 1024)	/* delivered bytes kept, at most */
 
 struct spool {
 	char		*dir;
@@ -450,11 +451,36 @@ spool_offset_save(struct spool *s, const char *name, uint64_t off,
 	return 0;
 }
 
+/* The first line boundary at or after off. */
+static uint64_t
+line_start(struct spool *s, uint64_t off)
+{
+	char	 c;
+
+	if (off <= s->base)
+		return s->base;
+	while (off < s->end) {
+		if (pread(s->fd, &c, 1, (off_t)(off - 1 - s->base +
+		    s->hdrlen)) != 1)
+			return s->end;
+		if (c == '\n')
+			break;
+		off++;
+	}
+	return off;
+}
+
 int
 spool_compact(struct spool *s, uint64_t off, char *err, size_t errlen)
 {
 	int	 fd;
 
+	uint64_t keep = s->max / 4 < KEEP_TAIL ? s->max / 4 : KEEP_TAIL;
+
+	/* A delivered tail stays, for the ids of a replay after a restart. */
+	if (s->end - off < keep)
+		off = line_start(s, s->end > s->base + keep ? s->end - keep :
+		    s->base);
 	if (off <= s->base || off > s->end || (off - s->base) * 2 <
 	    s->end - s->base)
 		return 0;

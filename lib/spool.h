@@ -65,8 +65,9 @@ int		 spool_offset_save(struct spool *, const char *name,
 
 /*
  * Drops the lines before off (the lowest offset of all receivers) when
- * they are at least half of the file: a new file is written, fsync'd
- * and renamed over the old one.
+ * they are at least half of the file, but for a delivered tail (a
+ * quarter of the limit, up to 256 KiB) whose ids skip a replay after a
+ * restart: a new file is written, fsync'd and renamed over the old one.
  */
 int		 spool_compact(struct spool *, uint64_t off, char *err,
 		    size_t errlen);

@@ -488,13 +488,11 @@ rcv_main(void *arg)
 		r->attempts++;
 		log_info("%s: retrying in %.0f ms (attempt %d)", r->c->name, ms,
 		    r->attempts + 1);
+		/* After EOF too, until the drain time is over. */
 		pthread_mutex_lock(&mu);
-		if (draining) {
-			/* It stays spooled for the next start. */
-			pthread_mutex_unlock(&mu);
-			break;
-		}
-		wait_ms_locked(ms);
+		until = time_mono_ms() + ms;
+		while (!should_stop() && time_mono_ms() < until)
+			wait_ms_locked(until - time_mono_ms());
 		pthread_mutex_unlock(&mu);
 	}
 	pthread_mutex_lock(&mu);
