@@ -48,7 +48,7 @@ DEB_BUILD = gcc make pkg-config libcurl4-openssl-dev libjansson-dev \
 	   libpcre2-dev
 DEB_TEST = check curl jq perl sqlite3 mandoc procps clang libclang-rt-14-dev \
 	   prometheus dnsmasq-base iproute2 util-linux time valgrind postgresql \
-	   mariadb-server faketime
+	   mariadb-server faketime prometheus-alertmanager
 
 .PHONY: all check unit integration run install uninstall clean lint deps \
 	deps-test deps-ui deps-bench deps-install bench fuzz fuzz-smoke soak \
@@ -63,7 +63,7 @@ deps:
 	    DEPS_CHECK='$(PKG_CONFIG) --exists $(PKGS)' DEPS_PKGS='$(DEB_BUILD)'
 deps-test:
 	@$(MAKE) -s --no-print-directory deps-install \
-	    DEPS_CHECK='$(PKG_CONFIG) --exists check && command -v jq && command -v curl && command -v prove && command -v sqlite3 && command -v mandoc && command -v clang && command -v promtool && command -v dnsmasq && command -v ip && test -x /usr/bin/time && command -v valgrind && ls /usr/lib/postgresql/*/bin/initdb && command -v mariadb-install-db && test -d /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux && command -v faketime' \
+	    DEPS_CHECK='$(PKG_CONFIG) --exists check && command -v jq && command -v curl && command -v prove && command -v sqlite3 && command -v mandoc && command -v clang && command -v promtool && command -v dnsmasq && command -v ip && test -x /usr/bin/time && command -v valgrind && ls /usr/lib/postgresql/*/bin/initdb && command -v mariadb-install-db && test -d /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux && command -v faketime && command -v prometheus-alertmanager' \
 	    DEPS_PKGS='$(DEB_TEST)'
 # The browser tests: Debian's Chromium, and Node.js for playwright-core.
 deps-ui:

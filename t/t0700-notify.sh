@@ -16,6 +16,17 @@ AM_BIN=$(command -v prometheus-alertmanager || command -v alertmanager) ||
 
 plan 60
 
+# Alertmanager is Go: it reads the clock without the C library, so under
+# libfaketime (make timeshift) our events' times are years from its own.
+if [ -n "${FAKETIME:-}" ]; then AM_CLOCK=faked; else AM_CLOCK=same; fi
+# am_ok STATUS DESCRIPTION: a check of what Alertmanager shows as active
+am_ok() {
+	if [ "$AM_CLOCK" = same ]; then ok "$1" "$2"; else
+		T_NUM=$((T_NUM + 1))
+		echo "ok $T_NUM # SKIP $2: Alertmanager's clock is not faked"
+	fi
+}
+
 # iso SECONDS: the time SECONDS from now, as events carry it.
 iso() { date -u -d "@$(( $(date +%s) + $1 ))" +%Y-%m-%dT%H:%M:%S.000Z; }
 # ev KIND SERVICE KEY SEVERITY COUNT AT: an error event line
@@ -114,20 +125,22 @@ alerts() { curl -s "http://127.0.0.1:$AMPORT/api/v2/alerts"; }
 a=$(alerts | jq -c '.[] | select(.labels.alertname == "PeriskopNewError") |
     [.labels.service_name, .labels.aggregation_key, .labels.severity,
      .labels.kind, .startsAt, .annotations.url]')
-is "$a" "[\"shop\",\"NullPointerException@Cart\",\"error\",\"new_error\",\"$AT\",\"http://127.0.0.1:8089/#/shop/errors/NullPointerException%40Cart\"]" \
-    "the alert: labels, startsAt and the UI's deep link"
+[ "$a" = "[\"shop\",\"NullPointerException@Cart\",\"error\",\"new_error\",\"$AT\",\"http://127.0.0.1:8089/#/shop/errors/NullPointerException%40Cart\"]" ]
+am_ok $? "the alert: labels, startsAt and the UI's deep link ($a)"
 a=$(alerts | jq -r '.[] | select(.labels.alertname == "PeriskopNewError") |
     .annotations.summary')
-is "$a" "New error in shop: NullPointerException@Cart (error, 3 occurrences)" \
-    "the alert's summary"
+[ "$a" = "New error in shop: NullPointerException@Cart (error, 3 occurrences)" ]
+am_ok $? "the alert's summary ($a)"
 a=$(alerts | jq -r '.[] | select(.labels.alertname == "PeriskopTargetDown") |
     .labels.target')
-is "$a" "10.0.0.8:7777" "target_down: an alert with the target"
+[ "$a" = "10.0.0.8:7777" ]
+am_ok $? "target_down: an alert with the target ($a)"
 tev target_up shop 10.0.0.8:7777 "$(iso 0)" |
     with_timeout 20 periskop-notify -c "$T_TMP/am.yaml" >/dev/null 2>&1
 a=$(alerts | jq '[.[] | select(.labels.alertname == "PeriskopTargetDown")] |
     length')
-is "$a" 0 "target_up resolves the target's alert"
+[ "$a" = 0 ]
+am_ok $? "target_up resolves the target's alert ($a left)"
 
 # --- a webhook: body, id, token, forwarding unchanged
 start_hook
@@ -370,7 +383,7 @@ diag "push to webhook: $ms ms (scrape interval 1 s)"
 [ "$ms" -lt 5000 ]; ok $? "within a few rounds of 1 s ($ms ms)"
 wait_for 10 sh -c "curl -s http://127.0.0.1:$AMPORT/api/v2/alerts |
     grep -q chain.K1"
-ok $? "and the real Alertmanager"
+am_ok $? "and the real Alertmanager"
 # kill -9 notify: periskop-run restarts it; what aggregate wrote while
 # it was down waits in the socket pair.
 npid=$(pgrep -P "$RUNPID" -f periskop-notify)
