@@ -23,6 +23,19 @@ dup_str(json_t *o, const char *key)
 	return json_is_string(v) ? xstrdup(json_string_value(v)) : NULL;
 }
 
+static int
+known_kind(const char *k)
+{
+	static const char *const kinds[] = { "new_error", "regression",
+	    "spike", "target_down", "target_up", NULL };
+	size_t	 i;
+
+	for (i = 0; kinds[i] != NULL; i++)
+		if (strcmp(k, kinds[i]) == 0)
+			return 1;
+	return 0;
+}
+
 int
 notify_event_parse(const char *line, size_t len, struct notify_event *ev,
     char *err, size_t errlen)
@@ -58,6 +71,8 @@ notify_event_parse(const char *line, size_t len, struct notify_event *ev,
 	v = json_object_get(o, "at");
 	if (ev->kind == NULL)
 		what = "no \"kind\"";
+	else if (!known_kind(ev->kind))
+		what = "an unknown \"kind\"";
 	else if (ev->service == NULL)
 		what = "no \"service\"";
 	else if (!json_is_string(v) || time_parse(json_string_value(v),
@@ -65,9 +80,7 @@ notify_event_parse(const char *line, size_t len, struct notify_event *ev,
 		what = "no RFC 3339 \"at\"";
 	else if (notify_is_error_event(ev) && ev->key == NULL)
 		what = "no \"key\"";
-	else if (!notify_is_error_event(ev) && (strcmp(ev->kind,
-	    "target_down") == 0 || strcmp(ev->kind, "target_up") == 0) &&
-	    ev->target == NULL)
+	else if (!notify_is_error_event(ev) && ev->target == NULL)
 		what = "no \"target\"";
 	json_decref(o);
 	if (what != NULL) {

@@ -241,6 +241,7 @@ for i in 1 2 3; do ev new_error shop "H$i" error 1 "$AT"; done >&7
 wait_for 10 grep -q "Timeout\|timed out" "$T_TMP/hang.err"
 ok $? "a hanging hook: the call times out"
 kill -9 "$NPID"; wait "$NPID" 2>/dev/null
+[ -n "${T_VALGRIND:-}" ] && rm -f "$T_BIN/../log/$NPID.log"
 exec 7>&-
 stop "$HOOKPID"
 start_hook
@@ -388,6 +389,7 @@ am_ok $? "and the real Alertmanager"
 # it was down waits in the socket pair.
 npid=$(pgrep -P "$RUNPID" -f periskop-notify)
 kill -9 $npid
+[ -n "${T_VALGRIND:-}" ] && rm -f "$T_BIN/../log/$npid.log"
 is "$(push chain.K2)" 200 "a new error while notify is down"
 wait_for 20 grep -q '"chain.K2"' "$HOOK"
 ok $? "after the restart it is delivered"
