@@ -12,6 +12,7 @@
 #include "db_impl.h"
 #include "model.h"
 #include "record.h"
+#include "spike.h"
 #include "timefmt.h"
 #include "xalloc.h"
 
@@ -119,6 +120,7 @@ struct aggregator {
 	FILE			*spool;
 	int			 replaying;
 	struct buf		 tmp;
+	struct spike		*spike;		/* the threshold rule, or NULL */
 };
 
 static int	apply_record(struct aggregator *, const struct record *,
@@ -146,6 +148,9 @@ aggregator_new(struct db *db, const struct agg_options *opt, agg_event_fn fn,
 	a->last_prune = (int64_t)time_mono_ms() - a->prune_every;
 	a->fn = fn;
 	a->arg = arg;
+	if (opt != NULL && opt->spike_threshold > 0)
+		a->spike = spike_new(opt->spike_threshold,
+		    opt->spike_window_ms);
 	/* Without a spool file a lost transaction is reported, not replayed. */
 	if (a->ops->replay)
 		a->spool = tmpfile();
@@ -231,6 +236,7 @@ aggregator_free(struct aggregator *a)
 	if (a->in_txn)
 		a->ops->rollback(a->db);
 	drop_state(a);
+	spike_free(a->spike);
 	free(a->ev);
 	free(a->tab);
 	free(a->pl);
@@ -768,7 +774,8 @@ write_error(struct aggregator *a, struct pend *p, char *err, size_t errlen)
 	 * A spike: far more than this error's average per transaction so
 	 * far (doubles, so large counts cannot overflow the product).
 	 */
-	if (found && row.rounds > 0 && p->delta >= AGG_SPIKE_MIN &&
+	if (a->spike == NULL && found && row.rounds > 0 &&
+	    p->delta >= AGG_SPIKE_MIN &&
 	    (double)p->delta * (double)row.rounds >
 	    (double)AGG_SPIKE_FACTOR * (double)row.total_count)
 		error_event(a, "spike", p, p->last_at);
@@ -949,6 +956,24 @@ maybe_prune(struct aggregator *a)
 	db_prune(a->db, &a->ret, a->clock(), err, sizeof(err));
 }
 
+/* The threshold rule; the spike's count is the window's. */
+static void
+spike_check(struct aggregator *a, const struct pend *p)
+{
+	struct event_rec	*e;
+	uint64_t		 n;
+	int			 crossed;
+
+	if (p->delta <= 0)
+		return;
+	n = spike_add(a->spike, p->service, p->key, p->last_at,
+	    (uint64_t)p->delta, &crossed);
+	if (crossed) {
+		e = error_event(a, "spike", p, p->last_at);
+		e->count = (int64_t)n;
+	}
+}
+
 int
 aggregator_flush(struct aggregator *a, char *err, size_t errlen)
 {
@@ -961,6 +986,12 @@ aggregator_flush(struct aggregator *a, char *err, size_t errlen)
 			fail_txn(a);
 			return -1;
 		}
+	/*
+	 * Counted only once committed: a transaction replayed after a
+	 * failure must not count twice.
+	 */
+	for (i = 0; a->spike != NULL && i < a->npl; i++)
+		spike_check(a, a->pl[i]);
 	/* Only now are the events true for every reader of the database. */
 	for (i = 0; i < a->nev; i++)
 		if (a->fn != NULL)

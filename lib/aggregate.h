@@ -35,6 +35,13 @@ struct agg_options {
 	 * The input's times are the scrapes', never this clock.
 	 */
 	int64_t			(*clock)(void);
+	/*
+	 * The spike rule: with a threshold, a spike is an error's count in
+	 * the window reaching it (spike.h), checked after each commit;
+	 * without, far more than its average per transaction.
+	 */
+	uint64_t		spike_threshold;
+	int64_t			spike_window_ms;
 };
 
 /* Called after the commit that made the event true; rec is borrowed. */
@@ -67,7 +74,7 @@ int	aggregator_flush(struct aggregator *, char *err, size_t errlen);
  */
 int	aggregator_pending(const struct aggregator *);
 
-/* A spike: delta >= AGG_SPIKE_MIN and > AGG_SPIKE_FACTOR x the average. */
+/* Without a threshold, a spike: delta >= AGG_SPIKE_MIN and > AGG_SPIKE_FACTOR x the average. */
 #define AGG_SPIKE_MIN		10
 #define AGG_SPIKE_FACTOR	10
 

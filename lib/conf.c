@@ -1702,6 +1702,31 @@ parse_receiver(struct ctx *c, const struct node *m, struct conf_receiver *r)
 	return 0;
 }
 
+/* spike: {count: N, window: DURATION}, the threshold rule of aggregate. */
+static int
+parse_spike(struct ctx *c, const struct node *m, struct conf_notify *nf)
+{
+	static const char *const keys[] = { "count", "window", NULL };
+	const struct node	*n;
+	int			 present = 0;
+
+	nf->spike_window_ms = 300000;
+	if ((n = map_get(m, "spike")) == NULL || n->type == N_NULL)
+		return 0;
+	if (want(c, n, N_MAP, "spike", "in notify") == -1 ||
+	    check_map(c, n, "in spike", keys) == -1 ||
+	    get_uint(c, n, "count", "in spike", UINT32_MAX, &nf->spike_count,
+	    &present) == -1 ||
+	    get_dur(c, n, "window", "in spike", &nf->spike_window_ms) == -1)
+		return -1;
+	if (!present || nf->spike_count == 0)
+		return cerr(c, n->pos, "spike needs a \"count\" of at least 1");
+	if (nf->spike_window_ms < 1000)
+		return cerr(c, map_get(n, "window")->pos, "the spike window "
+		    "must be at least 1s");
+	return 0;
+}
+
 /* The UI's address for links: the server's, a wildcard host on loopback. */
 static char *
 ui_url_of(const char *listen)
@@ -1720,7 +1745,7 @@ parse_notify(struct ctx *c, const struct node *top, struct conf_notify *nf,
 {
 	static const char *const keys[] = { "spool", "max_spool", "interval",
 	    "digest", "group_wait", "max_backoff", "alert_ttl", "ui_url",
-	    "receivers", NULL };
+	    "spike", "receivers", NULL };
 	const char		*w = "in notify";
 	const struct node	*m, *items, *n;
 	char			*spool = NULL;
@@ -1746,7 +1771,8 @@ parse_notify(struct ctx *c, const struct node *top, struct conf_notify *nf,
 	    get_dur(c, m, "group_wait", w, &nf->group_wait_ms) == -1 ||
 	    get_dur(c, m, "max_backoff", w, &nf->max_backoff_ms) == -1 ||
 	    get_dur(c, m, "alert_ttl", w, &nf->alert_ttl_ms) == -1 ||
-	    get_str(c, m, "ui_url", w, &nf->ui_url) == -1)) {
+	    get_str(c, m, "ui_url", w, &nf->ui_url) == -1 ||
+	    parse_spike(c, m, nf) == -1)) {
 		free(spool);
 		return -1;
 	}

@@ -228,6 +228,8 @@ struct conf_notify {
 	int64_t			 group_wait_ms;	/* default 1s */
 	int64_t			 max_backoff_ms; /* default 1m */
 	int64_t			 alert_ttl_ms;	/* endsAt; default 1h */
+	uint64_t		 spike_count;	/* 0: aggregate's own rule */
+	int64_t			 spike_window_ms; /* default 5m */
 	char			*ui_url;	/* default from server.listen */
 	struct conf_receiver	*receivers;
 	size_t			 nreceivers;

@@ -14,7 +14,7 @@ command -v jq >/dev/null || skip_all "jq not installed"
 AM_BIN=$(command -v prometheus-alertmanager || command -v alertmanager) ||
 	skip_all "prometheus-alertmanager not installed"
 
-plan 60
+plan 63
 
 # Alertmanager is Go: it reads the clock without the C library, so under
 # libfaketime (make timeshift) our events' times are years from its own.
@@ -357,6 +357,7 @@ server: {listen: "127.0.0.1:$PORT"}
 pushgateway: {listen: "127.0.0.1:$GWPORT", service: batch, state: gw.state}
 notify:
   spool: chain.spool
+  spike: {count: 10, window: 10m}
   group_wait: 100ms
   max_backoff: 1s
   receivers:
@@ -368,7 +369,7 @@ YAML
 NOW=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 push() {
 	curl -s -o /dev/null -w '%{http_code}' --max-time 10 \
-	    --data-binary "{\"target_uuid\":\"job-$1\",\"aggregated_errors\":[{\"aggregation_key\":\"$1\",\"total_count\":1,\"severity\":\"error\",\"created_at\":\"$NOW\",\"latest_errors\":[{\"error\":{\"class\":\"E\",\"message\":\"m\",\"stacktrace\":[],\"cause\":null},\"uuid\":\"u-$1\",\"timestamp\":\"$NOW\",\"severity\":\"error\"}]}]}" \
+	    --data-binary "{\"target_uuid\":\"job-$1\",\"aggregated_errors\":[{\"aggregation_key\":\"$1\",\"total_count\":${2:-1},\"severity\":\"error\",\"created_at\":\"$NOW\",\"latest_errors\":[{\"error\":{\"class\":\"E\",\"message\":\"m\",\"stacktrace\":[],\"cause\":null},\"uuid\":\"u-$1\",\"timestamp\":\"$NOW\",\"severity\":\"error\"}]}]}" \
 	    "http://127.0.0.1:$GWPORT/errors"
 }
 spawn run periskop-run -c "$T_TMP/periskop.yaml"
@@ -395,6 +396,12 @@ wait_for 20 grep -q '"chain.K2"' "$HOOK"
 ok $? "after the restart it is delivered"
 is "$(jq -r '.events[].key' "$HOOK" | grep -c '^chain\.')" 2 \
     "each once"
+# The threshold rule: 1 then 12 more in the window reaches 10.
+is "$(push chain.K1 13)" 200 "the same job's count grows by 12"
+wait_for 15 grep -q '"kind":"spike","service":"batch","key":"chain.K1"' "$HOOK"
+ok $? "a spike: the count in the window reached the threshold"
+is "$(jq -r '.events[] | select(.kind == "spike") | .count' "$HOOK")" 13 \
+    "the spike's count is the window's"
 wait_for 10 sh -c "curl -s http://127.0.0.1:$PORT/metrics |
     grep -q 'periskop_notify_deliveries_total{receiver=\"hook\",result=\"ok\"} [1-9]'"
 ok $? "periskop-serve's /metrics shows deliveries by receiver"

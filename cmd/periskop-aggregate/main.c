@@ -16,6 +16,7 @@
 #include "duration.h"
 #include "log.h"
 #include "ndjson.h"
+#include "spike.h"
 #include "record.h"
 #include "timefmt.h"
 #include "xalloc.h"
@@ -30,7 +31,8 @@ usage(FILE *f)
 {
 	fprintf(f, "usage: periskop-aggregate [-v] [-m max_occurrences] "
 	    "[-r kind=age,...] [-s shard]\n"
-	    "                          [--db URI | -c file]\n");
+	    "                          [--spike count/duration] "
+	    "[--db URI | -c file]\n");
 }
 
 static void
@@ -189,8 +191,9 @@ handle_line(struct state *st, uint64_t lineno, const char *line, size_t len)
 	record_release(&rec);
 }
 
+/* The database, and the spike rule unless the command line gave one. */
 static char *
-uri_from_conf(const char *file)
+from_conf(const char *file, struct agg_options *opt)
 {
 	struct conf *conf;
 	char err[1024], *uri;
@@ -199,6 +202,10 @@ uri_from_conf(const char *file)
 	if ((conf = conf_load(file, err, sizeof(err))) == NULL)
 		fatalx(errno != 0 ? 66 : 78, "%s", err);
 	uri = conf_db_uri(conf);
+	if (opt->spike_threshold == 0 && conf->notify.spike_count > 0) {
+		opt->spike_threshold = conf->notify.spike_count;
+		opt->spike_window_ms = conf->notify.spike_window_ms;
+	}
 	conf_free(conf);
 	if (uri == NULL)
 		fatalx(78, "'%s': no repository block", file);
@@ -213,6 +220,7 @@ main(int argc, char *argv[])
 		{ "help", no_argument, NULL, 'h' },
 		{ "retention", required_argument, NULL, 'r' },
 		{ "shard", required_argument, NULL, 's' },
+		{ "spike", required_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct agg_options opt;
@@ -280,6 +288,14 @@ main(int argc, char *argv[])
 			}
 			shard = optarg;
 			break;
+		case 'S':
+			if (spike_parse(optarg, &opt.spike_threshold,
+			    &opt.spike_window_ms, err, sizeof(err)) == -1) {
+				log_warnx("--spike: %s", err);
+				usage(stderr);
+				return 64;
+			}
+			break;
 		case 'v':
 			verbose++;
 			break;
@@ -302,7 +318,7 @@ main(int argc, char *argv[])
 	if (dbarg != NULL)
 		uri = xstrdup(dbarg);
 	else
-		uri = uri_from_conf(conffile);
+		uri = from_conf(conffile, &opt);
 
 	if ((db = db_open(uri, &transient, err, sizeof(err))) == NULL)
 		fatalx(transient ? 69 : errno != 0 ? 66 : 78, "%s", err);

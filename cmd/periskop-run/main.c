@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -276,6 +277,7 @@ main(int argc, char *argv[])
 	sigset_t set;
 	const char *path = NULL, *env;
 	char *dir, *uri = NULL, *listen, *gwlisten = NULL, *bin[6], *tmpdb = NULL;
+	char *spike = NULL;
 	char *p, *shown;
 	char err[1024];
 	double now, wait_ms;
@@ -331,6 +333,9 @@ main(int argc, char *argv[])
 	}
 	listen = xstrdup(conf->server.listen);
 	gateway_on = conf->pushgateway.enabled;
+	if (conf->notify.spike_count > 0)
+		spike = xasprintf("%" PRIu64 "/%" PRId64 "ms",
+		    conf->notify.spike_count, conf->notify.spike_window_ms);
 	notify_on = conf->notify.enabled;
 	if (conf->pushgateway.enabled)
 		gwlisten = xstrdup(conf->pushgateway.listen);
@@ -348,7 +353,8 @@ main(int argc, char *argv[])
 	/* Not --db: a password in it would show in every process list. */
 	if (setenv(DB_URI_ENV, uri, 1) == -1)
 		fatal(EX_OSERR, "setenv");
-	char *const aggregate[] = { bin[2], NULL };
+	char *const aggregate[] = { bin[2], spike != NULL ? "--spike" : NULL,
+	    spike, NULL };
 	char *const serve[] = { bin[3], "-c", (char *)path, NULL };
 	char *const gateway[] = { bin[4], "-c", (char *)path, NULL };
 	char *const notify[] = { bin[5], "-c", (char *)path, NULL };
@@ -501,6 +507,7 @@ main(int argc, char *argv[])
 	free(uri);
 	free(listen);
 	free(gwlisten);
+	free(spike);
 	for (i = 0; i < 6; i++)
 		free(bin[i]);
 	if (events[0] != -1)

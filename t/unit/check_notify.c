@@ -14,6 +14,7 @@
 #include "buf.h"
 #include "conf.h"
 #include "notify.h"
+#include "spike.h"
 #include "spool.h"
 #include "timefmt.h"
 
@@ -283,6 +284,46 @@ START_TEST(test_messages)
 }
 END_TEST
 
+START_TEST(test_spike_window)
+{
+	struct spike	*sp = spike_new(10, 60000);
+	uint64_t	 n, th;
+	int64_t		 t = time_now(), w;
+	int		 crossed;
+	char		 err[128];
+
+	n = spike_add(sp, "s", "k", t, 4, &crossed);
+	ck_assert(n == 4 && !crossed);
+	n = spike_add(sp, "s", "other", t, 50, &crossed);
+	ck_assert(n == 50 && crossed);
+	n = spike_add(sp, "s", "k", t + 10000, 6, &crossed);
+	ck_assert(n == 10 && crossed);
+	/* Still over: no second spike. */
+	n = spike_add(sp, "s", "k", t + 20000, 1, &crossed);
+	ck_assert(n == 11 && !crossed);
+	/* The window moved past the first 4: 7 left, below; 3 more reach it. */
+	n = spike_add(sp, "s", "k", t + 65000, 3, &crossed);
+	ck_assert_uint_eq(n, 10);
+	ck_assert(crossed);
+	/* Long after: below again, and a new spike. */
+	n = spike_add(sp, "s", "k", t + 600000, 2, &crossed);
+	ck_assert(n == 2 && !crossed);
+	n = spike_add(sp, "s", "k", t + 601000, 9, &crossed);
+	ck_assert(n == 11 && crossed);
+	/* "a","bc" is not "ab","c". */
+	n = spike_add(sp, "a", "bc", t, 1, &crossed);
+	n = spike_add(sp, "ab", "c", t, 1, &crossed);
+	ck_assert_uint_eq(n, 1);
+	spike_free(sp);
+
+	ck_assert_int_eq(spike_parse("100/5m", &th, &w, err, sizeof(err)), 0);
+	ck_assert(th == 100 && w == 300000);
+	ck_assert_int_eq(spike_parse("0/5m", &th, &w, err, sizeof(err)), -1);
+	ck_assert_int_eq(spike_parse("5", &th, &w, err, sizeof(err)), -1);
+	ck_assert_int_eq(spike_parse("5/x", &th, &w, err, sizeof(err)), -1);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -298,6 +339,7 @@ main(void)
 	tcase_add_test(tc, test_compact_keeps_offsets);
 	tcase_add_test(tc, test_bounded);
 	tcase_add_test(tc, test_messages);
+	tcase_add_test(tc, test_spike_window);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
