@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "fdio.h"
 #include "spool.h"
 #include "xalloc.h"
 
@@ -76,23 +77,6 @@ sync_dir(const char *dir)
 	return rc;
 }
 
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	ssize_t	 w;
-
-	while (n > 0) {
-		if ((w = write(fd, p, n)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Writes a new spool file holding header + bytes, durably, at path. */
 static int
 write_file(const char *dir, const char *path, uint64_t base, int src,
@@ -108,7 +92,7 @@ write_file(const char *dir, const char *path, uint64_t base, int src,
 	    0600)) == -1)
 		goto fail;
 	snprintf(hdr, sizeof(hdr), SPOOL_MAGIC "%" PRIu64 "}\n", base);
-	if (write_all(fd, hdr, strlen(hdr)) == -1)
+	if (fd_write_all(fd, hdr, strlen(hdr)) == -1)
 		goto fail;
 	chunk = xmalloc(READ_CHUNK);
 	while (len > 0) {
@@ -118,7 +102,7 @@ write_file(const char *dir, const char *path, uint64_t base, int src,
 				errno = EIO;
 			goto fail;
 		}
-		if (write_all(fd, chunk, (size_t)r) == -1)
+		if (fd_write_all(fd, chunk, (size_t)r) == -1)
 			goto fail;
 		from += r;
 		len -= (uint64_t)r;
@@ -270,7 +254,7 @@ spool_append(struct spool *s, const char *line, size_t len, char *err,
 	tmp = xmalloc(len + 1);
 	memcpy(tmp, line, len);
 	tmp[len] = '\n';
-	rc = write_all(s->fd, tmp, len + 1);
+	rc = fd_write_all(s->fd, tmp, len + 1);
 	free(tmp);
 	if (rc == -1) {
 		snprintf(err, errlen, "%s: %s", s->path, strerror(errno));
@@ -435,7 +419,7 @@ spool_offset_save(struct spool *s, const char *name, uint64_t off,
 	tmp = xasprintf("%s.new", path);
 	n = snprintf(buf, sizeof(buf), "%" PRIu64 "\n", off);
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0600)) == -1 || write_all(fd, buf, (size_t)n) == -1 ||
+	    0600)) == -1 || fd_write_all(fd, buf, (size_t)n) == -1 ||
 	    fdatasync(fd) == -1 || close(fd) == -1 ||
 	    (fd = -1, rename(tmp, path) == -1) || sync_dir(s->dir) == -1) {
 		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "supervise.h"
 
 int
@@ -88,22 +89,6 @@ relay_init(struct relay *r, const char *name)
 	r->len = 0;
 }
 
-static void
-write_all(int fd, const char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		if ((w = write(fd, p, n)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-}
-
 /* Writes one line (without its newline) with the prefix it needs. */
 static void
 emit(struct relay *r, const char *line, size_t n, int out)
@@ -120,7 +105,7 @@ emit(struct relay *r, const char *line, size_t n, int out)
 	memcpy(tmp + k, line, n);
 	tmp[k + n] = '\n';
 	/* One write per line keeps lines of several children whole. */
-	write_all(out, tmp, k + n + 1);
+	(void)fd_write_all(out, tmp, k + n + 1);
 }
 
 void

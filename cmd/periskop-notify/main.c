@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -22,6 +23,7 @@
 
 #include "buf.h"
 #include "conf.h"
+#include "fdio.h"
 #include "log.h"
 #include "notify.h"
 #include "periskop.h"
@@ -48,6 +50,7 @@ struct rcv {
 	int		 attempts;	/* failures in a row */
 	/* Counters, under mu. */
 	uint64_t	 ok, retried, rejected, events, suppressed;
+	uint64_t	 pending;	/* bytes, when metrics are written */
 	double		 latency_ms;	/* of the last delivery */
 };
 
@@ -504,67 +507,72 @@ rcv_main(void *arg)
 }
 
 static void
+family(struct buf *b, const char *name, const char *type, const char *help)
+{
+	buf_addf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* One sample per receiver of the value at offset off in struct rcv. */
+static void
+per_receiver(struct buf *b, const char *name, const char *type,
+    const char *help, size_t off)
+{
+	size_t	 i;
+
+	family(b, name, type, help);
+	for (i = 0; i < nrcvs; i++)
+		buf_addf(b, "%s{receiver=\"%s\"} %" PRIu64 "\n", name,
+		    rcvs[i].c->name, *(const uint64_t *)(const void *)
+		    ((const char *)&rcvs[i] + off));
+}
+
+static void
 metrics_write(const char *dir)
 {
+	static const char *const results[] = { "ok", "retry", "rejected" };
 	struct buf	 b;
 	char		*path, *tmp;
-	size_t		 i;
+	size_t		 i, k;
 	FILE		*fp;
 
 	buf_init(&b);
 	pthread_mutex_lock(&mu);
-	buf_addf(&b, "# HELP periskop_notify_events_spooled_total Event lines "
-	    "written to the spool.\n# TYPE periskop_notify_events_spooled_total"
-	    " counter\nperiskop_notify_events_spooled_total %" PRIu64 "\n",
+	for (i = 0; i < nrcvs; i++)
+		rcvs[i].pending = spool_end(spool) - rcvs[i].off;
+	family(&b, "periskop_notify_events_spooled_total", "counter",
+	    "Event lines written to the spool.");
+	buf_addf(&b, "periskop_notify_events_spooled_total %" PRIu64 "\n",
 	    spooled);
-	buf_addf(&b, "# HELP periskop_notify_events_dropped_total Event lines "
-	    "dropped because the spool was full.\n# TYPE "
-	    "periskop_notify_events_dropped_total counter\n"
-	    "periskop_notify_events_dropped_total %" PRIu64 "\n",
+	family(&b, "periskop_notify_events_dropped_total", "counter",
+	    "Event lines dropped because the spool was full.");
+	buf_addf(&b, "periskop_notify_events_dropped_total %" PRIu64 "\n",
 	    spool_dropped(spool));
-	buf_addf(&b, "# HELP periskop_notify_events_malformed_total Event "
-	    "lines that could not be read.\n# TYPE "
-	    "periskop_notify_events_malformed_total counter\n"
-	    "periskop_notify_events_malformed_total %" PRIu64 "\n", malformed);
-	buf_addf(&b, "# HELP periskop_notify_spool_bytes Bytes of events in "
-	    "the spool.\n# TYPE periskop_notify_spool_bytes gauge\n"
-	    "periskop_notify_spool_bytes %" PRIu64 "\n",
+	family(&b, "periskop_notify_events_malformed_total", "counter",
+	    "Event lines that could not be read.");
+	buf_addf(&b, "periskop_notify_events_malformed_total %" PRIu64 "\n",
+	    malformed);
+	family(&b, "periskop_notify_spool_bytes", "gauge",
+	    "Bytes of events in the spool.");
+	buf_addf(&b, "periskop_notify_spool_bytes %" PRIu64 "\n",
 	    spool_end(spool) - spool_begin(spool));
-	buf_adds(&b, "# HELP periskop_notify_deliveries_total Messages sent, "
-	    "by receiver and result.\n# TYPE periskop_notify_deliveries_total "
-	    "counter\n");
+	family(&b, "periskop_notify_deliveries_total", "counter",
+	    "Messages sent, by receiver and result.");
 	for (i = 0; i < nrcvs; i++)
-		buf_addf(&b, "periskop_notify_deliveries_total{receiver=\"%s\","
-		    "result=\"ok\"} %" PRIu64 "\n"
-		    "periskop_notify_deliveries_total{receiver=\"%s\","
-		    "result=\"retry\"} %" PRIu64 "\n"
-		    "periskop_notify_deliveries_total{receiver=\"%s\","
-		    "result=\"rejected\"} %" PRIu64 "\n",
-		    rcvs[i].c->name, rcvs[i].ok, rcvs[i].c->name,
-		    rcvs[i].retried, rcvs[i].c->name, rcvs[i].rejected);
-	buf_adds(&b, "# HELP periskop_notify_events_delivered_total Events "
-	    "in messages sent.\n# TYPE periskop_notify_events_delivered_total "
-	    "counter\n");
-	for (i = 0; i < nrcvs; i++)
-		buf_addf(&b, "periskop_notify_events_delivered_total{receiver="
-		    "\"%s\"} %" PRIu64 "\n", rcvs[i].c->name, rcvs[i].events);
-	buf_adds(&b, "# HELP periskop_notify_events_suppressed_total Events "
-	    "not sent: the same error within the interval.\n# TYPE "
-	    "periskop_notify_events_suppressed_total counter\n");
-	for (i = 0; i < nrcvs; i++)
-		buf_addf(&b, "periskop_notify_events_suppressed_total{receiver="
-		    "\"%s\"} %" PRIu64 "\n", rcvs[i].c->name,
-		    rcvs[i].suppressed);
-	buf_adds(&b, "# HELP periskop_notify_pending_bytes Spooled bytes not "
-	    "yet delivered, by receiver.\n# TYPE periskop_notify_pending_bytes "
-	    "gauge\n");
-	for (i = 0; i < nrcvs; i++)
-		buf_addf(&b, "periskop_notify_pending_bytes{receiver=\"%s\"} %"
-		    PRIu64 "\n", rcvs[i].c->name, spool_end(spool) -
-		    rcvs[i].off);
-	buf_adds(&b, "# HELP periskop_notify_delivery_seconds How long the "
-	    "last delivery took.\n# TYPE periskop_notify_delivery_seconds "
-	    "gauge\n");
+		for (k = 0; k < 3; k++)
+			buf_addf(&b, "periskop_notify_deliveries_total{receiver="
+			    "\"%s\",result=\"%s\"} %" PRIu64 "\n",
+			    rcvs[i].c->name, results[k], k == 0 ? rcvs[i].ok :
+			    k == 1 ? rcvs[i].retried : rcvs[i].rejected);
+	per_receiver(&b, "periskop_notify_events_delivered_total", "counter",
+	    "Events in messages sent.", offsetof(struct rcv, events));
+	per_receiver(&b, "periskop_notify_events_suppressed_total", "counter",
+	    "Events not sent: the same error within the interval.",
+	    offsetof(struct rcv, suppressed));
+	per_receiver(&b, "periskop_notify_pending_bytes", "gauge",
+	    "Spooled bytes not yet delivered, by receiver.",
+	    offsetof(struct rcv, pending));
+	family(&b, "periskop_notify_delivery_seconds", "gauge",
+	    "How long the last delivery took.");
 	for (i = 0; i < nrcvs; i++)
 		buf_addf(&b, "periskop_notify_delivery_seconds{receiver=\"%s\"} "
 		    "%.3f\n", rcvs[i].c->name, rcvs[i].latency_ms / 1000);
@@ -584,19 +592,9 @@ metrics_write(const char *dir)
 static void
 write_out(const char *p, size_t n)
 {
-	ssize_t	 w;
-
-	while (n > 0) {
-		if ((w = write(STDOUT_FILENO, p, n)) == -1) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EPIPE)
-				return;
-			fatal(74, "stdout");
-		}
-		p += w;
-		n -= (size_t)w;
-	}
+	/* A reader that went away is not ours to die of. */
+	if (fd_write_all(STDOUT_FILENO, p, n) == -1 && errno != EPIPE)
+		fatal(74, "stdout");
 }
 
 /*
