@@ -14,7 +14,7 @@ command -v jq >/dev/null || skip_all "jq not installed"
 AM_BIN=$(command -v prometheus-alertmanager || command -v alertmanager) ||
 	skip_all "prometheus-alertmanager not installed"
 
-plan 63
+plan 64
 
 # Alertmanager is Go: it reads the clock without the C library, so under
 # libfaketime (make timeshift) our events' times are years from its own.
@@ -405,6 +405,12 @@ is "$(jq -r '.events[] | select(.kind == "spike") | .count' "$HOOK")" 13 \
 wait_for 10 sh -c "curl -s http://127.0.0.1:$PORT/metrics |
     grep -q 'periskop_notify_deliveries_total{receiver=\"hook\",result=\"ok\"} [1-9]'"
 ok $? "periskop-serve's /metrics shows deliveries by receiver"
+if command -v promtool >/dev/null; then
+	promtool check metrics <"$T_TMP/chain.spool/metrics" >/dev/null 2>&1
+	ok $? "notify's metrics pass promtool check metrics"
+else
+	T_NUM=$((T_NUM + 1)); echo "ok $T_NUM # SKIP promtool not installed"
+fi
 kill -TERM "$RUNPID"
 wait_exit "$RUNPID" 20
 ok $? "SIGTERM stops the chain, notify included"
