@@ -9,7 +9,7 @@
 #include <yaml.h>
 
 #include "conf.h"
-#include "db.h"
+#include "mysql_dsn.h"
 #include "duration.h"
 #include "labels.h"
 #include "xalloc.h"

@@ -26,11 +26,6 @@ struct db	*db_open(const char *uri, int *transient, char *err,
 		    size_t errlen);
 void		 db_close(struct db *);
 /*
- * Checks a MySQL data source name (either form db_open takes) without
- * connecting: 0, or -1 with why in err.
- */
-int		 db_mysql_dsn_check(const char *dsn, char *err, size_t errlen);
-/*
  * The environment variable that names the database when --db does not, in
  * every program; it comes before a configuration's repository block.
  */

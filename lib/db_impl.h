@@ -121,10 +121,6 @@ struct db_ops {
 	int	(*target_health)(struct db *, const struct db_health *,
 		    int *prev_up, char *, size_t);
 
-	/* 1 and *last_raw when the target/key was seen before, 0 when not. */
-	int	(*count_get)(struct db *, const char *service,
-		    const char *target_id, const char *key, int64_t *last_raw,
-		    char *, size_t);
 	/* Stores last_raw = raw and adds delta to the accumulated count. */
 	int	(*count_put)(struct db *, const char *service,
 		    const char *target_id, const char *target, const char *key,
@@ -234,25 +230,5 @@ struct db	*db_pg_open(const char *conninfo, int *transient, char *err,
 struct db	*db_mysql_open(const char *dsn, int *transient, char *err,
 		    size_t errlen);
 
-/* A MySQL data source name taken apart (db_mysql.c). */
-struct db_mysql_dsn {
-	char		*user;		/* "root" when none is given */
-	char		*password;	/* NULL when none is given */
-	char		*host;		/* NULL with a socket */
-	char		*socket;	/* unix(PATH), or NULL */
-	char		*dbname;
-	unsigned int	 port;		/* 3306 unless given */
-};
-
-/*
- * Parses "mysql://user:pass@host:port/dbname" (user and password
- * %-decoded) or the Go driver's "user:pass@tcp(host:port)/dbname?..."
- * or "user:pass@unix(/path)/dbname" (optionally after "mysql:"); the Go
- * parameters are checked for form and ignored.  0, or -1 with a message
- * that never holds the password.  Release with db_mysql_dsn_release.
- */
-int		 db_mysql_dsn_parse(const char *dsn, struct db_mysql_dsn *,
-		    char *err, size_t errlen);
-void		 db_mysql_dsn_release(struct db_mysql_dsn *);
 
 #endif

@@ -134,7 +134,6 @@ enum {
 	ST_TARGET_PUT,
 	ST_TARGETS_SWEEP,
 	ST_TARGET_HEALTH,
-	ST_COUNT_GET,
 	ST_COUNT_PUT,
 	ST_ERROR_GET,
 	ST_ERROR_PUT,
@@ -222,8 +221,6 @@ static const char *const sql[ST_COUNT_] = {
 	    " duration_ms = excluded.duration_ms, up = excluded.up,"
 	    " last_error = excluded.last_error, updated = excluded.updated"
 	    " RETURNING (SELECT up FROM old)",
-	[ST_COUNT_GET] = "SELECT last_raw FROM target_counts WHERE"
-	    " service = $1 AND target_id = $2 AND key = $3",
 	[ST_COUNT_PUT] = "INSERT INTO target_counts (service, target_id, key,"
 	    " target, last_raw, accumulated) VALUES ($1, $2, $3, $4, $5, $6)"
 	    " ON CONFLICT (service, target_id, key) DO UPDATE SET"
@@ -1227,27 +1224,6 @@ pg_target_health(struct db *db, const struct db_health *h, int *prev_up,
 }
 
 static int
-pg_count_get(struct db *db, const char *service, const char *target_id,
-    const char *key, int64_t *last_raw, char *err, size_t errlen)
-{
-	struct params p = { .n = 0 };
-	PGresult *r;
-	int found;
-
-	p_text(&p, service);
-	p_text(&p, target_id);
-	p_text(&p, key);
-	if ((r = run(PG(db), ST_COUNT_GET, &p, err, errlen,
-	    "reading a count")) == NULL)
-		return -1;
-	found = PQntuples(r) > 0;
-	if (found)
-		*last_raw = get_int(r, 0, 0);
-	PQclear(r);
-	return found;
-}
-
-static int
 pg_count_put(struct db *db, const char *service, const char *target_id,
     const char *target, const char *key, int64_t raw, int64_t delta,
     char *err, size_t errlen)
@@ -1650,7 +1626,6 @@ static const struct db_ops pg_ops = {
 	.target_put = pg_target_put,
 	.targets_sweep = pg_targets_sweep,
 	.target_health = pg_target_health,
-	.count_get = pg_count_get,
 	.count_put = pg_count_put,
 	.error_get = pg_error_get,
 	.error_put = pg_error_put,

@@ -989,30 +989,6 @@ sq_target_health(struct db *db, const struct db_health *h, int *prev_up,
 }
 
 static int
-sq_count_get(struct db *db, const char *service, const char *target_id,
-    const char *key, int64_t *last_raw, char *err, size_t errlen)
-{
-	struct sq *s = SQ(db);
-	sqlite3_stmt *st;
-	int rc;
-
-	if ((st = stmt(s, ST_COUNT_GET, err, errlen)) == NULL)
-		return -1;
-	bind_text(st, 1, service);
-	bind_text(st, 2, target_id);
-	bind_text(st, 3, key);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*last_raw = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
-		return 1;
-	if (rc == SQLITE_DONE)
-		return 0;
-	return fail(s, err, errlen, "reading a count");
-}
-
-static int
 sq_count_put(struct db *db, const char *service, const char *target_id,
     const char *target, const char *key, int64_t raw, int64_t delta,
     char *err, size_t errlen)
@@ -1518,7 +1494,6 @@ static const struct db_ops sqlite_ops = {
 	.target_put = sq_target_put,
 	.targets_sweep = sq_targets_sweep,
 	.target_health = sq_target_health,
-	.count_get = sq_count_get,
 	.count_put = sq_count_put,
 	.error_get = sq_error_get,
 	.error_put = sq_error_put,

@@ -12,6 +12,7 @@
 
 #include "db.h"
 #include "db_impl.h"
+#include "mysql_dsn.h"
 #include "scratch.h"
 #include "timefmt.h"
 

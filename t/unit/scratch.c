@@ -10,6 +10,7 @@
 #include <mysql.h>
 
 #include "db_impl.h"
+#include "mysql_dsn.h"
 #include "scratch.h"
 
 static void
