@@ -2063,3 +2063,10 @@ conf_db_uri(const struct conf *cf)
 		return xasprintf("mysql:%s", r->dsn);
 	return xstrdup(r->dsn);
 }
+
+int
+conf_check_ok(void)
+{
+	printf("configuration OK\n");
+	return fflush(stdout) == EOF || ferror(stdout) ? 74 : 0;
+}

@@ -255,6 +255,11 @@ struct conf {
  * 0, so callers can tell 66 from 78.  YAML aliases are rejected.
  */
 struct conf	*conf_load(const char *path, char *err, size_t errlen);
+/*
+ * What -n does once a program has checked its configuration: prints
+ * "configuration OK" and returns 0, or 74 when stdout cannot take it.
+ */
+int		 conf_check_ok(void);
 /* The same on a buffer; name is used in messages and for conf->path. */
 struct conf	*conf_parse(const char *buf, size_t len, const char *name,
 		    char *err, size_t errlen);

@@ -3,7 +3,7 @@
 # The service examples under etc/: runit scripts are valid sh, and the
 # crontab line, run as written (config path swapped), counts exactly.
 . "$(dirname "$0")/lib.sh"
-plan 7
+plan 10
 
 bad=""
 for f in "$T_TOP"/etc/runit/*/run "$T_TOP"/etc/runit/*/log/run; do
@@ -15,6 +15,23 @@ grep -q '^RestartPreventExitStatus=64 78$' "$T_TOP/etc/systemd/periskop.service"
 ok $? "the systemd unit does not restart after usage or config errors"
 grep -q '^RestartPreventExitStatus=64 65 78$' "$T_TOP/etc/systemd/periskop-pushgateway.service"
 ok $? "the gateway's unit does not restart after usage, state or config errors"
+
+# -n on every program that reads a configuration.
+{ cat "$T_TOP/etc/periskop.yaml"; printf 'pushgateway: {}\nnotify:\n  receivers: [{name: log, command: "true"}]\n'; } \
+    >"$T_TMP/all.yaml"
+printf 'services:\n  - name: api\n    scraper: {timeout: soon}\n' >"$T_TMP/bad.yaml"
+good="" bad="" missing=""
+for p in discover aggregate serve run pushgateway notify; do
+	out=$("$BIN/periskop-$p" -n -c "$T_TMP/all.yaml" 2>&1)
+	[ "$?:$out" = "0:configuration OK" ] || good="$good $p($out)"
+	out=$("$BIN/periskop-$p" -n -c "$T_TMP/bad.yaml" 2>&1)
+	case "$?:$out" in 78:*bad.yaml:3:*) ;; *) bad="$bad $p($out)" ;; esac
+	"$BIN/periskop-$p" -n -c "$T_TMP/none.yaml" >/dev/null 2>&1
+	[ $? = 66 ] || missing="$missing $p"
+done
+is "$good" "" "-n: every program accepts the example configuration"
+is "$bad" "" "-n: every program refuses a bad one with 78 and file:line"
+is "$missing" "" "-n: every program exits 66 on a missing one"
 
 mkdir -p "$T_TMP/t"
 cp "$FIXTURES/sample-response1.json" "$T_TMP/t/errors"

@@ -29,7 +29,7 @@ static volatile sig_atomic_t stopping;
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: periskop-aggregate [-v] [-m max_occurrences] "
+	fprintf(f, "usage: periskop-aggregate [-nv] [-m max_occurrences] "
 	    "[-r kind=age,...] [-s shard]\n"
 	    "                          [--spike count/duration] "
 	    "[--db URI | -c file]\n");
@@ -239,7 +239,7 @@ main(int argc, char *argv[])
 	const char *shard = NULL;
 	size_t len;
 	unsigned long v;
-	int ch, verbose = 0, transient, rc, eof = 0, n;
+	int ch, verbose = 0, check = 0, transient, rc, eof = 0, n;
 
 	log_init("periskop-aggregate", 0);
 	memset(&opt, 0, sizeof(opt));
@@ -249,7 +249,7 @@ main(int argc, char *argv[])
 	opt.retention.minutes_ms = DB_RETAIN_MINUTES;
 	opt.retention.hours_ms = DB_RETAIN_HOURS;
 	opt.retention.targets_ms = DB_RETAIN_TARGETS;
-	while ((ch = getopt_long(argc, argv, "c:d:hm:r:s:v", longopts,
+	while ((ch = getopt_long(argc, argv, "c:d:hm:nr:s:v", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -272,6 +272,9 @@ main(int argc, char *argv[])
 				return 64;
 			}
 			opt.max_occurrences = v;
+			break;
+		case 'n':
+			check = 1;
 			break;
 		case 'r':
 			if (parse_retention(optarg, &opt.retention) == -1) {
@@ -304,7 +307,8 @@ main(int argc, char *argv[])
 			return 64;
 		}
 	}
-	if (optind != argc || (dbarg != NULL && conffile != NULL)) {
+	if (optind != argc || (dbarg != NULL && conffile != NULL) ||
+	    (check && conffile == NULL)) {
 		usage(stderr);
 		return 64;
 	}
@@ -319,6 +323,10 @@ main(int argc, char *argv[])
 		uri = xstrdup(dbarg);
 	else
 		uri = from_conf(conffile, &opt);
+	if (check) {
+		free(uri);
+		return conf_check_ok();
+	}
 
 	if ((db = db_open(uri, &transient, err, sizeof(err))) == NULL)
 		fatalx(transient ? 69 : errno != 0 ? 66 : 78, "%s", err);

@@ -207,10 +207,9 @@ main(int argc, char *argv[])
 	if ((code = load(path, &conf, &d)) != 0)
 		return code;
 	if (check) {
-		printf("configuration OK\n");
 		discovery_free(d);
 		conf_free(conf);
-		return fflush(stdout) == EOF ? EX_IOERR : 0;
+		return conf_check_ok();
 	}
 	if (once) {
 		if (discovery_start(d, 1, -1, err, sizeof(err)) == -1)

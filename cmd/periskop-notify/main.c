@@ -828,11 +828,8 @@ main(int argc, char *argv[])
 	if (!conf->notify.enabled)
 		fatalx(78, "%s: no notify block", cfile);
 	if (check) {
-		printf("configuration OK\n");
 		conf_free(conf);
-		if (fflush(stdout) == EOF || ferror(stdout))
-			fatal(74, "stdout");
-		return 0;
+		return conf_check_ok();
 	}
 	if (dir == NULL)
 		dir = conf->notify.spool;

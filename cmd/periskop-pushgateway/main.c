@@ -669,11 +669,8 @@ main(int argc, char *argv[])
 		from_conf(cfile, &listen_spec, &token_file, &lim, &set,
 		    body_set, &conf);
 	if (check) {
-		printf("configuration OK\n");
 		conf_free(conf);
-		if (fflush(stdout) == EOF || ferror(stdout))
-			fatal(74, "stdout");
-		return 0;
+		return conf_check_ok();
 	}
 	if (listen_spec == NULL)
 		listen_spec = DEFAULT_LISTEN;

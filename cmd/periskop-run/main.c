@@ -61,7 +61,7 @@ static void __attribute__((noreturn))
 usage(int code)
 {
 	fprintf(code ? stderr : stdout,
-	    "usage: periskop-run [-v] [-d uri] [-r fd] -c file\n");
+	    "usage: periskop-run [-nv] [-d uri] [-r fd] -c file\n");
 	exit(code);
 }
 
@@ -281,11 +281,12 @@ main(int argc, char *argv[])
 	char *p, *shown;
 	char err[1024];
 	double now, wait_ms;
-	int ch, verbose = 0, sfd, readyfd = -1, npfd, ready = 0, gateway_on, notify_on;
+	int ch, verbose = 0, check = 0, sfd, readyfd = -1, npfd, ready = 0;
+	int gateway_on, notify_on;
 	size_t i, j, k;
 
 	log_init("periskop-run", 0);
-	while ((ch = getopt_long(argc, argv, "c:d:hr:v", longopts, NULL)) !=
+	while ((ch = getopt_long(argc, argv, "c:d:hnr:v", longopts, NULL)) !=
 	    -1) {
 		switch (ch) {
 		case 'c':
@@ -302,6 +303,9 @@ main(int argc, char *argv[])
 				    optarg);
 				usage(EX_USAGE);
 			}
+			break;
+		case 'n':
+			check = 1;
 			break;
 		case 'v':
 			verbose++;
@@ -320,6 +324,10 @@ main(int argc, char *argv[])
 	if ((conf = conf_load(path, err, sizeof(err))) == NULL) {
 		log_warnx("%s", err);
 		return errno ? EX_NOINPUT : EX_CONFIG;
+	}
+	if (check) {
+		conf_free(conf);
+		return conf_check_ok();
 	}
 	if (uri == NULL && (env = db_uri_from_env()) != NULL)
 		uri = xstrdup(env);

@@ -58,7 +58,7 @@ static pthread_key_t	 worker_key;
 static void __attribute__((noreturn))
 usage(FILE *f, int code)
 {
-	fprintf(f, "usage: periskop-serve [-hv] [-c file] "
+	fprintf(f, "usage: periskop-serve [-hnv] [-c file] "
 	    "[-d uri | --db uri] [-l addr:port | --listen addr:port]\n"
 	    "\t[--ui dir] [--cors origin] [--token-file file] "
 	    "[--read-only]\n"
@@ -299,10 +299,10 @@ main(int argc, char *argv[])
 	struct db *db;
 	unsigned int flags;
 	sigset_t sigs;
-	int ch, verbose = 0, fd, sig;
+	int ch, verbose = 0, check = 0, fd, sig;
 
 	log_init("periskop-serve", 0);
-	while ((ch = getopt_long(argc, argv, "c:d:hl:v", longopts,
+	while ((ch = getopt_long(argc, argv, "c:d:hl:nv", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -315,6 +315,9 @@ main(int argc, char *argv[])
 			usage(stdout, 0);
 		case 'l':
 			listen_spec = optarg;
+			break;
+		case 'n':
+			check = 1;
 			break;
 		case 'v':
 			verbose = 1;
@@ -348,7 +351,7 @@ main(int argc, char *argv[])
 			usage(stderr, 64);
 		}
 	}
-	if (optind != argc)
+	if (optind != argc || (check && cfile == NULL))
 		usage(stderr, 64);
 	log_init("periskop-serve", verbose);
 
@@ -364,6 +367,12 @@ main(int argc, char *argv[])
 			notify_metrics = xasprintf("%s/metrics",
 			    conf->notify.spool);
 		conf_free(conf);
+		if (check) {
+			free(conf_uri);
+			free(conf_listen);
+			free(notify_metrics);
+			return conf_check_ok();
+		}
 	}
 	if (db_uri == NULL)
 		db_uri = db_uri_from_env();
