@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "aggregate.h"
+#include "backoff.h"
 #include "buf.h"
 #include "db_impl.h"
 #include "model.h"
@@ -899,8 +900,8 @@ replay(struct aggregator *a, char *err, size_t errlen)
 	size_t cap = 0;
 	ssize_t len;
 	double t0 = time_mono_ms();
-	int64_t wait = 50;
-	int rc;
+	int64_t wait;
+	int rc, tries = 0;
 
 	for (;;) {
 		if (!a->ops->replay || a->spool == NULL || !a->db->transient ||
@@ -910,10 +911,10 @@ replay(struct aggregator *a, char *err, size_t errlen)
 			a->ops->rollback(a->db);
 		a->in_txn = 0;
 		drop_state(a);
+		wait = backoff_ms(++tries, 50, 5000);
 		if (a->on_retry != NULL)
 			a->on_retry(err, wait);
 		sleep_ms(wait);
-		wait = wait * 2 > 5000 ? 5000 : wait * 2;
 		if (ensure_txn(a, err, errlen) == -1)
 			continue;
 		if (fflush(a->spool) == EOF)

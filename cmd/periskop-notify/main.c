@@ -21,6 +21,7 @@
 
 #include <curl/curl.h>
 
+#include "backoff.h"
 #include "buf.h"
 #include "conf.h"
 #include "fdio.h"
@@ -480,15 +481,9 @@ rcv_main(void *arg)
 			r->attempts = 0;
 			continue;
 		}
-		/* Exponential, with jitter so receivers do not sync up. */
-		ms = BACKOFF_MIN_MS;
-		for (n = 0; n < r->attempts && ms < conf->notify.max_backoff_ms;
-		    n++)
-			ms *= 2;
-		if (ms > conf->notify.max_backoff_ms)
-			ms = (double)conf->notify.max_backoff_ms;
-		ms *= 0.5 + (double)random() / RAND_MAX;
 		r->attempts++;
+		ms = (double)backoff_jitter(backoff_ms(r->attempts,
+		    BACKOFF_MIN_MS, conf->notify.max_backoff_ms));
 		log_info("%s: retrying in %.0f ms (attempt %d)", r->c->name, ms,
 		    r->attempts + 1);
 		/* After EOF too, until the drain time is over. */

@@ -16,6 +16,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "backoff.h"
 #include "conf.h"
 #include "db.h"
 #include "log.h"
@@ -43,7 +44,7 @@ struct unit {
 	size_t		 alive;
 	double		 started;	/* monotonic ms */
 	double		 restart_at;	/* 0: not waiting */
-	int		 backoff_ms;
+	struct restart	 policy;
 };
 
 static struct unit units[NUNITS];
@@ -207,7 +208,7 @@ found:
 			log_debug("'%s' exited: %d", u->names[j], code);
 			continue;
 		}
-		if (code == EX_USAGE || code == EX_CONFIG) {
+		if (restart_hopeless(code)) {
 			log_warnx("'%s' exited with %d; not restarting",
 			    u->names[j], code);
 			begin_stop(code);
@@ -241,6 +242,7 @@ restarts(double now)
 {
 	struct unit *u;
 	size_t i, j;
+	int64_t wait;
 	int open;
 
 	for (i = 0; i < NUNITS; i++) {
@@ -251,13 +253,10 @@ restarts(double now)
 		if (u->n == 0 || u->alive > 0 || open)
 			continue;
 		if (u->restart_at == 0) {
-			if (now - u->started >= STABLE_MS)
-				u->backoff_ms = BACKOFF_MIN_MS;
-			u->restart_at = now + u->backoff_ms;
-			log_info("%s: restarting in %d ms", u->name,
-			    u->backoff_ms);
-			u->backoff_ms = u->backoff_ms * 2 > BACKOFF_MAX_MS ?
-			    BACKOFF_MAX_MS : u->backoff_ms * 2;
+			wait = restart_delay(&u->policy, u->started, now);
+			u->restart_at = now + (double)wait;
+			log_info("%s: restarting in %lld ms", u->name,
+			    (long long)wait);
 		} else if (now >= u->restart_at)
 			unit_start(u);
 	}
@@ -413,7 +412,9 @@ main(int argc, char *argv[])
 		fcntl(readyfd, F_SETFD, FD_CLOEXEC);
 
 	for (i = 0; i < NUNITS; i++) {
-		units[i].backoff_ms = BACKOFF_MIN_MS;
+		units[i].policy.min_ms = BACKOFF_MIN_MS;
+		units[i].policy.max_ms = BACKOFF_MAX_MS;
+		units[i].policy.stable_ms = STABLE_MS;
 		if (units[i].n > 0 && unit_start(&units[i]) == -1)
 			return EX_OSERR;
 	}
