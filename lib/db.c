@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The storage front: picks the engine a URI names and dispatches to it. */
 #include <errno.h>
+#include <sysexits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
+#include "conf.h"
 #include "db.h"
 #include "db_impl.h"
 #include "timefmt.h"
@@ -147,6 +149,26 @@ db_uri_redacted(const char *uri)
 	}
 	add_without_passwords(&b, uri);
 	return buf_detach(&b, NULL);
+}
+
+char *
+db_uri_choose(const char *flag, const struct conf *conf)
+{
+	const char *env = db_uri_from_env();
+
+	if (flag != NULL)
+		return xstrdup(flag);
+	if (env != NULL)
+		return xstrdup(env);
+	return conf != NULL ? conf_db_uri(conf) : NULL;
+}
+
+int
+db_open_status(int transient)
+{
+	if (transient)
+		return EX_UNAVAILABLE;
+	return errno != 0 ? EX_NOINPUT : EX_CONFIG;
 }
 
 const char *

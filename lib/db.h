@@ -33,6 +33,19 @@ void		 db_close(struct db *);
 /* Its value, or NULL when it is unset or empty. */
 const char	*db_uri_from_env(void);
 /*
+ * The rule of every program: the flag's URI, else PERISKOP_DB's, else
+ * the configuration's repository (conf may be NULL), else NULL.  A new
+ * string the caller frees.
+ */
+struct conf;
+char		*db_uri_choose(const char *flag, const struct conf *conf);
+/*
+ * The exit status of a program whose db_open failed, errno as db_open
+ * left it: 69 (EX_UNAVAILABLE) when trying later may help, 66
+ * (EX_NOINPUT) when the file is unusable, 78 (EX_CONFIG) otherwise.
+ */
+int		 db_open_status(int transient);
+/*
  * A copy of uri fit for a log: the password of a PostgreSQL or MySQL URI,
  * DSN or conninfo string replaced by "xxx".  The caller frees it.
  */

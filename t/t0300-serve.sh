@@ -8,7 +8,7 @@
 	skip_all "bin/periskop-serve or bin/periskop-aggregate not built"
 command -v curl >/dev/null || skip_all "curl not installed"
 
-plan 67
+plan 70
 
 DB=$T_TMP/p.db
 # The awkward key, as JSON and percent-encoded for a path.
@@ -156,6 +156,16 @@ fetch POST /services/ -H 'Transfer-Encoding: chunked' \
     --data-binary @"$T_TMP/big"
 is "$CODE" 413 "a chunked body over 1 MiB: 413"
 
+# A database that cannot be opened: the same statuses as aggregate's.
+P=$(free_port)
+with_timeout 10 periskop-serve --db sqlite:/nonexistent/dir/x.db \
+    -l "127.0.0.1:$P" 2>/dev/null
+is "$?" 66 "a database file that cannot be opened: exit 66"
+with_timeout 10 periskop-serve --db "postgresql://u@127.0.0.1:1/x" \
+    -l "127.0.0.1:$P" 2>/dev/null
+is "$?" 69 "a database server that is down: exit 69 (try later)"
+with_timeout 10 periskop-serve --db "bogus:x" -l "127.0.0.1:$P" 2>/dev/null
+is "$?" 78 "a URI that is not valid: exit 78"
 # The port is taken: exit 69, naming the address.
 with_timeout 10 periskop-serve --db "$DB" --listen "127.0.0.1:$PORT" \
     >/dev/null 2>"$T_TMP/busy.err"

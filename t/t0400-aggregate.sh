@@ -16,7 +16,7 @@ stamp() { date -u -d "@$(( $(date +%s) - $1 ))" +%Y-%m-%dT%H:%M:%S.000Z; }
 # -- flags
 out=$("$AGG" -h 2>/dev/null); rc=$?
 is "$rc" 0 "-h exits 0"
-like "$out" '^usage: periskop-aggregate \[-v\] \[-m max_occurrences\]' \
+like "$out" '^usage: periskop-aggregate \[-nv\] \[-m max_occurrences\]' \
     "-h prints the synopsis on stdout"
 "$AGG" </dev/null >/dev/null 2>&1; is $? 64 "no database: usage, 64"
 "$AGG" -x --db "$DB" </dev/null >/dev/null 2>&1; is $? 64 "bad flag: 64"

@@ -191,25 +191,21 @@ handle_line(struct state *st, uint64_t lineno, const char *line, size_t len)
 	record_release(&rec);
 }
 
-/* The database, and the spike rule unless the command line gave one. */
-static char *
+/* The spike rule of the configuration, unless the command line gave one. */
+static struct conf *
 from_conf(const char *file, struct agg_options *opt)
 {
 	struct conf *conf;
-	char err[1024], *uri;
+	char err[1024];
 
 	errno = 0;
 	if ((conf = conf_load(file, err, sizeof(err))) == NULL)
 		fatalx(errno != 0 ? 66 : 78, "%s", err);
-	uri = conf_db_uri(conf);
 	if (opt->spike_threshold == 0 && conf->notify.spike_count > 0) {
 		opt->spike_threshold = conf->notify.spike_count;
 		opt->spike_window_ms = conf->notify.spike_window_ms;
 	}
-	conf_free(conf);
-	if (uri == NULL)
-		fatalx(78, "'%s': no repository block", file);
-	return uri;
+	return conf;
 }
 
 int
@@ -234,6 +230,7 @@ main(int argc, char *argv[])
 	struct buf evbuf;
 	struct db *db;
 	const char *line;
+	struct conf *conf;
 	char *uri, *conffile = NULL, *shown, *end, err[1024];
 	const char *dbarg = NULL;
 	const char *shard = NULL;
@@ -312,24 +309,23 @@ main(int argc, char *argv[])
 		usage(stderr);
 		return 64;
 	}
-	if (dbarg == NULL)
-		dbarg = db_uri_from_env();
-	if (dbarg == NULL && conffile == NULL) {
-		usage(stderr);
-		return 64;
-	}
 	log_init("periskop-aggregate", verbose);
-	if (dbarg != NULL)
-		uri = xstrdup(dbarg);
-	else
-		uri = from_conf(conffile, &opt);
+	conf = conffile != NULL ? from_conf(conffile, &opt) : NULL;
+	uri = db_uri_choose(dbarg, conf);
+	conf_free(conf);
 	if (check) {
 		free(uri);
 		return conf_check_ok();
 	}
+	if (uri == NULL && conffile != NULL)
+		fatalx(78, "'%s': no repository block", conffile);
+	if (uri == NULL) {
+		usage(stderr);
+		return 64;
+	}
 
 	if ((db = db_open(uri, &transient, err, sizeof(err))) == NULL)
-		fatalx(transient ? 69 : errno != 0 ? 66 : 78, "%s", err);
+		fatalx(db_open_status(transient), "%s", err);
 	shown = db_uri_redacted(uri);
 	log_debug("'%s': %s database open", shown, db_engine(db));
 	free(shown);

@@ -274,9 +274,9 @@ main(int argc, char *argv[])
 	struct signalfd_siginfo si;
 	struct conf *conf;
 	sigset_t set;
-	const char *path = NULL, *env;
+	const char *path = NULL;
 	char *dir, *uri = NULL, *listen, *gwlisten = NULL, *bin[6], *tmpdb = NULL;
-	char *spike = NULL;
+	char *spike = NULL, *flag;
 	char *p, *shown;
 	char err[1024];
 	double now, wait_ms;
@@ -328,10 +328,10 @@ main(int argc, char *argv[])
 		conf_free(conf);
 		return conf_check_ok();
 	}
-	if (uri == NULL && (env = db_uri_from_env()) != NULL)
-		uri = xstrdup(env);
-	if (uri == NULL && (uri = conf_db_uri(conf)) == NULL)
+	flag = uri;
+	if ((uri = db_uri_choose(flag, conf)) == NULL)
 		uri = xasprintf("sqlite:%s/periskop.db", conf->dir);
+	free(flag);
 	if (strcmp(uri, "memory:") == 0) {
 		/* Several processes share it, so it is a file in memory. */
 		tmpdb = xasprintf("/dev/shm/periskop-%ld.db", (long)getpid());

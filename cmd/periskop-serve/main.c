@@ -299,7 +299,7 @@ main(int argc, char *argv[])
 	struct db *db;
 	unsigned int flags;
 	sigset_t sigs;
-	int ch, verbose = 0, check = 0, fd, sig;
+	int ch, verbose = 0, check = 0, fd, sig, transient;
 
 	log_init("periskop-serve", 0);
 	while ((ch = getopt_long(argc, argv, "c:d:hl:nv", longopts,
@@ -360,7 +360,7 @@ main(int argc, char *argv[])
 			fatal(66, "'%s'", cfile);
 		if ((conf = conf_load(cfile, err, sizeof(err))) == NULL)
 			fatalx(78, "%s", err);
-		conf_uri = conf_db_uri(conf);
+		conf_uri = db_uri_choose(db_uri, conf);
 		if (conf->server.listen != NULL)
 			conf_listen = xstrdup(conf->server.listen);
 		if (conf->notify.enabled)
@@ -374,10 +374,9 @@ main(int argc, char *argv[])
 			return conf_check_ok();
 		}
 	}
-	if (db_uri == NULL)
-		db_uri = db_uri_from_env();
-	if (db_uri == NULL)
-		db_uri = conf_uri;
+	if (conf_uri == NULL)
+		conf_uri = db_uri_choose(db_uri, NULL);
+	db_uri = conf_uri;
 	if (db_uri == NULL) {
 		log_warnx("no database: give --db, PERISKOP_DB or a config "
 		    "with a repository block");
@@ -402,8 +401,8 @@ main(int argc, char *argv[])
 		log_info("no UI folder found: serving the API only");
 
 	/* Open once up front, so a bad URI is an error at start. */
-	if ((db = db_open(db_uri, NULL, err, sizeof(err))) == NULL)
-		fatalx(69, "%s", err);
+	if ((db = db_open(db_uri, &transient, err, sizeof(err))) == NULL)
+		fatalx(db_open_status(transient), "%s", err);
 	db_close(db);
 	if ((errno = pthread_key_create(&worker_key, worker_destroy)) != 0)
 		fatal(71, "pthread_key_create");
