@@ -6,34 +6,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <yaml.h>
 
 #include "conf.h"
 #include "mysql_dsn.h"
 #include "duration.h"
 #include "labels.h"
 #include "xalloc.h"
+#include "yamltree.h"
 
 /* Deeper than any real config, shallow enough that recursion is safe. */
 #define MAX_DEPTH	64
 
-enum ntype { N_NULL, N_STR, N_SEQ, N_MAP };
-
-/* A parsed YAML node with where it starts; mappings hold key, value pairs. */
-struct node {
-	enum ntype	 type;
-	char		*s;
-	struct conf_pos	 pos;
-	struct node	*kids;
-	size_t		 n;
-	size_t		 cap;
-};
-
 struct ctx {
 	const char	*name;
 	const char	*dir;		/* the config's folder */
-	const char	*buf;
-	size_t		 len;
 	char		*err;
 	size_t		 errlen;
 };
@@ -60,200 +46,15 @@ cerr(struct ctx *c, struct conf_pos pos, const char *fmt, ...)
 	return -1;
 }
 
-static struct conf_pos
-mkpos(yaml_mark_t m)
-{
-	struct conf_pos	 p;
-
-	p.line = (int)m.line + 1;
-	p.col = (int)m.column + 1;
-	return p;
-}
-
-/* The reader reports bytes, not marks: count lines and characters up to it. */
-static struct conf_pos
-offpos(const struct ctx *c, size_t off)
-{
-	struct conf_pos	 p = { 1, 1 };
-	size_t		 i;
-
-	for (i = 0; i < off && i < c->len; i++) {
-		if (c->buf[i] == '\n') {
-			p.line++;
-			p.col = 1;
-		} else if (((unsigned char)c->buf[i] & 0xc0) != 0x80)
-			p.col++;
-	}
-	return p;
-}
-
-static int
-yerr(struct ctx *c, const yaml_parser_t *yp)
-{
-	if (yp->error == YAML_MEMORY_ERROR) {
-		struct conf_pos p = { 1, 1 };
-
-		return cerr(c, p, "out of memory parsing YAML");
-	}
-	if (yp->error == YAML_READER_ERROR)
-		return cerr(c, offpos(c, yp->problem_offset), "%s",
-		    yp->problem ? yp->problem : "cannot read YAML");
-	if (yp->context != NULL)
-		return cerr(c, mkpos(yp->problem_mark), "%s (%s at %zu:%zu)",
-		    yp->problem ? yp->problem : "invalid YAML", yp->context,
-		    yp->context_mark.line + 1, yp->context_mark.column + 1);
-	return cerr(c, mkpos(yp->problem_mark), "%s",
-	    yp->problem ? yp->problem : "invalid YAML");
-}
-
-static void
-node_release(struct node *n)
-{
-	size_t	 i;
-
-	for (i = 0; i < n->n; i++)
-		node_release(&n->kids[i]);
-	free(n->kids);
-	free(n->s);
-	memset(n, 0, sizeof(*n));
-}
-
-static int
-is_null(const yaml_event_t *ev)
-{
-	const char	*v = (const char *)ev->data.scalar.value;
-	const char	*tag = (const char *)ev->data.scalar.tag;
-
-	if (tag != NULL)
-		return strcmp(tag, YAML_NULL_TAG) == 0;
-	if (ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-		return 0;
-	return *v == '\0' || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 ||
-	    strcmp(v, "Null") == 0 || strcmp(v, "NULL") == 0;
-}
-
-/* Builds out from ev (a scalar or a collection start) and what follows it. */
-static int
-build(struct ctx *c, yaml_parser_t *yp, const yaml_event_t *ev,
-    struct node *out, int depth)
-{
-	yaml_event_t	 kev;
-	yaml_event_type_t end;
-	struct node	*kid;
-	int		 rc;
-
-	memset(out, 0, sizeof(*out));
-	out->pos = mkpos(ev->start_mark);
-	switch (ev->type) {
-	case YAML_ALIAS_EVENT:
-		/* Aliases can multiply a small file into a huge tree. */
-		return cerr(c, out->pos, "YAML aliases are not supported "
-		    "(*%s)", (const char *)ev->data.alias.anchor);
-	case YAML_SCALAR_EVENT:
-		if (strlen((const char *)ev->data.scalar.value) !=
-		    ev->data.scalar.length)
-			return cerr(c, out->pos, "NUL character in a string");
-		if (is_null(ev)) {
-			out->type = N_NULL;
-			return 0;
-		}
-		out->type = N_STR;
-		out->s = xstrdup((const char *)ev->data.scalar.value);
-		return 0;
-	case YAML_SEQUENCE_START_EVENT:
-		out->type = N_SEQ;
-		end = YAML_SEQUENCE_END_EVENT;
-		break;
-	case YAML_MAPPING_START_EVENT:
-		out->type = N_MAP;
-		end = YAML_MAPPING_END_EVENT;
-		break;
-	default:
-		return cerr(c, out->pos, "unexpected YAML event");
-	}
-	if (depth >= MAX_DEPTH)
-		return cerr(c, out->pos, "nesting deeper than %d levels",
-		    MAX_DEPTH);
-	for (;;) {
-		if (!yaml_parser_parse(yp, &kev))
-			return yerr(c, yp);
-		if (kev.type == end) {
-			yaml_event_delete(&kev);
-			return 0;
-		}
-		if (out->n == out->cap) {
-			out->cap = out->cap ? out->cap * 2 : 4;
-			out->kids = xreallocarray(out->kids, out->cap,
-			    sizeof(*out->kids));
-		}
-		kid = &out->kids[out->n++];
-		rc = build(c, yp, &kev, kid, depth + 1);
-		yaml_event_delete(&kev);
-		if (rc == -1)
-			return -1;
-		if (out->type == N_MAP && out->n % 2 == 1 &&
-		    kid->type != N_STR && kid->type != N_NULL)
-			return cerr(c, kid->pos, "mapping keys must be "
-			    "strings");
-	}
-}
-
-/* Parses the one document of the stream; an empty stream is a null root. */
-static int
-parse_tree(struct ctx *c, struct node *root)
-{
-	yaml_parser_t	 yp;
-	yaml_event_t	 ev;
-	int		 rc = -1, state = 0;
-
-	memset(root, 0, sizeof(*root));
-	root->type = N_NULL;
-	root->pos.line = root->pos.col = 1;
-	if (!yaml_parser_initialize(&yp))
-		return cerr(c, root->pos, "cannot initialise the YAML parser");
-	yaml_parser_set_input_string(&yp, (const unsigned char *)c->buf,
-	    c->len);
-	for (;;) {
-		if (!yaml_parser_parse(&yp, &ev)) {
-			yerr(c, &yp);
-			break;
-		}
-		if (ev.type == YAML_STREAM_END_EVENT) {
-			yaml_event_delete(&ev);
-			rc = 0;
-			break;
-		}
-		if (ev.type == YAML_DOCUMENT_START_EVENT && state == 2) {
-			cerr(c, mkpos(ev.start_mark), "more than one YAML "
-			    "document");
-			yaml_event_delete(&ev);
-			break;
-		}
-		if (ev.type == YAML_DOCUMENT_START_EVENT)
-			state = 1;
-		else if (ev.type == YAML_DOCUMENT_END_EVENT)
-			state = 2;
-		else if (ev.type != YAML_STREAM_START_EVENT) {
-			if (build(c, &yp, &ev, root, 0) == -1) {
-				yaml_event_delete(&ev);
-				break;
-			}
-		}
-		yaml_event_delete(&ev);
-	}
-	yaml_parser_delete(&yp);
-	return rc;
-}
-
 static const char *
-tname(enum ntype t)
+tname(enum ytype t)
 {
 	switch (t) {
-	case N_NULL:
+	case Y_NULL:
 		return "null";
-	case N_STR:
+	case Y_STR:
 		return "a string";
-	case N_SEQ:
+	case Y_SEQ:
 		return "a list";
 	default:
 		return "a mapping";
@@ -261,13 +62,13 @@ tname(enum ntype t)
 }
 
 static const char *
-nstr(const struct node *n)
+nstr(const struct ynode *n)
 {
 	return n->s != NULL ? n->s : "";
 }
 
-static const struct node *
-map_get(const struct node *m, const char *key)
+static const struct ynode *
+map_get(const struct ynode *m, const char *key)
 {
 	size_t	 i;
 
@@ -280,7 +81,7 @@ map_get(const struct node *m, const char *key)
 static int
 cmp_key(const void *a, const void *b)
 {
-	const struct node *const *x = a, *const *y = b;
+	const struct ynode *const *x = a, *const *y = b;
 	int	 r;
 
 	if ((r = strcmp(nstr(*x), nstr(*y))) != 0)
@@ -290,9 +91,9 @@ cmp_key(const void *a, const void *b)
 
 /* Sorting finds repeated keys in n log n even in a huge mapping. */
 static int
-check_dups(struct ctx *c, const struct node *m, const char *where)
+check_dups(struct ctx *c, const struct ynode *m, const char *where)
 {
-	const struct node	**k;
+	const struct ynode	**k;
 	size_t			  i, nk = m->n / 2;
 	int			  rc = 0;
 
@@ -315,7 +116,7 @@ check_dups(struct ctx *c, const struct node *m, const char *where)
 
 /* Every key must be one of keys (NULL-terminated), each at most once. */
 static int
-check_map(struct ctx *c, const struct node *m, const char *where,
+check_map(struct ctx *c, const struct ynode *m, const char *where,
     const char *const *keys)
 {
 	const char *const	*k;
@@ -333,7 +134,7 @@ check_map(struct ctx *c, const struct node *m, const char *where,
 }
 
 static int
-want(struct ctx *c, const struct node *n, enum ntype t, const char *key,
+want(struct ctx *c, const struct ynode *n, enum ytype t, const char *key,
     const char *where)
 {
 	if (n->type == t)
@@ -344,14 +145,14 @@ want(struct ctx *c, const struct node *n, enum ntype t, const char *key,
 
 /* An explicit null is the empty string, as Go's yaml.v2 decoded it. */
 static int
-get_str(struct ctx *c, const struct node *m, const char *key,
+get_str(struct ctx *c, const struct ynode *m, const char *key,
     const char *where, char **out)
 {
-	const struct node	*n;
+	const struct ynode	*n;
 
 	if ((n = map_get(m, key)) == NULL)
 		return 0;
-	if (n->type != N_NULL && want(c, n, N_STR, key, where) == -1)
+	if (n->type != Y_NULL && want(c, n, Y_STR, key, where) == -1)
 		return -1;
 	free(*out);
 	*out = xstrdup(nstr(n));
@@ -360,16 +161,16 @@ get_str(struct ctx *c, const struct node *m, const char *key,
 
 /* An explicit null keeps the default. */
 static int
-get_dur(struct ctx *c, const struct node *m, const char *key,
+get_dur(struct ctx *c, const struct ynode *m, const char *key,
     const char *where, int64_t *out)
 {
-	const struct node	*n;
+	const struct ynode	*n;
 	char			 derr[256];
 	int64_t			 ms;
 
-	if ((n = map_get(m, key)) == NULL || n->type == N_NULL)
+	if ((n = map_get(m, key)) == NULL || n->type == Y_NULL)
 		return 0;
-	if (want(c, n, N_STR, key, where) == -1)
+	if (want(c, n, Y_STR, key, where) == -1)
 		return -1;
 	if (duration_parse(n->s, &ms, derr, sizeof(derr)) == -1)
 		return cerr(c, n->pos, "\"%s\" %s: %s", key, where, derr);
@@ -381,16 +182,16 @@ get_dur(struct ctx *c, const struct node *m, const char *key,
 }
 
 static int
-get_uint(struct ctx *c, const struct node *m, const char *key,
+get_uint(struct ctx *c, const struct ynode *m, const char *key,
     const char *where, uint64_t max, uint64_t *out, int *present)
 {
-	const struct node	*n;
+	const struct ynode	*n;
 	const char		*p;
 	uint64_t		 v = 0;
 
-	if ((n = map_get(m, key)) == NULL || n->type == N_NULL)
+	if ((n = map_get(m, key)) == NULL || n->type == Y_NULL)
 		return 0;
-	if (want(c, n, N_STR, key, where) == -1)
+	if (want(c, n, Y_STR, key, where) == -1)
 		return -1;
 	p = n->s;
 	if (*p == '+')
@@ -429,20 +230,20 @@ strv_free(char **v, size_t n)
  * receives the items' nodes for messages about one of them.
  */
 static int
-get_strlist(struct ctx *c, const struct node *m, const char *key,
-    const char *where, char ***out, size_t *nout, const struct node **items)
+get_strlist(struct ctx *c, const struct ynode *m, const char *key,
+    const char *where, char ***out, size_t *nout, const struct ynode **items)
 {
-	const struct node	*n;
+	const struct ynode	*n;
 	size_t			 i;
 
 	if (items != NULL)
 		*items = NULL;
-	if ((n = map_get(m, key)) == NULL || n->type == N_NULL)
+	if ((n = map_get(m, key)) == NULL || n->type == Y_NULL)
 		return 0;
-	if (want(c, n, N_SEQ, key, where) == -1)
+	if (want(c, n, Y_SEQ, key, where) == -1)
 		return -1;
 	for (i = 0; i < n->n; i++)
-		if (n->kids[i].type != N_STR && n->kids[i].type != N_NULL)
+		if (n->kids[i].type != Y_STR && n->kids[i].type != Y_NULL)
 			return cerr(c, n->kids[i].pos, "items of \"%s\" %s "
 			    "must be strings, not %s", key, where,
 			    tname(n->kids[i].type));
@@ -458,25 +259,25 @@ get_strlist(struct ctx *c, const struct node *m, const char *key,
 
 /* A list of mappings; a single mapping is a list of one, as yaml.v2 allowed. */
 static int
-get_maps(struct ctx *c, const struct node *m, const char *key,
-    const char *where, const struct node **items, size_t *n)
+get_maps(struct ctx *c, const struct ynode *m, const char *key,
+    const char *where, const struct ynode **items, size_t *n)
 {
-	const struct node	*v;
+	const struct ynode	*v;
 	size_t			 i;
 
 	*items = NULL;
 	*n = 0;
-	if ((v = map_get(m, key)) == NULL || v->type == N_NULL)
+	if ((v = map_get(m, key)) == NULL || v->type == Y_NULL)
 		return 0;
-	if (v->type == N_MAP) {
+	if (v->type == Y_MAP) {
 		*items = v;
 		*n = 1;
 		return 0;
 	}
-	if (want(c, v, N_SEQ, key, where) == -1)
+	if (want(c, v, Y_SEQ, key, where) == -1)
 		return -1;
 	for (i = 0; i < v->n; i++)
-		if (v->kids[i].type != N_MAP)
+		if (v->kids[i].type != Y_MAP)
 			return cerr(c, v->kids[i].pos, "items of \"%s\" %s "
 			    "must be mappings, not %s", key, where,
 			    tname(v->kids[i].type));
@@ -536,14 +337,14 @@ valid_relabel_target(const char *s)
 }
 
 static int
-parse_labels(struct ctx *c, const struct node *m, struct labelset *ls)
+parse_labels(struct ctx *c, const struct ynode *m, struct labelset *ls)
 {
-	const struct node	*n, *v;
+	const struct ynode	*n, *v;
 	size_t			 i;
 
-	if ((n = map_get(m, "labels")) == NULL || n->type == N_NULL)
+	if ((n = map_get(m, "labels")) == NULL || n->type == Y_NULL)
 		return 0;
-	if (want(c, n, N_MAP, "labels", "in static_configs") == -1)
+	if (want(c, n, Y_MAP, "labels", "in static_configs") == -1)
 		return -1;
 	if (check_dups(c, n, "in labels") == -1)
 		return -1;
@@ -552,7 +353,7 @@ parse_labels(struct ctx *c, const struct node *m, struct labelset *ls)
 		if (!labels_valid_name(nstr(&n->kids[i])))
 			return cerr(c, n->kids[i].pos, "\"%s\" is not a valid "
 			    "label name", nstr(&n->kids[i]));
-		if (v->type != N_STR && v->type != N_NULL)
+		if (v->type != Y_STR && v->type != Y_NULL)
 			return cerr(c, v->pos, "label \"%s\" must be a string, "
 			    "not %s", nstr(&n->kids[i]), tname(v->type));
 		labels_set(ls, nstr(&n->kids[i]), nstr(v));
@@ -561,11 +362,11 @@ parse_labels(struct ctx *c, const struct node *m, struct labelset *ls)
 }
 
 static int
-parse_static(struct ctx *c, const struct node *m, struct conf_static *sc)
+parse_static(struct ctx *c, const struct ynode *m, struct conf_static *sc)
 {
 	static const char *const keys[] = { "targets", "labels", NULL };
 	const char		*w = "in static_configs";
-	const struct node	*items;
+	const struct ynode	*items;
 	size_t			 i;
 
 	sc->pos = m->pos;
@@ -607,12 +408,12 @@ valid_sd_file(const char *s)
 }
 
 static int
-parse_file_sd(struct ctx *c, const struct node *m, struct conf_file_sd *fs)
+parse_file_sd(struct ctx *c, const struct ynode *m, struct conf_file_sd *fs)
 {
 	static const char *const keys[] = { "files", "refresh_interval",
 	    NULL };
 	const char		*w = "in file_sd_configs";
-	const struct node	*items;
+	const struct ynode	*items;
 	char			*joined;
 	size_t			 i;
 
@@ -638,13 +439,13 @@ parse_file_sd(struct ctx *c, const struct node *m, struct conf_file_sd *fs)
 }
 
 static int
-parse_dns_sd(struct ctx *c, const struct node *m, struct conf_dns_sd *ds)
+parse_dns_sd(struct ctx *c, const struct ynode *m, struct conf_dns_sd *ds)
 {
 	static const char *const keys[] = { "names", "type", "port",
 	    "refresh_interval", NULL };
 	static const char *const types[] = { "SRV", "A", "AAAA", "MX" };
 	const char		*w = "in dns_sd_configs";
-	const struct node	*n;
+	const struct ynode	*n;
 	char			*type = NULL;
 	uint64_t		 port = 0;
 	size_t			 i;
@@ -666,7 +467,7 @@ parse_dns_sd(struct ctx *c, const struct node *m, struct conf_dns_sd *ds)
 	if (ds->nnames == 0)
 		return cerr(c, m->pos, "DNS-SD config must contain at least "
 		    "one SRV record name");
-	if ((n = map_get(m, "type")) != NULL && n->type != N_NULL) {
+	if ((n = map_get(m, "type")) != NULL && n->type != Y_NULL) {
 		if (get_str(c, m, "type", w, &type) == -1)
 			return -1;
 		for (i = 0; i < sizeof(types) / sizeof(types[0]); i++)
@@ -689,19 +490,19 @@ parse_dns_sd(struct ctx *c, const struct node *m, struct conf_dns_sd *ds)
 
 /* YAML 1.1 booleans, as Go's yaml.v2 reads them. */
 static int
-get_bool(struct ctx *c, const struct node *m, const char *key,
+get_bool(struct ctx *c, const struct ynode *m, const char *key,
     const char *where, int *out)
 {
 	static const char *const yes[] = { "true", "True", "TRUE", "yes",
 	    "Yes", "YES", "on", "On", "ON", "y", "Y", NULL };
 	static const char *const no[] = { "false", "False", "FALSE", "no",
 	    "No", "NO", "off", "Off", "OFF", "n", "N", NULL };
-	const struct node	*n;
+	const struct ynode	*n;
 	size_t			 i;
 
-	if ((n = map_get(m, key)) == NULL || n->type == N_NULL)
+	if ((n = map_get(m, key)) == NULL || n->type == Y_NULL)
 		return 0;
-	if (want(c, n, N_STR, key, where) == -1)
+	if (want(c, n, Y_STR, key, where) == -1)
 		return -1;
 	for (i = 0; yes[i] != NULL; i++)
 		if (strcmp(n->s, yes[i]) == 0) {
@@ -790,7 +591,7 @@ join_dir(const struct ctx *c, const char *path)
 }
 
 static int
-get_file(struct ctx *c, const struct node *m, const char *key,
+get_file(struct ctx *c, const struct ynode *m, const char *key,
     const char *where, char **out)
 {
 	char	*s = NULL;
@@ -811,22 +612,22 @@ get_file(struct ctx *c, const struct node *m, const char *key,
 
 /* Prometheus' HTTPClientConfig authentication and its validation. */
 static int
-parse_auth(struct ctx *c, const struct node *m, const char *where,
+parse_auth(struct ctx *c, const struct ynode *m, const char *where,
     struct conf_http_auth *a)
 {
 	static const char *const bkeys[] = { "username", "password",
 	    "password_file", NULL };
 	static const char *const akeys[] = { "type", "credentials",
 	    "credentials_file", NULL };
-	const struct node	*b, *au;
+	const struct ynode	*b, *au;
 	char			*tok = NULL, *tokfile = NULL;
 	int			 rc = -1;
 
 	b = map_get(m, "basic_auth");
 	au = map_get(m, "authorization");
-	if (b != NULL && b->type == N_NULL)
+	if (b != NULL && b->type == Y_NULL)
 		b = NULL;
-	if (au != NULL && au->type == N_NULL)
+	if (au != NULL && au->type == Y_NULL)
 		au = NULL;
 	if (get_str(c, m, "bearer_token", where, &tok) == -1 ||
 	    get_file(c, m, "bearer_token_file", where, &tokfile) == -1)
@@ -836,7 +637,7 @@ parse_auth(struct ctx *c, const struct node *m, const char *where,
 		tok = NULL;
 	}
 	if (b != NULL) {
-		if (want(c, b, N_MAP, "basic_auth", where) == -1 ||
+		if (want(c, b, Y_MAP, "basic_auth", where) == -1 ||
 		    check_map(c, b, "in basic_auth", bkeys) == -1 ||
 		    get_str(c, b, "username", "in basic_auth",
 		    &a->username) == -1 ||
@@ -865,7 +666,7 @@ parse_auth(struct ctx *c, const struct node *m, const char *where,
 		goto out;
 	}
 	if (au != NULL) {
-		if (want(c, au, N_MAP, "authorization", where) == -1 ||
+		if (want(c, au, Y_MAP, "authorization", where) == -1 ||
 		    check_map(c, au, "in authorization", akeys) == -1 ||
 		    get_str(c, au, "type", "in authorization",
 		    &a->type) == -1 ||
@@ -925,7 +726,7 @@ auth_release(struct conf_http_auth *a)
 }
 
 static int
-valid_url(struct ctx *c, const struct node *n, const char *url)
+valid_url(struct ctx *c, const struct ynode *n, const char *url)
 {
 	const char	*host;
 
@@ -941,7 +742,7 @@ valid_url(struct ctx *c, const struct node *n, const char *url)
 }
 
 static int
-parse_http_sd(struct ctx *c, const struct node *m, struct conf_http_sd *hs)
+parse_http_sd(struct ctx *c, const struct ynode *m, struct conf_http_sd *hs)
 {
 	static const char *const keys[] = { "url", "refresh_interval",
 	    AUTH_KEYS, NULL };
@@ -960,7 +761,7 @@ parse_http_sd(struct ctx *c, const struct node *m, struct conf_http_sd *hs)
 }
 
 static int
-parse_consul_sd(struct ctx *c, const struct node *m,
+parse_consul_sd(struct ctx *c, const struct ynode *m,
     struct conf_consul_sd *cs)
 {
 	static const char *const keys[] = { "server", "path_prefix", "token",
@@ -968,7 +769,7 @@ parse_consul_sd(struct ctx *c, const struct node *m,
 	    "username", "password", "allow_stale", "refresh_interval",
 	    "services", "tags", "node_meta", AUTH_KEYS, NULL };
 	const char		*w = "in consul_sd_configs";
-	const struct node	*n, *v;
+	const struct ynode	*n, *v;
 	char			*user = NULL, *pass = NULL;
 	size_t			 i;
 	int			 rc = -1;
@@ -999,13 +800,13 @@ parse_consul_sd(struct ctx *c, const struct node *m,
 	    get_strlist(c, m, "tags", w, &cs->tags, &cs->ntags, NULL) == -1 ||
 	    parse_auth(c, m, w, &cs->auth) == -1)
 		goto out;
-	if ((n = map_get(m, "node_meta")) != NULL && n->type != N_NULL) {
-		if (want(c, n, N_MAP, "node_meta", w) == -1 ||
+	if ((n = map_get(m, "node_meta")) != NULL && n->type != Y_NULL) {
+		if (want(c, n, Y_MAP, "node_meta", w) == -1 ||
 		    check_dups(c, n, "in node_meta") == -1)
 			goto out;
 		for (i = 0; i + 1 < n->n; i += 2) {
 			v = &n->kids[i + 1];
-			if (v->type != N_STR && v->type != N_NULL) {
+			if (v->type != Y_STR && v->type != Y_NULL) {
 				cerr(c, v->pos, "node_meta \"%s\" must be a "
 				    "string", nstr(&n->kids[i]));
 				goto out;
@@ -1049,7 +850,7 @@ out:
 }
 
 static int
-parse_k8s_sd(struct ctx *c, const struct node *m, struct conf_k8s_sd *ks)
+parse_k8s_sd(struct ctx *c, const struct ynode *m, struct conf_k8s_sd *ks)
 {
 	static const char *const keys[] = { "api_server", "role",
 	    "namespaces", "refresh_interval", AUTH_KEYS, NULL };
@@ -1057,7 +858,7 @@ parse_k8s_sd(struct ctx *c, const struct node *m, struct conf_k8s_sd *ks)
 	static const char *const roles[] = { "endpoints", "pod", "service",
 	    NULL };
 	const char		*w = "in kubernetes_sd_configs";
-	const struct node	*n;
+	const struct ynode	*n;
 	char			*role = NULL;
 	size_t			 i;
 
@@ -1068,14 +869,14 @@ parse_k8s_sd(struct ctx *c, const struct node *m, struct conf_k8s_sd *ks)
 	    get_dur(c, m, "refresh_interval", w, &ks->refresh_ms) == -1 ||
 	    parse_auth(c, m, w, &ks->auth) == -1)
 		return -1;
-	if ((n = map_get(m, "namespaces")) != NULL && n->type != N_NULL) {
-		if (want(c, n, N_MAP, "namespaces", w) == -1 ||
+	if ((n = map_get(m, "namespaces")) != NULL && n->type != Y_NULL) {
+		if (want(c, n, Y_MAP, "namespaces", w) == -1 ||
 		    check_map(c, n, "in namespaces", nskeys) == -1 ||
 		    get_strlist(c, n, "names", "in namespaces",
 		    &ks->namespaces, &ks->nnamespaces, NULL) == -1)
 			return -1;
 	}
-	if ((n = map_get(m, "role")) == NULL || n->type == N_NULL)
+	if ((n = map_get(m, "role")) == NULL || n->type == Y_NULL)
 		return cerr(c, m->pos, "role missing (one of: pod, service, "
 		    "endpoints, endpointslice, node, ingress)");
 	if (get_str(c, m, "role", w, &role) == -1)
@@ -1108,13 +909,13 @@ static const char *const actions[] = {
 };
 
 static int
-parse_relabel(struct ctx *c, const struct node *m, struct conf_relabel *r)
+parse_relabel(struct ctx *c, const struct ynode *m, struct conf_relabel *r)
 {
 	static const char *const keys[] = { "source_labels", "separator",
 	    "regex", "modulus", "target_label", "replacement", "action",
 	    NULL };
 	const char		*w = "in relabel_configs", *act;
-	const struct node	*n, *items;
+	const struct ynode	*n, *items;
 	char			*s = NULL;
 	size_t			 i;
 	int			 have_src;
@@ -1135,7 +936,7 @@ parse_relabel(struct ctx *c, const struct node *m, struct conf_relabel *r)
 	    get_uint(c, m, "modulus", w, UINT64_MAX, &r->modulus, NULL) == -1)
 		return -1;
 	n = map_get(m, "source_labels");
-	have_src = n != NULL && n->type != N_NULL;
+	have_src = n != NULL && n->type != Y_NULL;
 	for (i = 0; i < r->nsource_labels; i++)
 		if (!labels_valid_name(r->source_labels[i]))
 			return cerr(c, items[i].pos, "\"%s\" is not a valid "
@@ -1145,7 +946,7 @@ parse_relabel(struct ctx *c, const struct node *m, struct conf_relabel *r)
 		r->target_label = NULL;
 	}
 	if ((n = map_get(m, "action")) != NULL) {
-		if (n->type == N_NULL)
+		if (n->type == Y_NULL)
 			return cerr(c, n->pos, "relabel action cannot be "
 			    "empty");
 		if (get_str(c, m, "action", w, &s) == -1)
@@ -1205,16 +1006,16 @@ parse_relabel(struct ctx *c, const struct node *m, struct conf_relabel *r)
 
 /* Prometheus' TLSConfig, with its check that cert and key come together. */
 static int
-parse_tls(struct ctx *c, const struct node *m, struct conf_tls *t)
+parse_tls(struct ctx *c, const struct ynode *m, struct conf_tls *t)
 {
 	static const char *const keys[] = { "ca_file", "cert_file",
 	    "key_file", "server_name", "insecure_skip_verify", NULL };
 	const char		*w = "in tls_config";
-	const struct node	*n;
+	const struct ynode	*n;
 
-	if ((n = map_get(m, "tls_config")) == NULL || n->type == N_NULL)
+	if ((n = map_get(m, "tls_config")) == NULL || n->type == Y_NULL)
 		return 0;
-	if (want(c, n, N_MAP, "tls_config", "in scraper") == -1 ||
+	if (want(c, n, Y_MAP, "tls_config", "in scraper") == -1 ||
 	    check_map(c, n, w, keys) == -1 ||
 	    get_file(c, n, "ca_file", w, &t->ca_file) == -1 ||
 	    get_file(c, n, "cert_file", w, &t->cert_file) == -1 ||
@@ -1256,17 +1057,17 @@ scraper_defaults(struct conf_scraper *sc, const char *endpoint)
 }
 
 static int
-parse_scraper(struct ctx *c, const struct node *svc, struct conf_scraper *sc)
+parse_scraper(struct ctx *c, const struct ynode *svc, struct conf_scraper *sc)
 {
 	static const char *const keys[] = { "endpoint", "refresh_interval",
 	    "timeout", "scheme", AUTH_KEYS, "tls_config", NULL };
 	const char		*w = "in scraper";
-	const struct node	*m, *n;
+	const struct ynode	*m, *n;
 
 	scraper_defaults(sc, "/errors");
-	if ((m = map_get(svc, "scraper")) == NULL || m->type == N_NULL)
+	if ((m = map_get(svc, "scraper")) == NULL || m->type == Y_NULL)
 		return 0;
-	if (want(c, m, N_MAP, "scraper", "in service") == -1 ||
+	if (want(c, m, Y_MAP, "scraper", "in service") == -1 ||
 	    check_map(c, m, w, keys) == -1 ||
 	    get_str(c, m, "endpoint", w, &sc->endpoint) == -1 ||
 	    get_str(c, m, "scheme", w, &sc->scheme) == -1 ||
@@ -1303,19 +1104,19 @@ parse_scraper(struct ctx *c, const struct node *svc, struct conf_scraper *sc)
 } while (0)
 
 static int
-parse_service(struct ctx *c, const struct node *m, struct conf_service *svc)
+parse_service(struct ctx *c, const struct ynode *m, struct conf_service *svc)
 {
 	static const char *const keys[] = { "name", "static_configs",
 	    "file_sd_configs", "dns_sd_configs", "http_sd_configs",
 	    "consul_sd_configs", "kubernetes_sd_configs", "relabel_configs",
 	    "scraper", NULL };
-	const struct node	*n, *items;
+	const struct ynode	*n, *items;
 	char			 where[128];
 	size_t			 i, nitems;
 
 	svc->pos = m->pos;
 	n = map_get(m, "name");
-	if (n != NULL && n->type == N_STR)
+	if (n != NULL && n->type == Y_STR)
 		snprintf(where, sizeof(where), "in service \"%s\"", n->s);
 	else
 		snprintf(where, sizeof(where), "in service");
@@ -1340,7 +1141,7 @@ parse_service(struct ctx *c, const struct node *m, struct conf_service *svc)
 	SD_LIST("kubernetes_sd_configs", kubernetes_sd_configs,
 	    nkubernetes_sd_configs, parse_k8s_sd);
 	if ((n = map_get(m, "relabel_configs")) != NULL &&
-	    n->type != N_NULL && want(c, n, N_SEQ, "relabel_configs",
+	    n->type != Y_NULL && want(c, n, Y_SEQ, "relabel_configs",
 	    where) == -1)
 		return -1;
 	SD_LIST("relabel_configs", relabel_configs, nrelabel_configs,
@@ -1349,7 +1150,7 @@ parse_service(struct ctx *c, const struct node *m, struct conf_service *svc)
 }
 
 static int
-parse_repository(struct ctx *c, const struct node *top,
+parse_repository(struct ctx *c, const struct ynode *top,
     struct conf_repository *r)
 {
 	static const char *const keys[] = { "type", "path", "dsn", NULL };
@@ -1357,11 +1158,11 @@ parse_repository(struct ctx *c, const struct node *top,
 	    "postgresql", "mysql", "memory", NULL };
 	const char		*w = "in repository";
 	const char *const	*t;
-	const struct node	*m, *n;
+	const struct ynode	*m, *n;
 
-	if ((m = map_get(top, "repository")) == NULL || m->type == N_NULL)
+	if ((m = map_get(top, "repository")) == NULL || m->type == Y_NULL)
 		return 0;
-	if (want(c, m, N_MAP, "repository", "at the top level") == -1 ||
+	if (want(c, m, Y_MAP, "repository", "at the top level") == -1 ||
 	    check_map(c, m, w, keys) == -1 ||
 	    get_str(c, m, "type", w, &r->type) == -1 ||
 	    get_str(c, m, "path", w, &r->path) == -1 ||
@@ -1418,7 +1219,7 @@ valid_port(const char *p)
 
 /* "addr:port" or "[v6]:port", as the servers' listen options take it. */
 static int
-check_listen(struct ctx *c, const struct node *n, const char *l)
+check_listen(struct ctx *c, const struct ynode *n, const char *l)
 {
 	const char	*port, *why = NULL;
 
@@ -1447,15 +1248,15 @@ check_listen(struct ctx *c, const struct node *n, const char *l)
 }
 
 static int
-parse_server(struct ctx *c, const struct node *top, struct conf_server *sv)
+parse_server(struct ctx *c, const struct ynode *top, struct conf_server *sv)
 {
 	static const char *const keys[] = { "listen", NULL };
-	const struct node	*m, *n;
+	const struct ynode	*m, *n;
 
 	sv->listen = xstrdup("127.0.0.1:8080");
-	if ((m = map_get(top, "server")) == NULL || m->type == N_NULL)
+	if ((m = map_get(top, "server")) == NULL || m->type == Y_NULL)
 		return 0;
-	if (want(c, m, N_MAP, "server", "at the top level") == -1 ||
+	if (want(c, m, Y_MAP, "server", "at the top level") == -1 ||
 	    check_map(c, m, "in server", keys) == -1 ||
 	    get_str(c, m, "listen", "in server", &sv->listen) == -1)
 		return -1;
@@ -1465,14 +1266,14 @@ parse_server(struct ctx *c, const struct node *top, struct conf_server *sv)
 }
 
 static int
-parse_pushgateway(struct ctx *c, const struct node *top,
+parse_pushgateway(struct ctx *c, const struct ynode *top,
     struct conf_pushgateway *pg)
 {
 	static const char *const keys[] = { "listen", "service", "state",
 	    "token_file", "max_body", "max_pushers", "max_keys",
 	    "max_latest", "ttl", NULL };
 	const char		*w = "in pushgateway";
-	const struct node	*m, *n;
+	const struct ynode	*m, *n;
 	char			*state = NULL;
 
 	if ((m = map_get(top, "pushgateway")) == NULL)
@@ -1481,7 +1282,7 @@ parse_pushgateway(struct ctx *c, const struct node *top,
 	pg->pos = m->pos;
 	pg->listen = xstrdup("127.0.0.1:7878");
 	pg->service = xstrdup("pushgateway");
-	if (m->type != N_NULL && (want(c, m, N_MAP, "pushgateway",
+	if (m->type != Y_NULL && (want(c, m, Y_MAP, "pushgateway",
 	    "at the top level") == -1 || check_map(c, m, w, keys) == -1 ||
 	    get_str(c, m, "listen", w, &pg->listen) == -1 ||
 	    get_str(c, m, "service", w, &pg->service) == -1 ||
@@ -1502,7 +1303,7 @@ parse_pushgateway(struct ctx *c, const struct node *top,
 	pg->state = join_dir(c, state != NULL && state[0] != '\0' ? state :
 	    "pushgateway.state");
 	free(state);
-	if (m->type == N_NULL)
+	if (m->type == Y_NULL)
 		return 0;
 	if ((n = map_get(m, "listen")) != NULL &&
 	    check_listen(c, n, pg->listen) == -1)
@@ -1563,7 +1364,7 @@ add_pushgateway(struct conf *cf)
 
 /* Each item of a filter list must be one of the known words. */
 static int
-check_words(struct ctx *c, const struct node *items, char **v, size_t n,
+check_words(struct ctx *c, const struct ynode *items, char **v, size_t n,
     const char *what, const char *const *known)
 {
 	size_t	 i, k;
@@ -1592,14 +1393,14 @@ valid_receiver_name(const char *s)
 }
 
 static int
-parse_headers(struct ctx *c, const struct node *m, struct conf_receiver *r)
+parse_headers(struct ctx *c, const struct ynode *m, struct conf_receiver *r)
 {
-	const struct node	*n, *k, *v;
+	const struct ynode	*n, *k, *v;
 	size_t			 i;
 
-	if ((n = map_get(m, "headers")) == NULL || n->type == N_NULL)
+	if ((n = map_get(m, "headers")) == NULL || n->type == Y_NULL)
 		return 0;
-	if (want(c, n, N_MAP, "headers", "in webhook") == -1 ||
+	if (want(c, n, Y_MAP, "headers", "in webhook") == -1 ||
 	    check_dups(c, n, "in headers") == -1)
 		return -1;
 	r->headers = xcalloc(n->n / 2 + 1, sizeof(*r->headers));
@@ -1609,7 +1410,7 @@ parse_headers(struct ctx *c, const struct node *m, struct conf_receiver *r)
 		if (nstr(k)[0] == '\0' || strpbrk(nstr(k), ": \t\r\n") != NULL)
 			return cerr(c, k->pos, "\"%s\" is not a valid header "
 			    "name", nstr(k));
-		if (v->type != N_STR && v->type != N_NULL)
+		if (v->type != Y_STR && v->type != Y_NULL)
 			return cerr(c, v->pos, "header \"%s\" must be a string, "
 			    "not %s", nstr(k), tname(v->type));
 		if (strpbrk(nstr(v), "\r\n") != NULL)
@@ -1622,7 +1423,7 @@ parse_headers(struct ctx *c, const struct node *m, struct conf_receiver *r)
 }
 
 static int
-parse_receiver(struct ctx *c, const struct node *m, struct conf_receiver *r)
+parse_receiver(struct ctx *c, const struct ynode *m, struct conf_receiver *r)
 {
 	static const char *const keys[] = { "name", "alertmanager", "webhook",
 	    "command", "kinds", "services", "severities", "timeout", NULL };
@@ -1633,7 +1434,7 @@ parse_receiver(struct ctx *c, const struct node *m, struct conf_receiver *r)
 	    "spike", "target_down", "target_up", NULL };
 	static const char *const sevs[] = { "info", "warning", "error", NULL };
 	const char		*w = "in receiver";
-	const struct node	*n, *items, *am, *wh, *cmd;
+	const struct ynode	*n, *items, *am, *wh, *cmd;
 	int			 ntypes;
 
 	r->pos = m->pos;
@@ -1656,14 +1457,14 @@ parse_receiver(struct ctx *c, const struct node *m, struct conf_receiver *r)
 		    "\"alertmanager\", \"webhook\" and \"command\"", r->name);
 	if (am != NULL) {
 		r->type = NOTIFY_ALERTMANAGER;
-		if (want(c, am, N_MAP, "alertmanager", w) == -1 ||
+		if (want(c, am, Y_MAP, "alertmanager", w) == -1 ||
 		    check_map(c, am, "in alertmanager", am_keys) == -1 ||
 		    get_str(c, am, "url", "in alertmanager", &r->url) == -1)
 			return -1;
 		n = am;
 	} else if (wh != NULL) {
 		r->type = NOTIFY_WEBHOOK;
-		if (want(c, wh, N_MAP, "webhook", w) == -1 ||
+		if (want(c, wh, Y_MAP, "webhook", w) == -1 ||
 		    check_map(c, wh, "in webhook", wh_keys) == -1 ||
 		    get_str(c, wh, "url", "in webhook", &r->url) == -1 ||
 		    parse_headers(c, wh, r) == -1 ||
@@ -1673,7 +1474,7 @@ parse_receiver(struct ctx *c, const struct node *m, struct conf_receiver *r)
 		n = wh;
 	} else {
 		r->type = NOTIFY_COMMAND;
-		if (want(c, cmd, N_STR, "command", w) == -1)
+		if (want(c, cmd, Y_STR, "command", w) == -1)
 			return -1;
 		r->command = xstrdup(cmd->s);
 		if (r->command[0] == '\0')
@@ -1704,16 +1505,16 @@ parse_receiver(struct ctx *c, const struct node *m, struct conf_receiver *r)
 
 /* spike: {count: N, window: DURATION}, the threshold rule of aggregate. */
 static int
-parse_spike(struct ctx *c, const struct node *m, struct conf_notify *nf)
+parse_spike(struct ctx *c, const struct ynode *m, struct conf_notify *nf)
 {
 	static const char *const keys[] = { "count", "window", NULL };
-	const struct node	*n;
+	const struct ynode	*n;
 	int			 present = 0;
 
 	nf->spike_window_ms = 300000;
-	if ((n = map_get(m, "spike")) == NULL || n->type == N_NULL)
+	if ((n = map_get(m, "spike")) == NULL || n->type == Y_NULL)
 		return 0;
-	if (want(c, n, N_MAP, "spike", "in notify") == -1 ||
+	if (want(c, n, Y_MAP, "spike", "in notify") == -1 ||
 	    check_map(c, n, "in spike", keys) == -1 ||
 	    get_uint(c, n, "count", "in spike", UINT32_MAX, &nf->spike_count,
 	    &present) == -1 ||
@@ -1740,14 +1541,14 @@ ui_url_of(const char *listen)
 }
 
 static int
-parse_notify(struct ctx *c, const struct node *top, struct conf_notify *nf,
+parse_notify(struct ctx *c, const struct ynode *top, struct conf_notify *nf,
     const struct conf_server *sv)
 {
 	static const char *const keys[] = { "spool", "max_spool", "interval",
 	    "digest", "group_wait", "max_backoff", "alert_ttl", "ui_url",
 	    "spike", "receivers", NULL };
 	const char		*w = "in notify";
-	const struct node	*m, *items, *n;
+	const struct ynode	*m, *items, *n;
 	char			*spool = NULL;
 	size_t			 i, j, nitems;
 
@@ -1761,7 +1562,7 @@ parse_notify(struct ctx *c, const struct node *top, struct conf_notify *nf,
 	nf->group_wait_ms = 1000;
 	nf->max_backoff_ms = 60000;
 	nf->alert_ttl_ms = 3600000;
-	if (m->type != N_NULL && (want(c, m, N_MAP, "notify",
+	if (m->type != Y_NULL && (want(c, m, Y_MAP, "notify",
 	    "at the top level") == -1 || check_map(c, m, w, keys) == -1 ||
 	    get_str(c, m, "spool", w, &spool) == -1 ||
 	    get_uint(c, m, "max_spool", w, UINT64_MAX / 2, &nf->max_spool,
@@ -1784,7 +1585,7 @@ parse_notify(struct ctx *c, const struct node *top, struct conf_notify *nf,
 		nf->ui_url = ui_url_of(sv->listen);
 	} else if (valid_url(c, map_get(m, "ui_url"), nf->ui_url) == -1)
 		return -1;
-	if (m->type == N_NULL)
+	if (m->type == Y_NULL)
 		return cerr(c, m->pos, "notify needs \"receivers\"");
 	if ((n = map_get(m, "max_spool")) != NULL && nf->max_spool < 4096)
 		return cerr(c, n->pos, "\"max_spool\" in notify must be at "
@@ -1823,22 +1624,22 @@ dir_of(const char *path)
 }
 
 static int
-parse_conf(struct ctx *c, const struct node *root, struct conf *cf)
+parse_conf(struct ctx *c, const struct ynode *root, struct conf *cf)
 {
 	static const char *const keys[] = { "services", "repository",
 	    "server", "pushgateway", "notify", NULL };
-	const struct node	*n, *items;
+	const struct ynode	*n, *items;
 	size_t			 i, j, nitems;
 
-	if (root->type == N_NULL)
+	if (root->type == Y_NULL)
 		return parse_server(c, root, &cf->server);
-	if (root->type != N_MAP)
+	if (root->type != Y_MAP)
 		return cerr(c, root->pos, "expected a mapping at the top "
 		    "level, not %s", tname(root->type));
 	if (check_map(c, root, "at the top level", keys) == -1)
 		return -1;
-	if ((n = map_get(root, "services")) != NULL && n->type != N_NULL &&
-	    want(c, n, N_SEQ, "services", "at the top level") == -1)
+	if ((n = map_get(root, "services")) != NULL && n->type != Y_NULL &&
+	    want(c, n, Y_SEQ, "services", "at the top level") == -1)
 		return -1;
 	if (get_maps(c, root, "services", "at the top level", &items,
 	    &nitems) == -1)
@@ -1872,8 +1673,9 @@ conf_parse(const char *buf, size_t len, const char *name, char *err,
     size_t errlen)
 {
 	struct ctx	 c;
-	struct node	 root;
+	struct ynode	 root;
 	struct conf	*cf;
+	char		 yerr[512];
 	int		 rc;
 
 	cf = xcalloc(1, sizeof(*cf));
@@ -1881,16 +1683,17 @@ conf_parse(const char *buf, size_t len, const char *name, char *err,
 	cf->dir = dir_of(name);
 	c.name = name;
 	c.dir = cf->dir;
-	c.buf = buf;
-	c.len = len;
 	c.err = err;
 	c.errlen = errlen;
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
-	rc = parse_tree(&c, &root);
-	if (rc == 0)
+	if ((rc = ytree_parse(buf, len, MAX_DEPTH, &root, yerr,
+	    sizeof(yerr))) == -1) {
+		if (err != NULL && errlen > 0)
+			snprintf(err, errlen, "%s:%s", name, yerr);
+	} else
 		rc = parse_conf(&c, &root, cf);
-	node_release(&root);
+	ytree_release(&root);
 	if (rc == -1) {
 		conf_free(cf);
 		/* Callers tell a bad file (78) from a missing one by errno. */

@@ -7,12 +7,8 @@
 #include <stdint.h>
 
 #include "labels.h"
+#include "yamltree.h"	/* struct conf_pos */
 
-/* Where a config element was written, for messages: 1-based. */
-struct conf_pos {
-	int	line;
-	int	col;
-};
 
 struct conf_static {
 	char		**targets;	/* "host:port" */

@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <yaml.h>
 
 #include "buf.h"
 #include "sd.h"
 #include "xalloc.h"
+#include "yamltree.h"
 
 #define MAX_DEPTH	32
 
@@ -294,151 +294,6 @@ json_groups(const char *buf, size_t len, const char *meta,
 
 /* YAML ---------------------------------------------------------------- */
 
-enum ytype { Y_NULL, Y_STR, Y_SEQ, Y_MAP };
-
-struct ynode {
-	enum ytype	 type;
-	char		*s;
-	int		 line, col;
-	struct ynode	*kids;
-	size_t		 n, cap;
-};
-
-static void
-ynode_release(struct ynode *n)
-{
-	size_t	 i;
-
-	for (i = 0; i < n->n; i++)
-		ynode_release(&n->kids[i]);
-	free(n->kids);
-	free(n->s);
-}
-
-static int
-yerr(const yaml_parser_t *yp, char *err, size_t errlen)
-{
-	const yaml_mark_t	*m = &yp->problem_mark;
-
-	if (yp->error == YAML_READER_ERROR)
-		return fail(err, errlen, "byte %zu: %s", yp->problem_offset,
-		    yp->problem ? yp->problem : "cannot read YAML");
-	return fail(err, errlen, "%zu:%zu: %s", m->line + 1, m->column + 1,
-	    yp->problem ? yp->problem : "invalid YAML");
-}
-
-static int
-ybuild(yaml_parser_t *yp, yaml_event_t *ev, struct ynode *out, int depth,
-    char *err, size_t errlen)
-{
-	yaml_event_t		 kev;
-	yaml_event_type_t	 end;
-	const char		*v, *tag;
-	int			 rc;
-
-	memset(out, 0, sizeof(*out));
-	out->line = (int)ev->start_mark.line + 1;
-	out->col = (int)ev->start_mark.column + 1;
-	switch (ev->type) {
-	case YAML_ALIAS_EVENT:
-		return fail(err, errlen, "%d:%d: YAML aliases are not "
-		    "supported", out->line, out->col);
-	case YAML_SCALAR_EVENT:
-		v = (const char *)ev->data.scalar.value;
-		tag = (const char *)ev->data.scalar.tag;
-		if (strlen(v) != ev->data.scalar.length)
-			return fail(err, errlen, "%d:%d: NUL character in a "
-			    "string", out->line, out->col);
-		if ((tag != NULL && strcmp(tag, YAML_NULL_TAG) == 0) ||
-		    (tag == NULL && ev->data.scalar.style ==
-		    YAML_PLAIN_SCALAR_STYLE && (*v == '\0' ||
-		    strcmp(v, "~") == 0 || strcasecmp(v, "null") == 0))) {
-			out->type = Y_NULL;
-			return 0;
-		}
-		out->type = Y_STR;
-		out->s = xstrdup(v);
-		return 0;
-	case YAML_SEQUENCE_START_EVENT:
-		out->type = Y_SEQ;
-		end = YAML_SEQUENCE_END_EVENT;
-		break;
-	case YAML_MAPPING_START_EVENT:
-		out->type = Y_MAP;
-		end = YAML_MAPPING_END_EVENT;
-		break;
-	default:
-		return fail(err, errlen, "%d:%d: unexpected YAML event",
-		    out->line, out->col);
-	}
-	if (depth >= MAX_DEPTH)
-		return fail(err, errlen, "%d:%d: nesting too deep", out->line,
-		    out->col);
-	for (;;) {
-		if (!yaml_parser_parse(yp, &kev))
-			return yerr(yp, err, errlen);
-		if (kev.type == end) {
-			yaml_event_delete(&kev);
-			return 0;
-		}
-		if (out->n == out->cap) {
-			out->cap = out->cap ? out->cap * 2 : 4;
-			out->kids = xreallocarray(out->kids, out->cap,
-			    sizeof(*out->kids));
-		}
-		rc = ybuild(yp, &kev, &out->kids[out->n++], depth + 1, err,
-		    errlen);
-		yaml_event_delete(&kev);
-		if (rc == -1)
-			return -1;
-	}
-}
-
-static int
-yparse(const char *buf, size_t len, struct ynode *root, char *err,
-    size_t errlen)
-{
-	yaml_parser_t	 yp;
-	yaml_event_t	 ev;
-	int		 rc = -1, docs = 0;
-
-	memset(root, 0, sizeof(*root));
-	if (!yaml_parser_initialize(&yp))
-		return fail(err, errlen, "cannot initialise the YAML parser");
-	yaml_parser_set_input_string(&yp, (const unsigned char *)buf, len);
-	for (;;) {
-		if (!yaml_parser_parse(&yp, &ev)) {
-			yerr(&yp, err, errlen);
-			break;
-		}
-		if (ev.type == YAML_STREAM_END_EVENT) {
-			yaml_event_delete(&ev);
-			rc = 0;
-			break;
-		}
-		if (ev.type == YAML_DOCUMENT_START_EVENT && docs++ > 0) {
-			fail(err, errlen, "%zu:%zu: more than one YAML "
-			    "document", ev.start_mark.line + 1,
-			    ev.start_mark.column + 1);
-			yaml_event_delete(&ev);
-			break;
-		}
-		if (ev.type != YAML_STREAM_START_EVENT &&
-		    ev.type != YAML_DOCUMENT_START_EVENT &&
-		    ev.type != YAML_DOCUMENT_END_EVENT) {
-			ynode_release(root);
-			if (ybuild(&yp, &ev, root, 0, err, errlen) == -1) {
-				yaml_event_delete(&ev);
-				break;
-			}
-		}
-		yaml_event_delete(&ev);
-	}
-	yaml_parser_delete(&yp);
-	return rc;
-}
-
-/* One group in YAML, as yaml.v2's UnmarshalStrict reads it. */
 static int
 yaml_group(const struct ynode *m, struct sd_group *g, char *err,
     size_t errlen)
@@ -449,35 +304,35 @@ yaml_group(const struct ynode *m, struct sd_group *g, char *err,
 
 	if (m->type == Y_NULL)
 		return fail(err, errlen, "%d:%d: nil target group item found",
-		    m->line, m->col);
+		    m->pos.line, m->pos.col);
 	if (m->type != Y_MAP)
 		return fail(err, errlen, "%d:%d: a target group must be a "
-		    "mapping", m->line, m->col);
+		    "mapping", m->pos.line, m->pos.col);
 	for (i = 0; i + 1 < m->n; i += 2) {
 		k = &m->kids[i];
 		v = &m->kids[i + 1];
 		if (k->type != Y_STR || (strcmp(k->s, "targets") != 0 &&
 		    strcmp(k->s, "labels") != 0))
 			return fail(err, errlen, "%d:%d: unknown field \"%s\" "
-			    "in a target group", k->line, k->col,
+			    "in a target group", k->pos.line, k->pos.col,
 			    k->s ? k->s : "");
 		if ((strcmp(k->s, "targets") == 0 && seen_t++) ||
 		    (strcmp(k->s, "labels") == 0 && seen_l++))
 			return fail(err, errlen, "%d:%d: duplicate key "
-			    "\"%s\"", k->line, k->col, k->s);
+			    "\"%s\"", k->pos.line, k->pos.col, k->s);
 		if (v->type == Y_NULL)
 			continue;
 		if (strcmp(k->s, "targets") == 0) {
 			if (v->type != Y_SEQ)
 				return fail(err, errlen, "%d:%d: \"targets\" "
-				    "must be a list of strings", v->line,
-				    v->col);
+				    "must be a list of strings", v->pos.line,
+				    v->pos.col);
 			for (j = 0; j < v->n; j++) {
 				if (v->kids[j].type == Y_SEQ ||
 				    v->kids[j].type == Y_MAP)
 					return fail(err, errlen, "%d:%d: a "
 					    "target must be a string",
-					    v->kids[j].line, v->kids[j].col);
+					    v->kids[j].pos.line, v->kids[j].pos.col);
 				labels_set(sd_group_add_target(g),
 				    "__address__", v->kids[j].s ?
 				    v->kids[j].s : "");
@@ -486,18 +341,18 @@ yaml_group(const struct ynode *m, struct sd_group *g, char *err,
 		}
 		if (v->type != Y_MAP)
 			return fail(err, errlen, "%d:%d: \"labels\" must be a "
-			    "mapping", v->line, v->col);
+			    "mapping", v->pos.line, v->pos.col);
 		for (j = 0; j + 1 < v->n; j += 2) {
 			k = &v->kids[j];
 			if (k->type != Y_STR || !labels_valid_name(k->s))
 				return fail(err, errlen, "%d:%d: \"%s\" is not "
-				    "a valid label name", k->line, k->col,
+				    "a valid label name", k->pos.line, k->pos.col,
 				    k->s ? k->s : "");
 			if (v->kids[j + 1].type == Y_SEQ ||
 			    v->kids[j + 1].type == Y_MAP)
 				return fail(err, errlen, "%d:%d: label \"%s\" "
-				    "must be a string", v->kids[j + 1].line,
-				    v->kids[j + 1].col, k->s);
+				    "must be a string", v->kids[j + 1].pos.line,
+				    v->kids[j + 1].pos.col, k->s);
 			labels_set(&g->labels, k->s, v->kids[j + 1].s);
 		}
 	}
@@ -513,8 +368,8 @@ yaml_groups(const char *buf, size_t len, const char *meta,
 	size_t			 i;
 	int			 rc = 0;
 
-	if (yparse(buf, len, &root, err, errlen) == -1) {
-		ynode_release(&root);
+	if (ytree_parse(buf, len, MAX_DEPTH, &root, err, errlen) == -1) {
+		ytree_release(&root);
 		return -1;
 	}
 	sd_groups_init(&gs);
@@ -527,8 +382,8 @@ yaml_groups(const char *buf, size_t len, const char *meta,
 		}
 	} else if (root.type != Y_NULL)
 		rc = fail(err, errlen, "%d:%d: expected a list of target "
-		    "groups", root.line, root.col);
-	ynode_release(&root);
+		    "groups", root.pos.line, root.pos.col);
+	ytree_release(&root);
 	if (rc == -1)
 		sd_groups_release(&gs);
 	else
