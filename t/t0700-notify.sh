@@ -14,7 +14,7 @@ command -v jq >/dev/null || skip_all "jq not installed"
 AM_BIN=$(command -v prometheus-alertmanager || command -v alertmanager) ||
 	skip_all "prometheus-alertmanager not installed"
 
-plan 64
+plan 69
 
 # Alertmanager is Go: it reads the clock without the C library, so under
 # libfaketime (make timeshift) our events' times are years from its own.
@@ -402,6 +402,29 @@ wait_for 15 grep -q '"kind":"spike","service":"batch","key":"chain.K1"' "$HOOK"
 ok $? "a spike: the count in the window reached the threshold"
 is "$(jq -r '.events[] | select(.kind == "spike") | .count' "$HOOK")" 13 \
     "the spike's count is the window's"
+# kill -9 of the whole chain while an event is between aggregate and
+# notify (notify stopped, so it is only in the socket pair): aggregate's
+# outbox has it, and says it again when the chain is back.
+npid=$(pgrep -P "$RUNPID" -f periskop-notify)
+kill -STOP $npid
+is "$(push chain.K3)" 200 "a new error while notify reads nothing"
+wait_for 15 grep -q '"chain.K3"' "$T_TMP/chain.spool.outbox/events"
+ok $? "aggregate wrote it to its outbox"
+! grep -q '"chain.K3"' "$T_TMP/chain.spool/events"
+ok $? "notify has not spooled it"
+kids=$(pgrep -P "$RUNPID")
+kill -9 "$RUNPID" $kids
+wait "$RUNPID" 2>/dev/null
+if [ -n "${T_VALGRIND:-}" ]; then
+	for p in $RUNPID $kids; do rm -f "$T_BIN/../log/$p.log"; done
+fi
+spawn run2 periskop-run -c "$T_TMP/periskop.yaml"
+RUNPID=$SPAWNED
+wait_for 20 grep -q '"chain.K3"' "$HOOK"
+ok $? "after kill -9 of the whole chain and a restart it is delivered"
+sleep 2
+is "$(jq -r '.events[] | select(.kind == "new_error") | .key' "$HOOK" | sort | uniq -c | awk '$1 > 1' | wc -l)" 0 \
+    "and the outbox said again adds no second message"
 wait_for 10 sh -c "curl -s http://127.0.0.1:$PORT/metrics |
     grep -q 'periskop_notify_deliveries_total{receiver=\"hook\",result=\"ok\"} [1-9]'"
 ok $? "periskop-serve's /metrics shows deliveries by receiver"

@@ -17,12 +17,14 @@
 #include "log.h"
 #include "ndjson.h"
 #include "spike.h"
+#include "spool.h"
 #include "record.h"
 #include "timefmt.h"
 #include "xalloc.h"
 
 #define MAX_FAILED_COMMITS	5
 #define IDLE_FLUSH_MS		200	/* commit when input pauses */
+#define OUTBOX_BYTES		(512 * 1024)	/* keeps the last 128 KiB */
 
 static volatile sig_atomic_t stopping;
 
@@ -32,7 +34,8 @@ usage(FILE *f)
 	fprintf(f, "usage: periskop-aggregate [-nv] [-m max_occurrences] "
 	    "[-r kind=age,...] [-s shard]\n"
 	    "                          [--spike count/duration] "
-	    "[--db URI | -c file]\n");
+	    "[--outbox dir]\n"
+	    "                          [--db URI | -c file]\n");
 }
 
 static void
@@ -48,9 +51,58 @@ write_out(const char *line, size_t len)
 		fatal(74, "stdout");
 }
 
+/*
+ * The event lines of the last commit, and the outbox they go to before
+ * they go out: a spool (spool.h) that keeps the last ones, so that a
+ * chain killed before periskop-notify spooled them hears them again.
+ */
+static struct buf	 events;
+static struct spool	*outbox;
+
+/* Writes the committed events, to the outbox (durably) first. */
 static void
 flush_out(void)
 {
+	const char *p, *e, *q;
+	char err[512];
+
+	if (events.len > 0 && outbox != NULL) {
+		for (p = events.p, e = p + events.len; p < e; p = q + 1) {
+			q = memchr(p, '\n', (size_t)(e - p));
+			if (spool_append(outbox, p, (size_t)(q - p), err,
+			    sizeof(err)) == -1)
+				fatalx(74, "%s", err);
+		}
+		if (spool_sync(outbox, err, sizeof(err)) == -1 ||
+		    spool_compact(outbox, spool_end(outbox), err,
+		    sizeof(err)) == -1)
+			fatalx(74, "%s", err);
+	}
+	if (events.len > 0 && fwrite(events.p, 1, events.len, stdout) !=
+	    events.len)
+		fatal(74, "stdout");
+	buf_reset(&events);
+	if (fflush(stdout) == EOF || ferror(stdout))
+		fatal(74, "stdout");
+}
+
+/* At start: what the outbox keeps, again; notify skips what it has. */
+static void
+resend_outbox(void)
+{
+	struct spool_line l[256];
+	uint64_t off = spool_begin(outbox);
+	char err[512];
+	long n, i;
+
+	while ((n = spool_read(outbox, off, 256, l, err, sizeof(err))) > 0) {
+		for (i = 0; i < n; i++)
+			write_out(l[i].line, l[i].len);
+		off = l[n - 1].next;
+		spool_lines_free(l, (size_t)n);
+	}
+	if (n == -1)
+		fatalx(74, "%s", err);
 	if (fflush(stdout) == EOF || ferror(stdout))
 		fatal(74, "stdout");
 }
@@ -62,7 +114,8 @@ on_event(const struct event_rec *ev, void *arg)
 
 	buf_reset(b);
 	record_write_event(b, ev);
-	write_out(b->p, b->len);
+	buf_add(&events, b->p, b->len);
+	buf_addc(&events, '\n');
 }
 
 struct state {
@@ -217,6 +270,7 @@ main(int argc, char *argv[])
 		{ "retention", required_argument, NULL, 'r' },
 		{ "shard", required_argument, NULL, 's' },
 		{ "spike", required_argument, NULL, 'S' },
+		{ "outbox", required_argument, NULL, 'O' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct agg_options opt;
@@ -232,6 +286,7 @@ main(int argc, char *argv[])
 	const char *line;
 	struct conf *conf;
 	char *uri, *conffile = NULL, *shown, *end, err[1024];
+	const char *outbox_dir = NULL;
 	const char *dbarg = NULL;
 	const char *shard = NULL;
 	size_t len;
@@ -287,6 +342,9 @@ main(int argc, char *argv[])
 				return 64;
 			}
 			shard = optarg;
+			break;
+		case 'O':
+			outbox_dir = optarg;
 			break;
 		case 'S':
 			if (spike_parse(optarg, &opt.spike_threshold,
@@ -349,6 +407,14 @@ main(int argc, char *argv[])
 	sigdelset(&waiting, SIGINT);
 
 	buf_init(&evbuf);
+	buf_init(&events);
+	if (outbox_dir != NULL) {
+		errno = 0;
+		if ((outbox = spool_open(outbox_dir, OUTBOX_BYTES, err,
+		    sizeof(err))) == NULL)
+			fatalx(errno ? 73 : 65, "%s", err);
+		resend_outbox();
+	}
 	st.agg = aggregator_new(db, &opt, on_event, &evbuf);
 	st.fails = 0;
 	st.lines = 0;
@@ -397,5 +463,7 @@ main(int argc, char *argv[])
 	db_close(db);
 	free(uri);
 	flush_out();
+	buf_release(&events);
+	spool_close(outbox);
 	return st.fails > 0 ? 75 : 0;
 }

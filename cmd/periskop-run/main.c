@@ -276,7 +276,7 @@ main(int argc, char *argv[])
 	sigset_t set;
 	const char *path = NULL;
 	char *dir, *uri = NULL, *listen, *gwlisten = NULL, *bin[6], *tmpdb = NULL;
-	char *spike = NULL, *flag;
+	char *spike = NULL, *outbox = NULL, *flag;
 	char *p, *shown;
 	char err[1024];
 	double now, wait_ms;
@@ -340,6 +340,8 @@ main(int argc, char *argv[])
 	}
 	listen = xstrdup(conf->server.listen);
 	gateway_on = conf->pushgateway.enabled;
+	if (conf->notify.enabled)
+		outbox = xasprintf("%s.outbox", conf->notify.spool);
 	if (conf->notify.spike_count > 0)
 		spike = xasprintf("%" PRIu64 "/%" PRId64 "ms",
 		    conf->notify.spike_count, conf->notify.spike_window_ms);
@@ -360,8 +362,17 @@ main(int argc, char *argv[])
 	/* Not --db: a password in it would show in every process list. */
 	if (setenv(DB_URI_ENV, uri, 1) == -1)
 		fatal(EX_OSERR, "setenv");
-	char *const aggregate[] = { bin[2], spike != NULL ? "--spike" : NULL,
-	    spike, NULL };
+	/* Unused slots stay NULL: the vector ends at the first. */
+	char *aggregate[6] = { bin[2], NULL };
+	j = 1;
+	if (spike != NULL) {
+		aggregate[j++] = "--spike";
+		aggregate[j++] = spike;
+	}
+	if (outbox != NULL) {
+		aggregate[j++] = "--outbox";
+		aggregate[j++] = outbox;
+	}
 	char *const serve[] = { bin[3], "-c", (char *)path, NULL };
 	char *const gateway[] = { bin[4], "-c", (char *)path, NULL };
 	char *const notify[] = { bin[5], "-c", (char *)path, NULL };
@@ -517,6 +528,7 @@ main(int argc, char *argv[])
 	free(listen);
 	free(gwlisten);
 	free(spike);
+	free(outbox);
 	for (i = 0; i < 6; i++)
 		free(bin[i]);
 	if (events[0] != -1)
