@@ -14,7 +14,7 @@ command -v jq >/dev/null || skip_all "jq not installed"
 AM_BIN=$(command -v prometheus-alertmanager || command -v alertmanager) ||
 	skip_all "prometheus-alertmanager not installed"
 
-plan 69
+plan 71
 
 # Alertmanager is Go: it reads the clock without the C library, so under
 # libfaketime (make timeshift) our events' times are years from its own.
@@ -247,6 +247,29 @@ stop "$HOOKPID"
 start_hook
 with_timeout 20 periskop-notify -c "$CF" </dev/null >/dev/null 2>&1
 is "$(keys)" "H1 H2 H3 " "after kill -9 mid-delivery and a restart: all 3, once"
+
+# Slow: an answer in 1.5 s is in time; one after the timeout is sent
+# again, with the same id, so the receiver can tell (at least once).
+stop "$HOOKPID"
+rm -f "$HOOK" "$HOOK.headers"
+start_hook delay=1500
+CF=$(conf slow)
+ev new_error shop W1 error 1 "$AT" |
+    with_timeout 20 periskop-notify -c "$CF" >/dev/null 2>&1
+is "$(keys)" "W1 " "a slow hook (1.5 s): delivered once"
+stop "$HOOKPID"
+rm -f "$HOOK" "$HOOK.headers"
+start_hook delay=1500
+CF=$(conf late)
+sed -i 's/^    webhook:.*/&\n    timeout: 1s/' "$CF"
+ev new_error shop W2 error 1 "$AT" |
+    with_timeout 20 periskop-notify -c "$CF" >/dev/null 2>&1
+ids=$(cut -d' ' -f1 "$HOOK.headers" | sort -u | wc -l)
+n=$(wc -l <"$HOOK.headers")
+[ "$n" -ge 2 ] && [ "$ids" -eq 1 ]
+ok $? "an answer after the timeout: sent again ($n), always the same id"
+stop "$HOOKPID"
+start_hook
 
 # --- routing, interval, digest
 rm -f "$HOOK" "$HOOK.headers"
