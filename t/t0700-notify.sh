@@ -417,8 +417,13 @@ kill -9 $npid
 is "$(push chain.K2)" 200 "a new error while notify is down"
 wait_for 20 grep -q '"chain.K2"' "$HOOK"
 ok $? "after the restart it is delivered"
-is "$(jq -r '.events[].key' "$HOOK" | grep -c '^chain\.')" 2 \
-    "each once"
+# At least once: a kill -9 right after a delivery, before the offset is
+# saved, sends it again, with the same id.
+ids_per_key() {
+	jq -r '.events[] | select(.kind == "new_error") | .key + " " + .id' \
+	    "$HOOK" | sort -u | awk '{ n[$1]++ } END { for (k in n) if (n[k] > 1) print k }'
+}
+is "$(ids_per_key)" "" "each with one message id (sent again at most with the same)"
 # The threshold rule: 1 then 12 more in the window reaches 10.
 is "$(push chain.K1 13)" 200 "the same job's count grows by 12"
 wait_for 15 grep -q '"kind":"spike","service":"batch","key":"chain.K1"' "$HOOK"
@@ -446,8 +451,7 @@ RUNPID=$SPAWNED
 wait_for 20 grep -q '"chain.K3"' "$HOOK"
 ok $? "after kill -9 of the whole chain and a restart it is delivered"
 sleep 2
-is "$(jq -r '.events[] | select(.kind == "new_error") | .key' "$HOOK" | sort | uniq -c | awk '$1 > 1' | wc -l)" 0 \
-    "and the outbox said again adds no second message"
+is "$(ids_per_key)" "" "and what the outbox said again adds no new message"
 wait_for 10 sh -c "curl -s http://127.0.0.1:$PORT/metrics |
     grep -q 'periskop_notify_deliveries_total{receiver=\"hook\",result=\"ok\"} [1-9]'"
 ok $? "periskop-serve's /metrics shows deliveries by receiver"
