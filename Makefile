@@ -22,7 +22,7 @@ PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 CHECK_CFLAGS = $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
 CHECK_LIBS = $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -Ilib $(PKG_CFLAGS) $(CPPFLAGS) $(CFLAGS)
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(LIB_INC) $(PKG_CFLAGS) $(CPPFLAGS) $(CFLAGS)
 LDLIBS	 = $(PKG_LIBS) -lresolv -lpthread -lm
 SAN	 = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	   -fno-omit-frame-pointer
@@ -30,7 +30,10 @@ SAN	 = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 # Every folder under cmd/ is a program.
 PROGS	 = $(notdir $(wildcard cmd/periskop-*))
 BINS	 = $(PROGS:%=bin/%)
-LIB_SRC	 = $(wildcard lib/*.c)
+# lib/ in one folder per stage (lib/LAYERS); one static library.
+LIB_SRC	 = $(wildcard lib/*/*.c)
+LIB_HDR	 = $(wildcard lib/*/*.h)
+LIB_INC	 = $(patsubst %/,-I%,$(sort $(dir $(LIB_HDR))))
 LIB_OBJ	 = $(LIB_SRC:%.c=build/%.o)
 SAN_OBJ	 = $(LIB_SRC:%.c=build/san/%.o)
 HELPERS	 = $(patsubst t/helper/%.c,build/t/helper/%,$(wildcard t/helper/*.c))
@@ -86,11 +89,11 @@ deps-install:
 		fi; \
 	fi
 
-build/lib/%.o: lib/%.c lib/*.h
+build/lib/%.o: lib/%.c $(LIB_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-build/san/lib/%.o: lib/%.c lib/*.h
+build/san/lib/%.o: lib/%.c $(LIB_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(SAN) -c -o $@ $<
 
@@ -164,7 +167,7 @@ timeshift: all $(TIME_UNITS)
 
 # libFuzzer targets over every parser of outside input.  New inputs go to
 # build/fuzz/corpus, never into the seed corpora under t/fuzz/corpus.
-build/fuzz/lib/%.o: lib/%.c lib/*.h
+build/fuzz/lib/%.o: lib/%.c $(LIB_HDR)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(ALL_CFLAGS) -fsanitize=fuzzer-no-link $(FUZZ_SAN) -c -o $@ $<
 
@@ -206,6 +209,7 @@ fuzz-smoke: $(FUZZ)
 lint:
 	@if [ -n "$(MAN)" ]; then mandoc -T lint -W warning $(MAN); fi
 	@echo "man pages: lint clean"
+	@t/lint-layers.sh
 
 # Builds, then runs the whole chain on etc/periskop.yaml with a demo target.
 run: all
@@ -267,11 +271,11 @@ install: programs
 	install -m 644 etc/periskop.yaml $(DESTDIR)$(SYSCONFDIR)/periskop.yaml
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)
 	install -m 644 build/libperiskop.a $(DESTDIR)$(LIBDIR)
-	install -m 644 lib/periskop.h $(DESTDIR)$(INCLUDEDIR)
+	install -m 644 lib/client/periskop.h $(DESTDIR)$(INCLUDEDIR)
 	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' \
 	    'includedir=$(INCLUDEDIR)' '' 'Name: periskop' \
 	    'Description: Periskop client library: exceptions for a Periskop server to scrape' \
-	    "Version: $$(sed -n 's/^#define PERISKOP_VERSION.*"\(.*\)"/\1/p' lib/periskop.h)" \
+	    "Version: $$(sed -n 's/^#define PERISKOP_VERSION.*"\(.*\)"/\1/p' lib/client/periskop.h)" \
 	    'Cflags: -I$${includedir}' \
 	    'Libs: -L$${libdir} -lperiskop -ljansson -lcurl -lpthread' \
 	    >$(DESTDIR)$(LIBDIR)/pkgconfig/periskop.pc

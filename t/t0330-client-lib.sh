@@ -24,7 +24,7 @@ ok $? "header and library installed"
 export PKG_CONFIG_PATH=$dest/opt/pk/lib/pkgconfig
 export PKG_CONFIG_SYSROOT_DIR=$dest
 is "$(pkg-config --modversion periskop 2>&1)" \
-    "$(sed -n 's/^#define PERISKOP_VERSION.*"\(.*\)"/\1/p' "$T_TOP/lib/periskop.h")" \
+    "$(sed -n 's/^#define PERISKOP_VERSION.*"\(.*\)"/\1/p' "$T_TOP/lib/client/periskop.h")" \
     "pkg-config knows periskop's version"
 
 cat >"$T_TMP/app.c" <<'EOF'

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* libFuzzer target: the service discovery document parsers of lib/sd.c. */
+/* libFuzzer target: the service discovery document parsers of lib/discover/sd.c. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Unit tests of the service discovery document parsers (lib/sd.c). */
+/* Unit tests of the service discovery document parsers (lib/discover/sd.c). */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
