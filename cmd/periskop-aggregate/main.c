@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sysexits.h>
 
 #include "aggregate.h"
 #include "buf.h"
@@ -48,7 +49,7 @@ static void
 write_out(const char *line, size_t len)
 {
 	if (ndjson_write(stdout, line, len) == -1)
-		fatal(74, "stdout");
+		fatal(EX_IOERR, "stdout");
 }
 
 /*
@@ -71,19 +72,19 @@ flush_out(void)
 			q = memchr(p, '\n', (size_t)(e - p));
 			if (spool_append(outbox, p, (size_t)(q - p), err,
 			    sizeof(err)) == -1)
-				fatalx(74, "%s", err);
+				fatalx(EX_IOERR, "%s", err);
 		}
 		if (spool_sync(outbox, err, sizeof(err)) == -1 ||
 		    spool_compact(outbox, spool_end(outbox), err,
 		    sizeof(err)) == -1)
-			fatalx(74, "%s", err);
+			fatalx(EX_IOERR, "%s", err);
 	}
 	if (events.len > 0 && fwrite(events.p, 1, events.len, stdout) !=
 	    events.len)
-		fatal(74, "stdout");
+		fatal(EX_IOERR, "stdout");
 	buf_reset(&events);
 	if (fflush(stdout) == EOF || ferror(stdout))
-		fatal(74, "stdout");
+		fatal(EX_IOERR, "stdout");
 }
 
 /* At start: what the outbox keeps, again; notify skips what it has. */
@@ -102,9 +103,9 @@ resend_outbox(void)
 		spool_lines_free(l, (size_t)n);
 	}
 	if (n == -1)
-		fatalx(74, "%s", err);
+		fatalx(EX_IOERR, "%s", err);
 	if (fflush(stdout) == EOF || ferror(stdout))
-		fatal(74, "stdout");
+		fatal(EX_IOERR, "stdout");
 }
 
 static void
@@ -132,7 +133,7 @@ failed(struct state *st, const char *err)
 {
 	log_warnx("%s", err);
 	if (++st->fails >= MAX_FAILED_COMMITS)
-		fatalx(75, "%d transactions failed in a row, giving up",
+		fatalx(EX_TEMPFAIL, "%d transactions failed in a row, giving up",
 		    st->fails);
 }
 
@@ -253,7 +254,7 @@ from_conf(const char *file, struct agg_options *opt)
 
 	errno = 0;
 	if ((conf = conf_load(file, err, sizeof(err))) == NULL)
-		fatalx(errno != 0 ? 66 : 78, "%s", err);
+		fatalx(errno != 0 ? EX_NOINPUT : EX_CONFIG, "%s", err);
 	if (opt->spike_threshold == 0 && conf->notify.spike_count > 0) {
 		opt->spike_threshold = conf->notify.spike_count;
 		opt->spike_window_ms = conf->notify.spike_window_ms;
@@ -321,7 +322,7 @@ main(int argc, char *argv[])
 				log_warnx("'%s': -m wants a number from 1 to "
 				    "1000000", optarg);
 				usage(stderr);
-				return 64;
+				return EX_USAGE;
 			}
 			opt.max_occurrences = v;
 			break;
@@ -331,7 +332,7 @@ main(int argc, char *argv[])
 		case 'r':
 			if (parse_retention(optarg, &opt.retention) == -1) {
 				usage(stderr);
-				return 64;
+				return EX_USAGE;
 			}
 			break;
 		case 's':
@@ -339,7 +340,7 @@ main(int argc, char *argv[])
 				log_warnx("'%s': shard name longer than 63 "
 				    "bytes", optarg);
 				usage(stderr);
-				return 64;
+				return EX_USAGE;
 			}
 			shard = optarg;
 			break;
@@ -351,7 +352,7 @@ main(int argc, char *argv[])
 			    &opt.spike_window_ms, err, sizeof(err)) == -1) {
 				log_warnx("--spike: %s", err);
 				usage(stderr);
-				return 64;
+				return EX_USAGE;
 			}
 			break;
 		case 'v':
@@ -359,13 +360,13 @@ main(int argc, char *argv[])
 			break;
 		default:
 			usage(stderr);
-			return 64;
+			return EX_USAGE;
 		}
 	}
 	if (optind != argc || (dbarg != NULL && conffile != NULL) ||
 	    (check && conffile == NULL)) {
 		usage(stderr);
-		return 64;
+		return EX_USAGE;
 	}
 	log_init("periskop-aggregate", verbose);
 	conf = conffile != NULL ? from_conf(conffile, &opt) : NULL;
@@ -376,10 +377,10 @@ main(int argc, char *argv[])
 		return conf_check_ok();
 	}
 	if (uri == NULL && conffile != NULL)
-		fatalx(78, "'%s': no repository block", conffile);
+		fatalx(EX_CONFIG, "'%s': no repository block", conffile);
 	if (uri == NULL) {
 		usage(stderr);
-		return 64;
+		return EX_USAGE;
 	}
 
 	if ((db = db_open(uri, &transient, err, sizeof(err))) == NULL)
@@ -412,7 +413,7 @@ main(int argc, char *argv[])
 		errno = 0;
 		if ((outbox = spool_open(outbox_dir, OUTBOX_BYTES, err,
 		    sizeof(err))) == NULL)
-			fatalx(errno ? 73 : 65, "%s", err);
+			fatalx(errno ? EX_CANTCREAT : EX_DATAERR, "%s", err);
 		resend_outbox();
 	}
 	st.agg = aggregator_new(db, &opt, on_event, &evbuf);
@@ -440,7 +441,7 @@ main(int argc, char *argv[])
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
-			fatal(71, "poll");
+			fatal(EX_OSERR, "poll");
 		}
 		if (n == 0) {
 			flush(&st);
@@ -450,7 +451,7 @@ main(int argc, char *argv[])
 		if (rc == NDJSON_EOF)
 			eof = 1;
 		else if (rc == NDJSON_ERROR && errno != EINTR)
-			fatal(74, "stdin");
+			fatal(EX_IOERR, "stdin");
 	}
 	if (stopping)
 		log_debug("signal received, committing and stopping");
@@ -465,5 +466,5 @@ main(int argc, char *argv[])
 	flush_out();
 	buf_release(&events);
 	spool_close(outbox);
-	return st.fails > 0 ? 75 : 0;
+	return st.fails > 0 ? EX_TEMPFAIL : 0;
 }

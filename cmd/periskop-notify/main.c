@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <sysexits.h>
 
 #include "backoff.h"
 #include "buf.h"
@@ -281,7 +282,7 @@ run_command(struct rcv *r, const struct buf *body, const char *msgid)
 		signal(SIGPIPE, SIG_DFL);
 		if (dup2(fd, STDIN_FILENO) == -1 ||
 		    dup2(STDERR_FILENO, STDOUT_FILENO) == -1)
-			_exit(71);
+			_exit(EX_OSERR);
 		setenv("PERISKOP_MESSAGE_ID", msgid, 1);
 		setenv("PERISKOP_RECEIVER", r->c->name, 1);
 		execl("/bin/sh", "sh", "-c", r->c->command, (char *)NULL);
@@ -302,7 +303,7 @@ run_command(struct rcv *r, const struct buf *body, const char *msgid)
 	}
 	if (WIFEXITED(status) && (code = WEXITSTATUS(status)) != 0) {
 		log_warnx("%s: command exited with %d", r->c->name, code);
-		return code == 75 ? RETRY : REJECTED;
+		return code == EX_TEMPFAIL ? RETRY : REJECTED;
 	}
 	if (WIFSIGNALED(status)) {
 		log_warnx("%s: command killed by signal %d", r->c->name,
@@ -589,7 +590,7 @@ write_out(const char *p, size_t n)
 {
 	/* A reader that went away is not ours to die of. */
 	if (fd_write_all(STDOUT_FILENO, p, n) == -1 && errno != EPIPE)
-		fatal(74, "stdout");
+		fatal(EX_IOERR, "stdout");
 }
 
 /*
@@ -679,7 +680,7 @@ read_input(const char *dir)
 		if (poll(&pfd, 1, METRICS_MS) == -1) {
 			if (errno == EINTR)
 				continue;
-			fatal(74, "poll");
+			fatal(EX_IOERR, "poll");
 		}
 		if (pfd.revents == 0)
 			continue;
@@ -690,7 +691,7 @@ read_input(const char *dir)
 		if (r == -1) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
-			fatal(74, "stdin");
+			fatal(EX_IOERR, "stdin");
 		}
 		if (r == 0)
 			break;
@@ -730,7 +731,7 @@ read_input(const char *dir)
 		if (sock) {
 			if (take > 0 && recv(STDIN_FILENO, buf, take,
 			    MSG_WAITALL) != (ssize_t)take)
-				fatal(74, "stdin");
+				fatal(EX_IOERR, "stdin");
 			len = 0;
 		} else {
 			memmove(buf, buf + take, len - take);
@@ -748,7 +749,7 @@ read_input(const char *dir)
 				}
 				if (recv(STDIN_FILENO, buf, len,
 				    MSG_WAITALL) != (ssize_t)len)
-					fatal(74, "stdin");
+					fatal(EX_IOERR, "stdin");
 				len = 0;
 				break;
 			}
@@ -811,17 +812,17 @@ main(int argc, char *argv[])
 			verbose++;
 			break;
 		default:
-			usage(stderr, 64);
+			usage(stderr, EX_USAGE);
 		}
 	}
 	if (optind != argc || cfile == NULL)
-		usage(stderr, 64);
+		usage(stderr, EX_USAGE);
 	log_init("periskop-notify", verbose);
 	errno = 0;
 	if ((conf = conf_load(cfile, err, sizeof(err))) == NULL)
-		fatalx(errno ? 66 : 78, "%s", err);
+		fatalx(errno ? EX_NOINPUT : EX_CONFIG, "%s", err);
 	if (!conf->notify.enabled)
-		fatalx(78, "%s: no notify block", cfile);
+		fatalx(EX_CONFIG, "%s: no notify block", cfile);
 	if (check) {
 		conf_free(conf);
 		return conf_check_ok();
@@ -831,7 +832,7 @@ main(int argc, char *argv[])
 	errno = 0;
 	if ((spool = spool_open(dir, conf->notify.max_spool, err,
 	    sizeof(err))) == NULL)
-		fatalx(errno ? 73 : 65, "%s", err);
+		fatalx(errno ? EX_CANTCREAT : EX_DATAERR, "%s", err);
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -840,7 +841,7 @@ main(int argc, char *argv[])
 	signal(SIGPIPE, SIG_IGN);
 	srandom((unsigned)getpid() ^ (unsigned)time(NULL));
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
-		fatalx(70, "curl_global_init");
+		fatalx(EX_SOFTWARE, "curl_global_init");
 
 	nrcvs = conf->notify.nreceivers;
 	rcvs = xcalloc(nrcvs, sizeof(*rcvs));
@@ -850,12 +851,12 @@ main(int argc, char *argv[])
 		r->c = &conf->notify.receivers[i];
 		if (spool_offset_load(spool, r->c->name, &r->off, err,
 		    sizeof(err)) == -1)
-			fatalx(errno ? 73 : 65, "%s", err);
+			fatalx(errno ? EX_CANTCREAT : EX_DATAERR, "%s", err);
 		if (r->c->type != NOTIFY_COMMAND) {
 			r->url = r->c->type == NOTIFY_ALERTMANAGER ?
 			    am_url(r->c->url) : xstrdup(r->c->url);
 			if ((r->curl = curl_easy_init()) == NULL)
-				fatalx(70, "curl_easy_init");
+				fatalx(EX_SOFTWARE, "curl_easy_init");
 			curl_easy_setopt(r->curl, CURLOPT_NOSIGNAL, 1L);
 			curl_easy_setopt(r->curl, CURLOPT_WRITEFUNCTION,
 			    discard);
@@ -870,13 +871,13 @@ main(int argc, char *argv[])
 	}
 	for (i = 0; i < nrcvs; i++)
 		if (pthread_create(&rcvs[i].th, NULL, rcv_main, &rcvs[i]) != 0)
-			fatalx(71, "pthread_create");
+			fatalx(EX_OSERR, "pthread_create");
 	log_info("spool %s: %" PRIu64 " bytes; %zu receiver%s", dir,
 	    spool_end(spool) - spool_begin(spool), nrcvs,
 	    nrcvs == 1 ? "" : "s");
 
 	if (read_input(dir) == -1)
-		rc = 74;
+		rc = EX_IOERR;
 	/* At EOF, a little time to deliver what is spooled. */
 	pthread_mutex_lock(&mu);
 	draining = 1;

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <microhttpd.h>
+#include <sysexits.h>
 
 #include "buf.h"
 #include "conf.h"
@@ -490,21 +491,21 @@ load_state(const char *path, const struct push_limits *l)
 			log_info("'%s': no state yet, starting empty", path);
 			return push_new(l);
 		}
-		fatal(66, "'%s'", path);
+		fatal(EX_NOINPUT, "'%s'", path);
 	}
 	buf_init(&b);
 	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
-			fatal(74, "'%s'", path);
+			fatal(EX_IOERR, "'%s'", path);
 		}
 		buf_add(&b, chunk, (size_t)n);
 	}
 	close(fd);
 	/* A state we cannot read is never dropped: someone must look. */
 	if ((s = push_load(b.p, b.len, l, err, sizeof(err))) == NULL)
-		fatalx(65, "'%s': not a valid state: %s; move it away to "
+		fatalx(EX_DATAERR, "'%s': not a valid state: %s; move it away to "
 		    "start empty", path, err);
 	buf_release(&b);
 	log_info("'%s': %zu pushers, %zu keys", path, push_npushers(s),
@@ -523,7 +524,7 @@ count_arg(const char *s, const char *what)
 	if (errno != 0 || end == s || *end != '\0' || v == 0 ||
 	    v > 100000000ULL) {
 		log_warnx("'%s': want a positive number of %s", s, what);
-		usage(stderr, 64);
+		usage(stderr, EX_USAGE);
 	}
 	return (size_t)v;
 }
@@ -539,12 +540,12 @@ from_conf(const char *path, const char **listen_spec, const char **token_file,
 	char err[1024];
 
 	if (access(path, R_OK) == -1)
-		fatal(66, "'%s'", path);
+		fatal(EX_NOINPUT, "'%s'", path);
 	if ((conf = conf_load(path, err, sizeof(err))) == NULL)
-		fatalx(78, "%s", err);
+		fatalx(EX_CONFIG, "%s", err);
 	pg = &conf->pushgateway;
 	if (!pg->enabled)
-		fatalx(78, "%s: no pushgateway block", path);
+		fatalx(EX_CONFIG, "%s: no pushgateway block", path);
 	if (*listen_spec == NULL)
 		*listen_spec = pg->listen;
 	if (state_file == NULL)
@@ -624,7 +625,7 @@ main(int argc, char *argv[])
 			    sizeof(err)) == -1 || max_body == 0) {
 				log_warnx("--max-body: '%s': %s", optarg,
 				    max_body == 0 ? "zero" : err);
-				usage(stderr, 64);
+				usage(stderr, EX_USAGE);
 			}
 			body_set = 1;
 			break;
@@ -643,7 +644,7 @@ main(int argc, char *argv[])
 			if (duration_parse(optarg, &lim.ttl_ms, err,
 			    sizeof(err)) == -1) {
 				log_warnx("--ttl: %s", err);
-				usage(stderr, 64);
+				usage(stderr, EX_USAGE);
 			}
 			/* 0 (never) is a choice the config cannot undo. */
 			set.ttl_ms = lim.ttl_ms > 0 ? lim.ttl_ms : -1;
@@ -653,16 +654,16 @@ main(int argc, char *argv[])
 			    -1 || ms < 1000 || ms > 3600 * 1000) {
 				log_warnx("--request-timeout: '%s': want 1s to "
 				    "1h", optarg);
-				usage(stderr, 64);
+				usage(stderr, EX_USAGE);
 			}
 			request_s = (unsigned int)(ms / 1000);
 			break;
 		default:
-			usage(stderr, 64);
+			usage(stderr, EX_USAGE);
 		}
 	}
 	if (optind != argc || (check && cfile == NULL))
-		usage(stderr, 64);
+		usage(stderr, EX_USAGE);
 	log_init("periskop-pushgateway", verbose);
 
 	if (cfile != NULL)
@@ -676,7 +677,7 @@ main(int argc, char *argv[])
 		listen_spec = DEFAULT_LISTEN;
 	if (token_file != NULL && (token = secret_read_token(token_file, err,
 	    sizeof(err))) == NULL)
-		fatalx(errno != 0 ? 66 : 78, "%s", err);
+		fatalx(errno != 0 ? EX_NOINPUT : EX_CONFIG, "%s", err);
 	state = state_file != NULL ? load_state(state_file, &lim) :
 	    push_new(&lim);
 	self = periskop_collector_new();
@@ -687,12 +688,12 @@ main(int argc, char *argv[])
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
 	if ((errno = pthread_sigmask(SIG_BLOCK, &sigs, NULL)) != 0)
-		fatal(71, "pthread_sigmask");
+		fatal(EX_OSERR, "pthread_sigmask");
 
 	if (httpd_secure_init() == -1)
-		fatalx(70, "MHD_queue_response: not found in libmicrohttpd");
+		fatalx(EX_SOFTWARE, "MHD_queue_response: not found in libmicrohttpd");
 	if ((fd = httpd_listen(listen_spec, err, sizeof(err))) < 0)
-		fatalx(fd == -2 ? 64 : 69, "%s", err);
+		fatalx(fd == -2 ? EX_USAGE : EX_UNAVAILABLE, "%s", err);
 	flags = MHD_USE_INTERNAL_POLLING_THREAD;
 	flags |= MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES ?
 	    MHD_USE_EPOLL : MHD_USE_POLL;
@@ -708,9 +709,9 @@ main(int argc, char *argv[])
 	    MHD_OPTION_NOTIFY_CONNECTION, httpd_deadline_notify, NULL,
 	    MHD_OPTION_END);
 	if (d == NULL)
-		fatalx(69, "'%s': cannot start the HTTP server", listen_spec);
+		fatalx(EX_UNAVAILABLE, "'%s': cannot start the HTTP server", listen_spec);
 	if (httpd_deadline_start(request_s) == -1)
-		fatal(71, "pthread_create");
+		fatal(EX_OSERR, "pthread_create");
 	log_info("listening on '%s'", listen_spec);
 
 	for (;;) {

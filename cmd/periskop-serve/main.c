@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <microhttpd.h>
+#include <sysexits.h>
 
 #include "api.h"
 #include "buf.h"
@@ -344,22 +345,22 @@ main(int argc, char *argv[])
 			    timeout == 0 || timeout > 3600) {
 				log_warnx("'%s': want a timeout from 1 to 3600 "
 				    "seconds", optarg);
-				usage(stderr, 64);
+				usage(stderr, EX_USAGE);
 			}
 			break;
 		default:
-			usage(stderr, 64);
+			usage(stderr, EX_USAGE);
 		}
 	}
 	if (optind != argc || (check && cfile == NULL))
-		usage(stderr, 64);
+		usage(stderr, EX_USAGE);
 	log_init("periskop-serve", verbose);
 
 	if (cfile != NULL) {
 		if (access(cfile, R_OK) == -1)
-			fatal(66, "'%s'", cfile);
+			fatal(EX_NOINPUT, "'%s'", cfile);
 		if ((conf = conf_load(cfile, err, sizeof(err))) == NULL)
-			fatalx(78, "%s", err);
+			fatalx(EX_CONFIG, "%s", err);
 		conf_uri = db_uri_choose(db_uri, conf);
 		if (conf->server.listen != NULL)
 			conf_listen = xstrdup(conf->server.listen);
@@ -380,7 +381,7 @@ main(int argc, char *argv[])
 	if (db_uri == NULL) {
 		log_warnx("no database: give --db, PERISKOP_DB or a config "
 		    "with a repository block");
-		usage(stderr, 64);
+		usage(stderr, EX_USAGE);
 	}
 	if (listen_spec == NULL)
 		listen_spec = conf_listen != NULL ? conf_listen :
@@ -388,12 +389,12 @@ main(int argc, char *argv[])
 	if (token_file != NULL)
 		if ((api_conf.token = secret_read_token(token_file, err,
 		    sizeof(err))) == NULL)
-			fatalx(errno != 0 ? 66 : 78, "%s", err);
+			fatalx(errno != 0 ? EX_NOINPUT : EX_CONFIG, "%s", err);
 	if (ui != NULL) {
 		if (stat(ui, &st) == -1)
-			fatal(66, "'%s'", ui);
+			fatal(EX_NOINPUT, "'%s'", ui);
 		if (!S_ISDIR(st.st_mode))
-			fatalx(66, "'%s': not a folder", ui);
+			fatalx(EX_NOINPUT, "'%s': not a folder", ui);
 		api_conf.ui_dir = ui;
 	} else if ((ui_default = paths_share("ui")) != NULL)
 		api_conf.ui_dir = ui_default;
@@ -405,7 +406,7 @@ main(int argc, char *argv[])
 		fatalx(db_open_status(transient), "%s", err);
 	db_close(db);
 	if ((errno = pthread_key_create(&worker_key, worker_destroy)) != 0)
-		fatal(71, "pthread_key_create");
+		fatal(EX_OSERR, "pthread_key_create");
 	api_conf.self = periskop_collector_new();
 	api_conf.extra_metrics = notify_metrics;
 
@@ -415,12 +416,12 @@ main(int argc, char *argv[])
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
 	if ((errno = pthread_sigmask(SIG_BLOCK, &sigs, NULL)) != 0)
-		fatal(71, "pthread_sigmask");
+		fatal(EX_OSERR, "pthread_sigmask");
 
 	if (httpd_secure_init() == -1)
-		fatalx(70, "MHD_queue_response: not found in libmicrohttpd");
+		fatalx(EX_SOFTWARE, "MHD_queue_response: not found in libmicrohttpd");
 	if ((fd = httpd_listen(listen_spec, err, sizeof(err))) < 0)
-		fatalx(fd == -2 ? 64 : 69, "%s", err);
+		fatalx(fd == -2 ? EX_USAGE : EX_UNAVAILABLE, "%s", err);
 	flags = MHD_USE_INTERNAL_POLLING_THREAD;
 	flags |= MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES ?
 	    MHD_USE_EPOLL : MHD_USE_POLL;
@@ -439,9 +440,9 @@ main(int argc, char *argv[])
 	    MHD_OPTION_NOTIFY_CONNECTION, httpd_deadline_notify, NULL,
 	    MHD_OPTION_END);
 	if (d == NULL)
-		fatalx(69, "'%s': cannot start the HTTP server", listen_spec);
+		fatalx(EX_UNAVAILABLE, "'%s': cannot start the HTTP server", listen_spec);
 	if (httpd_deadline_start((unsigned int)timeout) == -1)
-		fatal(71, "pthread_create");
+		fatal(EX_OSERR, "pthread_create");
 	log_info("listening on '%s'", listen_spec);
 
 	for (;;) {

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sysexits.h>
 
 #include "conf.h"
 #include "mysql_dsn.h"
@@ -1871,5 +1872,5 @@ int
 conf_check_ok(void)
 {
 	printf("configuration OK\n");
-	return fflush(stdout) == EOF || ferror(stdout) ? 74 : 0;
+	return fflush(stdout) == EOF || ferror(stdout) ? EX_IOERR : 0;
 }
