@@ -639,7 +639,11 @@ take_lines(const char *p, size_t n, uint64_t *lineno)
 		}
 	}
 	if (added) {
-		if (spool_sync(spool, err, sizeof(err)) == -1) {
+		/* Under the lock: a compaction may swap the spool's file. */
+		pthread_mutex_lock(&mu);
+		rc = spool_sync(spool, err, sizeof(err));
+		pthread_mutex_unlock(&mu);
+		if (rc == -1) {
 			log_warnx("%s", err);
 			return -1;
 		}
