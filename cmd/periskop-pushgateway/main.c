@@ -587,12 +587,10 @@ main(int argc, char *argv[])
 	struct push_limits lim, set;
 	const char *listen_spec = NULL, *token_file = NULL, *cfile = NULL;
 	struct conf *conf = NULL;
-	struct MHD_Daemon *d;
-	unsigned int flags;
-	sigset_t sigs;
+	struct httpd_conf hc;
 	char err[1024];
 	int64_t ms;
-	int ch, verbose = 0, check = 0, body_set = 0, fd, sig;
+	int ch, verbose = 0, check = 0, body_set = 0;
 
 	log_init("periskop-pushgateway", 0);
 	push_limits_init(&lim);
@@ -682,46 +680,16 @@ main(int argc, char *argv[])
 	    push_new(&lim);
 	self = periskop_collector_new();
 
-	signal(SIGPIPE, SIG_IGN);
-	/* Blocked before the workers start, so only sigwait sees them. */
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGINT);
-	if ((errno = pthread_sigmask(SIG_BLOCK, &sigs, NULL)) != 0)
-		fatal(EX_OSERR, "pthread_sigmask");
-
-	if (httpd_secure_init() == -1)
-		fatalx(EX_SOFTWARE, "MHD_queue_response: not found in libmicrohttpd");
-	if ((fd = httpd_listen(listen_spec, err, sizeof(err))) < 0)
-		fatalx(fd == -2 ? EX_USAGE : EX_UNAVAILABLE, "%s", err);
-	flags = MHD_USE_INTERNAL_POLLING_THREAD;
-	flags |= MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES ?
-	    MHD_USE_EPOLL : MHD_USE_POLL;
-	if (verbose)
-		flags |= MHD_USE_ERROR_LOG;
-	d = MHD_start_daemon(flags, 0, NULL, NULL, handle, NULL,
-	    MHD_OPTION_EXTERNAL_LOGGER, httpd_log, NULL,
-	    MHD_OPTION_LISTEN_SOCKET, fd,
-	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)THREADS,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)CONN_TIMEOUT_S,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
-	    MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
-	    MHD_OPTION_NOTIFY_CONNECTION, httpd_deadline_notify, NULL,
-	    MHD_OPTION_END);
-	if (d == NULL)
-		fatalx(EX_UNAVAILABLE, "'%s': cannot start the HTTP server", listen_spec);
-	if (httpd_deadline_start(request_s) == -1)
-		fatal(EX_OSERR, "pthread_create");
-	log_info("listening on '%s'", listen_spec);
-
-	for (;;) {
-		if (sigwait(&sigs, &sig) == 0)
-			break;
-	}
-	log_debug("signal %d: stopping", sig);
-	httpd_deadline_stop();
-	MHD_stop_daemon(d);
-	close(fd);
+	hc.listen = listen_spec;
+	hc.verbose = verbose;
+	hc.handler = handle;
+	hc.completed = completed;
+	hc.threads = THREADS;
+	hc.idle_s = CONN_TIMEOUT_S;
+	hc.request_s = request_s;
+	hc.conn_memory = CONN_MEMORY;
+	hc.extra = NULL;
+	httpd_run(&hc);
 	push_free(state);
 	periskop_collector_free(self);
 	secret_free(token);

@@ -294,13 +294,18 @@ main(int argc, char *argv[])
 	char *notify_metrics = NULL;
 	char err[1024], *end;
 	unsigned long timeout = CONN_TIMEOUT_S;
-	struct MHD_Daemon *d;
+	/* The raw URI kept per request, and paths left escaped for api.c. */
+	const struct MHD_OptionItem extra[] = {
+		{ MHD_OPTION_CONNECTION_LIMIT, CONN_MAX, NULL },
+		{ MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)uri_log, NULL },
+		{ MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)unescape_none, NULL },
+		{ MHD_OPTION_END, 0, NULL }
+	};
+	struct httpd_conf hc;
 	struct conf *conf;
 	struct stat st;
 	struct db *db;
-	unsigned int flags;
-	sigset_t sigs;
-	int ch, verbose = 0, check = 0, fd, sig, transient;
+	int ch, verbose = 0, check = 0, transient;
 
 	log_init("periskop-serve", 0);
 	while ((ch = getopt_long(argc, argv, "c:d:hl:nv", longopts,
@@ -410,49 +415,15 @@ main(int argc, char *argv[])
 	api_conf.self = periskop_collector_new();
 	api_conf.extra_metrics = notify_metrics;
 
-	signal(SIGPIPE, SIG_IGN);
-	/* Blocked before the workers start, so only sigwait sees them. */
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGINT);
-	if ((errno = pthread_sigmask(SIG_BLOCK, &sigs, NULL)) != 0)
-		fatal(EX_OSERR, "pthread_sigmask");
-
-	if (httpd_secure_init() == -1)
-		fatalx(EX_SOFTWARE, "MHD_queue_response: not found in libmicrohttpd");
-	if ((fd = httpd_listen(listen_spec, err, sizeof(err))) < 0)
-		fatalx(fd == -2 ? EX_USAGE : EX_UNAVAILABLE, "%s", err);
-	flags = MHD_USE_INTERNAL_POLLING_THREAD;
-	flags |= MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES ?
-	    MHD_USE_EPOLL : MHD_USE_POLL;
-	if (verbose)
-		flags |= MHD_USE_ERROR_LOG;
-	d = MHD_start_daemon(flags, 0, NULL, NULL, handle, NULL,
-	    MHD_OPTION_EXTERNAL_LOGGER, httpd_log, NULL,
-	    MHD_OPTION_LISTEN_SOCKET, fd,
-	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)THREADS,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)timeout,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CONN_MAX,
-	    MHD_OPTION_URI_LOG_CALLBACK, uri_log, NULL,
-	    MHD_OPTION_UNESCAPE_CALLBACK, unescape_none, NULL,
-	    MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
-	    MHD_OPTION_NOTIFY_CONNECTION, httpd_deadline_notify, NULL,
-	    MHD_OPTION_END);
-	if (d == NULL)
-		fatalx(EX_UNAVAILABLE, "'%s': cannot start the HTTP server", listen_spec);
-	if (httpd_deadline_start((unsigned int)timeout) == -1)
-		fatal(EX_OSERR, "pthread_create");
-	log_info("listening on '%s'", listen_spec);
-
-	for (;;) {
-		if (sigwait(&sigs, &sig) == 0)
-			break;
-	}
-	log_debug("signal %d: stopping", sig);
-	httpd_deadline_stop();
-	MHD_stop_daemon(d);
-	close(fd);
+	hc.listen = listen_spec;
+	hc.verbose = verbose;
+	hc.handler = handle;
+	hc.completed = completed;
+	hc.threads = THREADS;
+	hc.idle_s = hc.request_s = (unsigned int)timeout;
+	hc.conn_memory = CONN_MEMORY;
+	hc.extra = extra;
+	httpd_run(&hc);
 	free(conf_uri);
 	free(conf_listen);
 	free(ui_default);

@@ -6,11 +6,13 @@
 #include <errno.h>
 #include <netdb.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -285,4 +287,58 @@ httpd_log(void *cls, const char *fmt, va_list ap)
 	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
 		msg[--n] = '\0';
 	log_debug("libmicrohttpd: %s", msg);
+}
+
+int
+httpd_run(const struct httpd_conf *hc)
+{
+	static const struct MHD_OptionItem none[] = {
+		{ MHD_OPTION_END, 0, NULL }
+	};
+	struct MHD_Daemon	*d;
+	char			 err[512];
+	sigset_t		 sigs;
+	unsigned int		 flags;
+	int			 fd, sig;
+
+	signal(SIGPIPE, SIG_IGN);
+	/* Blocked before the workers start, so only sigwait sees them. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	if ((errno = pthread_sigmask(SIG_BLOCK, &sigs, NULL)) != 0)
+		fatal(EX_OSERR, "pthread_sigmask");
+	if (httpd_secure_init() == -1)
+		fatalx(EX_SOFTWARE, "MHD_queue_response: not found in "
+		    "libmicrohttpd");
+	if ((fd = httpd_listen(hc->listen, err, sizeof(err))) < 0)
+		fatalx(fd == -2 ? EX_USAGE : EX_UNAVAILABLE, "%s", err);
+	flags = MHD_USE_INTERNAL_POLLING_THREAD;
+	flags |= MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES ?
+	    MHD_USE_EPOLL : MHD_USE_POLL;
+	if (hc->verbose)
+		flags |= MHD_USE_ERROR_LOG;
+	d = MHD_start_daemon(flags, 0, NULL, NULL, hc->handler, NULL,
+	    MHD_OPTION_EXTERNAL_LOGGER, httpd_log, NULL,
+	    MHD_OPTION_LISTEN_SOCKET, fd,
+	    MHD_OPTION_THREAD_POOL_SIZE, hc->threads,
+	    MHD_OPTION_CONNECTION_TIMEOUT, hc->idle_s,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, hc->conn_memory,
+	    MHD_OPTION_NOTIFY_COMPLETED, hc->completed, NULL,
+	    MHD_OPTION_NOTIFY_CONNECTION, httpd_deadline_notify, NULL,
+	    MHD_OPTION_ARRAY, hc->extra != NULL ? hc->extra : none,
+	    MHD_OPTION_END);
+	if (d == NULL)
+		fatalx(EX_UNAVAILABLE, "'%s': cannot start the HTTP server",
+		    hc->listen);
+	if (httpd_deadline_start(hc->request_s) == -1)
+		fatal(EX_OSERR, "pthread_create");
+	log_info("listening on '%s'", hc->listen);
+	while (sigwait(&sigs, &sig) != 0)
+		;
+	log_debug("signal %d: stopping", sig);
+	httpd_deadline_stop();
+	MHD_stop_daemon(d);
+	close(fd);
+	return sig;
 }

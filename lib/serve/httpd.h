@@ -62,4 +62,27 @@ void	httpd_deadline_rearm(struct MHD_Connection *);
 /* libmicrohttpd's messages, as one log_debug line each. */
 void	httpd_log(void *cls, const char *fmt, va_list ap);
 
+/* A server of ours: what differs between periskop-serve and the gateway. */
+struct httpd_conf {
+	const char			*listen;	/* "addr:port" */
+	int				 verbose;	/* libmicrohttpd's log */
+	MHD_AccessHandlerCallback	 handler;
+	MHD_RequestCompletedCallback	 completed;	/* or NULL */
+	unsigned int			 threads;
+	unsigned int			 idle_s;	/* an idle connection */
+	unsigned int			 request_s;	/* the deadline */
+	size_t				 conn_memory;
+	const struct MHD_OptionItem	*extra;		/* or NULL */
+};
+
+/*
+ * Runs the server until SIGTERM or SIGINT: blocks them for sigwait
+ * (call it before any thread is started), makes libmicrohttpd's answers
+ * secure, listens, starts the daemon and the deadline, logs "listening
+ * on", waits, and stops it all.  Returns the signal; a failure to start
+ * ends the program with its status (EX_USAGE for a bad address,
+ * EX_UNAVAILABLE for one that cannot be used).
+ */
+int	httpd_run(const struct httpd_conf *);
+
 #endif
