@@ -112,12 +112,7 @@ targets_rec_release(struct targets_rec *t)
 		labels_release(&t->targets[i].labels);
 	}
 	free(t->targets);
-	free(t->auth.username);
-	free(t->auth.password);
-	free(t->auth.password_file);
-	free(t->auth.type);
-	free(t->auth.credentials);
-	free(t->auth.credentials_file);
+	http_auth_release(&t->auth);
 	free(t->tls.ca_file);
 	free(t->tls.cert_file);
 	free(t->tls.key_file);
@@ -180,7 +175,7 @@ parse_settings(json_t *o, struct targets_rec *t, char *err, size_t errlen)
 	    "password_file", "type", "credentials", "credentials_file", NULL };
 	static const char *const tkeys[] = { "ca_file", "cert_file",
 	    "key_file", "server_name", "insecure_skip_verify", NULL };
-	struct targets_auth *a = &t->auth;
+	struct http_auth *a = &t->auth;
 	struct targets_tls *s = &t->tls;
 	char **const adst[] = { &a->username, &a->password,
 	    &a->password_file, &a->type, &a->credentials,
@@ -581,7 +576,7 @@ opt_member(struct buf *b, int *first, const char *key, const char *value)
 static void
 write_settings(struct buf *b, const struct targets_rec *t)
 {
-	const struct targets_auth *a = &t->auth;
+	const struct http_auth *a = &t->auth;
 	const struct targets_tls *s = &t->tls;
 	int first;
 

@@ -9,6 +9,7 @@
 #include "buf.h"
 #include "labels.h"
 #include "model.h"
+#include "secret.h"	/* struct http_auth */
 
 enum record_type {
 	REC_OTHER = 0,	/* a valid object of a type the reader does not know */
@@ -22,21 +23,6 @@ struct target {
 	char		*address;	/* "10.0.0.7:7777" */
 	char		*url;		/* "http://10.0.0.7:7777/errors" */
 	struct labelset	 labels;	/* final labels after relabelling */
-};
-
-/*
- * How to authenticate to a service's targets, as Prometheus' scrape
- * config says it; every member NULL when absent.  The *_file members name
- * files that periskop-scrape reads at every round, so rotated secrets are
- * picked up.
- */
-struct targets_auth {
-	char		*username;	/* basic auth when not NULL */
-	char		*password;
-	char		*password_file;
-	char		*type;		/* "Authorization: TYPE CREDENTIALS" */
-	char		*credentials;
-	char		*credentials_file;
 };
 
 /* TLS settings for https targets; NULL and 0 when absent. */
@@ -56,7 +42,7 @@ struct targets_rec {
 	int64_t		 timeout_ms;
 	struct target	*targets;
 	size_t		 ntargets;
-	struct targets_auth auth;	/* the optional "auth" member */
+	struct http_auth auth;	/* the optional "auth" member */
 	struct targets_tls tls;		/* the optional "tls" member */
 };
 

@@ -10,6 +10,7 @@
 
 #include "buf.h"
 #include "secret.h"
+#include "xalloc.h"
 
 /* "'PATH': no such file or directory", as every tool words it. */
 static void
@@ -107,4 +108,51 @@ secret_free(char *s)
 		return;
 	explicit_bzero(s, strlen(s));
 	free(s);
+}
+
+int
+http_auth_resolve(const struct http_auth *a, struct http_creds *c, char *err,
+    size_t errlen)
+{
+	char	*secret = NULL;
+
+	memset(c, 0, sizeof(*c));
+	if (a->username != NULL) {
+		if (a->password_file != NULL && (secret = secret_read(
+		    a->password_file, err, errlen)) == NULL)
+			return -1;
+		c->user = xstrdup(a->username);
+		c->pass = secret != NULL ? secret :
+		    xstrdup(a->password != NULL ? a->password : "");
+	} else if (a->type != NULL) {
+		if (a->credentials_file != NULL && (secret = secret_read(
+		    a->credentials_file, err, errlen)) == NULL)
+			return -1;
+		c->header = xasprintf("Authorization: %s %s", a->type,
+		    secret != NULL ? secret : a->credentials != NULL ?
+		    a->credentials : "");
+		secret_free(secret);
+	}
+	return 0;
+}
+
+void
+http_creds_release(struct http_creds *c)
+{
+	secret_free(c->user);
+	secret_free(c->pass);
+	secret_free(c->header);
+	memset(c, 0, sizeof(*c));
+}
+
+void
+http_auth_release(struct http_auth *a)
+{
+	free(a->username);
+	secret_free(a->password);
+	free(a->password_file);
+	free(a->type);
+	secret_free(a->credentials);
+	free(a->credentials_file);
+	memset(a, 0, sizeof(*a));
 }

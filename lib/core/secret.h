@@ -25,4 +25,32 @@ char	*secret_read_token(const char *path, char *err, size_t errlen);
 /* Overwrites s before freeing it; NULL is a no-op. */
 void	 secret_free(char *s);
 
+/*
+ * The authentication part of Prometheus' http_config, as the
+ * configuration and the targets lines carry it: basic auth when
+ * username is set, else "Authorization: TYPE CREDENTIALS" when type is;
+ * a *_file names a secret read at each use.
+ */
+struct http_auth {
+	char	*username;
+	char	*password;
+	char	*password_file;
+	char	*type;
+	char	*credentials;
+	char	*credentials_file;
+};
+
+/* What a request carries for it, the files read: secret_free each. */
+struct http_creds {
+	char	*user;		/* basic auth, or NULL */
+	char	*pass;
+	char	*header;	/* "Authorization: ...", or NULL */
+};
+
+/* 0, or -1 with err (which never holds a secret). */
+int	 http_auth_resolve(const struct http_auth *, struct http_creds *,
+	    char *err, size_t errlen);
+void	 http_creds_release(struct http_creds *);
+void	 http_auth_release(struct http_auth *);
+
 #endif

@@ -614,7 +614,7 @@ get_file(struct ctx *c, const struct ynode *m, const char *key,
 /* Prometheus' HTTPClientConfig authentication and its validation. */
 static int
 parse_auth(struct ctx *c, const struct ynode *m, const char *where,
-    struct conf_http_auth *a)
+    struct http_auth *a)
 {
 	static const char *const bkeys[] = { "username", "password",
 	    "password_file", NULL };
@@ -713,17 +713,6 @@ out:
 	free(tok);
 	free(tokfile);
 	return rc;
-}
-
-static void
-auth_release(struct conf_http_auth *a)
-{
-	free(a->username);
-	free(a->password);
-	free(a->password_file);
-	free(a->type);
-	free(a->credentials);
-	free(a->credentials_file);
 }
 
 static int
@@ -1767,7 +1756,7 @@ service_release(struct conf_service *s)
 	free(s->dns_sd_configs);
 	for (i = 0; i < s->nhttp_sd_configs; i++) {
 		free(s->http_sd_configs[i].url);
-		auth_release(&s->http_sd_configs[i].auth);
+		http_auth_release(&s->http_sd_configs[i].auth);
 	}
 	free(s->http_sd_configs);
 	for (i = 0; i < s->nconsul_sd_configs; i++) {
@@ -1783,14 +1772,14 @@ service_release(struct conf_service *s)
 		strv_free(cs->services, cs->nservices);
 		strv_free(cs->tags, cs->ntags);
 		labels_release(&cs->node_meta);
-		auth_release(&cs->auth);
+		http_auth_release(&cs->auth);
 	}
 	free(s->consul_sd_configs);
 	for (i = 0; i < s->nkubernetes_sd_configs; i++) {
 		free(s->kubernetes_sd_configs[i].api_server);
 		strv_free(s->kubernetes_sd_configs[i].namespaces,
 		    s->kubernetes_sd_configs[i].nnamespaces);
-		auth_release(&s->kubernetes_sd_configs[i].auth);
+		http_auth_release(&s->kubernetes_sd_configs[i].auth);
 	}
 	free(s->kubernetes_sd_configs);
 	for (i = 0; i < s->nrelabel_configs; i++) {
@@ -1804,7 +1793,7 @@ service_release(struct conf_service *s)
 	free(s->relabel_configs);
 	free(s->scraper.endpoint);
 	free(s->scraper.scheme);
-	auth_release(&s->scraper.auth);
+	http_auth_release(&s->scraper.auth);
 	tls_release(&s->scraper.tls);
 }
 

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "labels.h"
+#include "secret.h"	/* struct http_auth */
 #include "yamltree.h"	/* struct conf_pos */
 
 
@@ -35,25 +36,10 @@ struct conf_dns_sd {
 	struct conf_pos	  pos;
 };
 
-/*
- * The authentication part of Prometheus' http_config: basic_auth, or
- * authorization (bearer_token and bearer_token_file are its old
- * spellings).  File names are resolved against the config's folder and
- * read at every request, so rotated secrets are picked up.
- */
-struct conf_http_auth {
-	char	*username;		/* basic_auth; NULL when absent */
-	char	*password;
-	char	*password_file;
-	char	*type;			/* authorization, or NULL */
-	char	*credentials;
-	char	*credentials_file;
-};
-
 struct conf_http_sd {
 	char			*url;
 	int64_t			 refresh_ms;	/* default 60s */
-	struct conf_http_auth	 auth;
+	struct http_auth	 auth;
 	struct conf_pos		 pos;
 };
 
@@ -73,7 +59,7 @@ struct conf_consul_sd {
 	size_t			  ntags;
 	struct labelset		  node_meta;
 	int64_t			  refresh_ms;	/* default 30s */
-	struct conf_http_auth	  auth;
+	struct http_auth	  auth;
 	struct conf_pos		  pos;
 };
 
@@ -85,7 +71,7 @@ struct conf_k8s_sd {
 	char			**namespaces;	/* none: all namespaces */
 	size_t			  nnamespaces;
 	int64_t			  refresh_ms;	/* ours: lists are polled; 30s */
-	struct conf_http_auth	  auth;
+	struct http_auth	  auth;
 	struct conf_pos		  pos;
 };
 
@@ -130,7 +116,7 @@ struct conf_scraper {
 	char			*scheme;	/* default "http" */
 	int64_t			 interval_ms;	/* refresh_interval; default 30s */
 	int64_t			 timeout_ms;	/* default 10s, at most interval */
-	struct conf_http_auth	 auth;		/* basic_auth, authorization, ... */
+	struct http_auth	 auth;		/* basic_auth, authorization, ... */
 	struct conf_tls		 tls;		/* tls_config */
 };
 

@@ -539,18 +539,20 @@ on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut,
  * json: also check Content-Type as Prometheus' HTTP SD does.
  */
 static int
-fetch(struct discovery *d, const char *url, const struct conf_http_auth *a,
+fetch(struct discovery *d, const char *url, const struct http_auth *a,
     struct curl_slist *hdrs, int64_t timeout_ms, int json, struct buf *body,
     char *err, size_t errlen)
 {
 	struct fetch	 f;
 	CURL		*c;
 	CURLcode	 cc;
-	char		*secret = NULL, *h = NULL, *ct = NULL;
+	struct http_creds cr;
+	char		*ct = NULL;
 	long		 status = 0;
 	int		 rc = -1;
 	const char	*p;
 
+	memset(&cr, 0, sizeof(cr));
 	if ((c = curl_easy_init()) == NULL) {
 		snprintf(err, errlen, "libcurl: cannot create a handle");
 		return -1;
@@ -558,22 +560,14 @@ fetch(struct discovery *d, const char *url, const struct conf_http_auth *a,
 	memset(&f, 0, sizeof(f));
 	f.d = d;
 	buf_init(&f.body);
-	if (a != NULL && a->username != NULL) {
-		if (a->password_file != NULL && (secret = secret_read(
-		    a->password_file, err, errlen)) == NULL)
-			goto out;
+	if (a != NULL && http_auth_resolve(a, &cr, err, errlen) == -1)
+		goto out;
+	if (cr.user != NULL) {
 		curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
-		curl_easy_setopt(c, CURLOPT_USERNAME, a->username);
-		curl_easy_setopt(c, CURLOPT_PASSWORD, secret != NULL ? secret :
-		    a->password != NULL ? a->password : "");
-	} else if (a != NULL && a->type != NULL) {
-		if (a->credentials_file != NULL && (secret = secret_read(
-		    a->credentials_file, err, errlen)) == NULL)
-			goto out;
-		h = xasprintf("Authorization: %s %s", a->type, secret != NULL ?
-		    secret : a->credentials != NULL ? a->credentials : "");
-		hdrs = curl_slist_append(hdrs, h);
-	}
+		curl_easy_setopt(c, CURLOPT_USERNAME, cr.user);
+		curl_easy_setopt(c, CURLOPT_PASSWORD, cr.pass);
+	} else if (cr.header != NULL)
+		hdrs = curl_slist_append(hdrs, cr.header);
 	hdrs = curl_slist_append(hdrs, "Accept: application/json");
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
@@ -636,8 +630,7 @@ out:
 	curl_easy_cleanup(c);
 	curl_slist_free_all(hdrs);
 	buf_release(&f.body);
-	secret_free(secret);
-	free(h);
+	http_creds_release(&cr);
 	return rc;
 }
 
@@ -1338,7 +1331,7 @@ dupnull(const char *s)
 static void
 discover_settings(const struct conf_service *svc, struct targets_rec *out)
 {
-	const struct conf_http_auth *a = &svc->scraper.auth;
+	const struct http_auth *a = &svc->scraper.auth;
 	const struct conf_tls *t = &svc->scraper.tls;
 
 	out->auth.username = dupnull(a->username);

@@ -35,7 +35,7 @@ struct tlist {
 	int			 refs;
 	struct svc_target	*t;
 	size_t			 n;
-	struct targets_auth	 auth;
+	struct http_auth	 auth;
 	struct targets_tls	 tls;
 };
 
@@ -490,30 +490,17 @@ scraper_add_urls(struct scraper *s, const char *service,
 static void
 round_creds(struct service *v)
 {
-	const struct targets_auth *a = &v->rl->auth;
-	char err[512], *secret = NULL;
+	struct http_creds cr;
+	char err[512];
 
 	round_creds_release(v);
-	if (a->username != NULL) {
-		if (a->password_file != NULL && (secret = secret_read(
-		    a->password_file, err, sizeof(err))) == NULL) {
-			v->r_autherr = xasprintf("auth: %s", err);
-			return;
-		}
-		v->r_user = xstrdup(a->username);
-		v->r_pass = secret != NULL ? secret :
-		    xstrdup(a->password != NULL ? a->password : "");
-	} else if (a->type != NULL) {
-		if (a->credentials_file != NULL && (secret = secret_read(
-		    a->credentials_file, err, sizeof(err))) == NULL) {
-			v->r_autherr = xasprintf("auth: %s", err);
-			return;
-		}
-		v->r_authz = xasprintf("Authorization: %s %s", a->type,
-		    secret != NULL ? secret : a->credentials != NULL ?
-		    a->credentials : "");
-		secret_free(secret);
+	if (http_auth_resolve(&v->rl->auth, &cr, err, sizeof(err)) == -1) {
+		v->r_autherr = xasprintf("auth: %s", err);
+		return;
 	}
+	v->r_user = cr.user;
+	v->r_pass = cr.pass;
+	v->r_authz = cr.header;
 }
 
 static size_t
