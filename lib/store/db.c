@@ -10,6 +10,7 @@
 #include "conf.h"
 #include "db.h"
 #include "db_impl.h"
+#include "store.h"
 #include "timefmt.h"
 #include "xalloc.h"
 
@@ -184,6 +185,7 @@ db_close(struct db *db)
 {
 	if (db == NULL)
 		return;
+	sql_forget(db);
 	db->ops->close(db);
 }
 
@@ -196,7 +198,9 @@ db_engine(const struct db *db)
 int
 db_services(struct db *db, char ***names, size_t *n, char *err, size_t errlen)
 {
-	return db->ops->services(db, names, n, err, errlen);
+	*names = NULL;
+	*n = 0;
+	return store_services(db, names, n, err, errlen);
 }
 
 void
@@ -215,7 +219,7 @@ int
 db_service_exists(struct db *db, const char *service, char *err,
     size_t errlen)
 {
-	return db->ops->service_exists(db, service, err, errlen);
+	return store_service_exists(db, service, err, errlen);
 }
 
 int
@@ -224,7 +228,7 @@ db_errors(struct db *db, const char *service, size_t nocc, int with_resolved,
 {
 	l->v = NULL;
 	l->n = 0;
-	return db->ops->errors(db, service, nocc, with_resolved, l, err,
+	return store_errors(db, service, nocc, with_resolved, l, err,
 	    errlen);
 }
 
@@ -264,7 +268,7 @@ db_targets(struct db *db, struct db_target_list *l, char *err, size_t errlen)
 {
 	l->v = NULL;
 	l->n = 0;
-	return db->ops->targets(db, l, err, errlen);
+	return store_targets(db, l, err, errlen);
 }
 
 void
@@ -311,7 +315,7 @@ db_error_get(struct db *db, const char *service, const char *key,
     size_t nocc, struct db_error *out, char *err, size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
-	return db->ops->error_one(db, service, key, nocc, out, err, errlen);
+	return store_error_one(db, service, key, nocc, out, err, errlen);
 }
 
 int
@@ -383,7 +387,7 @@ db_counts(struct db *db, const char *service, const char *key,
 		acc.v[i].start = since_ms + i * bucket_ms;
 	/* The source bucket that holds since counts in the first one. */
 	from = since_ms - (hourly ? 3600000 : 60000) + 1;
-	if (db->ops->bucket_rows(db, service, key, hourly, from,
+	if (store_bucket_rows(db, service, key, hourly, from,
 	    db_bucket_acc_add, &acc, err, errlen) == -1) {
 		free(acc.v);
 		return -1;
@@ -399,7 +403,7 @@ db_instances(struct db *db, const char *service, const char *key,
 {
 	*v = NULL;
 	*n = 0;
-	return db->ops->instances(db, service, key, v, n, err, errlen);
+	return store_instances(db, service, key, v, n, err, errlen);
 }
 
 void
@@ -418,7 +422,7 @@ int
 db_metrics(struct db *db, int (*fn)(const struct db_metric *, void *),
     void *arg, char *err, size_t errlen)
 {
-	return db->ops->metrics(db, fn, arg, err, errlen);
+	return store_metrics(db, fn, arg, err, errlen);
 }
 
 int
@@ -427,7 +431,7 @@ db_service_stats(struct db *db, struct db_service_stats **v, size_t *n,
 {
 	*v = NULL;
 	*n = 0;
-	return db->ops->service_stats(db, v, n, err, errlen);
+	return store_service_stats(db, v, n, err, errlen);
 }
 
 void

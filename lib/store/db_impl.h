@@ -8,6 +8,7 @@
 
 #include "db.h"
 #include "model.h"
+#include "sql.h"
 
 /*
  * Every engine's handle starts with this struct, so db.c and the
@@ -15,6 +16,8 @@
  */
 struct db {
 	const struct db_ops	*ops;
+	const struct sql_driver	*drv;
+	char			*sql[SQL_SLOTS];	/* in drv's dialect */
 	/*
 	 * Set by the engine on every failure: 1 when the same transaction
 	 * may succeed if tried again (lost connection, deadlock, busy).
@@ -82,14 +85,8 @@ struct db_ops {
 	const char	*name;		/* "sqlite", "postgres", "mysql" */
 	void	(*close)(struct db *);
 
-	/* The reads of db.h, with the same contracts. */
-	int	(*services)(struct db *, char ***, size_t *, char *, size_t);
-	int	(*service_exists)(struct db *, const char *, char *, size_t);
-	int	(*errors)(struct db *, const char *, size_t, int,
-		    struct db_error_list *, char *, size_t);
+	/* The writes of db.h, with the same contracts. */
 	int	(*resolve)(struct db *, const char *, const char *, char *,
-		    size_t);
-	int	(*targets)(struct db *, struct db_target_list *, char *,
 		    size_t);
 
 	/* Transactions: begin takes the write lock at once. */
@@ -152,21 +149,8 @@ struct db_ops {
 	/* 1 when a failed transaction should be replayed from the spool. */
 	int	  replay;
 	/* The additions of db.h, with the same contracts. */
-	int	(*error_one)(struct db *, const char *, const char *, size_t,
-		    struct db_error *, char *, size_t);
 	int	(*set_status)(struct db *, const char *, const char *,
 		    const char *, char *, size_t);
-	/* Rows of error_minutes (hourly: error_hours) since since_ms. */
-	int	(*bucket_rows)(struct db *, const char *service,
-		    const char *key, int hourly, int64_t since_ms,
-		    void (*fn)(int64_t start, int64_t count, void *), void *,
-		    char *, size_t);
-	int	(*instances)(struct db *, const char *, const char *,
-		    struct db_instance **, size_t *, char *, size_t);
-	int	(*metrics)(struct db *, int (*)(const struct db_metric *,
-		    void *), void *, char *, size_t);
-	int	(*service_stats)(struct db *, struct db_service_stats **,
-		    size_t *, char *, size_t);
 	int	(*generation)(struct db *, int64_t *, char *, size_t);
 
 	/*

@@ -169,13 +169,7 @@ static const char *const *const migrations[] = { migration1, migration2,
 #define SCHEMA_VERSION	((int)(sizeof(migrations) / sizeof(migrations[0])))
 
 enum {
-	ST_SERVICES,
-	ST_SERVICE_EXISTS,
-	ST_ERRORS,
-	ST_ERRORS_ALL,
-	ST_OCCS,
 	ST_RESOLVE,
-	ST_TARGETS,
 	ST_SERVICE_TOUCH,
 	ST_TARGETS_MARK,
 	ST_TARGET_PUT,
@@ -187,15 +181,7 @@ enum {
 	ST_OCC_OLDEST,
 	ST_OCC_TRIM,
 	ST_MINUTE_ADD,
-	ST_ERROR_ONE,
 	ST_SET_STATUS,
-	ST_MINUTES,
-	ST_MINUTES_KEY,
-	ST_HOURS,
-	ST_HOURS_KEY,
-	ST_INSTANCES,
-	ST_METRICS,
-	ST_STATS,
 	ST_GENERATION,
 	ST_HOUR_ADD,
 	ST_ROUND_PUT,
@@ -208,15 +194,6 @@ enum {
 	ST_COUNT_
 };
 
-#define ERROR_COLS \
-	"`key`, total_count, severity, " \
-	"COALESCE(created_at, first_seen, inserted), " \
-	"COALESCE(last_seen, created_at, first_seen, inserted), " \
-	"status, regressed, regressed_at, " \
-	"COALESCE(first_seen, created_at, inserted) "
-#define ERROR_ORDER \
-	" ORDER BY COALESCE(last_seen, created_at, first_seen, inserted)" \
-	" DESC, `key`"
 /* LEAST and GREATEST are NULL when either side is: keep the other. */
 #define WIDEN(f, c) \
 	c " = COALESCE(" f "(" c ", VALUES(" c ")), " c ", VALUES(" c "))"
@@ -226,20 +203,8 @@ enum {
 	" count = count + VALUES(count)"
 
 static const char *const sql[ST_COUNT_] = {
-	[ST_SERVICES] = "SELECT name FROM services ORDER BY name",
-	[ST_SERVICE_EXISTS] = "SELECT 1 FROM services WHERE name_h = " HP,
-	[ST_ERRORS] = "SELECT " ERROR_COLS "FROM errors WHERE service_h = "
-	    HP " AND status <> 'resolved'" ERROR_ORDER,
-	[ST_ERRORS_ALL] = "SELECT " ERROR_COLS "FROM errors WHERE service_h = "
-	    HP ERROR_ORDER,
-	[ST_OCCS] = "SELECT uuid, timestamp, severity, error_json, http_json"
-	    " FROM occurrences WHERE service_h = " HP " AND key_h = " HP
-	    " ORDER BY timestamp DESC, uuid DESC LIMIT ?",
 	[ST_RESOLVE] = "UPDATE errors SET status = 'resolved',"
 	    " resolved_at = ? WHERE service_h = " HP " AND key_h = " HP,
-	[ST_TARGETS] = "SELECT service, address, url, endpoint, up,"
-	    " last_scrape, duration_ms, last_error FROM targets"
-	    " ORDER BY service, address",
 	[ST_SERVICE_TOUCH] = "INSERT INTO services (name, created)"
 	    " VALUES (?, ?) ON DUPLICATE KEY UPDATE created = created",
 	[ST_TARGETS_MARK] = "UPDATE targets SET seen_in_targets = 0"
@@ -290,39 +255,10 @@ static const char *const sql[ST_COUNT_] = {
 	    " AND key_h = " HP " AND (timestamp < ? OR (timestamp = ?"
 	    " AND uuid < ?))",
 	[ST_MINUTE_ADD] = BUCKET_ADD("error_minutes", "minute"),
-	[ST_ERROR_ONE] = "SELECT " ERROR_COLS "FROM errors WHERE service_h = "
-	    HP " AND key_h = " HP,
 	[ST_SET_STATUS] = "UPDATE errors SET status = ?,"
 	    " resolved_at = IF(? = 'resolved', ?, NULL),"
 	    " regressed = IF(? = 'unresolved', regressed, 0)"
 	    " WHERE service_h = " HP " AND key_h = " HP,
-	[ST_MINUTES] = "SELECT minute, SUM(count) FROM error_minutes"
-	    " WHERE service_h = " HP " AND minute >= ? GROUP BY minute",
-	[ST_MINUTES_KEY] = "SELECT minute, count FROM error_minutes"
-	    " WHERE service_h = " HP " AND minute >= ? AND key_h = " HP,
-	[ST_HOURS] = "SELECT hour, SUM(count) FROM error_hours"
-	    " WHERE service_h = " HP " AND hour >= ? GROUP BY hour",
-	[ST_HOURS_KEY] = "SELECT hour, count FROM error_hours"
-	    " WHERE service_h = " HP " AND hour >= ? AND key_h = " HP,
-	[ST_INSTANCES] = "SELECT COALESCE(target, target_id) AS t,"
-	    " SUM(accumulated), SUBSTRING_INDEX(GROUP_CONCAT(last_raw"
-	    " ORDER BY COALESCE(updated, 0) DESC), ',', 1)"
-	    " FROM target_counts WHERE service_h = " HP " AND key_h = " HP
-	    " GROUP BY COALESCE(target_h, target_id_h) ORDER BY t",
-	[ST_METRICS] = "SELECT c.service, COALESCE(c.target, c.target_id),"
-	    " c.`key`, e.severity, SUM(c.accumulated) FROM target_counts c"
-	    " JOIN errors e ON e.service_h = c.service_h AND e.key_h = c.key_h"
-	    " GROUP BY c.service_h, COALESCE(c.target_h, c.target_id_h),"
-	    " c.key_h, e.severity ORDER BY 1, 2, 3",
-	[ST_STATS] = "SELECT s.name,"
-	    " (SELECT COUNT(*) FROM targets t WHERE t.service_h = s.name_h),"
-	    " (SELECT COUNT(*) FROM targets t WHERE t.service_h = s.name_h"
-	    "   AND t.up = 1),"
-	    " COALESCE(st.rounds_total, 0), COALESCE(st.scrapes_total, 0),"
-	    " COALESCE(st.scrape_failures_total, 0),"
-	    " COALESCE(st.last_round_ms, 0), st.last_round_at"
-	    " FROM services s LEFT JOIN service_stats st"
-	    " ON st.service_h = s.name_h ORDER BY s.name",
 	[ST_GENERATION] = "SELECT generation FROM periskop_meta WHERE id = 1",
 	[ST_HOUR_ADD] = BUCKET_ADD("error_hours", "hour"),
 	[ST_ROUND_PUT] = "INSERT INTO service_stats (service,"
@@ -377,6 +313,8 @@ struct my {
 	struct db_mysql_dsn	 dsn;
 	char			*name;	/* for messages, without a password */
 	MYSQL_STMT		*st[ST_COUNT_];
+	MYSQL_STMT		*qst[SQL_SLOTS];	/* the store's */
+	struct sql_rows		*q[SQL_SLOTS];
 	struct multi		 multi[MULTI_CACHE];
 	unsigned long		 clock;
 	int			 in_txn;
@@ -405,6 +343,7 @@ struct res {
 };
 
 static const struct db_ops my_ops;
+static const struct sql_driver my_driver;
 
 static struct my *
 MY(struct db *db)
@@ -801,6 +740,11 @@ forget_statements(struct my *g)
 			mysql_stmt_close(g->st[i]);
 		g->st[i] = NULL;
 	}
+	for (i = 0; i < SQL_SLOTS; i++) {
+		if (g->qst[i] != NULL && g->c != NULL && !g->broken)
+			mysql_stmt_close(g->qst[i]);
+		g->qst[i] = NULL;
+	}
 	for (i = 0; i < MULTI_CACHE; i++) {
 		if (g->multi[i].st != NULL && g->c != NULL && !g->broken)
 			mysql_stmt_close(g->multi[i].st);
@@ -1043,8 +987,11 @@ static void
 my_close(struct db *db)
 {
 	struct my *g = MY(db);
+	size_t i;
 
 	forget_statements(g);
+	for (i = 0; i < SQL_SLOTS; i++)
+		free(g->q[i]);
 	if (g->c != NULL)
 		mysql_close(g->c);
 	db_mysql_dsn_release(&g->dsn);
@@ -1063,6 +1010,7 @@ db_mysql_open(const char *dsn, int *transient, char *err, size_t errlen)
 	*transient = 0;
 	g = xcalloc(1, sizeof(*g));
 	g->base.ops = &my_ops;
+	g->base.drv = &my_driver;
 	if (db_mysql_dsn_parse(dsn, &g->dsn, err, errlen) == -1) {
 		free(g);
 		errno = 0;
@@ -1082,97 +1030,9 @@ db_mysql_open(const char *dsn, int *transient, char *err, size_t errlen)
 
 /* -- Reading. */
 
-static int
-my_services(struct db *db, char ***names, size_t *n, char *err,
-    size_t errlen)
-{
-	struct my *g = MY(db);
-	struct res r;
-	size_t i;
 
-	*names = NULL;
-	*n = 0;
-	if (ensure_conn(g, err, errlen) == -1 ||
-	    run(g, ST_SERVICES, NULL, &r, err, errlen,
-	    "listing services") == -1)
-		return -1;
-	*names = xcalloc(r.nrows + 1, sizeof(**names));
-	for (i = 0; i < r.nrows; i++)
-		(*names)[i] = get_strdup(&r, i, 0);
-	*n = r.nrows;
-	res_release(&r);
-	return 0;
-}
 
-static int
-my_service_exists(struct db *db, const char *service, char *err,
-    size_t errlen)
-{
-	struct my *g = MY(db);
-	struct params p = { 0 };
-	struct res r;
-	int rc;
 
-	p_text(&p, service);
-	if (ensure_conn(g, err, errlen) == -1)
-		rc = -1;
-	else if ((rc = run(g, ST_SERVICE_EXISTS, &p, &r, err, errlen,
-	    "looking up a service")) == 0) {
-		rc = r.nrows > 0;
-		res_release(&r);
-	}
-	p_release(&p);
-	return rc;
-}
-
-/* Fills e from row i of an ERROR_COLS result. */
-static void
-error_from(struct db_error *e, const struct res *r, size_t i)
-{
-	memset(e, 0, sizeof(*e));
-	e->key = get_strdup(r, i, 0);
-	e->total_count = get_int(r, i, 1);
-	e->severity = get_severity(r, i, 2);
-	e->created_at = get_time(r, i, 3);
-	e->last_seen = get_time(r, i, 4);
-	e->status = get_strdup(r, i, 5);
-	e->regressed = (int)get_int(r, i, 6);
-	e->regressed_at = get_time(r, i, 7);
-	e->first_seen = get_time(r, i, 8);
-}
-
-static int
-load_occurrences(struct my *g, const char *service, struct db_error *e,
-    size_t nocc, char *err, size_t errlen)
-{
-	struct params p = { 0 };
-	struct db_occurrence *o;
-	struct res r;
-	size_t i;
-	int rc;
-
-	if (nocc == 0)
-		return 0;
-	p_text(&p, service);
-	p_text(&p, e->key);
-	p_int(&p, nocc > INT64_MAX ? INT64_MAX : (int64_t)nocc);
-	rc = run(g, ST_OCCS, &p, &r, err, errlen, "listing occurrences");
-	p_release(&p);
-	if (rc == -1)
-		return -1;
-	if (r.nrows > 0)
-		e->occ = xcalloc(r.nrows, sizeof(*e->occ));
-	for (i = 0; i < r.nrows; i++) {
-		o = &e->occ[e->nocc++];
-		o->uuid = get_strdup(&r, i, 0);
-		o->timestamp = get_int(&r, i, 1);
-		o->severity = get_severity(&r, i, 2);
-		o->error_json = get_strdup(&r, i, 3);
-		o->http_json = get_strdup(&r, i, 4);
-	}
-	res_release(&r);
-	return 0;
-}
 
 static void
 quiet_rollback(struct my *g)
@@ -1207,73 +1067,7 @@ read_end(struct my *g, int own)
 		g->broken = 1;
 }
 
-static int
-my_errors(struct db *db, const char *service, size_t nocc, int with_resolved,
-    struct db_error_list *l, char *err, size_t errlen)
-{
-	struct my *g = MY(db);
-	struct params p = { 0 };
-	struct res r;
-	size_t i;
-	int own, rc;
 
-	if (read_begin(g, &own, err, errlen) == -1)
-		return -1;
-	p_text(&p, service);
-	rc = run(g, with_resolved ? ST_ERRORS_ALL : ST_ERRORS, &p, &r, err,
-	    errlen, "listing errors");
-	p_release(&p);
-	if (rc == -1)
-		goto bad;
-	if (r.nrows > 0)
-		l->v = xcalloc(r.nrows, sizeof(*l->v));
-	for (i = 0; i < r.nrows; i++)
-		error_from(&l->v[l->n++], &r, i);
-	res_release(&r);
-	for (i = 0; i < l->n; i++)
-		if (load_occurrences(g, service, &l->v[i], nocc, err,
-		    errlen) == -1)
-			goto bad;
-	read_end(g, own);
-	return 0;
-bad:
-	if (own)
-		quiet_rollback(g);
-	db_error_list_release(l);
-	return -1;
-}
-
-static int
-my_error_one(struct db *db, const char *service, const char *key,
-    size_t nocc, struct db_error *e, char *err, size_t errlen)
-{
-	struct my *g = MY(db);
-	struct params p = { 0 };
-	struct res r;
-	int own, found, rc;
-
-	if (read_begin(g, &own, err, errlen) == -1)
-		return -1;
-	p_text(&p, service);
-	p_text(&p, key);
-	rc = run(g, ST_ERROR_ONE, &p, &r, err, errlen, "reading an error");
-	p_release(&p);
-	if (rc == -1)
-		goto bad;
-	found = r.nrows > 0;
-	if (found)
-		error_from(e, &r, 0);
-	res_release(&r);
-	if (found && load_occurrences(g, service, e, nocc, err, errlen) == -1)
-		goto bad;
-	read_end(g, own);
-	return found;
-bad:
-	if (own)
-		quiet_rollback(g);
-	db_error_release(e);
-	return -1;
-}
 
 /*
  * Runs an UPDATE of serve's and, when it matched a row, bumps the
@@ -1344,154 +1138,10 @@ my_set_status(struct db *db, const char *service, const char *key,
 	return rc;
 }
 
-static int
-my_targets(struct db *db, struct db_target_list *l, char *err, size_t errlen)
-{
-	struct my *g = MY(db);
-	struct db_target_info *t;
-	struct res r;
-	size_t i;
 
-	if (ensure_conn(g, err, errlen) == -1 ||
-	    run(g, ST_TARGETS, NULL, &r, err, errlen,
-	    "listing targets") == -1)
-		return -1;
-	if (r.nrows > 0)
-		l->v = xcalloc(r.nrows, sizeof(*l->v));
-	for (i = 0; i < r.nrows; i++) {
-		t = &l->v[l->n++];
-		t->service = get_strdup(&r, i, 0);
-		t->address = get_strdup(&r, i, 1);
-		t->url = get_strdup(&r, i, 2);
-		t->endpoint = get_strdup(&r, i, 3);
-		if (t->endpoint == NULL)
-			t->endpoint = xstrdup("/errors");
-		t->up = cell(&r, i, 4) == NULL ? -1 : get_int(&r, i, 4) != 0;
-		t->last_scrape = get_time(&r, i, 5);
-		t->duration_ms = cell(&r, i, 6) == NULL ? 0 :
-		    strtod(cell(&r, i, 6), NULL);
-		t->last_error = get_strdup(&r, i, 7);
-	}
-	res_release(&r);
-	return 0;
-}
 
-static int
-my_bucket_rows(struct db *db, const char *service, const char *key,
-    int hourly, int64_t since, void (*fn)(int64_t, int64_t, void *),
-    void *arg, char *err, size_t errlen)
-{
-	struct my *g = MY(db);
-	struct params p = { 0 };
-	struct res r;
-	size_t i;
-	int id, rc;
 
-	if (hourly)
-		id = key != NULL ? ST_HOURS_KEY : ST_HOURS;
-	else
-		id = key != NULL ? ST_MINUTES_KEY : ST_MINUTES;
-	p_text(&p, service);
-	p_int(&p, since);
-	if (key != NULL)
-		p_text(&p, key);
-	rc = ensure_conn(g, err, errlen) == -1 ? -1 : run(g, id, &p, &r, err,
-	    errlen, "reading counts over time");
-	p_release(&p);
-	if (rc == -1)
-		return -1;
-	for (i = 0; i < r.nrows; i++)
-		fn(get_int(&r, i, 0), get_int(&r, i, 1), arg);
-	res_release(&r);
-	return 0;
-}
 
-static int
-my_instances(struct db *db, const char *service, const char *key,
-    struct db_instance **v, size_t *n, char *err, size_t errlen)
-{
-	struct my *g = MY(db);
-	struct params p = { 0 };
-	struct res r;
-	size_t i;
-	int rc;
-
-	p_text(&p, service);
-	p_text(&p, key);
-	rc = ensure_conn(g, err, errlen) == -1 ? -1 : run(g, ST_INSTANCES, &p,
-	    &r, err, errlen, "listing instances");
-	p_release(&p);
-	if (rc == -1)
-		return -1;
-	if (r.nrows > 0)
-		*v = xcalloc(r.nrows, sizeof(**v));
-	for (i = 0; i < r.nrows; i++) {
-		(*v)[i].target = get_strdup(&r, i, 0);
-		(*v)[i].count = get_int(&r, i, 1);
-		(*v)[i].last_raw = get_int(&r, i, 2);
-	}
-	*n = r.nrows;
-	res_release(&r);
-	return 0;
-}
-
-static int
-my_metrics(struct db *db, int (*fn)(const struct db_metric *, void *),
-    void *arg, char *err, size_t errlen)
-{
-	struct my *g = MY(db);
-	struct db_metric m;
-	struct res r;
-	size_t i;
-
-	if (ensure_conn(g, err, errlen) == -1 ||
-	    run(g, ST_METRICS, NULL, &r, err, errlen,
-	    "reading metrics") == -1)
-		return -1;
-	for (i = 0; i < r.nrows; i++) {
-		m.service = cell(&r, i, 0);
-		m.target = cell(&r, i, 1) ? cell(&r, i, 1) : "";
-		m.key = cell(&r, i, 2);
-		m.severity = get_severity(&r, i, 3);
-		m.count = get_int(&r, i, 4);
-		if (fn(&m, arg) != 0)
-			break;
-	}
-	res_release(&r);
-	return 0;
-}
-
-static int
-my_service_stats(struct db *db, struct db_service_stats **v, size_t *n,
-    char *err, size_t errlen)
-{
-	struct my *g = MY(db);
-	struct db_service_stats *x;
-	struct res r;
-	size_t i;
-
-	if (ensure_conn(g, err, errlen) == -1 ||
-	    run(g, ST_STATS, NULL, &r, err, errlen,
-	    "reading service statistics") == -1)
-		return -1;
-	if (r.nrows > 0)
-		*v = xcalloc(r.nrows, sizeof(**v));
-	for (i = 0; i < r.nrows; i++) {
-		x = &(*v)[i];
-		x->service = get_strdup(&r, i, 0);
-		x->targets = get_int(&r, i, 1);
-		x->up = get_int(&r, i, 2);
-		x->rounds_total = get_int(&r, i, 3);
-		x->scrapes_total = get_int(&r, i, 4);
-		x->scrape_failures_total = get_int(&r, i, 5);
-		x->last_round_ms = cell(&r, i, 6) ? strtod(cell(&r, i, 6),
-		    NULL) : 0;
-		x->last_round_at = get_time(&r, i, 7);
-	}
-	*n = r.nrows;
-	res_release(&r);
-	return 0;
-}
 
 static int
 my_generation(struct db *db, int64_t *gen, char *err, size_t errlen)
@@ -1690,6 +1340,11 @@ multi_get(struct my *g, int kind, size_t n, char *err, size_t errlen)
 	char *q;
 	size_t i;
 
+	for (i = 0; i < SQL_SLOTS; i++) {
+		if (g->qst[i] != NULL && g->c != NULL && !g->broken)
+			mysql_stmt_close(g->qst[i]);
+		g->qst[i] = NULL;
+	}
 	for (i = 0; i < MULTI_CACHE; i++) {
 		m = &g->multi[i];
 		if (m->st != NULL && m->kind == kind && m->n == n) {
@@ -2206,14 +1861,138 @@ bad:
 	return -1;
 }
 
+/* -- The driver of the store (sql.h). */
+
+/* A slot's result, read whole, and the row sql_next reached. */
+struct sql_rows {
+	struct res	r;
+	size_t		row;
+};
+
+static struct sql_rows *
+drv_run(struct db *db, int slot, const char *q, const struct sql_value *v,
+    size_t n, char *err, size_t errlen, const char *what)
+{
+	struct my *g = MY(db);
+	struct params p = { 0 };
+	struct sql_rows *rows;
+	size_t i;
+	int rc;
+
+	if (!g->in_txn && ensure_conn(g, err, errlen) == -1)
+		return NULL;
+	if (g->qst[slot] == NULL &&
+	    (g->qst[slot] = prepare(g, q, err, errlen, what)) == NULL)
+		return NULL;
+	if ((rows = g->q[slot]) == NULL)
+		rows = g->q[slot] = xcalloc(1, sizeof(*rows));
+	for (i = 0; i < n; i++) {
+		switch (v[i].type) {
+		case SQL_NULL:
+			p_text(&p, NULL);
+			break;
+		case SQL_INT:
+			p_int(&p, v[i].i);
+			break;
+		case SQL_DOUBLE:
+			p_double(&p, v[i].d);
+			break;
+		case SQL_TEXT:
+			p_text(&p, v[i].s);
+			break;
+		}
+	}
+	rc = execute(g, g->qst[slot], &p, &rows->r, err, errlen, what);
+	p_release(&p);
+	if (rc == -1)
+		return NULL;
+	rows->row = 0;
+	return rows;
+}
+
+static int
+drv_next(struct db *db, struct sql_rows *r, char *err, size_t errlen,
+    const char *what)
+{
+	if (r->row >= r->r.nrows)
+		return 0;
+	r->row++;
+	return 1;
+}
+
+static const char *
+drv_text(struct sql_rows *r, int i)
+{
+	return cell(&r->r, r->row - 1, (size_t)i);
+}
+
+static int
+drv_null(struct sql_rows *r, int i)
+{
+	return drv_text(r, i) == NULL;
+}
+
+static int64_t
+drv_integer(struct sql_rows *r, int i)
+{
+	return get_int(&r->r, r->row - 1, (size_t)i);
+}
+
+static double
+drv_real(struct sql_rows *r, int i)
+{
+	const char *v = drv_text(r, i);
+
+	return v != NULL ? strtod(v, NULL) : 0;
+}
+
+static int64_t
+drv_changes(struct db *db, struct sql_rows *r)
+{
+	return (int64_t)r->r.affected;
+}
+
+static void
+drv_done(struct db *db, struct sql_rows *r)
+{
+	res_release(&r->r);
+}
+
+static int
+drv_read_begin(struct db *db, int *own, char *err, size_t errlen)
+{
+	return read_begin(MY(db), own, err, errlen);
+}
+
+static void
+drv_read_end(struct db *db, int own, int ok)
+{
+	if (ok)
+		read_end(MY(db), own);
+	else if (own)
+		quiet_rollback(MY(db));
+}
+
+static const struct sql_driver my_driver = {
+	.name = "mysql",
+	.hashed_ids = 1,
+	.quote = '`',
+	.run = drv_run,
+	.next = drv_next,
+	.null = drv_null,
+	.text = drv_text,
+	.integer = drv_integer,
+	.real = drv_real,
+	.changes = drv_changes,
+	.done = drv_done,
+	.read_begin = drv_read_begin,
+	.read_end = drv_read_end,
+};
+
 static const struct db_ops my_ops = {
 	.name = "mysql",
 	.close = my_close,
-	.services = my_services,
-	.service_exists = my_service_exists,
-	.errors = my_errors,
 	.resolve = my_resolve,
-	.targets = my_targets,
 	.begin = my_begin,
 	.commit = my_commit,
 	.rollback = my_rollback,
@@ -2229,12 +2008,7 @@ static const struct db_ops my_ops = {
 	.occurrences_trim = my_occurrences_trim,
 	.minute_add = my_minute_add,
 	.replay = 1,
-	.error_one = my_error_one,
 	.set_status = my_set_status,
-	.bucket_rows = my_bucket_rows,
-	.instances = my_instances,
-	.metrics = my_metrics,
-	.service_stats = my_service_stats,
 	.generation = my_generation,
 	.counts_put = my_counts_put,
 	.hour_add = my_hour_add,

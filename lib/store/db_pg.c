@@ -122,13 +122,7 @@ static const char *const migrations[] = {
 #define SCHEMA_VERSION	((int)(sizeof(migrations) / sizeof(migrations[0])))
 
 enum {
-	ST_SERVICES,
-	ST_SERVICE_EXISTS,
-	ST_ERRORS,
-	ST_ERRORS_ALL,
-	ST_OCCS,
 	ST_RESOLVE,
-	ST_TARGETS,
 	ST_SERVICE_TOUCH,
 	ST_TARGETS_MARK,
 	ST_TARGET_PUT,
@@ -140,15 +134,7 @@ enum {
 	ST_OCC_ADD,
 	ST_OCC_TRIM,
 	ST_MINUTE_ADD,
-	ST_ERROR_ONE,
 	ST_SET_STATUS,
-	ST_MINUTES,
-	ST_MINUTES_KEY,
-	ST_HOURS,
-	ST_HOURS_KEY,
-	ST_INSTANCES,
-	ST_METRICS,
-	ST_STATS,
 	ST_GENERATION,
 	ST_COUNTS_PUT,
 	ST_HOUR_ADD,
@@ -164,16 +150,6 @@ enum {
 	ST_COUNT_
 };
 
-#define ERROR_COLS \
-	"key, total_count, severity, " \
-	"COALESCE(created_at, first_seen, inserted), " \
-	"COALESCE(last_seen, created_at, first_seen, inserted), " \
-	"status, regressed, regressed_at, " \
-	"COALESCE(first_seen, created_at, inserted) "
-#define ERROR_ORDER \
-	" ORDER BY COALESCE(last_seen, created_at, first_seen, inserted)" \
-	" DESC," \
-	" key"
 /* Bumps the generation in the same statement as a change from serve. */
 #define BUMP_IF(cte) \
 	", g AS (UPDATE periskop_meta SET generation = generation + 1" \
@@ -183,21 +159,9 @@ enum {
 	" THEN excluded.last_raw - " t ".last_raw ELSE excluded.last_raw END"
 
 static const char *const sql[ST_COUNT_] = {
-	[ST_SERVICES] = "SELECT name FROM services ORDER BY name",
-	[ST_SERVICE_EXISTS] = "SELECT 1 FROM services WHERE name = $1",
-	[ST_ERRORS] = "SELECT " ERROR_COLS "FROM errors WHERE service = $1"
-	    " AND status <> 'resolved'" ERROR_ORDER,
-	[ST_ERRORS_ALL] = "SELECT " ERROR_COLS "FROM errors WHERE service = $1"
-	    ERROR_ORDER,
-	[ST_OCCS] = "SELECT uuid, timestamp, severity, error_json, http_json"
-	    " FROM occurrences WHERE service = $1 AND key = $2"
-	    " ORDER BY timestamp DESC, uuid DESC LIMIT $3",
 	[ST_RESOLVE] = "WITH u AS (UPDATE errors SET status = 'resolved',"
 	    " resolved_at = $3 WHERE service = $1 AND key = $2 RETURNING 1)"
 	    BUMP_IF("u") " SELECT count(*) FROM u",
-	[ST_TARGETS] = "SELECT service, address, url, endpoint, up,"
-	    " last_scrape, duration_ms, last_error FROM targets"
-	    " ORDER BY service, address",
 	[ST_SERVICE_TOUCH] = "INSERT INTO services (name, created)"
 	    " VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
 	[ST_TARGETS_MARK] = "UPDATE targets SET seen_in_targets = 0"
@@ -259,41 +223,12 @@ static const char *const sql[ST_COUNT_] = {
 	    " minute, count) VALUES ($1, $2, $3, $4)"
 	    " ON CONFLICT (service, key, minute) DO UPDATE SET"
 	    " count = m.count + excluded.count",
-	[ST_ERROR_ONE] = "SELECT " ERROR_COLS "FROM errors WHERE service = $1"
-	    " AND key = $2",
 	[ST_SET_STATUS] = "WITH u AS (UPDATE errors SET status = $3,"
 	    " resolved_at = CASE WHEN $3 = 'resolved' THEN $4::bigint"
 	    " ELSE NULL END,"
 	    " regressed = CASE WHEN $3 = 'unresolved' THEN regressed ELSE 0"
 	    " END WHERE service = $1 AND key = $2 RETURNING 1)"
 	    BUMP_IF("u") " SELECT count(*) FROM u",
-	[ST_MINUTES] = "SELECT minute, SUM(count) FROM error_minutes"
-	    " WHERE service = $1 AND minute >= $2 GROUP BY minute",
-	[ST_MINUTES_KEY] = "SELECT minute, count FROM error_minutes"
-	    " WHERE service = $1 AND minute >= $2 AND key = $3",
-	[ST_HOURS] = "SELECT hour, SUM(count) FROM error_hours"
-	    " WHERE service = $1 AND hour >= $2 GROUP BY hour",
-	[ST_HOURS_KEY] = "SELECT hour, count FROM error_hours"
-	    " WHERE service = $1 AND hour >= $2 AND key = $3",
-	[ST_INSTANCES] = "SELECT t, SUM(accumulated),"
-	    " (array_agg(last_raw ORDER BY COALESCE(updated, 0) DESC))[1]"
-	    " FROM (SELECT COALESCE(target, target_id) AS t, accumulated,"
-	    " last_raw, updated FROM target_counts"
-	    " WHERE service = $1 AND key = $2) x GROUP BY t ORDER BY t",
-	[ST_METRICS] = "SELECT c.service, COALESCE(c.target, c.target_id),"
-	    " c.key, e.severity, SUM(c.accumulated) FROM target_counts c"
-	    " JOIN errors e ON e.service = c.service AND e.key = c.key"
-	    " GROUP BY c.service, COALESCE(c.target, c.target_id), c.key,"
-	    " e.severity ORDER BY 1, 2, 3",
-	[ST_STATS] = "SELECT s.name,"
-	    " (SELECT COUNT(*) FROM targets t WHERE t.service = s.name),"
-	    " (SELECT COUNT(*) FROM targets t WHERE t.service = s.name"
-	    "   AND t.up = 1),"
-	    " COALESCE(st.rounds_total, 0), COALESCE(st.scrapes_total, 0),"
-	    " COALESCE(st.scrape_failures_total, 0),"
-	    " COALESCE(st.last_round_ms, 0), st.last_round_at"
-	    " FROM services s LEFT JOIN service_stats st"
-	    " ON st.service = s.name ORDER BY s.name",
 	[ST_GENERATION] = "SELECT generation FROM periskop_meta WHERE id = 1",
 	/* SET reads the old row: last_delta is this scrape's delta. */
 	[ST_COUNTS_PUT] = "INSERT INTO target_counts AS c (service,"
@@ -364,12 +299,20 @@ static const char *const sql[ST_COUNT_] = {
 	    " AND COALESCE(updated, last_scrape, 0) < $1",
 };
 
+/* A slot's result, and the row sql_next reached. */
+struct sql_rows {
+	PGresult	*r;
+	int		 row;
+};
+
 struct pg {
 	struct db	 base;		/* first: the handle db.c sees */
 	PGconn		*c;
 	char		*conninfo;
 	char		*name;		/* for messages, without a password */
 	char		 prepared[ST_COUNT_];
+	char		 qprepared[SQL_SLOTS];
+	struct sql_rows	 q[SQL_SLOTS];
 	int		 in_txn;
 };
 
@@ -381,6 +324,7 @@ struct params {
 };
 
 static const struct db_ops pg_ops;
+static const struct sql_driver pg_driver;
 
 static struct pg *
 PG(struct db *db)
@@ -547,13 +491,6 @@ get_time(const PGresult *r, int row, int col)
 	return get_int(r, row, col);
 }
 
-static char *
-get_strdup(const PGresult *r, int row, int col)
-{
-	if (PQgetisnull(r, row, col))
-		return NULL;
-	return xstrdup(PQgetvalue(r, row, col));
-}
 
 static enum severity
 get_severity(const PGresult *r, int row, int col)
@@ -577,6 +514,7 @@ ensure_conn(struct pg *g, char *err, size_t errlen)
 		return 0;
 	PQreset(g->c);
 	memset(g->prepared, 0, sizeof(g->prepared));
+	memset(g->qprepared, 0, sizeof(g->qprepared));
 	g->in_txn = 0;
 	if (PQstatus(g->c) == CONNECTION_OK)
 		return 0;
@@ -684,6 +622,7 @@ db_pg_open(const char *uri, int *transient, char *err, size_t errlen)
 		uri += 9;
 	g = xcalloc(1, sizeof(*g));
 	g->base.ops = &pg_ops;
+	g->base.drv = &pg_driver;
 	g->conninfo = xstrdup(uri);
 	/* Later keywords win only when the string does not set them. */
 	vals[0] = uri;
@@ -719,92 +658,9 @@ db_pg_open(const char *uri, int *transient, char *err, size_t errlen)
 
 /* -- Reading. */
 
-static int
-pg_services(struct db *db, char ***names, size_t *n, char *err, size_t errlen)
-{
-	struct pg *g = PG(db);
-	PGresult *r;
-	int i;
 
-	*names = NULL;
-	*n = 0;
-	if (ensure_conn(g, err, errlen) == -1 ||
-	    (r = run(g, ST_SERVICES, NULL, err, errlen,
-	    "listing services")) == NULL)
-		return -1;
-	*names = xcalloc((size_t)PQntuples(r) + 1, sizeof(**names));
-	for (i = 0; i < PQntuples(r); i++)
-		(*names)[i] = get_strdup(r, i, 0);
-	*n = (size_t)PQntuples(r);
-	PQclear(r);
-	return 0;
-}
 
-static int
-pg_service_exists(struct db *db, const char *service, char *err,
-    size_t errlen)
-{
-	struct pg *g = PG(db);
-	struct params p = { .n = 0 };
-	PGresult *r;
-	int found;
 
-	p_text(&p, service);
-	if (ensure_conn(g, err, errlen) == -1 ||
-	    (r = run(g, ST_SERVICE_EXISTS, &p, err, errlen,
-	    "looking up a service")) == NULL)
-		return -1;
-	found = PQntuples(r) > 0;
-	PQclear(r);
-	return found;
-}
-
-/* Fills e from row i of an ERROR_COLS result. */
-static void
-error_from(struct db_error *e, const PGresult *r, int i)
-{
-	memset(e, 0, sizeof(*e));
-	e->key = get_strdup(r, i, 0);
-	e->total_count = get_int(r, i, 1);
-	e->severity = get_severity(r, i, 2);
-	e->created_at = get_time(r, i, 3);
-	e->last_seen = get_time(r, i, 4);
-	e->status = get_strdup(r, i, 5);
-	e->regressed = (int)get_int(r, i, 6);
-	e->regressed_at = get_time(r, i, 7);
-	e->first_seen = get_time(r, i, 8);
-}
-
-static int
-load_occurrences(struct pg *g, const char *service, struct db_error *e,
-    size_t nocc, char *err, size_t errlen)
-{
-	struct params p = { .n = 0 };
-	struct db_occurrence *o;
-	PGresult *r;
-	int i;
-
-	if (nocc == 0)
-		return 0;
-	p_text(&p, service);
-	p_text(&p, e->key);
-	p_int(&p, nocc > INT64_MAX ? INT64_MAX : (int64_t)nocc);
-	if ((r = run(g, ST_OCCS, &p, err, errlen,
-	    "listing occurrences")) == NULL)
-		return -1;
-	if (PQntuples(r) > 0)
-		e->occ = xcalloc((size_t)PQntuples(r), sizeof(*e->occ));
-	for (i = 0; i < PQntuples(r); i++) {
-		o = &e->occ[e->nocc++];
-		o->uuid = get_strdup(r, i, 0);
-		o->timestamp = get_int(r, i, 1);
-		o->severity = get_severity(r, i, 2);
-		o->error_json = get_strdup(r, i, 3);
-		o->http_json = get_strdup(r, i, 4);
-	}
-	PQclear(r);
-	return 0;
-}
 
 /* One snapshot for reads that take several statements. */
 static int
@@ -821,77 +677,8 @@ read_begin(struct pg *g, int *own, char *err, size_t errlen)
 	return 0;
 }
 
-static void
-read_end(struct pg *g, int own)
-{
-	if (own)
-		PQclear(PQexec(g->c, "COMMIT"));
-}
 
-static int
-pg_errors(struct db *db, const char *service, size_t nocc, int with_resolved,
-    struct db_error_list *l, char *err, size_t errlen)
-{
-	struct pg *g = PG(db);
-	struct params p = { .n = 0 };
-	PGresult *r;
-	size_t i;
-	int own;
 
-	if (read_begin(g, &own, err, errlen) == -1)
-		return -1;
-	p_text(&p, service);
-	if ((r = run(g, with_resolved ? ST_ERRORS_ALL : ST_ERRORS, &p, err,
-	    errlen, "listing errors")) == NULL)
-		goto bad;
-	if (PQntuples(r) > 0)
-		l->v = xcalloc((size_t)PQntuples(r), sizeof(*l->v));
-	for (i = 0; i < (size_t)PQntuples(r); i++)
-		error_from(&l->v[l->n++], r, (int)i);
-	PQclear(r);
-	for (i = 0; i < l->n; i++)
-		if (load_occurrences(g, service, &l->v[i], nocc, err,
-		    errlen) == -1)
-			goto bad;
-	read_end(g, own);
-	return 0;
-bad:
-	if (own)
-		PQclear(PQexec(g->c, "ROLLBACK"));
-	db_error_list_release(l);
-	return -1;
-}
-
-static int
-pg_error_one(struct db *db, const char *service, const char *key,
-    size_t nocc, struct db_error *e, char *err, size_t errlen)
-{
-	struct pg *g = PG(db);
-	struct params p = { .n = 0 };
-	PGresult *r;
-	int own, found;
-
-	if (read_begin(g, &own, err, errlen) == -1)
-		return -1;
-	p_text(&p, service);
-	p_text(&p, key);
-	if ((r = run(g, ST_ERROR_ONE, &p, err, errlen,
-	    "reading an error")) == NULL)
-		goto bad;
-	found = PQntuples(r) > 0;
-	if (found)
-		error_from(e, r, 0);
-	PQclear(r);
-	if (found && load_occurrences(g, service, e, nocc, err, errlen) == -1)
-		goto bad;
-	read_end(g, own);
-	return found;
-bad:
-	if (own)
-		PQclear(PQexec(g->c, "ROLLBACK"));
-	db_error_release(e);
-	return -1;
-}
 
 /* Runs a statement whose one row holds a count of changed rows. */
 static int
@@ -937,149 +724,10 @@ pg_set_status(struct db *db, const char *service, const char *key,
 	    "setting an error's status");
 }
 
-static int
-pg_targets(struct db *db, struct db_target_list *l, char *err, size_t errlen)
-{
-	struct pg *g = PG(db);
-	struct db_target_info *t;
-	PGresult *r;
-	int i;
 
-	if (ensure_conn(g, err, errlen) == -1 ||
-	    (r = run(g, ST_TARGETS, NULL, err, errlen,
-	    "listing targets")) == NULL)
-		return -1;
-	if (PQntuples(r) > 0)
-		l->v = xcalloc((size_t)PQntuples(r), sizeof(*l->v));
-	for (i = 0; i < PQntuples(r); i++) {
-		t = &l->v[l->n++];
-		t->service = get_strdup(r, i, 0);
-		t->address = get_strdup(r, i, 1);
-		t->url = get_strdup(r, i, 2);
-		t->endpoint = get_strdup(r, i, 3);
-		if (t->endpoint == NULL)
-			t->endpoint = xstrdup("/errors");
-		t->up = PQgetisnull(r, i, 4) ? -1 : get_int(r, i, 4) != 0;
-		t->last_scrape = get_time(r, i, 5);
-		t->duration_ms = PQgetisnull(r, i, 6) ? 0 :
-		    strtod(PQgetvalue(r, i, 6), NULL);
-		t->last_error = get_strdup(r, i, 7);
-	}
-	PQclear(r);
-	return 0;
-}
 
-static int
-pg_bucket_rows(struct db *db, const char *service, const char *key,
-    int hourly, int64_t since, void (*fn)(int64_t, int64_t, void *),
-    void *arg, char *err, size_t errlen)
-{
-	struct pg *g = PG(db);
-	struct params p = { .n = 0 };
-	PGresult *r;
-	int id, i;
 
-	if (hourly)
-		id = key != NULL ? ST_HOURS_KEY : ST_HOURS;
-	else
-		id = key != NULL ? ST_MINUTES_KEY : ST_MINUTES;
-	p_text(&p, service);
-	p_int(&p, since);
-	if (key != NULL)
-		p_text(&p, key);
-	if (ensure_conn(g, err, errlen) == -1 ||
-	    (r = run(g, id, &p, err, errlen,
-	    "reading counts over time")) == NULL)
-		return -1;
-	for (i = 0; i < PQntuples(r); i++)
-		fn(get_int(r, i, 0), get_int(r, i, 1), arg);
-	PQclear(r);
-	return 0;
-}
 
-static int
-pg_instances(struct db *db, const char *service, const char *key,
-    struct db_instance **v, size_t *n, char *err, size_t errlen)
-{
-	struct pg *g = PG(db);
-	struct params p = { .n = 0 };
-	PGresult *r;
-	int i;
-
-	p_text(&p, service);
-	p_text(&p, key);
-	if (ensure_conn(g, err, errlen) == -1 ||
-	    (r = run(g, ST_INSTANCES, &p, err, errlen,
-	    "listing instances")) == NULL)
-		return -1;
-	if (PQntuples(r) > 0)
-		*v = xcalloc((size_t)PQntuples(r), sizeof(**v));
-	for (i = 0; i < PQntuples(r); i++) {
-		(*v)[i].target = get_strdup(r, i, 0);
-		(*v)[i].count = get_int(r, i, 1);
-		(*v)[i].last_raw = get_int(r, i, 2);
-	}
-	*n = (size_t)PQntuples(r);
-	PQclear(r);
-	return 0;
-}
-
-static int
-pg_metrics(struct db *db, int (*fn)(const struct db_metric *, void *),
-    void *arg, char *err, size_t errlen)
-{
-	struct pg *g = PG(db);
-	struct db_metric m;
-	PGresult *r;
-	int i;
-
-	if (ensure_conn(g, err, errlen) == -1 ||
-	    (r = run(g, ST_METRICS, NULL, err, errlen,
-	    "reading metrics")) == NULL)
-		return -1;
-	for (i = 0; i < PQntuples(r); i++) {
-		m.service = PQgetvalue(r, i, 0);
-		m.target = PQgetvalue(r, i, 1);
-		m.key = PQgetvalue(r, i, 2);
-		m.severity = get_severity(r, i, 3);
-		m.count = get_int(r, i, 4);
-		if (fn(&m, arg) != 0)
-			break;
-	}
-	PQclear(r);
-	return 0;
-}
-
-static int
-pg_service_stats(struct db *db, struct db_service_stats **v, size_t *n,
-    char *err, size_t errlen)
-{
-	struct pg *g = PG(db);
-	struct db_service_stats *x;
-	PGresult *r;
-	int i;
-
-	if (ensure_conn(g, err, errlen) == -1 ||
-	    (r = run(g, ST_STATS, NULL, err, errlen,
-	    "reading service statistics")) == NULL)
-		return -1;
-	if (PQntuples(r) > 0)
-		*v = xcalloc((size_t)PQntuples(r), sizeof(**v));
-	for (i = 0; i < PQntuples(r); i++) {
-		x = &(*v)[i];
-		x->service = get_strdup(r, i, 0);
-		x->targets = get_int(r, i, 1);
-		x->up = get_int(r, i, 2);
-		x->rounds_total = get_int(r, i, 3);
-		x->scrapes_total = get_int(r, i, 4);
-		x->scrape_failures_total = get_int(r, i, 5);
-		x->last_round_ms = strtod(PQgetvalue(r, i, 6), NULL);
-		x->last_round_at = get_time(r, i, 7);
-	}
-	*n = (size_t)PQntuples(r);
-	PQclear(r);
-	return 0;
-}
 
 static int
 pg_generation(struct db *db, int64_t *gen, char *err, size_t errlen)
@@ -1610,14 +1258,161 @@ bad:
 	return -1;
 }
 
+/* -- The driver of the store (sql.h). */
+
+/* The store's "?" placeholders as PostgreSQL's "$1", "$2"... */
+static char *
+numbered(const char *q)
+{
+	struct buf b;
+	int n = 0, quoted = 0;
+
+	buf_init(&b);
+	for (; *q != '\0'; q++) {
+		if (*q == '\'')
+			quoted = !quoted;
+		if (*q == '?' && !quoted)
+			buf_addf(&b, "$%d", ++n);
+		else
+			buf_addc(&b, *q);
+	}
+	return buf_detach(&b, NULL);
+}
+
+static struct sql_rows *
+drv_run(struct db *db, int slot, const char *q, const struct sql_value *v,
+    size_t n, char *err, size_t errlen, const char *what)
+{
+	struct pg *g = PG(db);
+	struct sql_rows *rows = &g->q[slot];
+	struct params p = { .n = 0 };
+	PGresult *r;
+	ExecStatusType s;
+	char name[16], *text;
+	size_t i;
+
+	if (!g->in_txn && ensure_conn(g, err, errlen) == -1)
+		return NULL;
+	snprintf(name, sizeof(name), "q%d", slot);
+	if (!g->qprepared[slot]) {
+		text = numbered(q);
+		r = PQprepare(g->c, name, text, 0, NULL);
+		free(text);
+		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+			fail(g, r, err, errlen, what);
+			PQclear(r);
+			return NULL;
+		}
+		PQclear(r);
+		g->qprepared[slot] = 1;
+	}
+	for (i = 0; i < n && i < sizeof(p.v) / sizeof(p.v[0]); i++) {
+		switch (v[i].type) {
+		case SQL_NULL:
+			p_text(&p, NULL);
+			break;
+		case SQL_INT:
+			p_int(&p, v[i].i);
+			break;
+		case SQL_DOUBLE:
+			p_double(&p, v[i].d);
+			break;
+		case SQL_TEXT:
+			p_text(&p, v[i].s);
+			break;
+		}
+	}
+	r = PQexecPrepared(g->c, name, p.n, p.v, NULL, NULL, 0);
+	s = PQresultStatus(r);
+	if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
+		fail(g, r, err, errlen, what);
+		PQclear(r);
+		return NULL;
+	}
+	rows->r = r;
+	rows->row = -1;
+	return rows;
+}
+
+static int
+drv_next(struct db *db, struct sql_rows *r, char *err, size_t errlen,
+    const char *what)
+{
+	return ++r->row < PQntuples(r->r);
+}
+
+static int
+drv_null(struct sql_rows *r, int i)
+{
+	return PQgetisnull(r->r, r->row, i);
+}
+
+static const char *
+drv_text(struct sql_rows *r, int i)
+{
+	if (PQgetisnull(r->r, r->row, i))
+		return NULL;
+	return PQgetvalue(r->r, r->row, i);
+}
+
+static int64_t
+drv_integer(struct sql_rows *r, int i)
+{
+	return strtoll(PQgetvalue(r->r, r->row, i), NULL, 10);
+}
+
+static double
+drv_real(struct sql_rows *r, int i)
+{
+	return strtod(PQgetvalue(r->r, r->row, i), NULL);
+}
+
+static int64_t
+drv_changes(struct db *db, struct sql_rows *r)
+{
+	return strtoll(PQcmdTuples(r->r), NULL, 10);
+}
+
+static void
+drv_done(struct db *db, struct sql_rows *r)
+{
+	PQclear(r->r);
+	r->r = NULL;
+}
+
+static int
+drv_read_begin(struct db *db, int *own, char *err, size_t errlen)
+{
+	return read_begin(PG(db), own, err, errlen);
+}
+
+static void
+drv_read_end(struct db *db, int own, int ok)
+{
+	if (own)
+		PQclear(PQexec(PG(db)->c, ok ? "COMMIT" : "ROLLBACK"));
+}
+
+static const struct sql_driver pg_driver = {
+	.name = "postgres",
+	.hashed_ids = 0,
+	.quote = '"',
+	.run = drv_run,
+	.next = drv_next,
+	.null = drv_null,
+	.text = drv_text,
+	.integer = drv_integer,
+	.real = drv_real,
+	.changes = drv_changes,
+	.done = drv_done,
+	.read_begin = drv_read_begin,
+	.read_end = drv_read_end,
+};
+
 static const struct db_ops pg_ops = {
 	.name = "postgres",
 	.close = pg_close,
-	.services = pg_services,
-	.service_exists = pg_service_exists,
-	.errors = pg_errors,
 	.resolve = pg_resolve,
-	.targets = pg_targets,
 	.begin = pg_begin,
 	.commit = pg_commit,
 	.rollback = pg_rollback,
@@ -1633,12 +1428,7 @@ static const struct db_ops pg_ops = {
 	.occurrences_trim = pg_occurrences_trim,
 	.minute_add = pg_minute_add,
 	.replay = 1,
-	.error_one = pg_error_one,
 	.set_status = pg_set_status,
-	.bucket_rows = pg_bucket_rows,
-	.instances = pg_instances,
-	.metrics = pg_metrics,
-	.service_stats = pg_service_stats,
 	.generation = pg_generation,
 	.counts_put = pg_counts_put,
 	.hour_add = pg_hour_add,

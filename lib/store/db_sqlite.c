@@ -121,13 +121,7 @@ enum {
 	ST_BEGIN,
 	ST_COMMIT,
 	ST_ROLLBACK,
-	ST_SERVICES,
-	ST_SERVICE_EXISTS,
-	ST_ERRORS,
-	ST_ERRORS_ALL,
-	ST_OCCS,
 	ST_RESOLVE,
-	ST_TARGETS,
 	ST_SERVICE_TOUCH,
 	ST_TARGETS_MARK,
 	ST_TARGET_PUT,
@@ -141,15 +135,7 @@ enum {
 	ST_OCC_ADD,
 	ST_OCC_TRIM,
 	ST_MINUTE_ADD,
-	ST_ERROR_ONE,
 	ST_SET_STATUS,
-	ST_MINUTES,
-	ST_MINUTES_KEY,
-	ST_HOURS,
-	ST_HOURS_KEY,
-	ST_INSTANCES,
-	ST_METRICS,
-	ST_STATS,
 	ST_VERSION,
 	ST_COUNTS_PUT,
 	ST_HOUR_ADD,
@@ -162,66 +148,17 @@ enum {
 	ST_COUNT_
 };
 
-#define ERROR_COLS \
-	"key, total_count, severity, " \
-	"COALESCE(created_at, first_seen, inserted), " \
-	"COALESCE(last_seen, created_at, first_seen, inserted), " \
-	"status, regressed, regressed_at, " \
-	"COALESCE(first_seen, created_at, inserted) "
-#define ERROR_ORDER \
-	" ORDER BY COALESCE(last_seen, created_at, first_seen, inserted)" \
-	" DESC," \
-	" key"
-
 static const char *const sql[ST_COUNT_] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
-	[ST_SERVICES] = "SELECT name FROM services ORDER BY name",
-	[ST_SERVICE_EXISTS] = "SELECT 1 FROM services WHERE name = ?1",
-	[ST_ERRORS] = "SELECT " ERROR_COLS "FROM errors WHERE service = ?1"
-	    " AND status <> 'resolved'" ERROR_ORDER,
-	[ST_ERRORS_ALL] = "SELECT " ERROR_COLS "FROM errors WHERE service = ?1"
-	    ERROR_ORDER,
-	[ST_OCCS] = "SELECT uuid, timestamp, severity, error_json, http_json"
-	    " FROM occurrences WHERE service = ?1 AND key = ?2"
-	    " ORDER BY timestamp DESC, uuid DESC LIMIT ?3",
 	[ST_RESOLVE] = "UPDATE errors SET status = 'resolved',"
 	    " resolved_at = ?3 WHERE service = ?1 AND key = ?2",
-	[ST_ERROR_ONE] = "SELECT " ERROR_COLS "FROM errors WHERE service = ?1"
-	    " AND key = ?2",
 	[ST_SET_STATUS] = "UPDATE errors SET status = ?3,"
 	    " resolved_at = CASE WHEN ?3 = 'resolved' THEN ?4 ELSE NULL END,"
 	    " regressed = CASE WHEN ?3 = 'unresolved' THEN regressed ELSE 0"
 	    " END WHERE service = ?1 AND key = ?2",
-	[ST_MINUTES] = "SELECT minute, SUM(count) FROM error_minutes"
-	    " WHERE service = ?1 AND minute >= ?2 GROUP BY minute",
-	[ST_MINUTES_KEY] = "SELECT minute, count FROM error_minutes"
-	    " WHERE service = ?1 AND key = ?3 AND minute >= ?2",
-	[ST_HOURS] = "SELECT hour, SUM(count) FROM error_hours"
-	    " WHERE service = ?1 AND hour >= ?2 GROUP BY hour",
-	[ST_HOURS_KEY] = "SELECT hour, count FROM error_hours"
-	    " WHERE service = ?1 AND key = ?3 AND hour >= ?2",
 	/* The bare last_raw comes from the row MAX(updated) picked. */
-	[ST_INSTANCES] = "SELECT COALESCE(target, target_id),"
-	    " SUM(accumulated), last_raw, MAX(COALESCE(updated, 0))"
-	    " FROM target_counts WHERE service = ?1 AND key = ?2"
-	    " GROUP BY COALESCE(target, target_id)"
-	    " ORDER BY COALESCE(target, target_id)",
-	[ST_METRICS] = "SELECT c.service, COALESCE(c.target, c.target_id),"
-	    " c.key, e.severity, SUM(c.accumulated) FROM target_counts c"
-	    " JOIN errors e ON e.service = c.service AND e.key = c.key"
-	    " GROUP BY c.service, COALESCE(c.target, c.target_id), c.key"
-	    " ORDER BY 1, 2, 3",
-	[ST_STATS] = "SELECT s.name,"
-	    " (SELECT COUNT(*) FROM targets t WHERE t.service = s.name),"
-	    " (SELECT COUNT(*) FROM targets t WHERE t.service = s.name"
-	    "   AND t.up = 1),"
-	    " COALESCE(st.rounds_total, 0), COALESCE(st.scrapes_total, 0),"
-	    " COALESCE(st.scrape_failures_total, 0),"
-	    " COALESCE(st.last_round_ms, 0), st.last_round_at"
-	    " FROM services s LEFT JOIN service_stats st"
-	    " ON st.service = s.name ORDER BY s.name",
 	[ST_VERSION] = "PRAGMA data_version",
 	/*
 	 * SQLite buffers RETURNING rows in a temporary table, which costs
@@ -259,9 +196,6 @@ static const char *const sql[ST_COUNT_] = {
 	    " WHERE l.service = target_counts.service) - ?2",
 	[ST_PRUNE_TARGETS] = "DELETE FROM targets WHERE seen_in_targets = 0"
 	    " AND COALESCE(updated, last_scrape, 0) < ?1",
-	[ST_TARGETS] = "SELECT service, address, url, endpoint, up,"
-	    " last_scrape, duration_ms, last_error FROM targets"
-	    " ORDER BY service, address",
 	[ST_SERVICE_TOUCH] = "INSERT INTO services (name, created)"
 	    " VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
 	[ST_TARGETS_MARK] = "UPDATE targets SET seen_in_targets = 0"
@@ -328,15 +262,23 @@ static const char *const sql[ST_COUNT_] = {
 	    " count = count + excluded.count",
 };
 
+/* A slot's statement, stepped once by run so that it has run. */
+struct sql_rows {
+	sqlite3_stmt	*st;
+	int		 pending;	/* the first step's code, or 0 */
+};
+
 struct sq {
 	struct db	 base;		/* first: the handle db.c sees */
 	sqlite3		*h;
 	char		*path;
 	sqlite3_stmt	*st[ST_COUNT_];
+	struct sql_rows	 q[SQL_SLOTS];	/* the store's statements */
 	int64_t		 commits;	/* this connection's own changes */
 };
 
 static const struct db_ops sqlite_ops;
+static const struct sql_driver sqlite_driver;
 
 static struct sq *
 SQ(struct db *db)
@@ -403,15 +345,6 @@ col_time(sqlite3_stmt *st, int i)
 	return sqlite3_column_int64(st, i);
 }
 
-static char *
-col_strdup(sqlite3_stmt *st, int i)
-{
-	const unsigned char *v;
-
-	if ((v = sqlite3_column_text(st, i)) == NULL)
-		return NULL;
-	return xstrdup((const char *)v);
-}
 
 static enum severity
 col_severity(sqlite3_stmt *st, int i)
@@ -573,6 +506,8 @@ sq_close(struct db *db)
 
 	for (i = 0; i < ST_COUNT_; i++)
 		sqlite3_finalize(s->st[i]);
+	for (i = 0; i < SQL_SLOTS; i++)
+		sqlite3_finalize(s->q[i].st);
 	sqlite3_close(s->h);
 	free(s->path);
 	free(s);
@@ -590,6 +525,7 @@ db_sqlite_open(const char *path, int *transient, char *err, size_t errlen)
 	memory = strcmp(path, ":memory:") == 0;
 	s = xcalloc(1, sizeof(*s));
 	s->base.ops = &sqlite_ops;
+	s->base.drv = &sqlite_driver;
 	s->path = xstrdup(memory ? "memory:" : path);
 	rc = sqlite3_open_v2(path, &s->h, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
@@ -638,148 +574,9 @@ bad:
 
 /* -- Reading. */
 
-static int
-sq_services(struct db *db, char ***names, size_t *n, char *err, size_t errlen)
-{
-	struct sq *s = SQ(db);
-	sqlite3_stmt *st;
-	char **v = NULL;
-	size_t cnt = 0, cap = 0;
-	int rc;
 
-	*names = NULL;
-	*n = 0;
-	if ((st = stmt(s, ST_SERVICES, err, errlen)) == NULL)
-		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (cnt == cap) {
-			cap = cap ? cap * 2 : 16;
-			v = xreallocarray(v, cap, sizeof(*v));
-		}
-		v[cnt++] = col_strdup(st, 0);
-	}
-	if (rc != SQLITE_DONE) {
-		fail(s, err, errlen, "listing services");
-		sqlite3_reset(st);
-		db_strings_free(v, cnt);
-		return -1;
-	}
-	sqlite3_reset(st);
-	*names = v;
-	*n = cnt;
-	return 0;
-}
 
-static int
-sq_service_exists(struct db *db, const char *service, char *err,
-    size_t errlen)
-{
-	struct sq *s = SQ(db);
-	sqlite3_stmt *st;
-	int rc;
 
-	if ((st = stmt(s, ST_SERVICE_EXISTS, err, errlen)) == NULL)
-		return -1;
-	bind_text(st, 1, service);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
-		return 1;
-	if (rc == SQLITE_DONE)
-		return 0;
-	return fail(s, err, errlen, "looking up a service");
-}
-
-static int
-load_occurrences(struct sq *s, const char *service, struct db_error *e,
-    size_t nocc, char *err, size_t errlen)
-{
-	sqlite3_stmt *st;
-	struct db_occurrence *o;
-	size_t cap = 0;
-	int rc;
-
-	if (nocc == 0)
-		return 0;
-	if ((st = stmt(s, ST_OCCS, err, errlen)) == NULL)
-		return -1;
-	bind_text(st, 1, service);
-	bind_text(st, 2, e->key);
-	sqlite3_bind_int64(st, 3, nocc > INT64_MAX ? INT64_MAX :
-	    (int64_t)nocc);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (e->nocc == cap) {
-			cap = cap ? cap * 2 : 8;
-			e->occ = xreallocarray(e->occ, cap, sizeof(*e->occ));
-		}
-		o = &e->occ[e->nocc++];
-		o->uuid = col_strdup(st, 0);
-		o->timestamp = sqlite3_column_int64(st, 1);
-		o->severity = col_severity(st, 2);
-		o->error_json = col_strdup(st, 3);
-		o->http_json = col_strdup(st, 4);
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return fail(s, err, errlen, "listing occurrences");
-	return 0;
-}
-
-static int
-sq_errors(struct db *db, const char *service, size_t nocc, int with_resolved,
-    struct db_error_list *l, char *err, size_t errlen)
-{
-	struct sq *s = SQ(db);
-	sqlite3_stmt *st;
-	struct db_error *e;
-	size_t cap = 0, i;
-	int rc, own_txn = 0;
-
-	/* One read transaction, so errors and occurrences agree. */
-	if (sqlite3_get_autocommit(s->h)) {
-		if (sqlite3_exec(s->h, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
-			return fail(s, err, errlen, "begin");
-		own_txn = 1;
-	}
-	if ((st = stmt(s, with_resolved ? ST_ERRORS_ALL : ST_ERRORS, err,
-	    errlen)) == NULL)
-		goto bad;
-	bind_text(st, 1, service);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (l->n == cap) {
-			cap = cap ? cap * 2 : 16;
-			l->v = xreallocarray(l->v, cap, sizeof(*l->v));
-		}
-		e = &l->v[l->n++];
-		memset(e, 0, sizeof(*e));
-		e->key = col_strdup(st, 0);
-		e->total_count = sqlite3_column_int64(st, 1);
-		e->severity = col_severity(st, 2);
-		e->created_at = col_time(st, 3);
-		e->last_seen = col_time(st, 4);
-		e->status = col_strdup(st, 5);
-		e->regressed = sqlite3_column_int(st, 6);
-		e->regressed_at = col_time(st, 7);
-		e->first_seen = col_time(st, 8);
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		fail(s, err, errlen, "listing errors");
-		goto bad;
-	}
-	for (i = 0; i < l->n; i++)
-		if (load_occurrences(s, service, &l->v[i], nocc, err,
-		    errlen) == -1)
-			goto bad;
-	if (own_txn)
-		sqlite3_exec(s->h, "COMMIT", NULL, NULL, NULL);
-	return 0;
-bad:
-	if (own_txn)
-		sqlite3_exec(s->h, "ROLLBACK", NULL, NULL, NULL);
-	db_error_list_release(l);
-	return -1;
-}
 
 static int
 sq_resolve(struct db *db, const char *service, const char *key, char *err,
@@ -802,43 +599,6 @@ sq_resolve(struct db *db, const char *service, const char *key, char *err,
 	return 1;
 }
 
-static int
-sq_targets(struct db *db, struct db_target_list *l, char *err, size_t errlen)
-{
-	struct sq *s = SQ(db);
-	sqlite3_stmt *st;
-	struct db_target_info *t;
-	size_t cap = 0;
-	int rc;
-
-	if ((st = stmt(s, ST_TARGETS, err, errlen)) == NULL)
-		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (l->n == cap) {
-			cap = cap ? cap * 2 : 16;
-			l->v = xreallocarray(l->v, cap, sizeof(*l->v));
-		}
-		t = &l->v[l->n++];
-		t->service = col_strdup(st, 0);
-		t->address = col_strdup(st, 1);
-		t->url = col_strdup(st, 2);
-		t->endpoint = col_strdup(st, 3);
-		if (t->endpoint == NULL)
-			t->endpoint = xstrdup("/errors");
-		t->up = sqlite3_column_type(st, 4) == SQLITE_NULL ? -1 :
-		    sqlite3_column_int(st, 4) != 0;
-		t->last_scrape = col_time(st, 5);
-		t->duration_ms = sqlite3_column_double(st, 6);
-		t->last_error = col_strdup(st, 7);
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		fail(s, err, errlen, "listing targets");
-		db_target_list_release(l);
-		return -1;
-	}
-	return 0;
-}
 
 /* -- Writing, for the aggregator. */
 
@@ -921,20 +681,6 @@ sq_targets_sweep(struct db *db, const char *service, char *err,
 	    "deleting old targets");
 }
 
-static int
-time_rows(struct sq *s, sqlite3_stmt *st, void (*fn)(int64_t, int64_t,
-    void *), void *arg, char *err, size_t errlen)
-{
-	int rc;
-
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		fn(sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
-		    arg);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return fail(s, err, errlen, "reading counts over time");
-	return 0;
-}
 
 static int
 sq_target_put(struct db *db, const char *service, const char *address,
@@ -1124,52 +870,6 @@ sq_minute_add(struct db *db, const char *service, const char *key,
 
 /* -- The additions for the richer API. */
 
-static int
-sq_error_one(struct db *db, const char *service, const char *key,
-    size_t nocc, struct db_error *e, char *err, size_t errlen)
-{
-	struct sq *s = SQ(db);
-	sqlite3_stmt *st;
-	int rc, own_txn = 0;
-
-	if (sqlite3_get_autocommit(s->h)) {
-		if (sqlite3_exec(s->h, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
-			return fail(s, err, errlen, "begin");
-		own_txn = 1;
-	}
-	if ((st = stmt(s, ST_ERROR_ONE, err, errlen)) == NULL)
-		goto bad;
-	bind_text(st, 1, service);
-	bind_text(st, 2, key);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		e->key = col_strdup(st, 0);
-		e->total_count = sqlite3_column_int64(st, 1);
-		e->severity = col_severity(st, 2);
-		e->created_at = col_time(st, 3);
-		e->last_seen = col_time(st, 4);
-		e->status = col_strdup(st, 5);
-		e->regressed = sqlite3_column_int(st, 6);
-		e->regressed_at = col_time(st, 7);
-		e->first_seen = col_time(st, 8);
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		fail(s, err, errlen, "reading an error");
-		goto bad;
-	}
-	if (rc == SQLITE_ROW && load_occurrences(s, service, e, nocc, err,
-	    errlen) == -1)
-		goto bad;
-	if (own_txn)
-		sqlite3_exec(s->h, "COMMIT", NULL, NULL, NULL);
-	return rc == SQLITE_ROW ? 1 : 0;
-bad:
-	if (own_txn)
-		sqlite3_exec(s->h, "ROLLBACK", NULL, NULL, NULL);
-	db_error_release(e);
-	return -1;
-}
 
 static int
 sq_set_status(struct db *db, const char *service, const char *key,
@@ -1193,127 +893,9 @@ sq_set_status(struct db *db, const char *service, const char *key,
 	return 1;
 }
 
-static int
-sq_bucket_rows(struct db *db, const char *service, const char *key,
-    int hourly, int64_t since, void (*fn)(int64_t, int64_t, void *),
-    void *arg, char *err, size_t errlen)
-{
-	struct sq *s = SQ(db);
-	sqlite3_stmt *st;
-	int id;
 
-	if (hourly)
-		id = key != NULL ? ST_HOURS_KEY : ST_HOURS;
-	else
-		id = key != NULL ? ST_MINUTES_KEY : ST_MINUTES;
-	if ((st = stmt(s, id, err, errlen)) == NULL)
-		return -1;
-	bind_text(st, 1, service);
-	sqlite3_bind_int64(st, 2, since);
-	if (key != NULL)
-		bind_text(st, 3, key);
-	return time_rows(s, st, fn, arg, err, errlen);
-}
 
-static int
-sq_instances(struct db *db, const char *service, const char *key,
-    struct db_instance **v, size_t *n, char *err, size_t errlen)
-{
-	struct sq *s = SQ(db);
-	sqlite3_stmt *st;
-	size_t cap = 0;
-	int rc;
 
-	if ((st = stmt(s, ST_INSTANCES, err, errlen)) == NULL)
-		return -1;
-	bind_text(st, 1, service);
-	bind_text(st, 2, key);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 8;
-			*v = xreallocarray(*v, cap, sizeof(**v));
-		}
-		(*v)[*n].target = col_strdup(st, 0);
-		(*v)[*n].count = sqlite3_column_int64(st, 1);
-		(*v)[*n].last_raw = sqlite3_column_int64(st, 2);
-		(*n)++;
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		db_instances_free(*v, *n);
-		*v = NULL;
-		*n = 0;
-		return fail(s, err, errlen, "listing instances");
-	}
-	return 0;
-}
-
-static int
-sq_metrics(struct db *db, int (*fn)(const struct db_metric *, void *),
-    void *arg, char *err, size_t errlen)
-{
-	struct sq *s = SQ(db);
-	sqlite3_stmt *st;
-	struct db_metric m;
-	int rc;
-
-	if ((st = stmt(s, ST_METRICS, err, errlen)) == NULL)
-		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		m.service = (const char *)sqlite3_column_text(st, 0);
-		m.target = (const char *)sqlite3_column_text(st, 1);
-		m.key = (const char *)sqlite3_column_text(st, 2);
-		m.severity = col_severity(st, 3);
-		m.count = sqlite3_column_int64(st, 4);
-		if (m.service == NULL || m.target == NULL || m.key == NULL)
-			continue;
-		if (fn(&m, arg) != 0) {
-			rc = SQLITE_DONE;
-			break;
-		}
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return fail(s, err, errlen, "reading metrics");
-	return 0;
-}
-
-static int
-sq_service_stats(struct db *db, struct db_service_stats **v, size_t *n,
-    char *err, size_t errlen)
-{
-	struct sq *s = SQ(db);
-	sqlite3_stmt *st;
-	struct db_service_stats *x;
-	size_t cap = 0;
-	int rc;
-
-	if ((st = stmt(s, ST_STATS, err, errlen)) == NULL)
-		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 8;
-			*v = xreallocarray(*v, cap, sizeof(**v));
-		}
-		x = &(*v)[(*n)++];
-		x->service = col_strdup(st, 0);
-		x->targets = sqlite3_column_int64(st, 1);
-		x->up = sqlite3_column_int64(st, 2);
-		x->rounds_total = sqlite3_column_int64(st, 3);
-		x->scrapes_total = sqlite3_column_int64(st, 4);
-		x->scrape_failures_total = sqlite3_column_int64(st, 5);
-		x->last_round_ms = sqlite3_column_double(st, 6);
-		x->last_round_at = col_time(st, 7);
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		db_service_stats_free(*v, *n);
-		*v = NULL;
-		*n = 0;
-		return fail(s, err, errlen, "reading service statistics");
-	}
-	return 0;
-}
 
 static int
 sq_generation(struct db *db, int64_t *gen, char *err, size_t errlen)
@@ -1478,14 +1060,149 @@ bad:
 	return -1;
 }
 
+/* -- The driver of the store (sql.h). */
+
+static struct sql_rows *
+drv_run(struct db *db, int slot, const char *q, const struct sql_value *v,
+    size_t n, char *err, size_t errlen, const char *what)
+{
+	struct sq *s = SQ(db);
+	struct sql_rows *r = &s->q[slot];
+	size_t i;
+	int rc;
+
+	if (r->st == NULL && sqlite3_prepare_v3(s->h, q, -1,
+	    SQLITE_PREPARE_PERSISTENT, &r->st, NULL) != SQLITE_OK) {
+		fail(s, err, errlen, what);
+		return NULL;
+	}
+	sqlite3_reset(r->st);
+	sqlite3_clear_bindings(r->st);
+	for (i = 0; i < n; i++) {
+		switch (v[i].type) {
+		case SQL_NULL:
+			break;
+		case SQL_INT:
+			sqlite3_bind_int64(r->st, (int)i + 1, v[i].i);
+			break;
+		case SQL_DOUBLE:
+			sqlite3_bind_double(r->st, (int)i + 1, v[i].d);
+			break;
+		case SQL_TEXT:
+			sqlite3_bind_text(r->st, (int)i + 1, v[i].s, -1,
+			    SQLITE_STATIC);
+			break;
+		}
+	}
+	rc = sqlite3_step(r->st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		fail(s, err, errlen, what);
+		sqlite3_reset(r->st);
+		return NULL;
+	}
+	r->pending = rc;
+	return r;
+}
+
+static int
+drv_next(struct db *db, struct sql_rows *r, char *err, size_t errlen,
+    const char *what)
+{
+	int rc;
+
+	if (r->pending != 0) {
+		rc = r->pending;
+		r->pending = 0;
+	} else
+		rc = sqlite3_step(r->st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return fail(SQ(db), err, errlen, what);
+}
+
+static int
+drv_null(struct sql_rows *r, int i)
+{
+	return sqlite3_column_type(r->st, i) == SQLITE_NULL;
+}
+
+static const char *
+drv_text(struct sql_rows *r, int i)
+{
+	return (const char *)sqlite3_column_text(r->st, i);
+}
+
+static int64_t
+drv_integer(struct sql_rows *r, int i)
+{
+	return sqlite3_column_int64(r->st, i);
+}
+
+static double
+drv_real(struct sql_rows *r, int i)
+{
+	return sqlite3_column_double(r->st, i);
+}
+
+static int64_t
+drv_changes(struct db *db, struct sql_rows *r)
+{
+	return sqlite3_changes64(SQ(db)->h);
+}
+
+static void
+drv_done(struct db *db, struct sql_rows *r)
+{
+	/* Unbound too: the texts bound were the caller's, now gone. */
+	sqlite3_reset(r->st);
+	sqlite3_clear_bindings(r->st);
+	r->pending = 0;
+}
+
+static int
+drv_read_begin(struct db *db, int *own, char *err, size_t errlen)
+{
+	struct sq *s = SQ(db);
+
+	*own = 0;
+	if (!sqlite3_get_autocommit(s->h))
+		return 0;
+	if (sqlite3_exec(s->h, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+		return fail(s, err, errlen, "begin");
+	*own = 1;
+	return 0;
+}
+
+static void
+drv_read_end(struct db *db, int own, int ok)
+{
+	if (own)
+		sqlite3_exec(SQ(db)->h, ok ? "COMMIT" : "ROLLBACK", NULL, NULL,
+		    NULL);
+}
+
+static const struct sql_driver sqlite_driver = {
+	.name = "sqlite",
+	.hashed_ids = 0,
+	.quote = '"',
+	.run = drv_run,
+	.next = drv_next,
+	.null = drv_null,
+	.text = drv_text,
+	.integer = drv_integer,
+	.real = drv_real,
+	.changes = drv_changes,
+	.done = drv_done,
+	.read_begin = drv_read_begin,
+	.read_end = drv_read_end,
+};
+
 static const struct db_ops sqlite_ops = {
 	.name = "sqlite",
 	.close = sq_close,
-	.services = sq_services,
-	.service_exists = sq_service_exists,
-	.errors = sq_errors,
 	.resolve = sq_resolve,
-	.targets = sq_targets,
 	.begin = sq_begin,
 	.commit = sq_commit,
 	.rollback = sq_rollback,
@@ -1501,12 +1218,7 @@ static const struct db_ops sqlite_ops = {
 	.occurrences_trim = sq_occurrences_trim,
 	.minute_add = sq_minute_add,
 	.replay = 0,
-	.error_one = sq_error_one,
 	.set_status = sq_set_status,
-	.bucket_rows = sq_bucket_rows,
-	.instances = sq_instances,
-	.metrics = sq_metrics,
-	.service_stats = sq_service_stats,
 	.generation = sq_generation,
 	.counts_put = sq_counts_put,
 	.hour_add = sq_hour_add,

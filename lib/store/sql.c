@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Running the store's SQL through an engine's driver, in its dialect. */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "db_impl.h"
+#include "sql.h"
+#include "timefmt.h"
+#include "xalloc.h"
+
+#define MAX_VALUES	16
+
+static int
+is_word(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c == '_';
+}
+
+char *
+sql_dialect(const struct sql_driver *d, const char *sql)
+{
+	struct buf b;
+	const char *p, *w;
+
+	buf_init(&b);
+	for (p = sql; *p != '\0'; p++) {
+		if (*p == '`') {
+			buf_addc(&b, d->quote);
+		} else if (*p == '@' && p[1] == '?') {
+			buf_adds(&b, d->hashed_ids ? "UNHEX(SHA2(?, 256))" :
+			    "?");
+			p++;
+		} else if (*p == '@') {
+			/* "@`key`" names a quoted column. */
+			w = ++p;
+			if (*p == '`') {
+				for (w = ++p; *p != '\0' && *p != '`'; p++)
+					;
+				if (d->hashed_ids)
+					buf_addf(&b, "%.*s_h", (int)(p - w), w);
+				else
+					buf_addf(&b, "%c%.*s%c", d->quote,
+					    (int)(p - w), w, d->quote);
+				if (*p == '\0')
+					break;
+				continue;
+			}
+			while (is_word(*p))
+				p++;
+			buf_addf(&b, "%.*s%s", (int)(p - w), w,
+			    d->hashed_ids ? "_h" : "");
+			p--;
+		} else
+			buf_addc(&b, *p);
+	}
+	return buf_detach(&b, NULL);
+}
+
+static struct sql_rows *
+vrun(struct db *db, int slot, const char *sql, char *err, size_t errlen,
+    const char *what, const char *fmt, va_list ap)
+{
+	struct sql_value v[MAX_VALUES];
+	size_t n = 0;
+	const char *s;
+	int64_t t;
+	size_t z;
+
+	if (db->sql[slot] == NULL)
+		db->sql[slot] = sql_dialect(db->drv, sql);
+	for (; *fmt != '\0' && n < MAX_VALUES; fmt++, n++) {
+		memset(&v[n], 0, sizeof(v[n]));
+		switch (*fmt) {
+		case 't':
+			s = va_arg(ap, const char *);
+			v[n].type = s != NULL ? SQL_TEXT : SQL_NULL;
+			v[n].s = s;
+			break;
+		case 'i':
+			v[n].type = SQL_INT;
+			v[n].i = va_arg(ap, int64_t);
+			break;
+		case 'T':
+			t = va_arg(ap, int64_t);
+			v[n].type = t != TIME_NONE ? SQL_INT : SQL_NULL;
+			v[n].i = t;
+			break;
+		case 'u':
+			z = va_arg(ap, size_t);
+			v[n].type = SQL_INT;
+			v[n].i = z > INT64_MAX ? INT64_MAX : (int64_t)z;
+			break;
+		case 'd':
+			v[n].type = SQL_DOUBLE;
+			v[n].d = va_arg(ap, double);
+			break;
+		default:
+			abort();
+		}
+	}
+	return db->drv->run(db, slot, db->sql[slot], v, n, err, errlen, what);
+}
+
+struct sql_rows *
+sql_run(struct db *db, int slot, const char *sql, char *err, size_t errlen,
+    const char *what, const char *fmt, ...)
+{
+	struct sql_rows *r;
+	va_list ap;
+
+	va_start(ap, fmt);
+	r = vrun(db, slot, sql, err, errlen, what, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+int64_t
+sql_exec(struct db *db, int slot, const char *sql, char *err, size_t errlen,
+    const char *what, const char *fmt, ...)
+{
+	struct sql_rows *r;
+	int64_t n;
+	va_list ap;
+
+	va_start(ap, fmt);
+	r = vrun(db, slot, sql, err, errlen, what, fmt, ap);
+	va_end(ap);
+	if (r == NULL)
+		return -1;
+	n = db->drv->changes(db, r);
+	db->drv->done(db, r);
+	return n;
+}
+
+int
+sql_next(struct db *db, struct sql_rows *r, char *err, size_t errlen,
+    const char *what)
+{
+	return db->drv->next(db, r, err, errlen, what);
+}
+
+void
+sql_done(struct db *db, struct sql_rows *r)
+{
+	if (r != NULL)
+		db->drv->done(db, r);
+}
+
+const char *
+sql_text(struct db *db, struct sql_rows *r, int i)
+{
+	return db->drv->text(r, i);
+}
+
+char *
+sql_strdup(struct db *db, struct sql_rows *r, int i)
+{
+	const char *s = db->drv->text(r, i);
+
+	return s != NULL ? xstrdup(s) : NULL;
+}
+
+int
+sql_null(struct db *db, struct sql_rows *r, int i)
+{
+	return db->drv->null(r, i);
+}
+
+int64_t
+sql_int(struct db *db, struct sql_rows *r, int i)
+{
+	return db->drv->integer(r, i);
+}
+
+int64_t
+sql_time(struct db *db, struct sql_rows *r, int i)
+{
+	return sql_null(db, r, i) ? TIME_NONE : db->drv->integer(r, i);
+}
+
+double
+sql_real(struct db *db, struct sql_rows *r, int i)
+{
+	return db->drv->real(r, i);
+}
+
+void
+sql_forget(struct db *db)
+{
+	size_t i;
+
+	for (i = 0; i < SQL_SLOTS; i++) {
+		free(db->sql[i]);
+		db->sql[i] = NULL;
+	}
+}

@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The driver interface: what an engine gives the store over its client
+ * library, and the store's one way of running SQL through it.
+ */
+#ifndef PERISKOP_SQL_H
+#define PERISKOP_SQL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct db;
+
+/* A parameter's value; text is borrowed until the statement ran. */
+enum sql_type { SQL_NULL, SQL_INT, SQL_DOUBLE, SQL_TEXT };
+
+struct sql_value {
+	enum sql_type	 type;
+	int64_t		 i;
+	double		 d;
+	const char	*s;
+};
+
+/* An executed statement's rows, the driver's own. */
+struct sql_rows;
+
+/*
+ * Statement slots: a driver keeps what it prepared for slot i until the
+ * connection is lost, so each statement is parsed once per connection.
+ */
+#define SQL_SLOTS	48
+
+/*
+ * Every function that can fail returns -1 with a message in err
+ * ("ENGINE: 'NAME': WHAT: why") and sets the handle's transient flag.
+ */
+struct sql_driver {
+	const char	*name;		/* "sqlite", "postgres", "mysql" */
+	/*
+	 * 1 when every text that identifies a row is found by a hash
+	 * column beside it (COLUMN_h = UNHEX(SHA2(value, 256))): InnoDB
+	 * cannot index a long text whole.
+	 */
+	int		 hashed_ids;
+	/* The identifier quote of the SQL the store writes with '`'. */
+	char		 quote;
+	/*
+	 * Runs sql (parameters '?', in order) in slot with the n values;
+	 * NULL on failure.  Outside a transaction a lost connection is
+	 * made again first.
+	 */
+	struct sql_rows	*(*run)(struct db *, int slot, const char *sql,
+			    const struct sql_value *, size_t n, char *err,
+			    size_t errlen, const char *what);
+	/* 1: a row is there, 0: no more, -1: failure. */
+	int		 (*next)(struct db *, struct sql_rows *, char *err,
+			    size_t errlen, const char *what);
+	/* The current row's column i; text is NULL for SQL NULL. */
+	int		 (*null)(struct sql_rows *, int i);
+	const char	*(*text)(struct sql_rows *, int i);
+	int64_t		 (*integer)(struct sql_rows *, int i);
+	double		 (*real)(struct sql_rows *, int i);
+	/* Rows the statement changed. */
+	int64_t		 (*changes)(struct db *, struct sql_rows *);
+	/* Ends the rows (they need not all have been read). */
+	void		 (*done)(struct db *, struct sql_rows *);
+	/*
+	 * One snapshot for reads of several statements: *own is 1 when
+	 * this call opened it (a write transaction may already be open).
+	 */
+	int		 (*read_begin)(struct db *, int *own, char *err,
+			    size_t errlen);
+	void		 (*read_end)(struct db *, int own, int ok);
+};
+
+/*
+ * The store's SQL, written once: the driver's dialect is applied to it
+ * the first time slot is used on the handle.  In the text, "@NAME" is
+ * the identity column of NAME (NAME, or NAME_h when hashed), "@?" a
+ * parameter compared with one ("?" or its hash), and '`' the driver's
+ * identifier quote.
+ *
+ * sql_run binds the values fmt names, one letter each: 't' a string
+ * (NULL is SQL NULL), 'i' an int64_t, 'T' a time in ms (TIME_NONE is
+ * NULL), 'd' a double, 'u' a size_t.
+ */
+struct sql_rows	*sql_run(struct db *, int slot, const char *sql,
+		    char *err, size_t errlen, const char *what,
+		    const char *fmt, ...);
+/* sql_run for a statement whose rows do not matter: changes, or -1. */
+int64_t		 sql_exec(struct db *, int slot, const char *sql,
+		    char *err, size_t errlen, const char *what,
+		    const char *fmt, ...);
+int		 sql_next(struct db *, struct sql_rows *, char *err,
+		    size_t errlen, const char *what);
+void		 sql_done(struct db *, struct sql_rows *);
+const char	*sql_text(struct db *, struct sql_rows *, int i);
+char		*sql_strdup(struct db *, struct sql_rows *, int i);
+int64_t		 sql_int(struct db *, struct sql_rows *, int i);
+/* TIME_NONE for NULL. */
+int64_t		 sql_time(struct db *, struct sql_rows *, int i);
+double		 sql_real(struct db *, struct sql_rows *, int i);
+int		 sql_null(struct db *, struct sql_rows *, int i);
+/* The driver's dialect applied to sql (a new string). */
+char		*sql_dialect(const struct sql_driver *, const char *sql);
+/* Forgets the handle's dialected statements (at close). */
+void		 sql_forget(struct db *);
+
+#endif
