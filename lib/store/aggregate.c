@@ -11,6 +11,7 @@
 #include "backoff.h"
 #include "buf.h"
 #include "db_impl.h"
+#include "store.h"
 #include "model.h"
 #include "record.h"
 #include "spike.h"
@@ -451,7 +452,7 @@ touch(struct aggregator *a, const char *service, int64_t at, char *err,
 	for (i = 0; i < a->ntouched; i++)
 		if (strcmp(a->touched[i], service) == 0)
 			return 0;
-	if (a->ops->service_touch(a->db, service, at, err, errlen) == -1)
+	if (store_service_touch(a->db, service, at, err, errlen) == -1)
 		return -1;
 	if (a->ntouched % 8 == 0)
 		a->touched = xreallocarray(a->touched, a->ntouched + 8,
@@ -464,23 +465,22 @@ static int
 apply_targets(struct aggregator *a, const struct targets_rec *t, char *err,
     size_t errlen)
 {
-	const struct db_ops *o = a->ops;
 	char *labels;
 	size_t i;
 	int rc;
 
 	if (touch(a, t->service, a->clock(), err, errlen) == -1 ||
-	    o->targets_mark(a->db, t->service, err, errlen) == -1)
+	    store_targets_mark(a->db, t->service, err, errlen) == -1)
 		return -1;
 	for (i = 0; i < t->ntargets; i++) {
 		labels = labels_json(&t->targets[i].labels);
-		rc = o->target_put(a->db, t->service, t->targets[i].address,
+		rc = store_target_put(a->db, t->service, t->targets[i].address,
 		    t->targets[i].url, t->endpoint, labels, err, errlen);
 		free(labels);
 		if (rc == -1)
 			return -1;
 	}
-	return o->targets_sweep(a->db, t->service, err, errlen);
+	return store_targets_sweep(a->db, t->service, err, errlen);
 }
 
 /* The path part of a URL, for targets that no targets line listed. */
@@ -755,7 +755,6 @@ error_event(struct aggregator *a, const char *kind, const struct pend *p,
 static int
 write_error(struct aggregator *a, struct pend *p, char *err, size_t errlen)
 {
-	const struct db_ops *o = a->ops;
 	struct db_error_row row;
 	struct db_occurrence oc;
 	int64_t hour, hdelta;
@@ -763,7 +762,7 @@ write_error(struct aggregator *a, struct pend *p, char *err, size_t errlen)
 	int found, rc;
 
 	memset(&row, 0, sizeof(row));
-	if ((found = o->error_get(a->db, p->service, p->key, &row, err,
+	if ((found = store_error_get(a->db, p->service, p->key, &row, err,
 	    errlen)) == -1)
 		return -1;
 	if (!found) {
@@ -795,7 +794,7 @@ write_error(struct aggregator *a, struct pend *p, char *err, size_t errlen)
 	row.first_seen = p->first_seen;
 	row.last_seen = p->last_seen;
 	row.rounds = 1;
-	if ((rc = o->error_put(a->db, &row, p->delta, err, errlen)) == -1)
+	if ((rc = store_error_put(a->db, &row, p->delta, err, errlen)) == -1)
 		return -1;
 	/* Two aggregators may both have found no row: one inserted it. */
 	if (!found && rc == 1)
@@ -806,11 +805,11 @@ write_error(struct aggregator *a, struct pend *p, char *err, size_t errlen)
 		oc.severity = p->occ[i].severity;
 		oc.error_json = p->occ[i].error_json;
 		oc.http_json = p->occ[i].http_json;
-		if (o->occurrence_add(a->db, p->service, p->key, &oc, err,
+		if (store_occurrence_add(a->db, p->service, p->key, &oc, err,
 		    errlen) == -1)
 			return -1;
 	}
-	if (p->nocc > 0 && o->occurrences_trim(a->db, p->service, p->key,
+	if (p->nocc > 0 && store_occurrences_trim(a->db, p->service, p->key,
 	    a->max_occ, err, errlen) == -1)
 		return -1;
 	if (p->nmin > 1)
@@ -818,11 +817,11 @@ write_error(struct aggregator *a, struct pend *p, char *err, size_t errlen)
 	hour = 0;
 	hdelta = 0;
 	for (i = 0; i < p->nmin; i++) {
-		if (o->minute_add(a->db, p->service, p->key, p->min[i].minute,
+		if (store_minute_add(a->db, p->service, p->key, p->min[i].minute,
 		    p->min[i].delta, err, errlen) == -1)
 			return -1;
 		if (hdelta > 0 && p->min[i].minute / HOUR_MS * HOUR_MS != hour) {
-			if (o->hour_add(a->db, p->service, p->key, hour, hdelta,
+			if (store_hour_add(a->db, p->service, p->key, hour, hdelta,
 			    err, errlen) == -1)
 				return -1;
 			hdelta = 0;
@@ -831,7 +830,7 @@ write_error(struct aggregator *a, struct pend *p, char *err, size_t errlen)
 		    HOUR_MS) % HOUR_MS;
 		hdelta += p->min[i].delta;
 	}
-	if (hdelta > 0 && o->hour_add(a->db, p->service, p->key, hour, hdelta,
+	if (hdelta > 0 && store_hour_add(a->db, p->service, p->key, hour, hdelta,
 	    err, errlen) == -1)
 		return -1;
 	return 0;
@@ -864,7 +863,7 @@ commit(struct aggregator *a, char *err, size_t errlen)
 		    by_round_service);
 	for (i = 0; i < a->nrounds; i++) {
 		r = &a->rounds[i];
-		if (o->round_put(a->db, r->service, r->at, r->duration_ms,
+		if (store_round_put(a->db, r->service, r->at, r->duration_ms,
 		    r->targets, r->failed, err, errlen) == -1)
 			return -1;
 	}

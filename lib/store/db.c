@@ -260,7 +260,7 @@ int
 db_resolve(struct db *db, const char *service, const char *key, char *err,
     size_t errlen)
 {
-	return db->ops->resolve(db, service, key, err, errlen);
+	return store_resolve(db, service, key, err, errlen);
 }
 
 int
@@ -329,7 +329,7 @@ db_set_status(struct db *db, const char *service, const char *key,
 		    "resolved or ignored", status ? status : "");
 		return -1;
 	}
-	return db->ops->set_status(db, service, key, status, err, errlen);
+	return store_set_status(db, service, key, status, err, errlen);
 }
 
 /* The most buckets one call may ask for (a year of minutes and then some). */

@@ -85,31 +85,12 @@ struct db_ops {
 	const char	*name;		/* "sqlite", "postgres", "mysql" */
 	void	(*close)(struct db *);
 
-	/* The writes of db.h, with the same contracts. */
-	int	(*resolve)(struct db *, const char *, const char *, char *,
-		    size_t);
 
 	/* Transactions: begin takes the write lock at once. */
 	int	(*begin)(struct db *, char *, size_t);
 	int	(*commit)(struct db *, char *, size_t);
 	void	(*rollback)(struct db *);
 
-	/* Creates the service when it is new. */
-	int	(*service_touch)(struct db *, const char *service, int64_t now,
-		    char *, size_t);
-	/*
-	 * Replacing a service's target set: targets_mark flags every row
-	 * as unlisted, target_put inserts or updates one (keeping its
-	 * health columns) and flags it listed, targets_sweep deletes the
-	 * rows still unlisted.
-	 */
-	int	(*targets_mark)(struct db *, const char *service, char *,
-		    size_t);
-	int	(*target_put)(struct db *, const char *service,
-		    const char *address, const char *url, const char *endpoint,
-		    const char *labels_json, char *, size_t);
-	int	(*targets_sweep)(struct db *, const char *service, char *,
-		    size_t);
 	/*
 	 * Stores a scrape's outcome, creating the row when the target was
 	 * never listed; *prev_up gets the state before: 1, 0, or -1 when
@@ -123,34 +104,9 @@ struct db_ops {
 		    const char *target_id, const char *target, const char *key,
 		    int64_t raw, int64_t delta, char *, size_t);
 
-	/* 1 and *row filled (service and key left alone) or 0 when new. */
-	int	(*error_get)(struct db *, const char *service, const char *key,
-		    struct db_error_row *row, char *, size_t);
-	/*
-	 * Inserts the row, or adds delta to the stored total (commutative,
-	 * so two writers racing to insert one key still add up), widens
-	 * created_at / first_seen / last_seen, adds rounds and overwrites
-	 * severity and the status columns.  row->total_count is ignored.
-	 * Returns 1 when the row was inserted, 0 when it was updated.
-	 */
-	int	(*error_put)(struct db *, const struct db_error_row *,
-		    int64_t delta, char *, size_t);
-	/* Stores one occurrence unless its uuid is already stored. */
-	int	(*occurrence_add)(struct db *, const char *service,
-		    const char *key, const struct db_occurrence *, char *,
-		    size_t);
-	/* Keeps only the newest max occurrences of the key. */
-	int	(*occurrences_trim)(struct db *, const char *service,
-		    const char *key, size_t max, char *, size_t);
-	/* error_minutes[minute] += delta. */
-	int	(*minute_add)(struct db *, const char *service, const char *key,
-		    int64_t minute_ms, int64_t delta, char *, size_t);
 
 	/* 1 when a failed transaction should be replayed from the spool. */
 	int	  replay;
-	/* The additions of db.h, with the same contracts. */
-	int	(*set_status)(struct db *, const char *, const char *,
-		    const char *, char *, size_t);
 	int	(*generation)(struct db *, int64_t *, char *, size_t);
 
 	/*
@@ -174,13 +130,6 @@ struct db_ops {
 		    size_t n, int64_t *delta, char *, size_t);
 	int	(*health_batch)(struct db *, const struct db_health *,
 		    size_t n, int *prev_up, char *, size_t);
-	/* error_hours[hour] += delta. */
-	int	(*hour_add)(struct db *, const char *service, const char *key,
-		    int64_t hour_ms, int64_t delta, char *, size_t);
-	/* Adds one round line to the service's statistics. */
-	int	(*round_put)(struct db *, const char *service, int64_t at,
-		    double duration_ms, int64_t targets, int64_t failed,
-		    char *, size_t);
 	/* Marks the transaction as a change for db_generation. */
 	int	(*bump)(struct db *, char *, size_t);
 	/*

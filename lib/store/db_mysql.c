@@ -169,22 +169,8 @@ static const char *const *const migrations[] = { migration1, migration2,
 #define SCHEMA_VERSION	((int)(sizeof(migrations) / sizeof(migrations[0])))
 
 enum {
-	ST_RESOLVE,
-	ST_SERVICE_TOUCH,
-	ST_TARGETS_MARK,
-	ST_TARGET_PUT,
-	ST_TARGETS_SWEEP,
 	ST_COUNT_PUT,
-	ST_ERROR_GET,
-	ST_ERROR_PUT,
-	ST_OCC_ADD,
-	ST_OCC_OLDEST,
-	ST_OCC_TRIM,
-	ST_MINUTE_ADD,
-	ST_SET_STATUS,
 	ST_GENERATION,
-	ST_HOUR_ADD,
-	ST_ROUND_PUT,
 	ST_BUMP,
 	ST_PRUNE_OCC,
 	ST_PRUNE_MIN,
@@ -194,83 +180,17 @@ enum {
 	ST_COUNT_
 };
 
-/* LEAST and GREATEST are NULL when either side is: keep the other. */
-#define WIDEN(f, c) \
-	c " = COALESCE(" f "(" c ", VALUES(" c ")), " c ", VALUES(" c "))"
-#define BUCKET_ADD(t, c) \
-	"INSERT INTO " t " (service, `key`, " c ", count)" \
-	" VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE" \
-	" count = count + VALUES(count)"
 
 static const char *const sql[ST_COUNT_] = {
-	[ST_RESOLVE] = "UPDATE errors SET status = 'resolved',"
-	    " resolved_at = ? WHERE service_h = " HP " AND key_h = " HP,
-	[ST_SERVICE_TOUCH] = "INSERT INTO services (name, created)"
-	    " VALUES (?, ?) ON DUPLICATE KEY UPDATE created = created",
-	[ST_TARGETS_MARK] = "UPDATE targets SET seen_in_targets = 0"
-	    " WHERE service_h = " HP " AND shard = ?",
-	[ST_TARGET_PUT] = "INSERT INTO targets (service, address, url,"
-	    " endpoint, labels, seen_in_targets, shard)"
-	    " VALUES (?, ?, ?, ?, ?, 1, ?)"
-	    " ON DUPLICATE KEY UPDATE url = VALUES(url),"
-	    " endpoint = VALUES(endpoint), labels = VALUES(labels),"
-	    " seen_in_targets = 1, shard = VALUES(shard)",
-	[ST_TARGETS_SWEEP] = "DELETE FROM targets WHERE service_h = " HP
-	    " AND seen_in_targets = 0 AND shard = ?",
 	[ST_COUNT_PUT] = "INSERT INTO target_counts (service, target_id,"
 	    " `key`, target, last_raw, accumulated) VALUES (?, ?, ?, ?, ?, ?)"
 	    " ON DUPLICATE KEY UPDATE target = VALUES(target),"
 	    " last_raw = VALUES(last_raw),"
 	    " accumulated = accumulated + VALUES(accumulated)",
 	/* The row lock makes the aggregator's read-modify-write exact. */
-	[ST_ERROR_GET] = "SELECT total_count, severity, created_at,"
-	    " first_seen, last_seen, inserted, status, resolved_at, regressed,"
-	    " regressed_at, rounds FROM errors WHERE service_h = " HP
-	    " AND key_h = " HP " FOR UPDATE",
 	/* Affected rows: 1 inserted, 2 updated (rounds always changes). */
-	[ST_ERROR_PUT] = "INSERT INTO errors (service, `key`, total_count,"
-	    " severity, created_at, first_seen, last_seen, inserted, status,"
-	    " resolved_at, regressed, regressed_at, rounds) VALUES (?, ?,"
-	    " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-	    " ON DUPLICATE KEY UPDATE"
-	    " total_count = total_count + VALUES(total_count),"
-	    " severity = VALUES(severity), "
-	    WIDEN("LEAST", "created_at") ", "
-	    WIDEN("LEAST", "first_seen") ", "
-	    WIDEN("GREATEST", "last_seen") ","
-	    " status = VALUES(status),"
-	    " resolved_at = VALUES(resolved_at),"
-	    " regressed = VALUES(regressed),"
-	    " regressed_at = VALUES(regressed_at),"
-	    " rounds = rounds + VALUES(rounds)",
-	[ST_OCC_ADD] = "INSERT INTO occurrences (service, `key`, uuid,"
-	    " timestamp, severity, error_json, http_json)"
-	    " VALUES (?, ?, ?, ?, ?, ?, ?)"
-	    " ON DUPLICATE KEY UPDATE timestamp = timestamp",
 	/* MySQL cannot delete from a table its subquery reads: two steps. */
-	[ST_OCC_OLDEST] = "SELECT timestamp, uuid FROM occurrences"
-	    " WHERE service_h = " HP " AND key_h = " HP
-	    " ORDER BY timestamp DESC, uuid DESC LIMIT 1 OFFSET ?",
-	[ST_OCC_TRIM] = "DELETE FROM occurrences WHERE service_h = " HP
-	    " AND key_h = " HP " AND (timestamp < ? OR (timestamp = ?"
-	    " AND uuid < ?))",
-	[ST_MINUTE_ADD] = BUCKET_ADD("error_minutes", "minute"),
-	[ST_SET_STATUS] = "UPDATE errors SET status = ?,"
-	    " resolved_at = IF(? = 'resolved', ?, NULL),"
-	    " regressed = IF(? = 'unresolved', regressed, 0)"
-	    " WHERE service_h = " HP " AND key_h = " HP,
 	[ST_GENERATION] = "SELECT generation FROM periskop_meta WHERE id = 1",
-	[ST_HOUR_ADD] = BUCKET_ADD("error_hours", "hour"),
-	[ST_ROUND_PUT] = "INSERT INTO service_stats (service,"
-	    " rounds_total, scrapes_total, scrape_failures_total,"
-	    " last_round_ms, last_round_at) VALUES (?, 1, ?, ?, ?, ?)"
-	    " ON DUPLICATE KEY UPDATE"
-	    " rounds_total = rounds_total + 1,"
-	    " scrapes_total = scrapes_total + VALUES(scrapes_total),"
-	    " scrape_failures_total = scrape_failures_total +"
-	    "   VALUES(scrape_failures_total),"
-	    " last_round_ms = VALUES(last_round_ms), "
-	    WIDEN("GREATEST", "last_round_at"),
 	[ST_BUMP] = "UPDATE periskop_meta SET generation = generation + 1"
 	    " WHERE id = 1",
 	[ST_PRUNE_OCC] = "DELETE FROM occurrences WHERE timestamp < ?",
@@ -436,31 +356,8 @@ get_int(const struct res *r, size_t row, size_t col)
 	return v != NULL ? strtoll(v, NULL, 10) : 0;
 }
 
-static int64_t
-get_time(const struct res *r, size_t row, size_t col)
-{
-	const char *v = cell(r, row, col);
 
-	return v != NULL ? strtoll(v, NULL, 10) : TIME_NONE;
-}
 
-static char *
-get_strdup(const struct res *r, size_t row, size_t col)
-{
-	const char *v = cell(r, row, col);
-
-	return v != NULL ? xstrdup(v) : NULL;
-}
-
-static enum severity
-get_severity(const struct res *r, size_t row, size_t col)
-{
-	enum severity sev = SEV_ERROR;
-
-	if (cell(r, row, col) != NULL)
-		severity_parse(cell(r, row, col), &sev);
-	return sev;
-}
 
 /*
  * Whether the transaction may succeed when tried again: the connection
@@ -1069,74 +966,8 @@ read_end(struct my *g, int own)
 
 
 
-/*
- * Runs an UPDATE of serve's and, when it matched a row, bumps the
- * generation in the same transaction.  1 changed, 0 not, -1 error.
- */
-static int
-changed(struct my *g, int id, const struct params *p, char *err,
-    size_t errlen, const char *what)
-{
-	struct res r;
-	int own = 0, n;
 
-	if (!g->in_txn) {
-		if (ensure_conn(g, err, errlen) == -1 ||
-		    simple(g, "START TRANSACTION", err, errlen,
-		    "begin") == -1)
-			return -1;
-		own = 1;
-	}
-	if (run(g, id, p, &r, err, errlen, what) == -1)
-		goto bad;
-	n = r.affected > 0;
-	res_release(&r);
-	if (n && run(g, ST_BUMP, NULL, NULL, err, errlen,
-	    "bumping the generation") == -1)
-		goto bad;
-	if (own && simple(g, "COMMIT", err, errlen, "commit") == -1)
-		goto bad;
-	return n;
-bad:
-	if (own)
-		quiet_rollback(g);
-	return -1;
-}
 
-static int
-my_resolve(struct db *db, const char *service, const char *key, char *err,
-    size_t errlen)
-{
-	struct params p = { 0 };
-	int rc;
-
-	p_int(&p, time_now());
-	p_text(&p, service);
-	p_text(&p, key);
-	rc = changed(MY(db), ST_RESOLVE, &p, err, errlen,
-	    "resolving an error");
-	p_release(&p);
-	return rc;
-}
-
-static int
-my_set_status(struct db *db, const char *service, const char *key,
-    const char *status, char *err, size_t errlen)
-{
-	struct params p = { 0 };
-	int rc;
-
-	p_text(&p, status);
-	p_text(&p, status);
-	p_int(&p, time_now());
-	p_text(&p, status);
-	p_text(&p, service);
-	p_text(&p, key);
-	rc = changed(MY(db), ST_SET_STATUS, &p, err, errlen,
-	    "setting an error's status");
-	p_release(&p);
-	return rc;
-}
 
 
 
@@ -1202,55 +1033,9 @@ run0(struct db *db, int id, struct params *p, char *err, size_t errlen,
 	return rc;
 }
 
-static int
-my_service_touch(struct db *db, const char *service, int64_t now, char *err,
-    size_t errlen)
-{
-	struct params p = { 0 };
 
-	p_text(&p, service);
-	p_int(&p, now);
-	return run0(db, ST_SERVICE_TOUCH, &p, err, errlen,
-	    "storing a service");
-}
 
-static int
-my_targets_mark(struct db *db, const char *service, char *err, size_t errlen)
-{
-	struct params p = { 0 };
 
-	p_text(&p, service);
-	p_text(&p, db->shard);
-	return run0(db, ST_TARGETS_MARK, &p, err, errlen, "marking targets");
-}
-
-static int
-my_targets_sweep(struct db *db, const char *service, char *err,
-    size_t errlen)
-{
-	struct params p = { 0 };
-
-	p_text(&p, service);
-	p_text(&p, db->shard);
-	return run0(db, ST_TARGETS_SWEEP, &p, err, errlen,
-	    "deleting old targets");
-}
-
-static int
-my_target_put(struct db *db, const char *service, const char *address,
-    const char *url, const char *endpoint, const char *labels_json, char *err,
-    size_t errlen)
-{
-	struct params p = { 0 };
-
-	p_text(&p, service);
-	p_text(&p, address);
-	p_text(&p, url ? url : "");
-	p_text(&p, endpoint);
-	p_text(&p, labels_json ? labels_json : "{}");
-	p_text(&p, db->shard);
-	return run0(db, ST_TARGET_PUT, &p, err, errlen, "storing a target");
-}
 
 static int
 my_count_put(struct db *db, const char *service, const char *target_id,
@@ -1657,168 +1442,13 @@ my_counts_put(struct db *db, const char *service, const char *target_id,
 	return rc;
 }
 
-static int
-my_error_get(struct db *db, const char *service, const char *key,
-    struct db_error_row *row, char *err, size_t errlen)
-{
-	struct params p = { 0 };
-	struct res r;
-	int found;
 
-	p_text(&p, service);
-	p_text(&p, key);
-	found = run(MY(db), ST_ERROR_GET, &p, &r, err, errlen,
-	    "reading an error");
-	p_release(&p);
-	if (found == -1)
-		return -1;
-	found = r.nrows > 0;
-	if (found) {
-		row->total_count = get_int(&r, 0, 0);
-		row->severity = get_severity(&r, 0, 1);
-		row->created_at = get_time(&r, 0, 2);
-		row->first_seen = get_time(&r, 0, 3);
-		row->last_seen = get_time(&r, 0, 4);
-		row->inserted = get_int(&r, 0, 5);
-		snprintf(row->status, sizeof(row->status), "%s",
-		    cell(&r, 0, 6) ? cell(&r, 0, 6) : "unresolved");
-		row->resolved_at = get_time(&r, 0, 7);
-		row->regressed = (int)get_int(&r, 0, 8);
-		row->regressed_at = get_time(&r, 0, 9);
-		row->rounds = get_int(&r, 0, 10);
-	}
-	res_release(&r);
-	return found;
-}
 
-static int
-my_error_put(struct db *db, const struct db_error_row *row, int64_t delta,
-    char *err, size_t errlen)
-{
-	struct params p = { 0 };
-	struct res r;
-	int rc;
 
-	p_text(&p, row->service);
-	p_text(&p, row->key);
-	p_int(&p, delta);
-	p_text(&p, severity_name(row->severity));
-	p_time(&p, row->created_at);
-	p_time(&p, row->first_seen);
-	p_time(&p, row->last_seen);
-	p_int(&p, row->inserted);
-	p_text(&p, row->status);
-	p_time(&p, row->resolved_at);
-	p_int(&p, row->regressed);
-	p_time(&p, row->regressed_at);
-	p_int(&p, row->rounds);
-	rc = run(MY(db), ST_ERROR_PUT, &p, &r, err, errlen,
-	    "storing an error");
-	p_release(&p);
-	if (rc == -1)
-		return -1;
-	rc = r.affected == 1;
-	res_release(&r);
-	return rc;
-}
 
-static int
-my_occurrence_add(struct db *db, const char *service, const char *key,
-    const struct db_occurrence *o, char *err, size_t errlen)
-{
-	struct params p = { 0 };
 
-	p_text(&p, service);
-	p_text(&p, key);
-	p_text(&p, o->uuid);
-	p_int(&p, o->timestamp);
-	p_text(&p, severity_name(o->severity));
-	p_text(&p, o->error_json);
-	p_text(&p, o->http_json);
-	return run0(db, ST_OCC_ADD, &p, err, errlen, "storing an occurrence");
-}
 
-static int
-my_occurrences_trim(struct db *db, const char *service, const char *key,
-    size_t max, char *err, size_t errlen)
-{
-	struct params p = { 0 };
-	struct res r;
-	char *uuid;
-	int64_t ts;
-	int rc;
 
-	p_text(&p, service);
-	p_text(&p, key);
-	/* OFFSET max - 1 finds the oldest kept; older ones go. */
-	p_int(&p, max == 0 ? 0 : max > INT64_MAX ? INT64_MAX - 1 :
-	    (int64_t)max - 1);
-	rc = run(MY(db), ST_OCC_OLDEST, &p, &r, err, errlen,
-	    "trimming occurrences");
-	p_release(&p);
-	if (rc == -1)
-		return -1;
-	if (r.nrows == 0 || cell(&r, 0, 1) == NULL) {
-		res_release(&r);
-		return 0;
-	}
-	ts = get_int(&r, 0, 0);
-	uuid = get_strdup(&r, 0, 1);
-	res_release(&r);
-	p_text(&p, service);
-	p_text(&p, key);
-	p_int(&p, ts);
-	p_int(&p, ts);
-	p_text(&p, uuid);
-	rc = run0(db, ST_OCC_TRIM, &p, err, errlen, "trimming occurrences");
-	free(uuid);
-	return rc;
-}
-
-static int
-bucket_add(struct db *db, int id, const char *service, const char *key,
-    int64_t start, int64_t delta, char *err, size_t errlen)
-{
-	struct params p = { 0 };
-
-	p_text(&p, service);
-	p_text(&p, key);
-	p_int(&p, start);
-	p_int(&p, delta);
-	return run0(db, id, &p, err, errlen, "storing counts over time");
-}
-
-static int
-my_minute_add(struct db *db, const char *service, const char *key,
-    int64_t minute_ms, int64_t delta, char *err, size_t errlen)
-{
-	return bucket_add(db, ST_MINUTE_ADD, service, key, minute_ms, delta,
-	    err, errlen);
-}
-
-static int
-my_hour_add(struct db *db, const char *service, const char *key,
-    int64_t hour_ms, int64_t delta, char *err, size_t errlen)
-{
-	return bucket_add(db, ST_HOUR_ADD, service, key, hour_ms, delta, err,
-	    errlen);
-}
-
-static int
-my_round_put(struct db *db, const char *service, int64_t at,
-    double duration_ms, int64_t targets, int64_t failed, char *err,
-    size_t errlen)
-{
-	struct params p = { 0 };
-
-	p_text(&p, service);
-	p_int(&p, targets);
-	p_int(&p, failed);
-	p_double(&p, duration_ms);
-	p_time(&p, at);
-	return run0(db, ST_ROUND_PUT, &p, err, errlen,
-	    "storing round statistics");
-}
 
 static int
 my_bump(struct db *db, char *err, size_t errlen)
@@ -1973,10 +1603,35 @@ drv_read_end(struct db *db, int own, int ok)
 		quiet_rollback(MY(db));
 }
 
+static int
+drv_write_begin(struct db *db, int *own, char *err, size_t errlen)
+{
+	*own = 0;
+	if (MY(db)->in_txn)
+		return 0;
+	if (my_begin(db, err, errlen) == -1)
+		return -1;
+	*own = 1;
+	return 0;
+}
+
+static int
+drv_write_end(struct db *db, int own, int ok, char *err, size_t errlen)
+{
+	if (!own)
+		return 0;
+	if (ok)
+		return my_commit(db, err, errlen);
+	my_rollback(db);
+	return 0;
+}
+
 static const struct sql_driver my_driver = {
 	.name = "mysql",
 	.hashed_ids = 1,
 	.quote = '`',
+	.row_locks = 1,
+	.inserted = SQL_INSERTED_CHANGES,
 	.run = drv_run,
 	.next = drv_next,
 	.null = drv_null,
@@ -1987,34 +1642,23 @@ static const struct sql_driver my_driver = {
 	.done = drv_done,
 	.read_begin = drv_read_begin,
 	.read_end = drv_read_end,
+	.write_begin = drv_write_begin,
+	.write_end = drv_write_end,
 };
 
 static const struct db_ops my_ops = {
 	.name = "mysql",
 	.close = my_close,
-	.resolve = my_resolve,
 	.begin = my_begin,
 	.commit = my_commit,
 	.rollback = my_rollback,
-	.service_touch = my_service_touch,
-	.targets_mark = my_targets_mark,
-	.target_put = my_target_put,
-	.targets_sweep = my_targets_sweep,
 	.target_health = my_target_health,
 	.count_put = my_count_put,
-	.error_get = my_error_get,
-	.error_put = my_error_put,
-	.occurrence_add = my_occurrence_add,
-	.occurrences_trim = my_occurrences_trim,
-	.minute_add = my_minute_add,
 	.replay = 1,
-	.set_status = my_set_status,
 	.generation = my_generation,
 	.counts_put = my_counts_put,
-	.hour_add = my_hour_add,
 	.counts_batch = my_counts_batch,
 	.health_batch = my_health_batch,
-	.round_put = my_round_put,
 	.bump = my_bump,
 	.prune = my_prune,
 };

@@ -122,23 +122,10 @@ static const char *const migrations[] = {
 #define SCHEMA_VERSION	((int)(sizeof(migrations) / sizeof(migrations[0])))
 
 enum {
-	ST_RESOLVE,
-	ST_SERVICE_TOUCH,
-	ST_TARGETS_MARK,
-	ST_TARGET_PUT,
-	ST_TARGETS_SWEEP,
 	ST_TARGET_HEALTH,
 	ST_COUNT_PUT,
-	ST_ERROR_GET,
-	ST_ERROR_PUT,
-	ST_OCC_ADD,
-	ST_OCC_TRIM,
-	ST_MINUTE_ADD,
-	ST_SET_STATUS,
 	ST_GENERATION,
 	ST_COUNTS_PUT,
-	ST_HOUR_ADD,
-	ST_ROUND_PUT,
 	ST_BUMP,
 	ST_COUNTS_BATCH,
 	ST_HEALTH_BATCH,
@@ -150,30 +137,11 @@ enum {
 	ST_COUNT_
 };
 
-/* Bumps the generation in the same statement as a change from serve. */
-#define BUMP_IF(cte) \
-	", g AS (UPDATE periskop_meta SET generation = generation + 1" \
-	" WHERE id = 1 AND EXISTS (SELECT 1 FROM " cte "))"
 #define DELTA(t) \
 	"CASE WHEN excluded.last_raw >= " t ".last_raw" \
 	" THEN excluded.last_raw - " t ".last_raw ELSE excluded.last_raw END"
 
 static const char *const sql[ST_COUNT_] = {
-	[ST_RESOLVE] = "WITH u AS (UPDATE errors SET status = 'resolved',"
-	    " resolved_at = $3 WHERE service = $1 AND key = $2 RETURNING 1)"
-	    BUMP_IF("u") " SELECT count(*) FROM u",
-	[ST_SERVICE_TOUCH] = "INSERT INTO services (name, created)"
-	    " VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
-	[ST_TARGETS_MARK] = "UPDATE targets SET seen_in_targets = 0"
-	    " WHERE service = $1 AND shard = $2",
-	[ST_TARGET_PUT] = "INSERT INTO targets (service, address, url,"
-	    " endpoint, labels, seen_in_targets, shard)"
-	    " VALUES ($1, $2, $3, $4, $5, 1, $6)"
-	    " ON CONFLICT (service, address) DO UPDATE SET url = excluded.url,"
-	    " endpoint = excluded.endpoint, labels = excluded.labels,"
-	    " seen_in_targets = 1, shard = excluded.shard",
-	[ST_TARGETS_SWEEP] = "DELETE FROM targets WHERE service = $1"
-	    " AND seen_in_targets = 0 AND shard = $2",
 	/* The CTE reads the row as it was before this statement. */
 	[ST_TARGET_HEALTH] = "WITH old AS (SELECT up FROM targets"
 	    " WHERE service = $1 AND address = $2)"
@@ -191,44 +159,6 @@ static const char *const sql[ST_COUNT_] = {
 	    " target = excluded.target, last_raw = excluded.last_raw,"
 	    " accumulated = target_counts.accumulated + excluded.accumulated",
 	/* The row lock makes the aggregator's read-modify-write exact. */
-	[ST_ERROR_GET] = "SELECT total_count, severity, created_at,"
-	    " first_seen, last_seen, inserted, status, resolved_at, regressed,"
-	    " regressed_at, rounds FROM errors WHERE service = $1 AND key = $2"
-	    " FOR UPDATE",
-	[ST_ERROR_PUT] = "INSERT INTO errors AS e (service, key, total_count,"
-	    " severity, created_at, first_seen, last_seen, inserted, status,"
-	    " resolved_at, regressed, regressed_at, rounds) VALUES ($1, $2,"
-	    " $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
-	    " ON CONFLICT (service, key) DO UPDATE SET"
-	    " total_count = e.total_count + excluded.total_count,"
-	    " severity = excluded.severity,"
-	    " created_at = LEAST(e.created_at, excluded.created_at),"
-	    " first_seen = LEAST(e.first_seen, excluded.first_seen),"
-	    " last_seen = GREATEST(e.last_seen, excluded.last_seen),"
-	    " status = excluded.status,"
-	    " resolved_at = excluded.resolved_at,"
-	    " regressed = excluded.regressed,"
-	    " regressed_at = excluded.regressed_at,"
-	    " rounds = e.rounds + excluded.rounds"
-	    " RETURNING (xmax = 0)",
-	[ST_OCC_ADD] = "INSERT INTO occurrences (service, key, uuid,"
-	    " timestamp, severity, error_json, http_json)"
-	    " VALUES ($1, $2, $3, $4, $5, $6, $7)"
-	    " ON CONFLICT (service, key, uuid) DO NOTHING",
-	[ST_OCC_TRIM] = "DELETE FROM occurrences WHERE service = $1"
-	    " AND key = $2 AND (timestamp, uuid) < (SELECT timestamp, uuid"
-	    " FROM occurrences WHERE service = $1 AND key = $2"
-	    " ORDER BY timestamp DESC, uuid DESC LIMIT 1 OFFSET $3)",
-	[ST_MINUTE_ADD] = "INSERT INTO error_minutes AS m (service, key,"
-	    " minute, count) VALUES ($1, $2, $3, $4)"
-	    " ON CONFLICT (service, key, minute) DO UPDATE SET"
-	    " count = m.count + excluded.count",
-	[ST_SET_STATUS] = "WITH u AS (UPDATE errors SET status = $3,"
-	    " resolved_at = CASE WHEN $3 = 'resolved' THEN $4::bigint"
-	    " ELSE NULL END,"
-	    " regressed = CASE WHEN $3 = 'unresolved' THEN regressed ELSE 0"
-	    " END WHERE service = $1 AND key = $2 RETURNING 1)"
-	    BUMP_IF("u") " SELECT count(*) FROM u",
 	[ST_GENERATION] = "SELECT generation FROM periskop_meta WHERE id = 1",
 	/* SET reads the old row: last_delta is this scrape's delta. */
 	[ST_COUNTS_PUT] = "INSERT INTO target_counts AS c (service,"
@@ -241,21 +171,6 @@ static const char *const sql[ST_COUNT_] = {
 	    " accumulated = c.accumulated + " DELTA("c") ","
 	    " updated = excluded.updated"
 	    " RETURNING key, last_delta",
-	[ST_HOUR_ADD] = "INSERT INTO error_hours AS h (service, key, hour,"
-	    " count) VALUES ($1, $2, $3, $4)"
-	    " ON CONFLICT (service, key, hour) DO UPDATE SET"
-	    " count = h.count + excluded.count",
-	[ST_ROUND_PUT] = "INSERT INTO service_stats AS s (service,"
-	    " rounds_total, scrapes_total, scrape_failures_total,"
-	    " last_round_ms, last_round_at) VALUES ($1, 1, $2, $3, $4, $5)"
-	    " ON CONFLICT (service) DO UPDATE SET"
-	    " rounds_total = s.rounds_total + 1,"
-	    " scrapes_total = s.scrapes_total + excluded.scrapes_total,"
-	    " scrape_failures_total = s.scrape_failures_total +"
-	    "   excluded.scrape_failures_total,"
-	    " last_round_ms = excluded.last_round_ms,"
-	    " last_round_at = GREATEST(s.last_round_at,"
-	    "   excluded.last_round_at)",
 	[ST_COUNTS_BATCH] = "INSERT INTO target_counts AS c (service,"
 	    " target_id, key, target, last_raw, accumulated, last_delta,"
 	    " updated) SELECT s, t, k, a, r, r, r, w"
@@ -483,24 +398,8 @@ get_int(const PGresult *r, int row, int col)
 	return strtoll(PQgetvalue(r, row, col), NULL, 10);
 }
 
-static int64_t
-get_time(const PGresult *r, int row, int col)
-{
-	if (PQgetisnull(r, row, col))
-		return TIME_NONE;
-	return get_int(r, row, col);
-}
 
 
-static enum severity
-get_severity(const PGresult *r, int row, int col)
-{
-	enum severity sev = SEV_ERROR;
-
-	if (!PQgetisnull(r, row, col))
-		severity_parse(PQgetvalue(r, row, col), &sev);
-	return sev;
-}
 
 /*
  * Outside a transaction a lost connection is re-established once before
@@ -680,49 +579,8 @@ read_begin(struct pg *g, int *own, char *err, size_t errlen)
 
 
 
-/* Runs a statement whose one row holds a count of changed rows. */
-static int
-changed(struct pg *g, int id, const struct params *p, char *err,
-    size_t errlen, const char *what)
-{
-	PGresult *r;
-	int n;
 
-	if (!g->in_txn && ensure_conn(g, err, errlen) == -1)
-		return -1;
-	if ((r = run(g, id, p, err, errlen, what)) == NULL)
-		return -1;
-	n = PQntuples(r) > 0 && get_int(r, 0, 0) > 0;
-	PQclear(r);
-	return n;
-}
 
-static int
-pg_resolve(struct db *db, const char *service, const char *key, char *err,
-    size_t errlen)
-{
-	struct params p = { .n = 0 };
-
-	p_text(&p, service);
-	p_text(&p, key);
-	p_int(&p, time_now());
-	return changed(PG(db), ST_RESOLVE, &p, err, errlen,
-	    "resolving an error");
-}
-
-static int
-pg_set_status(struct db *db, const char *service, const char *key,
-    const char *status, char *err, size_t errlen)
-{
-	struct params p = { .n = 0 };
-
-	p_text(&p, service);
-	p_text(&p, key);
-	p_text(&p, status);
-	p_int(&p, time_now());
-	return changed(PG(db), ST_SET_STATUS, &p, err, errlen,
-	    "setting an error's status");
-}
 
 
 
@@ -793,57 +651,9 @@ pg_rollback(struct db *db)
 		PQclear(PQexec(g->c, "ROLLBACK"));
 }
 
-static int
-pg_service_touch(struct db *db, const char *service, int64_t now, char *err,
-    size_t errlen)
-{
-	struct params p = { .n = 0 };
 
-	p_text(&p, service);
-	p_int(&p, now);
-	return run0(PG(db), ST_SERVICE_TOUCH, &p, err, errlen,
-	    "storing a service");
-}
 
-static int
-pg_targets_mark(struct db *db, const char *service, char *err, size_t errlen)
-{
-	struct params p = { .n = 0 };
 
-	p_text(&p, service);
-	p_text(&p, db->shard);
-	return run0(PG(db), ST_TARGETS_MARK, &p, err, errlen,
-	    "marking targets");
-}
-
-static int
-pg_targets_sweep(struct db *db, const char *service, char *err,
-    size_t errlen)
-{
-	struct params p = { .n = 0 };
-
-	p_text(&p, service);
-	p_text(&p, db->shard);
-	return run0(PG(db), ST_TARGETS_SWEEP, &p, err, errlen,
-	    "deleting old targets");
-}
-
-static int
-pg_target_put(struct db *db, const char *service, const char *address,
-    const char *url, const char *endpoint, const char *labels_json, char *err,
-    size_t errlen)
-{
-	struct params p = { .n = 0 };
-
-	p_text(&p, service);
-	p_text(&p, address);
-	p_text(&p, url ? url : "");
-	p_text(&p, endpoint);
-	p_text(&p, labels_json ? labels_json : "{}");
-	p_text(&p, db->shard);
-	return run0(PG(db), ST_TARGET_PUT, &p, err, errlen,
-	    "storing a target");
-}
 
 static int
 pg_target_health(struct db *db, const struct db_health *h, int *prev_up,
@@ -1078,143 +888,13 @@ pg_health_batch(struct db *db, const struct db_health *h, size_t n,
 	return 0;
 }
 
-static int
-pg_error_get(struct db *db, const char *service, const char *key,
-    struct db_error_row *row, char *err, size_t errlen)
-{
-	struct params p = { .n = 0 };
-	PGresult *r;
-	int found;
 
-	p_text(&p, service);
-	p_text(&p, key);
-	if ((r = run(PG(db), ST_ERROR_GET, &p, err, errlen,
-	    "reading an error")) == NULL)
-		return -1;
-	found = PQntuples(r) > 0;
-	if (found) {
-		row->total_count = get_int(r, 0, 0);
-		row->severity = get_severity(r, 0, 1);
-		row->created_at = get_time(r, 0, 2);
-		row->first_seen = get_time(r, 0, 3);
-		row->last_seen = get_time(r, 0, 4);
-		row->inserted = get_int(r, 0, 5);
-		snprintf(row->status, sizeof(row->status), "%s",
-		    PQgetvalue(r, 0, 6));
-		row->resolved_at = get_time(r, 0, 7);
-		row->regressed = (int)get_int(r, 0, 8);
-		row->regressed_at = get_time(r, 0, 9);
-		row->rounds = get_int(r, 0, 10);
-	}
-	PQclear(r);
-	return found;
-}
 
-static int
-pg_error_put(struct db *db, const struct db_error_row *row, int64_t delta,
-    char *err, size_t errlen)
-{
-	struct params p = { .n = 0 };
-	PGresult *r;
-	int inserted;
 
-	p_text(&p, row->service);
-	p_text(&p, row->key);
-	p_int(&p, delta);
-	p_text(&p, severity_name(row->severity));
-	p_time(&p, row->created_at);
-	p_time(&p, row->first_seen);
-	p_time(&p, row->last_seen);
-	p_int(&p, row->inserted);
-	p_text(&p, row->status);
-	p_time(&p, row->resolved_at);
-	p_int(&p, row->regressed);
-	p_time(&p, row->regressed_at);
-	p_int(&p, row->rounds);
-	if ((r = run(PG(db), ST_ERROR_PUT, &p, err, errlen,
-	    "storing an error")) == NULL)
-		return -1;
-	inserted = PQntuples(r) > 0 && PQgetvalue(r, 0, 0)[0] == 't';
-	PQclear(r);
-	return inserted;
-}
 
-static int
-pg_occurrence_add(struct db *db, const char *service, const char *key,
-    const struct db_occurrence *o, char *err, size_t errlen)
-{
-	struct params p = { .n = 0 };
 
-	p_text(&p, service);
-	p_text(&p, key);
-	p_text(&p, o->uuid);
-	p_int(&p, o->timestamp);
-	p_text(&p, severity_name(o->severity));
-	p_text(&p, o->error_json);
-	p_text(&p, o->http_json);
-	return run0(PG(db), ST_OCC_ADD, &p, err, errlen,
-	    "storing an occurrence");
-}
 
-static int
-pg_occurrences_trim(struct db *db, const char *service, const char *key,
-    size_t max, char *err, size_t errlen)
-{
-	struct params p = { .n = 0 };
 
-	p_text(&p, service);
-	p_text(&p, key);
-	/* OFFSET max - 1 finds the oldest kept; older ones go. */
-	p_int(&p, max == 0 ? 0 : max > INT64_MAX ? INT64_MAX - 1 :
-	    (int64_t)max - 1);
-	return run0(PG(db), ST_OCC_TRIM, &p, err, errlen,
-	    "trimming occurrences");
-}
-
-static int
-bucket_add(struct db *db, int id, const char *service, const char *key,
-    int64_t start, int64_t delta, char *err, size_t errlen)
-{
-	struct params p = { .n = 0 };
-
-	p_text(&p, service);
-	p_text(&p, key);
-	p_int(&p, start);
-	p_int(&p, delta);
-	return run0(PG(db), id, &p, err, errlen, "storing counts over time");
-}
-
-static int
-pg_minute_add(struct db *db, const char *service, const char *key,
-    int64_t minute_ms, int64_t delta, char *err, size_t errlen)
-{
-	return bucket_add(db, ST_MINUTE_ADD, service, key, minute_ms, delta,
-	    err, errlen);
-}
-
-static int
-pg_hour_add(struct db *db, const char *service, const char *key,
-    int64_t hour_ms, int64_t delta, char *err, size_t errlen)
-{
-	return bucket_add(db, ST_HOUR_ADD, service, key, hour_ms, delta, err,
-	    errlen);
-}
-
-static int
-pg_round_put(struct db *db, const char *service, int64_t at,
-    double duration_ms, int64_t targets, int64_t failed, char *err,
-    size_t errlen)
-{
-	struct params p = { .n = 0 };
-
-	p_text(&p, service);
-	p_int(&p, targets);
-	p_int(&p, failed);
-	p_double(&p, duration_ms);
-	p_time(&p, at);
-	return run0(PG(db), ST_ROUND_PUT, &p, err, errlen,
-	    "storing round statistics");
-}
 
 static int
 pg_bump(struct db *db, char *err, size_t errlen)
@@ -1393,10 +1073,35 @@ drv_read_end(struct db *db, int own, int ok)
 		PQclear(PQexec(PG(db)->c, ok ? "COMMIT" : "ROLLBACK"));
 }
 
+static int
+drv_write_begin(struct db *db, int *own, char *err, size_t errlen)
+{
+	*own = 0;
+	if (PG(db)->in_txn)
+		return 0;
+	if (pg_begin(db, err, errlen) == -1)
+		return -1;
+	*own = 1;
+	return 0;
+}
+
+static int
+drv_write_end(struct db *db, int own, int ok, char *err, size_t errlen)
+{
+	if (!own)
+		return 0;
+	if (ok)
+		return pg_commit(db, err, errlen);
+	pg_rollback(db);
+	return 0;
+}
+
 static const struct sql_driver pg_driver = {
 	.name = "postgres",
 	.hashed_ids = 0,
 	.quote = '"',
+	.row_locks = 1,
+	.inserted = SQL_INSERTED_RETURNING,
 	.run = drv_run,
 	.next = drv_next,
 	.null = drv_null,
@@ -1407,34 +1112,23 @@ static const struct sql_driver pg_driver = {
 	.done = drv_done,
 	.read_begin = drv_read_begin,
 	.read_end = drv_read_end,
+	.write_begin = drv_write_begin,
+	.write_end = drv_write_end,
 };
 
 static const struct db_ops pg_ops = {
 	.name = "postgres",
 	.close = pg_close,
-	.resolve = pg_resolve,
 	.begin = pg_begin,
 	.commit = pg_commit,
 	.rollback = pg_rollback,
-	.service_touch = pg_service_touch,
-	.targets_mark = pg_targets_mark,
-	.target_put = pg_target_put,
-	.targets_sweep = pg_targets_sweep,
 	.target_health = pg_target_health,
 	.count_put = pg_count_put,
-	.error_get = pg_error_get,
-	.error_put = pg_error_put,
-	.occurrence_add = pg_occurrence_add,
-	.occurrences_trim = pg_occurrences_trim,
-	.minute_add = pg_minute_add,
 	.replay = 1,
-	.set_status = pg_set_status,
 	.generation = pg_generation,
 	.counts_put = pg_counts_put,
-	.hour_add = pg_hour_add,
 	.counts_batch = pg_counts_batch,
 	.health_batch = pg_health_batch,
-	.round_put = pg_round_put,
 	.bump = pg_bump,
 	.prune = pg_prune,
 };

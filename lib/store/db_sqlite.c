@@ -121,25 +121,12 @@ enum {
 	ST_BEGIN,
 	ST_COMMIT,
 	ST_ROLLBACK,
-	ST_RESOLVE,
-	ST_SERVICE_TOUCH,
-	ST_TARGETS_MARK,
-	ST_TARGET_PUT,
-	ST_TARGETS_SWEEP,
 	ST_TARGET_UP_GET,
 	ST_TARGET_HEALTH,
 	ST_COUNT_GET,
 	ST_COUNT_PUT,
-	ST_ERROR_GET,
-	ST_ERROR_PUT,
-	ST_OCC_ADD,
-	ST_OCC_TRIM,
-	ST_MINUTE_ADD,
-	ST_SET_STATUS,
 	ST_VERSION,
 	ST_COUNTS_PUT,
-	ST_HOUR_ADD,
-	ST_ROUND_PUT,
 	ST_PRUNE_OCC,
 	ST_PRUNE_MIN,
 	ST_PRUNE_HOUR,
@@ -152,12 +139,6 @@ static const char *const sql[ST_COUNT_] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
-	[ST_RESOLVE] = "UPDATE errors SET status = 'resolved',"
-	    " resolved_at = ?3 WHERE service = ?1 AND key = ?2",
-	[ST_SET_STATUS] = "UPDATE errors SET status = ?3,"
-	    " resolved_at = CASE WHEN ?3 = 'resolved' THEN ?4 ELSE NULL END,"
-	    " regressed = CASE WHEN ?3 = 'unresolved' THEN regressed ELSE 0"
-	    " END WHERE service = ?1 AND key = ?2",
 	/* The bare last_raw comes from the row MAX(updated) picked. */
 	[ST_VERSION] = "PRAGMA data_version",
 	/*
@@ -172,21 +153,6 @@ static const char *const sql[ST_COUNT_] = {
 	    " last_delta = excluded.last_delta,"
 	    " accumulated = accumulated + excluded.accumulated,"
 	    " updated = excluded.updated",
-	[ST_HOUR_ADD] = "INSERT INTO error_hours (service, key, hour,"
-	    " count) VALUES (?1, ?2, ?3, ?4)"
-	    " ON CONFLICT (service, key, hour) DO UPDATE SET"
-	    " count = count + excluded.count",
-	[ST_ROUND_PUT] = "INSERT INTO service_stats (service, rounds_total,"
-	    " scrapes_total, scrape_failures_total, last_round_ms,"
-	    " last_round_at) VALUES (?1, 1, ?2, ?3, ?4, ?5)"
-	    " ON CONFLICT (service) DO UPDATE SET"
-	    " rounds_total = rounds_total + 1,"
-	    " scrapes_total = scrapes_total + excluded.scrapes_total,"
-	    " scrape_failures_total = scrape_failures_total +"
-	    "   excluded.scrape_failures_total,"
-	    " last_round_ms = excluded.last_round_ms,"
-	    " last_round_at = MAX(COALESCE(last_round_at, 0),"
-	    "   excluded.last_round_at)",
 	[ST_PRUNE_OCC] = "DELETE FROM occurrences WHERE timestamp < ?1",
 	[ST_PRUNE_MIN] = "DELETE FROM error_minutes WHERE minute < ?1",
 	[ST_PRUNE_HOUR] = "DELETE FROM error_hours WHERE hour < ?1",
@@ -196,18 +162,6 @@ static const char *const sql[ST_COUNT_] = {
 	    " WHERE l.service = target_counts.service) - ?2",
 	[ST_PRUNE_TARGETS] = "DELETE FROM targets WHERE seen_in_targets = 0"
 	    " AND COALESCE(updated, last_scrape, 0) < ?1",
-	[ST_SERVICE_TOUCH] = "INSERT INTO services (name, created)"
-	    " VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
-	[ST_TARGETS_MARK] = "UPDATE targets SET seen_in_targets = 0"
-	    " WHERE service = ?1 AND shard = ?2",
-	[ST_TARGET_PUT] = "INSERT INTO targets (service, address, url,"
-	    " endpoint, labels, seen_in_targets, shard)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6)"
-	    " ON CONFLICT (service, address) DO UPDATE SET url = excluded.url,"
-	    " endpoint = excluded.endpoint, labels = excluded.labels,"
-	    " seen_in_targets = 1, shard = excluded.shard",
-	[ST_TARGETS_SWEEP] = "DELETE FROM targets WHERE service = ?1"
-	    " AND seen_in_targets = 0 AND shard = ?2",
 	[ST_TARGET_UP_GET] = "SELECT up FROM targets WHERE service = ?1"
 	    " AND address = ?2",
 	[ST_TARGET_HEALTH] = "INSERT INTO targets (service, address, url,"
@@ -224,42 +178,6 @@ static const char *const sql[ST_COUNT_] = {
 	    " ON CONFLICT (service, target_id, key) DO UPDATE SET"
 	    " target = excluded.target, last_raw = excluded.last_raw,"
 	    " accumulated = accumulated + excluded.accumulated",
-	[ST_ERROR_GET] = "SELECT total_count, severity, created_at,"
-	    " first_seen, last_seen, inserted, status, resolved_at, regressed,"
-	    " regressed_at, rounds FROM errors WHERE service = ?1 AND key = ?2",
-	[ST_ERROR_PUT] = "INSERT INTO errors (service, key, total_count,"
-	    " severity, created_at, first_seen, last_seen, inserted, status,"
-	    " resolved_at, regressed, regressed_at, rounds) VALUES (?1, ?2,"
-	    " ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
-	    " ON CONFLICT (service, key) DO UPDATE SET"
-	    " total_count = total_count + excluded.total_count,"
-	    " severity = excluded.severity,"
-	    " created_at = CASE WHEN created_at IS NULL OR"
-	    "   excluded.created_at < created_at THEN excluded.created_at"
-	    "   ELSE created_at END,"
-	    " first_seen = CASE WHEN first_seen IS NULL OR"
-	    "   excluded.first_seen < first_seen THEN excluded.first_seen"
-	    "   ELSE first_seen END,"
-	    " last_seen = CASE WHEN last_seen IS NULL OR"
-	    "   excluded.last_seen > last_seen THEN excluded.last_seen"
-	    "   ELSE last_seen END,"
-	    " status = excluded.status,"
-	    " resolved_at = excluded.resolved_at,"
-	    " regressed = excluded.regressed,"
-	    " regressed_at = excluded.regressed_at,"
-	    " rounds = rounds + excluded.rounds",
-	[ST_OCC_ADD] = "INSERT INTO occurrences (service, key, uuid,"
-	    " timestamp, severity, error_json, http_json)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
-	    " ON CONFLICT (service, key, uuid) DO NOTHING",
-	[ST_OCC_TRIM] = "DELETE FROM occurrences WHERE service = ?1"
-	    " AND key = ?2 AND rowid NOT IN (SELECT rowid FROM occurrences"
-	    " WHERE service = ?1 AND key = ?2"
-	    " ORDER BY timestamp DESC, uuid DESC LIMIT ?3)",
-	[ST_MINUTE_ADD] = "INSERT INTO error_minutes (service, key, minute,"
-	    " count) VALUES (?1, ?2, ?3, ?4)"
-	    " ON CONFLICT (service, key, minute) DO UPDATE SET"
-	    " count = count + excluded.count",
 };
 
 /* A slot's statement, stepped once by run so that it has run. */
@@ -337,25 +255,8 @@ bind_time(sqlite3_stmt *st, int i, int64_t v)
 		sqlite3_bind_int64(st, i, v);
 }
 
-static int64_t
-col_time(sqlite3_stmt *st, int i)
-{
-	if (sqlite3_column_type(st, i) == SQLITE_NULL)
-		return TIME_NONE;
-	return sqlite3_column_int64(st, i);
-}
 
 
-static enum severity
-col_severity(sqlite3_stmt *st, int i)
-{
-	const unsigned char *v;
-	enum severity sev = SEV_ERROR;
-
-	if ((v = sqlite3_column_text(st, i)) != NULL)
-		severity_parse((const char *)v, &sev);
-	return sev;
-}
 
 /* Runs a statement that returns no rows. */
 static int
@@ -578,26 +479,6 @@ bad:
 
 
 
-static int
-sq_resolve(struct db *db, const char *service, const char *key, char *err,
-    size_t errlen)
-{
-	struct sq *s = SQ(db);
-	sqlite3_stmt *st;
-
-	if ((st = stmt(s, ST_RESOLVE, err, errlen)) == NULL)
-		return -1;
-	bind_text(st, 1, service);
-	bind_text(st, 2, key);
-	sqlite3_bind_int64(st, 3, time_now());
-	if (exec_done(s, st, err, errlen, "resolving an error") == -1)
-		return -1;
-	if (sqlite3_changes(s->h) == 0)
-		return 0;
-	if (sqlite3_get_autocommit(s->h))
-		s->commits++;
-	return 1;
-}
 
 
 /* -- Writing, for the aggregator. */
@@ -638,68 +519,11 @@ sq_rollback(struct db *db)
 		run0(s, ST_ROLLBACK, err, sizeof(err), "rollback");
 }
 
-static int
-sq_service_touch(struct db *db, const char *service, int64_t now, char *err,
-    size_t errlen)
-{
-	struct sq *s = SQ(db);
-	sqlite3_stmt *st;
-
-	if ((st = stmt(s, ST_SERVICE_TOUCH, err, errlen)) == NULL)
-		return -1;
-	bind_text(st, 1, service);
-	sqlite3_bind_int64(st, 2, now);
-	return exec_done(s, st, err, errlen, "storing a service");
-}
-
-static int
-by_service(struct sq *s, int id, const char *service, char *err,
-    size_t errlen, const char *what)
-{
-	sqlite3_stmt *st;
-
-	if ((st = stmt(s, id, err, errlen)) == NULL)
-		return -1;
-	bind_text(st, 1, service);
-	if (id == ST_TARGETS_MARK || id == ST_TARGETS_SWEEP)
-		bind_text(st, 2, s->base.shard);
-	return exec_done(s, st, err, errlen, what);
-}
-
-static int
-sq_targets_mark(struct db *db, const char *service, char *err, size_t errlen)
-{
-	return by_service(SQ(db), ST_TARGETS_MARK, service, err, errlen,
-	    "marking targets");
-}
-
-static int
-sq_targets_sweep(struct db *db, const char *service, char *err,
-    size_t errlen)
-{
-	return by_service(SQ(db), ST_TARGETS_SWEEP, service, err, errlen,
-	    "deleting old targets");
-}
 
 
-static int
-sq_target_put(struct db *db, const char *service, const char *address,
-    const char *url, const char *endpoint, const char *labels_json, char *err,
-    size_t errlen)
-{
-	struct sq *s = SQ(db);
-	sqlite3_stmt *st;
 
-	if ((st = stmt(s, ST_TARGET_PUT, err, errlen)) == NULL)
-		return -1;
-	bind_text(st, 1, service);
-	bind_text(st, 2, address);
-	bind_text(st, 3, url ? url : "");
-	bind_text(st, 4, endpoint);
-	bind_text(st, 5, labels_json ? labels_json : "{}");
-	bind_text(st, 6, s->base.shard);
-	return exec_done(s, st, err, errlen, "storing a target");
-}
+
+
 
 static int
 sq_target_health(struct db *db, const struct db_health *h, int *prev_up,
@@ -753,145 +577,14 @@ sq_count_put(struct db *db, const char *service, const char *target_id,
 	return exec_done(s, st, err, errlen, "storing a count");
 }
 
-static int
-sq_error_get(struct db *db, const char *service, const char *key,
-    struct db_error_row *r, char *err, size_t errlen)
-{
-	struct sq *s = SQ(db);
-	sqlite3_stmt *st;
-	const unsigned char *status;
-	int rc;
 
-	if ((st = stmt(s, ST_ERROR_GET, err, errlen)) == NULL)
-		return -1;
-	bind_text(st, 1, service);
-	bind_text(st, 2, key);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		r->total_count = sqlite3_column_int64(st, 0);
-		r->severity = col_severity(st, 1);
-		r->created_at = col_time(st, 2);
-		r->first_seen = col_time(st, 3);
-		r->last_seen = col_time(st, 4);
-		r->inserted = sqlite3_column_int64(st, 5);
-		status = sqlite3_column_text(st, 6);
-		snprintf(r->status, sizeof(r->status), "%s",
-		    status ? (const char *)status : "unresolved");
-		r->resolved_at = col_time(st, 7);
-		r->regressed = sqlite3_column_int(st, 8);
-		r->regressed_at = col_time(st, 9);
-		r->rounds = sqlite3_column_int64(st, 10);
-	}
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
-		return 1;
-	if (rc == SQLITE_DONE)
-		return 0;
-	return fail(s, err, errlen, "reading an error");
-}
 
-static int
-sq_error_put(struct db *db, const struct db_error_row *r, int64_t delta,
-    char *err, size_t errlen)
-{
-	struct sq *s = SQ(db);
-	sqlite3_stmt *st;
 
-	if ((st = stmt(s, ST_ERROR_PUT, err, errlen)) == NULL)
-		return -1;
-	bind_text(st, 1, r->service);
-	bind_text(st, 2, r->key);
-	sqlite3_bind_int64(st, 3, delta);
-	bind_text(st, 4, severity_name(r->severity));
-	bind_time(st, 5, r->created_at);
-	bind_time(st, 6, r->first_seen);
-	bind_time(st, 7, r->last_seen);
-	sqlite3_bind_int64(st, 8, r->inserted);
-	bind_text(st, 9, r->status);
-	bind_time(st, 10, r->resolved_at);
-	sqlite3_bind_int(st, 11, r->regressed);
-	bind_time(st, 12, r->regressed_at);
-	sqlite3_bind_int64(st, 13, r->rounds);
-	/* One writer at a time: the caller's read says whether it is new. */
-	if (exec_done(s, st, err, errlen, "storing an error") == -1)
-		return -1;
-	return 1;
-}
 
-static int
-sq_occurrence_add(struct db *db, const char *service, const char *key,
-    const struct db_occurrence *o, char *err, size_t errlen)
-{
-	struct sq *s = SQ(db);
-	sqlite3_stmt *st;
-
-	if ((st = stmt(s, ST_OCC_ADD, err, errlen)) == NULL)
-		return -1;
-	bind_text(st, 1, service);
-	bind_text(st, 2, key);
-	bind_text(st, 3, o->uuid);
-	sqlite3_bind_int64(st, 4, o->timestamp);
-	bind_text(st, 5, severity_name(o->severity));
-	bind_text(st, 6, o->error_json);
-	bind_text(st, 7, o->http_json);
-	return exec_done(s, st, err, errlen, "storing an occurrence");
-}
-
-static int
-sq_occurrences_trim(struct db *db, const char *service, const char *key,
-    size_t max, char *err, size_t errlen)
-{
-	struct sq *s = SQ(db);
-	sqlite3_stmt *st;
-
-	if ((st = stmt(s, ST_OCC_TRIM, err, errlen)) == NULL)
-		return -1;
-	bind_text(st, 1, service);
-	bind_text(st, 2, key);
-	sqlite3_bind_int64(st, 3, max > INT64_MAX ? INT64_MAX : (int64_t)max);
-	return exec_done(s, st, err, errlen, "trimming occurrences");
-}
-
-static int
-sq_minute_add(struct db *db, const char *service, const char *key,
-    int64_t minute_ms, int64_t delta, char *err, size_t errlen)
-{
-	struct sq *s = SQ(db);
-	sqlite3_stmt *st;
-
-	if ((st = stmt(s, ST_MINUTE_ADD, err, errlen)) == NULL)
-		return -1;
-	bind_text(st, 1, service);
-	bind_text(st, 2, key);
-	sqlite3_bind_int64(st, 3, minute_ms);
-	sqlite3_bind_int64(st, 4, delta);
-	return exec_done(s, st, err, errlen, "storing a minute's count");
-}
 
 /* -- The additions for the richer API. */
 
 
-static int
-sq_set_status(struct db *db, const char *service, const char *key,
-    const char *status, char *err, size_t errlen)
-{
-	struct sq *s = SQ(db);
-	sqlite3_stmt *st;
-
-	if ((st = stmt(s, ST_SET_STATUS, err, errlen)) == NULL)
-		return -1;
-	bind_text(st, 1, service);
-	bind_text(st, 2, key);
-	bind_text(st, 3, status);
-	sqlite3_bind_int64(st, 4, time_now());
-	if (exec_done(s, st, err, errlen, "setting an error's status") == -1)
-		return -1;
-	if (sqlite3_changes(s->h) == 0)
-		return 0;
-	if (sqlite3_get_autocommit(s->h))
-		s->commits++;
-	return 1;
-}
 
 
 
@@ -984,39 +677,7 @@ sq_health_batch(struct db *db, const struct db_health *h, size_t n,
 	return 0;
 }
 
-static int
-sq_hour_add(struct db *db, const char *service, const char *key,
-    int64_t hour_ms, int64_t delta, char *err, size_t errlen)
-{
-	struct sq *s = SQ(db);
-	sqlite3_stmt *st;
 
-	if ((st = stmt(s, ST_HOUR_ADD, err, errlen)) == NULL)
-		return -1;
-	bind_text(st, 1, service);
-	bind_text(st, 2, key);
-	sqlite3_bind_int64(st, 3, hour_ms);
-	sqlite3_bind_int64(st, 4, delta);
-	return exec_done(s, st, err, errlen, "storing an hour's count");
-}
-
-static int
-sq_round_put(struct db *db, const char *service, int64_t at,
-    double duration_ms, int64_t targets, int64_t failed, char *err,
-    size_t errlen)
-{
-	struct sq *s = SQ(db);
-	sqlite3_stmt *st;
-
-	if ((st = stmt(s, ST_ROUND_PUT, err, errlen)) == NULL)
-		return -1;
-	bind_text(st, 1, service);
-	sqlite3_bind_int64(st, 2, targets);
-	sqlite3_bind_int64(st, 3, failed);
-	sqlite3_bind_double(st, 4, duration_ms);
-	bind_time(st, 5, at);
-	return exec_done(s, st, err, errlen, "storing round statistics");
-}
 
 static int
 sq_bump(struct db *db, char *err, size_t errlen)
@@ -1183,10 +844,35 @@ drv_read_end(struct db *db, int own, int ok)
 		    NULL);
 }
 
+static int
+drv_write_begin(struct db *db, int *own, char *err, size_t errlen)
+{
+	*own = 0;
+	if (!sqlite3_get_autocommit(SQ(db)->h))
+		return 0;
+	if (sq_begin(db, err, errlen) == -1)
+		return -1;
+	*own = 1;
+	return 0;
+}
+
+static int
+drv_write_end(struct db *db, int own, int ok, char *err, size_t errlen)
+{
+	if (!own)
+		return 0;
+	if (ok)
+		return sq_commit(db, err, errlen);
+	sq_rollback(db);
+	return 0;
+}
+
 static const struct sql_driver sqlite_driver = {
 	.name = "sqlite",
 	.hashed_ids = 0,
 	.quote = '"',
+	.row_locks = 0,
+	.inserted = SQL_INSERTED_BY_READ,
 	.run = drv_run,
 	.next = drv_next,
 	.null = drv_null,
@@ -1197,34 +883,23 @@ static const struct sql_driver sqlite_driver = {
 	.done = drv_done,
 	.read_begin = drv_read_begin,
 	.read_end = drv_read_end,
+	.write_begin = drv_write_begin,
+	.write_end = drv_write_end,
 };
 
 static const struct db_ops sqlite_ops = {
 	.name = "sqlite",
 	.close = sq_close,
-	.resolve = sq_resolve,
 	.begin = sq_begin,
 	.commit = sq_commit,
 	.rollback = sq_rollback,
-	.service_touch = sq_service_touch,
-	.targets_mark = sq_targets_mark,
-	.target_put = sq_target_put,
-	.targets_sweep = sq_targets_sweep,
 	.target_health = sq_target_health,
 	.count_put = sq_count_put,
-	.error_get = sq_error_get,
-	.error_put = sq_error_put,
-	.occurrence_add = sq_occurrence_add,
-	.occurrences_trim = sq_occurrences_trim,
-	.minute_add = sq_minute_add,
 	.replay = 0,
-	.set_status = sq_set_status,
 	.generation = sq_generation,
 	.counts_put = sq_counts_put,
-	.hour_add = sq_hour_add,
 	.counts_batch = sq_counts_batch,
 	.health_batch = sq_health_batch,
-	.round_put = sq_round_put,
 	.bump = sq_bump,
 	.prune = sq_prune,
 };

@@ -19,42 +19,111 @@ is_word(char c)
 	    (c >= '0' && c <= '9') || c == '_';
 }
 
+/* Appends n bytes of p with '`' as the driver's quote. */
+static void
+add_quoted(struct buf *b, const struct sql_driver *d, const char *p,
+    size_t n)
+{
+	for (; n > 0; p++, n--)
+		buf_addc(b, *p == '`' ? d->quote : *p);
+}
+
+/* The "(...)" after a token: its inside and where the text goes on. */
+static const char *
+argument(const char *p, const char **in, size_t *n)
+{
+	const char *e;
+
+	if (*p != '(' || (e = strchr(p, ')')) == NULL)
+		abort();	/* the store's own SQL is wrong */
+	*in = p + 1;
+	*n = (size_t)(e - p - 1);
+	return e + 1;
+}
+
+static int
+token(const char **p, const char *t)
+{
+	size_t n = strlen(t);
+
+	if (strncmp(*p, t, n) != 0 || (is_word(t[0]) && is_word((*p)[n])))
+		return 0;
+	*p += n;
+	return 1;
+}
+
 char *
 sql_dialect(const struct sql_driver *d, const char *sql)
 {
 	struct buf b;
-	const char *p, *w;
+	const char *p = sql, *w, *semi;
+	size_t n;
 
 	buf_init(&b);
-	for (p = sql; *p != '\0'; p++) {
-		if (*p == '`') {
-			buf_addc(&b, d->quote);
-		} else if (*p == '@' && p[1] == '?') {
+	while (*p != '\0') {
+		if (*p != '@') {
+			buf_addc(&b, *p == '`' ? d->quote : *p);
+			p++;
+			continue;
+		}
+		p++;
+		if (token(&p, "?")) {
 			buf_adds(&b, d->hashed_ids ? "UNHEX(SHA2(?, 256))" :
 			    "?");
-			p++;
-		} else if (*p == '@') {
-			/* "@`key`" names a quoted column. */
-			w = ++p;
-			if (*p == '`') {
-				for (w = ++p; *p != '\0' && *p != '`'; p++)
-					;
-				if (d->hashed_ids)
-					buf_addf(&b, "%.*s_h", (int)(p - w), w);
-				else
-					buf_addf(&b, "%c%.*s%c", d->quote,
-					    (int)(p - w), w, d->quote);
-				if (*p == '\0')
-					break;
-				continue;
+		} else if (token(&p, "ON")) {
+			p = argument(p, &w, &n);
+			if (d->hashed_ids)
+				buf_adds(&b, "ON DUPLICATE KEY UPDATE");
+			else {
+				buf_adds(&b, "ON CONFLICT (");
+				add_quoted(&b, d, w, n);
+				buf_adds(&b, ") DO UPDATE SET");
 			}
-			while (is_word(*p))
+		} else if (token(&p, "IGNORE")) {
+			p = argument(p, &w, &n);
+			if ((semi = memchr(w, ';', n)) == NULL)
+				abort();
+			if (d->hashed_ids) {
+				buf_adds(&b, "ON DUPLICATE KEY UPDATE ");
+				add_quoted(&b, d, semi + 1, n - (size_t)(semi -
+				    w) - 1);
+				buf_adds(&b, " = ");
+				add_quoted(&b, d, semi + 1, n - (size_t)(semi -
+				    w) - 1);
+			} else {
+				buf_adds(&b, "ON CONFLICT (");
+				add_quoted(&b, d, w, (size_t)(semi - w));
+				buf_adds(&b, ") DO NOTHING");
+			}
+		} else if (token(&p, "new")) {
+			p = argument(p, &w, &n);
+			buf_adds(&b, d->hashed_ids ? "VALUES(" : "excluded.");
+			add_quoted(&b, d, w, n);
+			if (d->hashed_ids)
+				buf_addc(&b, ')');
+		} else if (token(&p, "LOCK")) {
+			if (d->row_locks)
+				buf_adds(&b, "FOR UPDATE");
+		} else if (token(&p, "RETURNING_INSERTED")) {
+			if (d->inserted == SQL_INSERTED_RETURNING)
+				buf_adds(&b, "RETURNING (xmax = 0)");
+		} else if (*p == '`') {
+			/* "@`key`": a quoted column's identity. */
+			for (w = ++p; *p != '\0' && *p != '`'; p++)
+				;
+			if (d->hashed_ids)
+				buf_addf(&b, "%.*s_h", (int)(p - w), w);
+			else
+				buf_addf(&b, "%c%.*s%c", d->quote,
+				    (int)(p - w), w, d->quote);
+			if (*p == '`')
 				p++;
+		} else {
+			for (w = p; is_word(*p); p++)
+				;
 			buf_addf(&b, "%.*s%s", (int)(p - w), w,
 			    d->hashed_ids ? "_h" : "");
-			p--;
-		} else
-			buf_addc(&b, *p);
+		}
 	}
 	return buf_detach(&b, NULL);
 }

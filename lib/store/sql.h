@@ -44,6 +44,15 @@ struct sql_driver {
 	int		 hashed_ids;
 	/* The identifier quote of the SQL the store writes with '`'. */
 	char		 quote;
+	/* 1 when SELECT ... FOR UPDATE locks rows (not SQLite's). */
+	int		 row_locks;
+	/*
+	 * How an upsert tells an insert from an update: the caller's read
+	 * (one writer at a time), RETURNING (xmax = 0) or its changes (1
+	 * inserted, 2 updated).
+	 */
+	enum { SQL_INSERTED_BY_READ, SQL_INSERTED_RETURNING,
+	    SQL_INSERTED_CHANGES } inserted;
 	/*
 	 * Runs sql (parameters '?', in order) in slot with the n values;
 	 * NULL on failure.  Outside a transaction a lost connection is
@@ -71,6 +80,11 @@ struct sql_driver {
 	int		 (*read_begin)(struct db *, int *own, char *err,
 			    size_t errlen);
 	void		 (*read_end)(struct db *, int own, int ok);
+	/* The same for a write transaction; write_end commits when ok. */
+	int		 (*write_begin)(struct db *, int *own, char *err,
+			    size_t errlen);
+	int		 (*write_end)(struct db *, int own, int ok, char *err,
+			    size_t errlen);
 };
 
 /*
@@ -78,7 +92,12 @@ struct sql_driver {
  * the first time slot is used on the handle.  In the text, "@NAME" is
  * the identity column of NAME (NAME, or NAME_h when hashed), "@?" a
  * parameter compared with one ("?" or its hash), and '`' the driver's
- * identifier quote.
+ * identifier quote.  "@ON(COLUMNS)" begins an upsert's update list
+ * ("ON CONFLICT (COLUMNS) DO UPDATE SET" or "ON DUPLICATE KEY UPDATE"),
+ * "@new(C)" is the value the upsert proposed for C, "@IGNORE(COLUMNS;C)"
+ * makes a conflicting insert do nothing, "@LOCK" is "FOR UPDATE" where
+ * rows can be locked and "@RETURNING_INSERTED" the RETURNING clause of
+ * SQL_INSERTED_RETURNING.
  *
  * sql_run binds the values fmt names, one letter each: 't' a string
  * (NULL is SQL NULL), 'i' an int64_t, 'T' a time in ms (TIME_NONE is

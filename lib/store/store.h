@@ -4,6 +4,7 @@
 #define PERISKOP_STORE_H
 
 #include "db.h"
+#include "db_impl.h"
 #include "sql.h"
 
 /* The statement slots of the store's SQL; fewer than SQL_SLOTS. */
@@ -22,6 +23,20 @@ enum store_slot {
 	Q_INSTANCES,
 	Q_METRICS,
 	Q_STATS,
+	Q_RESOLVE,
+	Q_SET_STATUS,
+	Q_SERVICE_TOUCH,
+	Q_TARGETS_MARK,
+	Q_TARGET_PUT,
+	Q_TARGETS_SWEEP,
+	Q_ERROR_GET,
+	Q_ERROR_PUT,
+	Q_OCC_ADD,
+	Q_OCC_OLDEST,
+	Q_OCC_TRIM,
+	Q_MINUTE_ADD,
+	Q_HOUR_ADD,
+	Q_ROUND_PUT,
 	Q_COUNT_
 };
 
@@ -44,5 +59,50 @@ int	store_metrics(struct db *, int (*)(const struct db_metric *, void *),
 	    void *, char *, size_t);
 int	store_service_stats(struct db *, struct db_service_stats **, size_t *,
 	    char *, size_t);
+
+/*
+ * The writes.  resolve and set_status run in their own transaction
+ * unless one is open and bump the generation when they changed a row;
+ * the others run inside the aggregator's (db_impl.h tells what each
+ * does).
+ */
+int	store_resolve(struct db *, const char *service, const char *key,
+	    char *, size_t);
+int	store_set_status(struct db *, const char *service, const char *key,
+	    const char *status, char *, size_t);
+int	store_service_touch(struct db *, const char *service, int64_t now,
+	    char *, size_t);
+int	store_targets_mark(struct db *, const char *service, char *, size_t);
+int	store_target_put(struct db *, const char *service,
+	    const char *address, const char *url, const char *endpoint,
+	    const char *labels_json, char *, size_t);
+int	store_targets_sweep(struct db *, const char *service, char *, size_t);
+/* 1 and *row filled (service and key left alone) or 0 when new. */
+int	store_error_get(struct db *, const char *service, const char *key,
+	    struct db_error_row *row, char *, size_t);
+/*
+ * Inserts the row, or adds delta to the stored total (commutative, so
+ * two writers racing to insert one key still add up), widens created_at
+ * / first_seen / last_seen, adds rounds and overwrites severity and the
+ * status columns.  row->total_count is ignored.  1 when the row was
+ * inserted, 0 when it was updated.
+ */
+int	store_error_put(struct db *, const struct db_error_row *,
+	    int64_t delta, char *, size_t);
+/* Stores one occurrence unless its uuid is already stored. */
+int	store_occurrence_add(struct db *, const char *service,
+	    const char *key, const struct db_occurrence *, char *, size_t);
+/* Keeps only the newest max occurrences of the key. */
+int	store_occurrences_trim(struct db *, const char *service,
+	    const char *key, size_t max, char *, size_t);
+/* error_minutes[minute] += delta; error_hours[hour] += delta. */
+int	store_minute_add(struct db *, const char *service, const char *key,
+	    int64_t minute_ms, int64_t delta, char *, size_t);
+int	store_hour_add(struct db *, const char *service, const char *key,
+	    int64_t hour_ms, int64_t delta, char *, size_t);
+/* Adds one round line to the service's statistics. */
+int	store_round_put(struct db *, const char *service, int64_t at,
+	    double duration_ms, int64_t targets, int64_t failed, char *,
+	    size_t);
 
 #endif

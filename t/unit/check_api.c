@@ -12,6 +12,7 @@
 #include "buf.h"
 #include "db.h"
 #include "db_impl.h"
+#include "store.h"
 #include "model.h"
 #include "periskop.h"
 #include "timefmt.h"
@@ -56,7 +57,7 @@ put_error(const char *svc, const char *key, int64_t total,
 	snprintf(row.status, sizeof(row.status), "%s", status);
 	row.resolved_at = TIME_NONE;
 	row.regressed_at = TIME_NONE;
-	must(db->ops->error_put(db, &row, total, err, sizeof(err)), err);
+	must(store_error_put(db, &row, total, err, sizeof(err)), err);
 }
 
 static void
@@ -71,7 +72,7 @@ put_occ(const char *svc, const char *key, const char *uuid, int64_t ts,
 	o.severity = sev;
 	o.error_json = (char *)ejson;
 	o.http_json = (char *)hjson;
-	must(db->ops->occurrence_add(db, svc, key, &o, err, sizeof(err)),
+	must(store_occurrence_add(db, svc, key, &o, err, sizeof(err)),
 	    err);
 }
 
@@ -96,8 +97,8 @@ fill(void)
 	int i;
 
 	must(db->ops->begin(db, err, sizeof(err)), err);
-	must(db->ops->service_touch(db, "api", T0, err, sizeof(err)), err);
-	must(db->ops->service_touch(db, "web", T0, err, sizeof(err)), err);
+	must(store_service_touch(db, "api", T0, err, sizeof(err)), err);
+	must(store_service_touch(db, "web", T0, err, sizeof(err)), err);
 	put_error("api", "k1", 12, SEV_ERROR, T0, T0 + 11000, "unresolved");
 	for (i = 0; i < 12; i++) {
 		snprintf(uuid, sizeof(uuid), "u-%02d", i);
@@ -115,14 +116,14 @@ fill(void)
 	put_error("api", "slash/", 1, SEV_ERROR, T0, T0 + 400, "unresolved");
 	put_error("api", "res1", 1, SEV_INFO, T0, T0 + 300, "resolved");
 	put_error("api", "ign1", 1, SEV_INFO, T0, T0 + 200, "ignored");
-	must(db->ops->targets_mark(db, "api", err, sizeof(err)), err);
-	must(db->ops->target_put(db, "api", "10.0.0.2:7777",
+	must(store_targets_mark(db, "api", err, sizeof(err)), err);
+	must(store_target_put(db, "api", "10.0.0.2:7777",
 	    "http://10.0.0.2:7777/errors", "/errors", "{}", err, sizeof(err)),
 	    err);
-	must(db->ops->target_put(db, "api", "10.0.0.1:7777",
+	must(store_target_put(db, "api", "10.0.0.1:7777",
 	    "http://10.0.0.1:7777/errors", "/errors", "{}", err, sizeof(err)),
 	    err);
-	must(db->ops->target_put(db, "web", "10.0.0.3:8080",
+	must(store_target_put(db, "web", "10.0.0.3:8080",
 	    "http://10.0.0.3:8080/debug/errors", "/debug/errors", "{}", err,
 	    sizeof(err)), err);
 	must(db->ops->commit(db, err, sizeof(err)), err);
@@ -472,11 +473,11 @@ fill_counts(void)
 	    5, 5, err, sizeof(err)), err);
 	must(db->ops->count_put(db, "api", "uuid-2", "10.0.0.2:7777",
 	    HOSTILE, 2, 2, err, sizeof(err)), err);
-	must(db->ops->minute_add(db, "api", "k1", now_min, 5, err,
+	must(store_minute_add(db, "api", "k1", now_min, 5, err,
 	    sizeof(err)), err);
-	must(db->ops->minute_add(db, "api", "warn1", now_min, 3, err,
+	must(store_minute_add(db, "api", "warn1", now_min, 3, err,
 	    sizeof(err)), err);
-	must(db->ops->hour_add(db, "api", "k1", now_hour, 12, err,
+	must(store_hour_add(db, "api", "k1", now_hour, 12, err,
 	    sizeof(err)), err);
 	memset(&h, 0, sizeof(h));
 	h.service = "api";
@@ -488,7 +489,7 @@ fill_counts(void)
 	h.up = 0;
 	h.error = "connect: connection refused";
 	must(db->ops->target_health(db, &h, &prev, err, sizeof(err)), err);
-	must(db->ops->round_put(db, "api", T0, 1500, 2, 1, err, sizeof(err)),
+	must(store_round_put(db, "api", T0, 1500, 2, 1, err, sizeof(err)),
 	    err);
 	must(db->ops->commit(db, err, sizeof(err)), err);
 }

@@ -12,6 +12,7 @@
 
 #include "db.h"
 #include "db_impl.h"
+#include "store.h"
 #include "mysql_dsn.h"
 #include "scratch.h"
 #include "timefmt.h"
@@ -156,11 +157,11 @@ START_TEST(reopen_keeps_data)
 	db = db_open(uri, NULL, err, sizeof(err));
 	ck_assert_msg(db != NULL, "%s", err);
 	ck_assert_int_eq(db->ops->begin(db, err, sizeof(err)), 0);
-	ck_assert_int_eq(db->ops->service_touch(db, "zeta", 1, err,
+	ck_assert_int_eq(store_service_touch(db, "zeta", 1, err,
 	    sizeof(err)), 0);
-	ck_assert_int_eq(db->ops->service_touch(db, "alpha", 1, err,
+	ck_assert_int_eq(store_service_touch(db, "alpha", 1, err,
 	    sizeof(err)), 0);
-	ck_assert_int_eq(db->ops->service_touch(db, "alpha", 2, err,
+	ck_assert_int_eq(store_service_touch(db, "alpha", 2, err,
 	    sizeof(err)), 0);
 	ck_assert_int_eq(db->ops->commit(db, err, sizeof(err)), 0);
 	db_close(db);
@@ -309,7 +310,7 @@ START_TEST(memory_private)
 	b = db_open("memory:", NULL, err, sizeof(err));
 	ck_assert_msg(b != NULL, "%s", err);
 	ck_assert_int_eq(a->ops->begin(a, err, sizeof(err)), 0);
-	ck_assert_int_eq(a->ops->service_touch(a, "s", 1, err, sizeof(err)),
+	ck_assert_int_eq(store_service_touch(a, "s", 1, err, sizeof(err)),
 	    0);
 	ck_assert_int_eq(a->ops->commit(a, err, sizeof(err)), 0);
 	ck_assert_int_eq(db_services(a, &names, &n, err, sizeof(err)), 0);
@@ -389,11 +390,11 @@ START_TEST(pg_fresh_and_reopen)
 	ck_assert_msg(db != NULL, "%s", err);
 	ck_assert_str_eq(db_engine(db), "postgres");
 	ck_assert_int_eq(db->ops->begin(db, err, sizeof(err)), 0);
-	ck_assert_int_eq(db->ops->service_touch(db, "zeta", 1, err,
+	ck_assert_int_eq(store_service_touch(db, "zeta", 1, err,
 	    sizeof(err)), 0);
-	ck_assert_int_eq(db->ops->service_touch(db, "Alpha", 1, err,
+	ck_assert_int_eq(store_service_touch(db, "Alpha", 1, err,
 	    sizeof(err)), 0);
-	ck_assert_int_eq(db->ops->service_touch(db, "alpha", 2, err,
+	ck_assert_int_eq(store_service_touch(db, "alpha", 2, err,
 	    sizeof(err)), 0);
 	ck_assert_int_eq(db->ops->commit(db, err, sizeof(err)), 0);
 	db_close(db);
@@ -594,13 +595,13 @@ START_TEST(my_fresh_and_reopen)
 	ck_assert_msg(db != NULL, "%s", err);
 	ck_assert_str_eq(db_engine(db), "mysql");
 	ck_assert_int_eq(db->ops->begin(db, err, sizeof(err)), 0);
-	ck_assert_int_eq(db->ops->service_touch(db, "zeta", 1, err,
+	ck_assert_int_eq(store_service_touch(db, "zeta", 1, err,
 	    sizeof(err)), 0);
-	ck_assert_int_eq(db->ops->service_touch(db, "Alpha", 1, err,
+	ck_assert_int_eq(store_service_touch(db, "Alpha", 1, err,
 	    sizeof(err)), 0);
-	ck_assert_int_eq(db->ops->service_touch(db, "alpha", 2, err,
+	ck_assert_int_eq(store_service_touch(db, "alpha", 2, err,
 	    sizeof(err)), 0);
-	ck_assert_int_eq(db->ops->service_touch(db, "alpha ", 2, err,
+	ck_assert_int_eq(store_service_touch(db, "alpha ", 2, err,
 	    sizeof(err)), 0);
 	ck_assert_int_eq(db->ops->commit(db, err, sizeof(err)), 0);
 	db_close(db);
@@ -722,7 +723,7 @@ START_TEST(my_long_keys)
 	db = db_open(srv_uri, NULL, err, sizeof(err));
 	ck_assert_msg(db != NULL, "%s", err);
 	ck_assert_int_eq(db->ops->begin(db, err, sizeof(err)), 0);
-	ck_assert_int_eq(db->ops->service_touch(db, "s", 1, err,
+	ck_assert_int_eq(store_service_touch(db, "s", 1, err,
 	    sizeof(err)), 0);
 	ck_assert_msg(db->ops->counts_put(db, "s", "t", "t", keys, raw, 2, 1,
 	    delta, err, sizeof(err)) == 0, "%s", err);

@@ -1,0 +1,291 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The writes of a round and of the API, in SQL every engine shares. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+#include "store.h"
+#include "timefmt.h"
+#include "xalloc.h"
+
+/* Keeps the earlier (<) or later (>) of the stored and the new value. */
+#define WIDEN(t, c, cmp) \
+	c " = CASE WHEN " t "." c " IS NULL OR @new(" c ") " cmp " " t "." c \
+	" THEN @new(" c ") ELSE " t "." c " END"
+
+static const char *const sql[Q_COUNT_] = {
+	[Q_RESOLVE] = "UPDATE errors SET status = 'resolved',"
+	    " resolved_at = ? WHERE @service = @? AND @`key` = @?",
+	[Q_SET_STATUS] = "UPDATE errors SET status = ?, resolved_at = ?,"
+	    " regressed = CASE WHEN ? = 1 THEN regressed ELSE 0 END"
+	    " WHERE @service = @? AND @`key` = @?",
+	[Q_SERVICE_TOUCH] = "INSERT INTO services (name, created)"
+	    " VALUES (?, ?) @IGNORE(name;created)",
+	[Q_TARGETS_MARK] = "UPDATE targets SET seen_in_targets = 0"
+	    " WHERE @service = @? AND shard = ?",
+	[Q_TARGET_PUT] = "INSERT INTO targets (service, address, url,"
+	    " endpoint, labels, seen_in_targets, shard)"
+	    " VALUES (?, ?, ?, ?, ?, 1, ?) @ON(service, address)"
+	    " url = @new(url), endpoint = @new(endpoint),"
+	    " labels = @new(labels), seen_in_targets = 1,"
+	    " shard = @new(shard)",
+	[Q_TARGETS_SWEEP] = "DELETE FROM targets WHERE @service = @?"
+	    " AND seen_in_targets = 0 AND shard = ?",
+	/* The row lock makes the aggregator's read-modify-write exact. */
+	[Q_ERROR_GET] = "SELECT total_count, severity, created_at,"
+	    " first_seen, last_seen, inserted, status, resolved_at, regressed,"
+	    " regressed_at, rounds FROM errors"
+	    " WHERE @service = @? AND @`key` = @? @LOCK",
+	[Q_ERROR_PUT] = "INSERT INTO errors (service, `key`, total_count,"
+	    " severity, created_at, first_seen, last_seen, inserted, status,"
+	    " resolved_at, regressed, regressed_at, rounds)"
+	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	    " @ON(service, `key`)"
+	    " total_count = errors.total_count + @new(total_count),"
+	    " severity = @new(severity), "
+	    WIDEN("errors", "created_at", "<") ", "
+	    WIDEN("errors", "first_seen", "<") ", "
+	    WIDEN("errors", "last_seen", ">") ","
+	    " status = @new(status), resolved_at = @new(resolved_at),"
+	    " regressed = @new(regressed),"
+	    " regressed_at = @new(regressed_at),"
+	    " rounds = errors.rounds + @new(rounds) @RETURNING_INSERTED",
+	[Q_OCC_ADD] = "INSERT INTO occurrences (service, `key`, uuid,"
+	    " timestamp, severity, error_json, http_json)"
+	    " VALUES (?, ?, ?, ?, ?, ?, ?) @IGNORE(service, `key`, uuid;uuid)",
+	/* Two steps: MySQL cannot delete from a table its subquery reads. */
+	[Q_OCC_OLDEST] = "SELECT timestamp, uuid FROM occurrences"
+	    " WHERE @service = @? AND @`key` = @?"
+	    " ORDER BY timestamp DESC, uuid DESC LIMIT 1 OFFSET ?",
+	[Q_OCC_TRIM] = "DELETE FROM occurrences WHERE @service = @?"
+	    " AND @`key` = @? AND (timestamp < ? OR (timestamp = ?"
+	    " AND uuid < ?))",
+	[Q_MINUTE_ADD] = "INSERT INTO error_minutes (service, `key`, minute,"
+	    " count) VALUES (?, ?, ?, ?) @ON(service, `key`, minute)"
+	    " count = error_minutes.count + @new(count)",
+	[Q_HOUR_ADD] = "INSERT INTO error_hours (service, `key`, hour,"
+	    " count) VALUES (?, ?, ?, ?) @ON(service, `key`, hour)"
+	    " count = error_hours.count + @new(count)",
+	[Q_ROUND_PUT] = "INSERT INTO service_stats (service, rounds_total,"
+	    " scrapes_total, scrape_failures_total, last_round_ms,"
+	    " last_round_at) VALUES (?, 1, ?, ?, ?, ?) @ON(service)"
+	    " rounds_total = service_stats.rounds_total + 1,"
+	    " scrapes_total = service_stats.scrapes_total +"
+	    "   @new(scrapes_total),"
+	    " scrape_failures_total = service_stats.scrape_failures_total +"
+	    "   @new(scrape_failures_total),"
+	    " last_round_ms = @new(last_round_ms), "
+	    WIDEN("service_stats", "last_round_at", ">"),
+};
+
+#define EXEC(db, q, what, ...) \
+	sql_exec(db, q, sql[q], err, errlen, what, __VA_ARGS__)
+
+/*
+ * Runs an API write in its own transaction (or the open one) and bumps
+ * the generation when it changed a row: 1 changed, 0 not, -1.
+ */
+static int
+changed(struct db *db, int q, char *err, size_t errlen, const char *what,
+    const char *service, const char *key, const char *status,
+    int64_t resolved_at, int keep_regressed)
+{
+	int64_t n;
+	int own;
+
+	if (db->drv->write_begin(db, &own, err, errlen) == -1)
+		return -1;
+	if (q == Q_RESOLVE)
+		n = EXEC(db, q, what, "itt", resolved_at, service, key);
+	else
+		n = EXEC(db, q, what, "tTitt", status, resolved_at,
+		    (int64_t)keep_regressed, service, key);
+	if (n == -1 || (n > 0 && db->ops->bump(db, err, errlen) == -1)) {
+		db->drv->write_end(db, own, 0, err, errlen);
+		return -1;
+	}
+	if (db->drv->write_end(db, own, 1, err, errlen) == -1)
+		return -1;
+	return n > 0;
+}
+
+int
+store_resolve(struct db *db, const char *service, const char *key,
+    char *err, size_t errlen)
+{
+	return changed(db, Q_RESOLVE, err, errlen, "resolving an error",
+	    service, key, NULL, time_now(), 0);
+}
+
+int
+store_set_status(struct db *db, const char *service, const char *key,
+    const char *status, char *err, size_t errlen)
+{
+	return changed(db, Q_SET_STATUS, err, errlen,
+	    "setting an error's status", service, key, status,
+	    strcmp(status, "resolved") == 0 ? time_now() : TIME_NONE,
+	    strcmp(status, "unresolved") == 0);
+}
+
+int
+store_service_touch(struct db *db, const char *service, int64_t now,
+    char *err, size_t errlen)
+{
+	return EXEC(db, Q_SERVICE_TOUCH, "storing a service", "ti", service,
+	    now) == -1 ? -1 : 0;
+}
+
+int
+store_targets_mark(struct db *db, const char *service, char *err,
+    size_t errlen)
+{
+	return EXEC(db, Q_TARGETS_MARK, "marking targets", "tt", service,
+	    db->shard) == -1 ? -1 : 0;
+}
+
+int
+store_target_put(struct db *db, const char *service, const char *address,
+    const char *url, const char *endpoint, const char *labels_json,
+    char *err, size_t errlen)
+{
+	return EXEC(db, Q_TARGET_PUT, "storing a target", "tttttt", service,
+	    address, url ? url : "", endpoint, labels_json ? labels_json : "{}",
+	    db->shard) == -1 ? -1 : 0;
+}
+
+int
+store_targets_sweep(struct db *db, const char *service, char *err,
+    size_t errlen)
+{
+	return EXEC(db, Q_TARGETS_SWEEP, "deleting old targets", "tt",
+	    service, db->shard) == -1 ? -1 : 0;
+}
+
+int
+store_error_get(struct db *db, const char *service, const char *key,
+    struct db_error_row *row, char *err, size_t errlen)
+{
+	static const char what[] = "reading an error";
+	struct sql_rows *r;
+	const char *v;
+	int found;
+
+	if ((r = sql_run(db, Q_ERROR_GET, sql[Q_ERROR_GET], err, errlen, what,
+	    "tt", service, key)) == NULL)
+		return -1;
+	if ((found = sql_next(db, r, err, errlen, what)) == 1) {
+		row->total_count = sql_int(db, r, 0);
+		row->severity = SEV_ERROR;
+		if ((v = sql_text(db, r, 1)) != NULL)
+			severity_parse(v, &row->severity);
+		row->created_at = sql_time(db, r, 2);
+		row->first_seen = sql_time(db, r, 3);
+		row->last_seen = sql_time(db, r, 4);
+		row->inserted = sql_int(db, r, 5);
+		v = sql_text(db, r, 6);
+		snprintf(row->status, sizeof(row->status), "%s",
+		    v != NULL ? v : "unresolved");
+		row->resolved_at = sql_time(db, r, 7);
+		row->regressed = (int)sql_int(db, r, 8);
+		row->regressed_at = sql_time(db, r, 9);
+		row->rounds = sql_int(db, r, 10);
+	}
+	sql_done(db, r);
+	return found;
+}
+
+int
+store_error_put(struct db *db, const struct db_error_row *row, int64_t delta,
+    char *err, size_t errlen)
+{
+	static const char what[] = "storing an error";
+	struct sql_rows *r;
+	const char *v;
+	int inserted = 1;
+
+	if ((r = sql_run(db, Q_ERROR_PUT, sql[Q_ERROR_PUT], err, errlen, what,
+	    "ttitTTTitTiTi", row->service, row->key, delta,
+	    severity_name(row->severity), row->created_at, row->first_seen,
+	    row->last_seen, row->inserted, row->status, row->resolved_at,
+	    (int64_t)row->regressed, row->regressed_at, row->rounds)) == NULL)
+		return -1;
+	switch (db->drv->inserted) {
+	case SQL_INSERTED_BY_READ:
+		/* One writer at a time: the caller's read says if it is new. */
+		break;
+	case SQL_INSERTED_RETURNING:
+		if ((inserted = sql_next(db, r, err, errlen, what)) == 1)
+			inserted = (v = sql_text(db, r, 0)) != NULL &&
+			    v[0] == 't';
+		break;
+	case SQL_INSERTED_CHANGES:
+		inserted = db->drv->changes(db, r) == 1;
+		break;
+	}
+	sql_done(db, r);
+	return inserted;
+}
+
+int
+store_occurrence_add(struct db *db, const char *service, const char *key,
+    const struct db_occurrence *o, char *err, size_t errlen)
+{
+	return EXEC(db, Q_OCC_ADD, "storing an occurrence", "tttittt",
+	    service, key, o->uuid, o->timestamp, severity_name(o->severity),
+	    o->error_json, o->http_json) == -1 ? -1 : 0;
+}
+
+int
+store_occurrences_trim(struct db *db, const char *service, const char *key,
+    size_t max, char *err, size_t errlen)
+{
+	static const char what[] = "trimming occurrences";
+	struct sql_rows *r;
+	char *uuid = NULL;
+	int64_t ts = 0;
+	int rc;
+
+	/* OFFSET max - 1 finds the oldest kept; older ones go. */
+	if ((r = sql_run(db, Q_OCC_OLDEST, sql[Q_OCC_OLDEST], err, errlen,
+	    what, "ttu", service, key, max == 0 ? 0 : max - 1)) == NULL)
+		return -1;
+	if ((rc = sql_next(db, r, err, errlen, what)) == 1) {
+		ts = sql_int(db, r, 0);
+		uuid = sql_strdup(db, r, 1);
+	}
+	sql_done(db, r);
+	if (rc != 1 || uuid == NULL) {
+		free(uuid);
+		return rc == -1 ? -1 : 0;
+	}
+	rc = EXEC(db, Q_OCC_TRIM, what, "ttiit", service, key, ts, ts,
+	    uuid) == -1 ? -1 : 0;
+	free(uuid);
+	return rc;
+}
+
+int
+store_minute_add(struct db *db, const char *service, const char *key,
+    int64_t minute, int64_t delta, char *err, size_t errlen)
+{
+	return EXEC(db, Q_MINUTE_ADD, "counting a minute", "ttii", service,
+	    key, minute, delta) == -1 ? -1 : 0;
+}
+
+int
+store_hour_add(struct db *db, const char *service, const char *key,
+    int64_t hour, int64_t delta, char *err, size_t errlen)
+{
+	return EXEC(db, Q_HOUR_ADD, "counting an hour", "ttii", service, key,
+	    hour, delta) == -1 ? -1 : 0;
+}
+
+int
+store_round_put(struct db *db, const char *service, int64_t at,
+    double duration_ms, int64_t targets, int64_t failed, char *err,
+    size_t errlen)
+{
+	return EXEC(db, Q_ROUND_PUT, "storing round statistics", "tiidT",
+	    service, targets, failed, duration_ms, at) == -1 ? -1 : 0;
+}
