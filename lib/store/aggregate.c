@@ -154,7 +154,7 @@ aggregator_new(struct db *db, const struct agg_options *opt, agg_event_fn fn,
 		a->spike = spike_new(opt->spike_threshold,
 		    opt->spike_window_ms);
 	/* Without a spool file a lost transaction is reported, not replayed. */
-	if (a->ops->replay)
+	if (a->db->drv->replay)
 		a->spool = tmpfile();
 	buf_init(&a->tmp);
 	return a;
@@ -236,7 +236,7 @@ aggregator_free(struct aggregator *a)
 	if (a == NULL)
 		return;
 	if (a->in_txn)
-		a->ops->rollback(a->db);
+		store_rollback(a->db);
 	drop_state(a);
 	spike_free(a->spike);
 	free(a->ev);
@@ -279,7 +279,7 @@ static void
 fail_txn(struct aggregator *a)
 {
 	if (a->in_txn)
-		a->ops->rollback(a->db);
+		store_rollback(a->db);
 	a->in_txn = 0;
 	drop_state(a);
 	spool_reset(a);
@@ -291,7 +291,7 @@ ensure_txn(struct aggregator *a, char *err, size_t errlen)
 	if (a->in_txn)
 		return 0;
 	a->db->transient = 0;
-	if (a->ops->begin(a->db, err, errlen) == -1)
+	if (store_begin(a->db, err, errlen) == -1)
 		return -1;
 	a->in_txn = 1;
 	a->nscrapes = 0;
@@ -847,7 +847,6 @@ by_round_service(const void *x, const void *y)
 static int
 commit(struct aggregator *a, char *err, size_t errlen)
 {
-	const struct db_ops *o = a->ops;
 	struct pend_round *r;
 	size_t i;
 
@@ -867,9 +866,9 @@ commit(struct aggregator *a, char *err, size_t errlen)
 		    r->targets, r->failed, err, errlen) == -1)
 			return -1;
 	}
-	if (o->bump(a->db, err, errlen) == -1)
+	if (store_bump(a->db, err, errlen) == -1)
 		return -1;
-	if (o->commit(a->db, err, errlen) == -1)
+	if (store_commit(a->db, err, errlen) == -1)
 		return -1;
 	a->in_txn = 0;
 	return 0;
@@ -903,11 +902,11 @@ replay(struct aggregator *a, char *err, size_t errlen)
 	int rc, tries = 0;
 
 	for (;;) {
-		if (!a->ops->replay || a->spool == NULL || !a->db->transient ||
+		if (!a->db->drv->replay || a->spool == NULL || !a->db->transient ||
 		    time_mono_ms() - t0 > (double)a->retry_ms)
 			break;
 		if (a->in_txn)
-			a->ops->rollback(a->db);
+			store_rollback(a->db);
 		a->in_txn = 0;
 		drop_state(a);
 		wait = backoff_ms(++tries, 50, 5000);

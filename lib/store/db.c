@@ -449,14 +449,14 @@ db_service_stats_free(struct db_service_stats *v, size_t n)
 int
 db_generation(struct db *db, int64_t *gen, char *err, size_t errlen)
 {
-	return db->ops->generation(db, gen, err, errlen);
+	return store_generation(db, gen, err, errlen);
 }
 
 int
 db_prune(struct db *db, const struct db_retention *r, int64_t now,
     char *err, size_t errlen)
 {
-	return db->ops->prune(db,
+	return store_prune(db,
 	    r->occurrences_ms > 0 ? now - r->occurrences_ms : 0,
 	    r->minutes_ms > 0 ? now - r->minutes_ms : 0,
 	    r->hours_ms > 0 ? now - r->hours_ms : 0,

@@ -84,13 +84,6 @@ struct db_health {
 struct db_ops {
 	const char	*name;		/* "sqlite", "postgres", "mysql" */
 	void	(*close)(struct db *);
-
-
-	/* Transactions: begin takes the write lock at once. */
-	int	(*begin)(struct db *, char *, size_t);
-	int	(*commit)(struct db *, char *, size_t);
-	void	(*rollback)(struct db *);
-
 	/*
 	 * Stores a scrape's outcome, creating the row when the target was
 	 * never listed; *prev_up gets the state before: 1, 0, or -1 when
@@ -103,11 +96,6 @@ struct db_ops {
 	int	(*count_put)(struct db *, const char *service,
 		    const char *target_id, const char *target, const char *key,
 		    int64_t raw, int64_t delta, char *, size_t);
-
-
-	/* 1 when a failed transaction should be replayed from the spool. */
-	int	  replay;
-	int	(*generation)(struct db *, int64_t *, char *, size_t);
 
 	/*
 	 * One scrape's counts in one call: for each of the n keys (no
@@ -130,19 +118,6 @@ struct db_ops {
 		    size_t n, int64_t *delta, char *, size_t);
 	int	(*health_batch)(struct db *, const struct db_health *,
 		    size_t n, int *prev_up, char *, size_t);
-	/* Marks the transaction as a change for db_generation. */
-	int	(*bump)(struct db *, char *, size_t);
-	/*
-	 * Deletes occurrences older than occ_before, minute buckets older
-	 * than min_before, hour buckets older than hour_before (ms; 0
-	 * leaves that kind alone), and, by their stored times, unlisted
-	 * targets not stored since target_before and the counts not stored
-	 * since target_before nor in the target_ms before their service's
-	 * newest count.  Runs in its own transaction.
-	 */
-	int	(*prune)(struct db *, int64_t occ_before, int64_t min_before,
-		    int64_t hour_before, int64_t target_before, int64_t target_ms,
-		    char *, size_t);
 };
 
 /* Adds one bucket row to the buckets db_counts returns (db.c). */
@@ -162,6 +137,5 @@ struct db	*db_pg_open(const char *conninfo, int *transient, char *err,
 /* dsn: "mysql://...", "mariadb://..." or the Go driver's form. */
 struct db	*db_mysql_open(const char *dsn, int *transient, char *err,
 		    size_t errlen);
-
 
 #endif

@@ -170,13 +170,6 @@ static const char *const *const migrations[] = { migration1, migration2,
 
 enum {
 	ST_COUNT_PUT,
-	ST_GENERATION,
-	ST_BUMP,
-	ST_PRUNE_OCC,
-	ST_PRUNE_MIN,
-	ST_PRUNE_HOUR,
-	ST_PRUNE_COUNTS,
-	ST_PRUNE_TARGETS,
 	ST_COUNT_
 };
 
@@ -190,23 +183,11 @@ static const char *const sql[ST_COUNT_] = {
 	/* The row lock makes the aggregator's read-modify-write exact. */
 	/* Affected rows: 1 inserted, 2 updated (rounds always changes). */
 	/* MySQL cannot delete from a table its subquery reads: two steps. */
-	[ST_GENERATION] = "SELECT generation FROM periskop_meta WHERE id = 1",
-	[ST_BUMP] = "UPDATE periskop_meta SET generation = generation + 1"
-	    " WHERE id = 1",
-	[ST_PRUNE_OCC] = "DELETE FROM occurrences WHERE timestamp < ?",
-	[ST_PRUNE_MIN] = "DELETE FROM error_minutes WHERE minute < ?",
-	[ST_PRUNE_HOUR] = "DELETE FROM error_hours WHERE hour < ?",
 	/*
 	 * Silent while its service's other targets reported: see prune.
 	 * MySQL cannot read the table a DELETE deletes from but through a
 	 * derived table, which it materializes.
 	 */
-	[ST_PRUNE_COUNTS] = "DELETE c FROM target_counts c JOIN"
-	    " (SELECT service_h, MAX(updated) AS m FROM target_counts"
-	    " GROUP BY service_h) l ON l.service_h = c.service_h"
-	    " WHERE c.updated < ? AND c.updated < l.m - ?",
-	[ST_PRUNE_TARGETS] = "DELETE FROM targets WHERE seen_in_targets = 0"
-	    " AND COALESCE(updated, last_scrape, 0) < ?",
 };
 
 /* The multi-row statements, prepared per row count and cached. */
@@ -974,20 +955,6 @@ read_end(struct my *g, int own)
 
 
 
-static int
-my_generation(struct db *db, int64_t *gen, char *err, size_t errlen)
-{
-	struct my *g = MY(db);
-	struct res r;
-
-	if (ensure_conn(g, err, errlen) == -1 ||
-	    run(g, ST_GENERATION, NULL, &r, err, errlen,
-	    "reading the generation") == -1)
-		return -1;
-	*gen = r.nrows > 0 ? get_int(&r, 0, 0) : 0;
-	res_release(&r);
-	return 0;
-}
 
 /* -- Writing, for the aggregator. */
 
@@ -1450,46 +1417,7 @@ my_counts_put(struct db *db, const char *service, const char *target_id,
 
 
 
-static int
-my_bump(struct db *db, char *err, size_t errlen)
-{
-	return run(MY(db), ST_BUMP, NULL, NULL, err, errlen,
-	    "bumping the generation");
-}
 
-static int
-my_prune(struct db *db, int64_t occ_before, int64_t min_before,
-    int64_t hour_before, int64_t target_before, int64_t target_ms, char *err,
-    size_t errlen)
-{
-	static const int ids[] = { ST_PRUNE_OCC, ST_PRUNE_MIN, ST_PRUNE_HOUR,
-	    ST_PRUNE_COUNTS, ST_PRUNE_TARGETS };
-	struct params p = { 0 };
-	int64_t before[5];
-	size_t i;
-
-	before[0] = occ_before;
-	before[1] = min_before;
-	before[2] = hour_before;
-	before[3] = before[4] = target_before;
-	if (my_begin(db, err, errlen) == -1)
-		return -1;
-	for (i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
-		if (before[i] <= 0)
-			continue;
-		p_int(&p, before[i]);
-		if (ids[i] == ST_PRUNE_COUNTS)
-			p_int(&p, target_ms);
-		if (run0(db, ids[i], &p, err, errlen, "pruning") == -1)
-			goto bad;
-	}
-	if (my_bump(db, err, errlen) == -1)
-		goto bad;
-	return my_commit(db, err, errlen);
-bad:
-	my_rollback(db);
-	return -1;
-}
 
 /* -- The driver of the store (sql.h). */
 
@@ -1604,26 +1532,9 @@ drv_read_end(struct db *db, int own, int ok)
 }
 
 static int
-drv_write_begin(struct db *db, int *own, char *err, size_t errlen)
+drv_in_txn(struct db *db)
 {
-	*own = 0;
-	if (MY(db)->in_txn)
-		return 0;
-	if (my_begin(db, err, errlen) == -1)
-		return -1;
-	*own = 1;
-	return 0;
-}
-
-static int
-drv_write_end(struct db *db, int own, int ok, char *err, size_t errlen)
-{
-	if (!own)
-		return 0;
-	if (ok)
-		return my_commit(db, err, errlen);
-	my_rollback(db);
-	return 0;
+	return MY(db)->in_txn;
 }
 
 static const struct sql_driver my_driver = {
@@ -1632,6 +1543,8 @@ static const struct sql_driver my_driver = {
 	.quote = '`',
 	.row_locks = 1,
 	.inserted = SQL_INSERTED_CHANGES,
+	.no_self_subquery = 1,
+	.replay = 1,
 	.run = drv_run,
 	.next = drv_next,
 	.null = drv_null,
@@ -1642,23 +1555,18 @@ static const struct sql_driver my_driver = {
 	.done = drv_done,
 	.read_begin = drv_read_begin,
 	.read_end = drv_read_end,
-	.write_begin = drv_write_begin,
-	.write_end = drv_write_end,
+	.begin = my_begin,
+	.commit = my_commit,
+	.rollback = my_rollback,
+	.in_txn = drv_in_txn,
 };
 
 static const struct db_ops my_ops = {
 	.name = "mysql",
 	.close = my_close,
-	.begin = my_begin,
-	.commit = my_commit,
-	.rollback = my_rollback,
 	.target_health = my_target_health,
 	.count_put = my_count_put,
-	.replay = 1,
-	.generation = my_generation,
 	.counts_put = my_counts_put,
 	.counts_batch = my_counts_batch,
 	.health_batch = my_health_batch,
-	.bump = my_bump,
-	.prune = my_prune,
 };

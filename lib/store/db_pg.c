@@ -124,16 +124,9 @@ static const char *const migrations[] = {
 enum {
 	ST_TARGET_HEALTH,
 	ST_COUNT_PUT,
-	ST_GENERATION,
 	ST_COUNTS_PUT,
-	ST_BUMP,
 	ST_COUNTS_BATCH,
 	ST_HEALTH_BATCH,
-	ST_PRUNE_OCC,
-	ST_PRUNE_MIN,
-	ST_PRUNE_HOUR,
-	ST_PRUNE_COUNTS,
-	ST_PRUNE_TARGETS,
 	ST_COUNT_
 };
 
@@ -159,7 +152,6 @@ static const char *const sql[ST_COUNT_] = {
 	    " target = excluded.target, last_raw = excluded.last_raw,"
 	    " accumulated = target_counts.accumulated + excluded.accumulated",
 	/* The row lock makes the aggregator's read-modify-write exact. */
-	[ST_GENERATION] = "SELECT generation FROM periskop_meta WHERE id = 1",
 	/* SET reads the old row: last_delta is this scrape's delta. */
 	[ST_COUNTS_PUT] = "INSERT INTO target_counts AS c (service,"
 	    " target_id, key, target, last_raw, accumulated, last_delta,"
@@ -201,17 +193,7 @@ static const char *const sql[ST_COUNT_] = {
 	    " SELECT v.n, old.up, (SELECT count(*) FROM ins) FROM v"
 	    " LEFT JOIN old ON old.service = v.service"
 	    " AND old.address = v.address ORDER BY v.n",
-	[ST_BUMP] = "UPDATE periskop_meta SET generation = generation + 1"
-	    " WHERE id = 1",
-	[ST_PRUNE_OCC] = "DELETE FROM occurrences WHERE timestamp < $1",
-	[ST_PRUNE_MIN] = "DELETE FROM error_minutes WHERE minute < $1",
-	[ST_PRUNE_HOUR] = "DELETE FROM error_hours WHERE hour < $1",
 	/* Silent while its service's other targets reported: see prune. */
-	[ST_PRUNE_COUNTS] = "DELETE FROM target_counts c WHERE updated < $1"
-	    " AND updated < (SELECT MAX(l.updated) FROM target_counts l"
-	    " WHERE l.service = c.service) - $2",
-	[ST_PRUNE_TARGETS] = "DELETE FROM targets WHERE seen_in_targets = 0"
-	    " AND COALESCE(updated, last_scrape, 0) < $1",
 };
 
 /* A slot's result, and the row sql_next reached. */
@@ -587,20 +569,6 @@ read_begin(struct pg *g, int *own, char *err, size_t errlen)
 
 
 
-static int
-pg_generation(struct db *db, int64_t *gen, char *err, size_t errlen)
-{
-	struct pg *g = PG(db);
-	PGresult *r;
-
-	if (ensure_conn(g, err, errlen) == -1 ||
-	    (r = run(g, ST_GENERATION, NULL, err, errlen,
-	    "reading the generation")) == NULL)
-		return -1;
-	*gen = PQntuples(r) > 0 ? get_int(r, 0, 0) : 0;
-	PQclear(r);
-	return 0;
-}
 
 /* -- Writing, for the aggregator. */
 
@@ -896,47 +864,7 @@ pg_health_batch(struct db *db, const struct db_health *h, size_t n,
 
 
 
-static int
-pg_bump(struct db *db, char *err, size_t errlen)
-{
-	return run0(PG(db), ST_BUMP, NULL, err, errlen,
-	    "bumping the generation");
-}
 
-static int
-pg_prune(struct db *db, int64_t occ_before, int64_t min_before,
-    int64_t hour_before, int64_t target_before, int64_t target_ms, char *err,
-    size_t errlen)
-{
-	static const int ids[] = { ST_PRUNE_OCC, ST_PRUNE_MIN, ST_PRUNE_HOUR,
-	    ST_PRUNE_COUNTS, ST_PRUNE_TARGETS };
-	struct params p;
-	int64_t before[5];
-	size_t i;
-
-	before[0] = occ_before;
-	before[1] = min_before;
-	before[2] = hour_before;
-	before[3] = before[4] = target_before;
-	if (pg_begin(db, err, errlen) == -1)
-		return -1;
-	for (i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
-		if (before[i] <= 0)
-			continue;
-		p.n = 0;
-		p_int(&p, before[i]);
-		if (ids[i] == ST_PRUNE_COUNTS)
-			p_int(&p, target_ms);
-		if (run0(PG(db), ids[i], &p, err, errlen, "pruning") == -1)
-			goto bad;
-	}
-	if (pg_bump(db, err, errlen) == -1)
-		goto bad;
-	return pg_commit(db, err, errlen);
-bad:
-	pg_rollback(db);
-	return -1;
-}
 
 /* -- The driver of the store (sql.h). */
 
@@ -1074,26 +1002,9 @@ drv_read_end(struct db *db, int own, int ok)
 }
 
 static int
-drv_write_begin(struct db *db, int *own, char *err, size_t errlen)
+drv_in_txn(struct db *db)
 {
-	*own = 0;
-	if (PG(db)->in_txn)
-		return 0;
-	if (pg_begin(db, err, errlen) == -1)
-		return -1;
-	*own = 1;
-	return 0;
-}
-
-static int
-drv_write_end(struct db *db, int own, int ok, char *err, size_t errlen)
-{
-	if (!own)
-		return 0;
-	if (ok)
-		return pg_commit(db, err, errlen);
-	pg_rollback(db);
-	return 0;
+	return PG(db)->in_txn;
 }
 
 static const struct sql_driver pg_driver = {
@@ -1102,6 +1013,8 @@ static const struct sql_driver pg_driver = {
 	.quote = '"',
 	.row_locks = 1,
 	.inserted = SQL_INSERTED_RETURNING,
+	.no_self_subquery = 0,
+	.replay = 1,
 	.run = drv_run,
 	.next = drv_next,
 	.null = drv_null,
@@ -1112,23 +1025,18 @@ static const struct sql_driver pg_driver = {
 	.done = drv_done,
 	.read_begin = drv_read_begin,
 	.read_end = drv_read_end,
-	.write_begin = drv_write_begin,
-	.write_end = drv_write_end,
+	.begin = pg_begin,
+	.commit = pg_commit,
+	.rollback = pg_rollback,
+	.in_txn = drv_in_txn,
 };
 
 static const struct db_ops pg_ops = {
 	.name = "postgres",
 	.close = pg_close,
-	.begin = pg_begin,
-	.commit = pg_commit,
-	.rollback = pg_rollback,
 	.target_health = pg_target_health,
 	.count_put = pg_count_put,
-	.replay = 1,
-	.generation = pg_generation,
 	.counts_put = pg_counts_put,
 	.counts_batch = pg_counts_batch,
 	.health_batch = pg_health_batch,
-	.bump = pg_bump,
-	.prune = pg_prune,
 };

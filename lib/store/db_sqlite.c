@@ -127,11 +127,6 @@ enum {
 	ST_COUNT_PUT,
 	ST_VERSION,
 	ST_COUNTS_PUT,
-	ST_PRUNE_OCC,
-	ST_PRUNE_MIN,
-	ST_PRUNE_HOUR,
-	ST_PRUNE_COUNTS,
-	ST_PRUNE_TARGETS,
 	ST_COUNT_
 };
 
@@ -153,15 +148,7 @@ static const char *const sql[ST_COUNT_] = {
 	    " last_delta = excluded.last_delta,"
 	    " accumulated = accumulated + excluded.accumulated,"
 	    " updated = excluded.updated",
-	[ST_PRUNE_OCC] = "DELETE FROM occurrences WHERE timestamp < ?1",
-	[ST_PRUNE_MIN] = "DELETE FROM error_minutes WHERE minute < ?1",
-	[ST_PRUNE_HOUR] = "DELETE FROM error_hours WHERE hour < ?1",
 	/* Silent while its service's other targets reported: see prune. */
-	[ST_PRUNE_COUNTS] = "DELETE FROM target_counts WHERE updated < ?1"
-	    " AND updated < (SELECT MAX(l.updated) FROM target_counts l"
-	    " WHERE l.service = target_counts.service) - ?2",
-	[ST_PRUNE_TARGETS] = "DELETE FROM targets WHERE seen_in_targets = 0"
-	    " AND COALESCE(updated, last_scrape, 0) < ?1",
 	[ST_TARGET_UP_GET] = "SELECT up FROM targets WHERE service = ?1"
 	    " AND address = ?2",
 	[ST_TARGET_HEALTH] = "INSERT INTO targets (service, address, url,"
@@ -679,47 +666,7 @@ sq_health_batch(struct db *db, const struct db_health *h, size_t n,
 
 
 
-static int
-sq_bump(struct db *db, char *err, size_t errlen)
-{
-	/* data_version and the commit counter already say it. */
-	return 0;
-}
 
-static int
-sq_prune(struct db *db, int64_t occ_before, int64_t min_before,
-    int64_t hour_before, int64_t target_before, int64_t target_ms, char *err,
-    size_t errlen)
-{
-	static const int ids[] = { ST_PRUNE_OCC, ST_PRUNE_MIN, ST_PRUNE_HOUR,
-	    ST_PRUNE_COUNTS, ST_PRUNE_TARGETS };
-	struct sq *s = SQ(db);
-	sqlite3_stmt *st;
-	int64_t before[5];
-	size_t i;
-
-	before[0] = occ_before;
-	before[1] = min_before;
-	before[2] = hour_before;
-	before[3] = before[4] = target_before;
-	if (sq_begin(db, err, errlen) == -1)
-		return -1;
-	for (i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
-		if (before[i] <= 0)
-			continue;
-		if ((st = stmt(s, ids[i], err, errlen)) == NULL)
-			goto bad;
-		sqlite3_bind_int64(st, 1, before[i]);
-		if (ids[i] == ST_PRUNE_COUNTS)
-			sqlite3_bind_int64(st, 2, target_ms);
-		if (exec_done(s, st, err, errlen, "pruning") == -1)
-			goto bad;
-	}
-	return sq_commit(db, err, errlen);
-bad:
-	sq_rollback(db);
-	return -1;
-}
 
 /* -- The driver of the store (sql.h). */
 
@@ -845,26 +792,9 @@ drv_read_end(struct db *db, int own, int ok)
 }
 
 static int
-drv_write_begin(struct db *db, int *own, char *err, size_t errlen)
+drv_in_txn(struct db *db)
 {
-	*own = 0;
-	if (!sqlite3_get_autocommit(SQ(db)->h))
-		return 0;
-	if (sq_begin(db, err, errlen) == -1)
-		return -1;
-	*own = 1;
-	return 0;
-}
-
-static int
-drv_write_end(struct db *db, int own, int ok, char *err, size_t errlen)
-{
-	if (!own)
-		return 0;
-	if (ok)
-		return sq_commit(db, err, errlen);
-	sq_rollback(db);
-	return 0;
+	return !sqlite3_get_autocommit(SQ(db)->h);
 }
 
 static const struct sql_driver sqlite_driver = {
@@ -873,6 +803,8 @@ static const struct sql_driver sqlite_driver = {
 	.quote = '"',
 	.row_locks = 0,
 	.inserted = SQL_INSERTED_BY_READ,
+	.no_self_subquery = 0,
+	.replay = 0,
 	.run = drv_run,
 	.next = drv_next,
 	.null = drv_null,
@@ -883,23 +815,19 @@ static const struct sql_driver sqlite_driver = {
 	.done = drv_done,
 	.read_begin = drv_read_begin,
 	.read_end = drv_read_end,
-	.write_begin = drv_write_begin,
-	.write_end = drv_write_end,
+	.begin = sq_begin,
+	.commit = sq_commit,
+	.rollback = sq_rollback,
+	.in_txn = drv_in_txn,
+	.generation = sq_generation,
 };
 
 static const struct db_ops sqlite_ops = {
 	.name = "sqlite",
 	.close = sq_close,
-	.begin = sq_begin,
-	.commit = sq_commit,
-	.rollback = sq_rollback,
 	.target_health = sq_target_health,
 	.count_put = sq_count_put,
-	.replay = 0,
-	.generation = sq_generation,
 	.counts_put = sq_counts_put,
 	.counts_batch = sq_counts_batch,
 	.health_batch = sq_health_batch,
-	.bump = sq_bump,
-	.prune = sq_prune,
 };

@@ -53,6 +53,13 @@ struct sql_driver {
 	 */
 	enum { SQL_INSERTED_BY_READ, SQL_INSERTED_RETURNING,
 	    SQL_INSERTED_CHANGES } inserted;
+	/* 1 when a DELETE cannot read its own table in a subquery. */
+	int		 no_self_subquery;
+	/*
+	 * 1 when a failed transaction should be replayed from the spool:
+	 * a server may lose the connection mid-transaction.
+	 */
+	int		 replay;
 	/*
 	 * Runs sql (parameters '?', in order) in slot with the n values;
 	 * NULL on failure.  Outside a transaction a lost connection is
@@ -80,10 +87,17 @@ struct sql_driver {
 	int		 (*read_begin)(struct db *, int *own, char *err,
 			    size_t errlen);
 	void		 (*read_end)(struct db *, int own, int ok);
-	/* The same for a write transaction; write_end commits when ok. */
-	int		 (*write_begin)(struct db *, int *own, char *err,
-			    size_t errlen);
-	int		 (*write_end)(struct db *, int own, int ok, char *err,
+	/* Transactions: begin takes the write lock at once. */
+	int		 (*begin)(struct db *, char *err, size_t errlen);
+	int		 (*commit)(struct db *, char *err, size_t errlen);
+	void		 (*rollback)(struct db *);
+	int		 (*in_txn)(struct db *);
+	/*
+	 * A number that changes with every commit of any connection, when
+	 * the engine tells one (SQLite's data_version); NULL: the store
+	 * keeps a counter row, periskop_meta, that every change bumps.
+	 */
+	int		 (*generation)(struct db *, int64_t *, char *err,
 			    size_t errlen);
 };
 

@@ -37,6 +37,14 @@ enum store_slot {
 	Q_MINUTE_ADD,
 	Q_HOUR_ADD,
 	Q_ROUND_PUT,
+	Q_GENERATION,
+	Q_BUMP,
+	Q_PRUNE_OCC,
+	Q_PRUNE_MIN,
+	Q_PRUNE_HOUR,
+	Q_PRUNE_COUNTS,
+	Q_PRUNE_COUNTS_JOIN,
+	Q_PRUNE_TARGETS,
 	Q_COUNT_
 };
 
@@ -104,5 +112,24 @@ int	store_hour_add(struct db *, const char *service, const char *key,
 int	store_round_put(struct db *, const char *service, int64_t at,
 	    double duration_ms, int64_t targets, int64_t failed, char *,
 	    size_t);
+
+/* Transactions, through the driver; begin takes the write lock. */
+int	store_begin(struct db *, char *, size_t);
+int	store_commit(struct db *, char *, size_t);
+void	store_rollback(struct db *);
+/* Marks the transaction as a change for db_generation. */
+int	store_bump(struct db *, char *, size_t);
+int	store_generation(struct db *, int64_t *, char *, size_t);
+/*
+ * Deletes occurrences older than occ_before, minute buckets older than
+ * min_before, hour buckets older than hour_before (ms; 0 leaves that
+ * kind alone), and, by their stored times, unlisted targets not stored
+ * since target_before and the counts not stored since target_before
+ * nor in the target_ms before their service's newest count.  Runs in
+ * its own transaction.
+ */
+int	store_prune(struct db *, int64_t occ_before, int64_t min_before,
+	    int64_t hour_before, int64_t target_before, int64_t target_ms,
+	    char *, size_t);
 
 #endif

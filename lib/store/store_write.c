@@ -77,6 +77,23 @@ static const char *const sql[Q_COUNT_] = {
 	    "   @new(scrape_failures_total),"
 	    " last_round_ms = @new(last_round_ms), "
 	    WIDEN("service_stats", "last_round_at", ">"),
+	[Q_GENERATION] = "SELECT generation FROM periskop_meta WHERE id = 1",
+	[Q_BUMP] = "UPDATE periskop_meta SET generation = generation + 1"
+	    " WHERE id = 1",
+	[Q_PRUNE_OCC] = "DELETE FROM occurrences WHERE timestamp < ?",
+	[Q_PRUNE_MIN] = "DELETE FROM error_minutes WHERE minute < ?",
+	[Q_PRUNE_HOUR] = "DELETE FROM error_hours WHERE hour < ?",
+	/* Silent while its service's other targets reported: see prune. */
+	[Q_PRUNE_COUNTS] = "DELETE FROM target_counts WHERE updated < ?"
+	    " AND updated < (SELECT MAX(l.updated) FROM target_counts l"
+	    " WHERE l.@service = target_counts.@service) - ?",
+	/* The same, through a derived table, which MySQL materializes. */
+	[Q_PRUNE_COUNTS_JOIN] = "DELETE c FROM target_counts c JOIN"
+	    " (SELECT @service AS s, MAX(updated) AS m FROM target_counts"
+	    " GROUP BY @service) l ON l.s = c.@service"
+	    " WHERE c.updated < ? AND c.updated < l.m - ?",
+	[Q_PRUNE_TARGETS] = "DELETE FROM targets WHERE seen_in_targets = 0"
+	    " AND COALESCE(updated, last_scrape, 0) < ?",
 };
 
 #define EXEC(db, q, what, ...) \
@@ -86,6 +103,91 @@ static const char *const sql[Q_COUNT_] = {
  * Runs an API write in its own transaction (or the open one) and bumps
  * the generation when it changed a row: 1 changed, 0 not, -1.
  */
+int
+store_begin(struct db *db, char *err, size_t errlen)
+{
+	return db->drv->begin(db, err, errlen);
+}
+
+int
+store_commit(struct db *db, char *err, size_t errlen)
+{
+	return db->drv->commit(db, err, errlen);
+}
+
+void
+store_rollback(struct db *db)
+{
+	db->drv->rollback(db);
+}
+
+int
+store_bump(struct db *db, char *err, size_t errlen)
+{
+	/* The engine's own number already says it. */
+	if (db->drv->generation != NULL)
+		return 0;
+	return EXEC(db, Q_BUMP, "bumping the generation", "") == -1 ? -1 : 0;
+}
+
+int
+store_generation(struct db *db, int64_t *gen, char *err, size_t errlen)
+{
+	static const char what[] = "reading the generation";
+	struct sql_rows *r;
+	int rc;
+
+	if (db->drv->generation != NULL)
+		return db->drv->generation(db, gen, err, errlen);
+	if ((r = sql_run(db, Q_GENERATION, sql[Q_GENERATION], err, errlen,
+	    what, "")) == NULL)
+		return -1;
+	*gen = 0;
+	if ((rc = sql_next(db, r, err, errlen, what)) == 1)
+		*gen = sql_int(db, r, 0);
+	sql_done(db, r);
+	return rc == -1 ? -1 : 0;
+}
+
+int
+store_prune(struct db *db, int64_t occ_before, int64_t min_before,
+    int64_t hour_before, int64_t target_before, int64_t target_ms,
+    char *err, size_t errlen)
+{
+	int q[5] = { Q_PRUNE_OCC, Q_PRUNE_MIN, Q_PRUNE_HOUR, Q_PRUNE_COUNTS,
+	    Q_PRUNE_TARGETS };
+	int64_t before[5];
+	int64_t n;
+	size_t i;
+
+	if (db->drv->no_self_subquery)
+		q[3] = Q_PRUNE_COUNTS_JOIN;
+	before[0] = occ_before;
+	before[1] = min_before;
+	before[2] = hour_before;
+	before[3] = before[4] = target_before;
+	if (store_begin(db, err, errlen) == -1)
+		return -1;
+	for (i = 0; i < 5; i++) {
+		if (before[i] <= 0)
+			continue;
+		if (q[i] == Q_PRUNE_COUNTS || q[i] == Q_PRUNE_COUNTS_JOIN)
+			n = EXEC(db, q[i], "pruning", "ii", before[i],
+			    target_ms);
+		else
+			n = EXEC(db, q[i], "pruning", "i", before[i]);
+		if (n == -1)
+			goto bad;
+	}
+	if (store_bump(db, err, errlen) == -1 ||
+	    store_commit(db, err, errlen) == -1)
+		goto bad;
+	return 0;
+bad:
+	store_rollback(db);
+	return -1;
+}
+
 static int
 changed(struct db *db, int q, char *err, size_t errlen, const char *what,
     const char *service, const char *key, const char *status,
@@ -94,18 +196,20 @@ changed(struct db *db, int q, char *err, size_t errlen, const char *what,
 	int64_t n;
 	int own;
 
-	if (db->drv->write_begin(db, &own, err, errlen) == -1)
+	own = !db->drv->in_txn(db);
+	if (own && store_begin(db, err, errlen) == -1)
 		return -1;
 	if (q == Q_RESOLVE)
 		n = EXEC(db, q, what, "itt", resolved_at, service, key);
 	else
 		n = EXEC(db, q, what, "tTitt", status, resolved_at,
 		    (int64_t)keep_regressed, service, key);
-	if (n == -1 || (n > 0 && db->ops->bump(db, err, errlen) == -1)) {
-		db->drv->write_end(db, own, 0, err, errlen);
+	if (n == -1 || (n > 0 && store_bump(db, err, errlen) == -1)) {
+		if (own)
+			store_rollback(db);
 		return -1;
 	}
-	if (db->drv->write_end(db, own, 1, err, errlen) == -1)
+	if (own && store_commit(db, err, errlen) == -1)
 		return -1;
 	return n > 0;
 }

@@ -96,7 +96,7 @@ fill(void)
 	char err[256], uuid[32];
 	int i;
 
-	must(db->ops->begin(db, err, sizeof(err)), err);
+	must(store_begin(db, err, sizeof(err)), err);
 	must(store_service_touch(db, "api", T0, err, sizeof(err)), err);
 	must(store_service_touch(db, "web", T0, err, sizeof(err)), err);
 	put_error("api", "k1", 12, SEV_ERROR, T0, T0 + 11000, "unresolved");
@@ -126,7 +126,7 @@ fill(void)
 	must(store_target_put(db, "web", "10.0.0.3:8080",
 	    "http://10.0.0.3:8080/debug/errors", "/debug/errors", "{}", err,
 	    sizeof(err)), err);
-	must(db->ops->commit(db, err, sizeof(err)), err);
+	must(store_commit(db, err, sizeof(err)), err);
 }
 
 static void
@@ -465,7 +465,7 @@ fill_counts(void)
 
 	now_min = time_now() / 60000 * 60000;
 	now_hour = now_min / 3600000 * 3600000;
-	must(db->ops->begin(db, err, sizeof(err)), err);
+	must(store_begin(db, err, sizeof(err)), err);
 	put_error("api", HOSTILE, 2, SEV_INFO, T0, T0 + 100, "unresolved");
 	must(db->ops->count_put(db, "api", "uuid-1", "10.0.0.1:7777", "k1",
 	    7, 7, err, sizeof(err)), err);
@@ -491,7 +491,7 @@ fill_counts(void)
 	must(db->ops->target_health(db, &h, &prev, err, sizeof(err)), err);
 	must(store_round_put(db, "api", T0, 1500, 2, 1, err, sizeof(err)),
 	    err);
-	must(db->ops->commit(db, err, sizeof(err)), err);
+	must(store_commit(db, err, sizeof(err)), err);
 }
 
 START_TEST(test_search_sort)

@@ -156,14 +156,14 @@ START_TEST(reopen_keeps_data)
 	snprintf(uri, sizeof(uri), "sqlite:%s", tpath("r.db"));
 	db = db_open(uri, NULL, err, sizeof(err));
 	ck_assert_msg(db != NULL, "%s", err);
-	ck_assert_int_eq(db->ops->begin(db, err, sizeof(err)), 0);
+	ck_assert_int_eq(store_begin(db, err, sizeof(err)), 0);
 	ck_assert_int_eq(store_service_touch(db, "zeta", 1, err,
 	    sizeof(err)), 0);
 	ck_assert_int_eq(store_service_touch(db, "alpha", 1, err,
 	    sizeof(err)), 0);
 	ck_assert_int_eq(store_service_touch(db, "alpha", 2, err,
 	    sizeof(err)), 0);
-	ck_assert_int_eq(db->ops->commit(db, err, sizeof(err)), 0);
+	ck_assert_int_eq(store_commit(db, err, sizeof(err)), 0);
 	db_close(db);
 
 	db = db_open(uri, NULL, err, sizeof(err));
@@ -309,10 +309,10 @@ START_TEST(memory_private)
 	ck_assert_msg(a != NULL, "%s", err);
 	b = db_open("memory:", NULL, err, sizeof(err));
 	ck_assert_msg(b != NULL, "%s", err);
-	ck_assert_int_eq(a->ops->begin(a, err, sizeof(err)), 0);
+	ck_assert_int_eq(store_begin(a, err, sizeof(err)), 0);
 	ck_assert_int_eq(store_service_touch(a, "s", 1, err, sizeof(err)),
 	    0);
-	ck_assert_int_eq(a->ops->commit(a, err, sizeof(err)), 0);
+	ck_assert_int_eq(store_commit(a, err, sizeof(err)), 0);
 	ck_assert_int_eq(db_services(a, &names, &n, err, sizeof(err)), 0);
 	ck_assert_uint_eq(n, 1);
 	db_strings_free(names, n);
@@ -389,14 +389,14 @@ START_TEST(pg_fresh_and_reopen)
 	db = db_open(srv_uri, NULL, err, sizeof(err));
 	ck_assert_msg(db != NULL, "%s", err);
 	ck_assert_str_eq(db_engine(db), "postgres");
-	ck_assert_int_eq(db->ops->begin(db, err, sizeof(err)), 0);
+	ck_assert_int_eq(store_begin(db, err, sizeof(err)), 0);
 	ck_assert_int_eq(store_service_touch(db, "zeta", 1, err,
 	    sizeof(err)), 0);
 	ck_assert_int_eq(store_service_touch(db, "Alpha", 1, err,
 	    sizeof(err)), 0);
 	ck_assert_int_eq(store_service_touch(db, "alpha", 2, err,
 	    sizeof(err)), 0);
-	ck_assert_int_eq(db->ops->commit(db, err, sizeof(err)), 0);
+	ck_assert_int_eq(store_commit(db, err, sizeof(err)), 0);
 	db_close(db);
 	ck_assert_int_eq(scratch_query(srv_uri, "SELECT version FROM periskop_schema"),
 	    3);
@@ -594,7 +594,7 @@ START_TEST(my_fresh_and_reopen)
 	db = db_open(srv_uri, NULL, err, sizeof(err));
 	ck_assert_msg(db != NULL, "%s", err);
 	ck_assert_str_eq(db_engine(db), "mysql");
-	ck_assert_int_eq(db->ops->begin(db, err, sizeof(err)), 0);
+	ck_assert_int_eq(store_begin(db, err, sizeof(err)), 0);
 	ck_assert_int_eq(store_service_touch(db, "zeta", 1, err,
 	    sizeof(err)), 0);
 	ck_assert_int_eq(store_service_touch(db, "Alpha", 1, err,
@@ -603,7 +603,7 @@ START_TEST(my_fresh_and_reopen)
 	    sizeof(err)), 0);
 	ck_assert_int_eq(store_service_touch(db, "alpha ", 2, err,
 	    sizeof(err)), 0);
-	ck_assert_int_eq(db->ops->commit(db, err, sizeof(err)), 0);
+	ck_assert_int_eq(store_commit(db, err, sizeof(err)), 0);
 	db_close(db);
 	ck_assert_int_eq(scratch_query(srv_uri, "SELECT version FROM periskop_schema"),
 	    3);
@@ -722,7 +722,7 @@ START_TEST(my_long_keys)
 	keys[1] = k2;
 	db = db_open(srv_uri, NULL, err, sizeof(err));
 	ck_assert_msg(db != NULL, "%s", err);
-	ck_assert_int_eq(db->ops->begin(db, err, sizeof(err)), 0);
+	ck_assert_int_eq(store_begin(db, err, sizeof(err)), 0);
 	ck_assert_int_eq(store_service_touch(db, "s", 1, err,
 	    sizeof(err)), 0);
 	ck_assert_msg(db->ops->counts_put(db, "s", "t", "t", keys, raw, 2, 1,
@@ -735,7 +735,7 @@ START_TEST(my_long_keys)
 	    delta, err, sizeof(err)) == 0, "%s", err);
 	ck_assert_int_eq(delta[0], 1);
 	ck_assert_int_eq(delta[1], 2);
-	ck_assert_int_eq(db->ops->commit(db, err, sizeof(err)), 0);
+	ck_assert_int_eq(store_commit(db, err, sizeof(err)), 0);
 	ck_assert_int_eq(scratch_query(srv_uri,
 	    "SELECT count(*) FROM target_counts"), 2);
 	ck_assert_int_eq(scratch_query(srv_uri, "SELECT max(length(`key`)) FROM "
@@ -772,10 +772,10 @@ START_TEST(my_batch_of_long_keys)
 	}
 	db = db_open(srv_uri, NULL, err, sizeof(err));
 	ck_assert_msg(db != NULL, "%s", err);
-	ck_assert_int_eq(db->ops->begin(db, err, sizeof(err)), 0);
+	ck_assert_int_eq(store_begin(db, err, sizeof(err)), 0);
 	ck_assert_msg(db->ops->counts_batch(db, rows, 6, delta, err,
 	    sizeof(err)) == 0, "%s", err);
-	ck_assert_int_eq(db->ops->commit(db, err, sizeof(err)), 0);
+	ck_assert_int_eq(store_commit(db, err, sizeof(err)), 0);
 	for (i = 0; i < 6; i++)
 		ck_assert_int_eq(delta[i], (int64_t)i + 1);
 	ck_assert_int_eq(scratch_query(srv_uri,
