@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The table of operations every storage engine fills (db.c dispatches). */
+/*
+ * The engines' handle, and the batched fast paths each engine still
+ * fills; everything else goes through the driver of sql.h.
+ */
 #ifndef PERISKOP_DB_IMPL_H
 #define PERISKOP_DB_IMPL_H
 

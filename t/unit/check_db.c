@@ -72,6 +72,54 @@ raw_exec(const char *path, const char *q)
 	sqlite3_close(h);
 }
 
+/* The store's one SQL in each dialect: what each engine is sent. */
+START_TEST(dialects)
+{
+	static const char q[] = "SELECT `key` FROM errors WHERE @service = @?"
+	    " AND @`key` = @? @LOCK";
+	static const char up[] = "INSERT INTO t (service, n) VALUES (?, ?)"
+	    " @ON(service) n = t.n + @new(n) @RETURNING_INSERTED";
+	static const char ign[] = "INSERT INTO o (service, uuid) VALUES"
+	    " (?, ?) @IGNORE(service, uuid;uuid)";
+	struct sql_driver lite = { .name = "sqlite", .quote = '"' };
+	struct sql_driver pg = { .name = "postgres", .quote = '"',
+	    .row_locks = 1, .inserted = SQL_INSERTED_RETURNING };
+	struct sql_driver my = { .name = "mysql", .quote = '`',
+	    .hashed_ids = 1, .row_locks = 1 };
+	const struct { const struct sql_driver *d; const char *sql, *want; }
+	    c[] = {
+		{ &lite, q, "SELECT \"key\" FROM errors WHERE service = ?"
+		    " AND \"key\" = ? " },
+		{ &pg, q, "SELECT \"key\" FROM errors WHERE service = ?"
+		    " AND \"key\" = ? FOR UPDATE" },
+		{ &my, q, "SELECT `key` FROM errors WHERE service_h ="
+		    " UNHEX(SHA2(?, 256)) AND key_h = UNHEX(SHA2(?, 256))"
+		    " FOR UPDATE" },
+		{ &lite, up, "INSERT INTO t (service, n) VALUES (?, ?)"
+		    " ON CONFLICT (service) DO UPDATE SET n = t.n +"
+		    " excluded.n " },
+		{ &pg, up, "INSERT INTO t (service, n) VALUES (?, ?)"
+		    " ON CONFLICT (service) DO UPDATE SET n = t.n +"
+		    " excluded.n RETURNING (xmax = 0)" },
+		{ &my, up, "INSERT INTO t (service, n) VALUES (?, ?)"
+		    " ON DUPLICATE KEY UPDATE n = t.n + VALUES(n) " },
+		{ &pg, ign, "INSERT INTO o (service, uuid) VALUES (?, ?)"
+		    " ON CONFLICT (service, uuid) DO NOTHING" },
+		{ &my, ign, "INSERT INTO o (service, uuid) VALUES (?, ?)"
+		    " ON DUPLICATE KEY UPDATE uuid = uuid" },
+	};
+	size_t i;
+	char *got;
+
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		got = sql_dialect(c[i].d, c[i].sql);
+		ck_assert_msg(strcmp(got, c[i].want) == 0, "%s: %s\nwant %s",
+		    c[i].d->name, got, c[i].want);
+		free(got);
+	}
+}
+END_TEST
+
 START_TEST(fresh_migrations)
 {
 	struct db *db;
@@ -890,6 +938,7 @@ db_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, dialects);
 	tcase_add_test(tc, fresh_migrations);
 	tcase_add_test(tc, schema2_upgraded);
 	tcase_add_test(tc, wal_mode);
