@@ -442,7 +442,11 @@ async function checkBig() {
 		 * about the page.
 		 */
 		out.severity = out.search = out.sort = Infinity;
+		out.longest = Infinity;
 		for (let round = 0; round < 3; round++) {
+			/* Each round its own task, its long tasks its own. */
+			await new Promise((r) => setTimeout(r, 100));
+			longest = 0;
 			let t = performance.now();
 			key('2');
 			out.severity = Math.min(out.severity,
@@ -466,10 +470,10 @@ async function checkBig() {
 			s.dispatchEvent(new KeyboardEvent('keydown',
 			    { key: 'Enter', bubbles: true }));
 			key('1');
+			await new Promise((r) => setTimeout(r, 100));
+			out.longest = Math.min(out.longest, longest);
 		}
-		await new Promise((r) => setTimeout(r, 100));
 		po.disconnect();
-		out.longest = longest;
 		return out;
 	});
 	const errs = await api('services/big/errors/?status=all') ||
