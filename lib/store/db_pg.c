@@ -309,27 +309,25 @@ fail(struct pg *g, const PGresult *r, char *err, size_t errlen,
 }
 
 /*
- * Runs statement id (prepared on first use on this connection) and
- * returns its result, or NULL with a message in err.
+ * Runs q as the statement name, prepared first when *prepared is 0 on
+ * this connection; its result, or NULL with a message in err.
  */
 static PGresult *
-run(struct pg *g, int id, const struct params *p, char *err, size_t errlen,
-    const char *what)
+exec_named(struct pg *g, const char *name, const char *q, char *prepared,
+    const struct params *p, char *err, size_t errlen, const char *what)
 {
 	PGresult *r;
-	char name[16];
 	ExecStatusType s;
 
-	snprintf(name, sizeof(name), "p%d", id);
-	if (!g->prepared[id]) {
-		r = PQprepare(g->c, name, sql[id], 0, NULL);
+	if (!*prepared) {
+		r = PQprepare(g->c, name, q, 0, NULL);
 		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 			fail(g, r, err, errlen, what);
 			PQclear(r);
 			return NULL;
 		}
 		PQclear(r);
-		g->prepared[id] = 1;
+		*prepared = 1;
 	}
 	r = PQexecPrepared(g->c, name, p != NULL ? p->n : 0,
 	    p != NULL ? p->v : NULL, NULL, NULL, 0);
@@ -340,6 +338,21 @@ run(struct pg *g, int id, const struct params *p, char *err, size_t errlen,
 		return NULL;
 	}
 	return r;
+}
+
+/*
+ * Runs statement id (prepared on first use on this connection) and
+ * returns its result, or NULL with a message in err.
+ */
+static PGresult *
+run(struct pg *g, int id, const struct params *p, char *err, size_t errlen,
+    const char *what)
+{
+	char name[16];
+
+	snprintf(name, sizeof(name), "p%d", id);
+	return exec_named(g, name, sql[id], &g->prepared[id], p, err, errlen,
+	    what);
 }
 
 /* Runs a statement whose rows do not matter; 0 or -1. */
@@ -868,25 +881,6 @@ pg_health_batch(struct db *db, const struct db_health *h, size_t n,
 
 /* -- The driver of the store (sql.h). */
 
-/* The store's "?" placeholders as PostgreSQL's "$1", "$2"... */
-static char *
-numbered(const char *q)
-{
-	struct buf b;
-	int n = 0, quoted = 0;
-
-	buf_init(&b);
-	for (; *q != '\0'; q++) {
-		if (*q == '\'')
-			quoted = !quoted;
-		if (*q == '?' && !quoted)
-			buf_addf(&b, "$%d", ++n);
-		else
-			buf_addc(&b, *q);
-	}
-	return buf_detach(&b, NULL);
-}
-
 static struct sql_rows *
 drv_run(struct db *db, int slot, const char *q, const struct sql_value *v,
     size_t n, char *err, size_t errlen, const char *what)
@@ -895,25 +889,12 @@ drv_run(struct db *db, int slot, const char *q, const struct sql_value *v,
 	struct sql_rows *rows = &g->q[slot];
 	struct params p = { .n = 0 };
 	PGresult *r;
-	ExecStatusType s;
-	char name[16], *text;
+	char name[16];
 	size_t i;
 
 	if (!g->in_txn && ensure_conn(g, err, errlen) == -1)
 		return NULL;
 	snprintf(name, sizeof(name), "q%d", slot);
-	if (!g->qprepared[slot]) {
-		text = numbered(q);
-		r = PQprepare(g->c, name, text, 0, NULL);
-		free(text);
-		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-			fail(g, r, err, errlen, what);
-			PQclear(r);
-			return NULL;
-		}
-		PQclear(r);
-		g->qprepared[slot] = 1;
-	}
 	for (i = 0; i < n && i < sizeof(p.v) / sizeof(p.v[0]); i++) {
 		switch (v[i].type) {
 		case SQL_NULL:
@@ -930,13 +911,9 @@ drv_run(struct db *db, int slot, const char *q, const struct sql_value *v,
 			break;
 		}
 	}
-	r = PQexecPrepared(g->c, name, p.n, p.v, NULL, NULL, 0);
-	s = PQresultStatus(r);
-	if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
-		fail(g, r, err, errlen, what);
-		PQclear(r);
+	if ((r = exec_named(g, name, q, &g->qprepared[slot], &p, err, errlen,
+	    what)) == NULL)
 		return NULL;
-	}
 	rows->r = r;
 	rows->row = -1;
 	return rows;
@@ -1011,6 +988,7 @@ static const struct sql_driver pg_driver = {
 	.name = "postgres",
 	.hashed_ids = 0,
 	.quote = '"',
+	.numbered = 1,
 	.row_locks = 1,
 	.inserted = SQL_INSERTED_RETURNING,
 	.no_self_subquery = 0,

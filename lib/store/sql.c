@@ -19,6 +19,16 @@ is_word(char c)
 	    (c >= '0' && c <= '9') || c == '_';
 }
 
+/* A parameter: "?", or "$N" where the driver numbers them. */
+static void
+add_param(struct buf *b, const struct sql_driver *d, int *n)
+{
+	if (d->numbered)
+		buf_addf(b, "$%d", ++*n);
+	else
+		buf_addc(b, '?');
+}
+
 /* Appends n bytes of p with '`' as the driver's quote. */
 static void
 add_quoted(struct buf *b, const struct sql_driver *d, const char *p,
@@ -58,9 +68,16 @@ sql_dialect(const struct sql_driver *d, const char *sql)
 	struct buf b;
 	const char *p = sql, *w, *semi;
 	size_t n;
+	int params = 0;
 
+	/* The store's SQL has no '?' and no '@' inside a string literal. */
 	buf_init(&b);
 	while (*p != '\0') {
+		if (*p == '?') {
+			add_param(&b, d, &params);
+			p++;
+			continue;
+		}
 		if (*p != '@') {
 			buf_addc(&b, *p == '`' ? d->quote : *p);
 			p++;
@@ -68,8 +85,11 @@ sql_dialect(const struct sql_driver *d, const char *sql)
 		}
 		p++;
 		if (token(&p, "?")) {
-			buf_adds(&b, d->hashed_ids ? "UNHEX(SHA2(?, 256))" :
-			    "?");
+			if (d->hashed_ids)
+				buf_adds(&b, "UNHEX(SHA2(");
+			add_param(&b, d, &params);
+			if (d->hashed_ids)
+				buf_adds(&b, ", 256))");
 		} else if (token(&p, "ON")) {
 			p = argument(p, &w, &n);
 			if (d->hashed_ids)
@@ -140,7 +160,9 @@ vrun(struct db *db, int slot, const char *sql, char *err, size_t errlen,
 
 	if (db->sql[slot] == NULL)
 		db->sql[slot] = sql_dialect(db->drv, sql);
-	for (; *fmt != '\0' && n < MAX_VALUES; fmt++, n++) {
+	if (strlen(fmt) > MAX_VALUES)
+		abort();	/* the store's own call is wrong */
+	for (; *fmt != '\0'; fmt++, n++) {
 		memset(&v[n], 0, sizeof(v[n]));
 		switch (*fmt) {
 		case 't':

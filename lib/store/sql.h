@@ -44,6 +44,8 @@ struct sql_driver {
 	int		 hashed_ids;
 	/* The identifier quote of the SQL the store writes with '`'. */
 	char		 quote;
+	/* 1 when parameters are numbered ("$1", "$2", ...), not '?'. */
+	int		 numbered;
 	/* 1 when SELECT ... FOR UPDATE locks rows (not SQLite's). */
 	int		 row_locks;
 	/*
@@ -61,7 +63,7 @@ struct sql_driver {
 	 */
 	int		 replay;
 	/*
-	 * Runs sql (parameters '?', in order) in slot with the n values;
+	 * Runs sql (in the driver's dialect) in slot with the n values;
 	 * NULL on failure.  Outside a transaction a lost connection is
 	 * made again first.
 	 */

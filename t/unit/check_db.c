@@ -83,27 +83,27 @@ START_TEST(dialects)
 	    " (?, ?) @IGNORE(service, uuid;uuid)";
 	struct sql_driver lite = { .name = "sqlite", .quote = '"' };
 	struct sql_driver pg = { .name = "postgres", .quote = '"',
-	    .row_locks = 1, .inserted = SQL_INSERTED_RETURNING };
+	    .numbered = 1, .row_locks = 1, .inserted = SQL_INSERTED_RETURNING };
 	struct sql_driver my = { .name = "mysql", .quote = '`',
 	    .hashed_ids = 1, .row_locks = 1 };
 	const struct { const struct sql_driver *d; const char *sql, *want; }
 	    c[] = {
 		{ &lite, q, "SELECT \"key\" FROM errors WHERE service = ?"
 		    " AND \"key\" = ? " },
-		{ &pg, q, "SELECT \"key\" FROM errors WHERE service = ?"
-		    " AND \"key\" = ? FOR UPDATE" },
+		{ &pg, q, "SELECT \"key\" FROM errors WHERE service = $1"
+		    " AND \"key\" = $2 FOR UPDATE" },
 		{ &my, q, "SELECT `key` FROM errors WHERE service_h ="
 		    " UNHEX(SHA2(?, 256)) AND key_h = UNHEX(SHA2(?, 256))"
 		    " FOR UPDATE" },
 		{ &lite, up, "INSERT INTO t (service, n) VALUES (?, ?)"
 		    " ON CONFLICT (service) DO UPDATE SET n = t.n +"
 		    " excluded.n " },
-		{ &pg, up, "INSERT INTO t (service, n) VALUES (?, ?)"
+		{ &pg, up, "INSERT INTO t (service, n) VALUES ($1, $2)"
 		    " ON CONFLICT (service) DO UPDATE SET n = t.n +"
 		    " excluded.n RETURNING (xmax = 0)" },
 		{ &my, up, "INSERT INTO t (service, n) VALUES (?, ?)"
 		    " ON DUPLICATE KEY UPDATE n = t.n + VALUES(n) " },
-		{ &pg, ign, "INSERT INTO o (service, uuid) VALUES (?, ?)"
+		{ &pg, ign, "INSERT INTO o (service, uuid) VALUES ($1, $2)"
 		    " ON CONFLICT (service, uuid) DO NOTHING" },
 		{ &my, ign, "INSERT INTO o (service, uuid) VALUES (?, ?)"
 		    " ON DUPLICATE KEY UPDATE uuid = uuid" },
