@@ -91,7 +91,6 @@ struct pend_round {
 
 struct aggregator {
 	struct db		*db;
-	const struct db_ops	*ops;
 	size_t			 max_occ;
 	struct db_retention	 ret;
 	int64_t			 prune_every;
@@ -136,7 +135,6 @@ aggregator_new(struct db *db, const struct agg_options *opt, agg_event_fn fn,
 
 	a = xcalloc(1, sizeof(*a));
 	a->db = db;
-	a->ops = db->ops;
 	a->max_occ = opt != NULL && opt->max_occurrences > 0 ?
 	    opt->max_occurrences : 100;
 	if (opt != NULL)
@@ -563,7 +561,7 @@ batch_send(struct aggregator *a, char *err, size_t errlen)
 	for (i = 0; i < b->nc; i++)
 		b->c[i].stored = now;
 	b->up = xreallocarray(b->up, b->nh, sizeof(*b->up));
-	if (a->ops->health_batch(a->db, b->h, b->nh, b->up, err,
+	if (store_health(a->db, b->h, b->nh, b->up, err,
 	    errlen) == -1)
 		return -1;
 	for (i = 0; i < b->nh; i++) {
@@ -580,7 +578,7 @@ batch_send(struct aggregator *a, char *err, size_t errlen)
 	if (b->nc > 0) {
 		b->delta = xreallocarray(b->delta, b->capc,
 		    sizeof(*b->delta));
-		if (a->ops->counts_batch(a->db, b->c, b->nc, b->delta, err,
+		if (store_counts(a->db, b->c, b->nc, b->delta, err,
 		    errlen) == -1)
 			return -1;
 	}

@@ -186,13 +186,13 @@ db_close(struct db *db)
 	if (db == NULL)
 		return;
 	sql_forget(db);
-	db->ops->close(db);
+	db->drv->close(db);
 }
 
 const char *
 db_engine(const struct db *db)
 {
-	return db->ops->name;
+	return db->drv->name;
 }
 
 int

@@ -14,11 +14,10 @@
 #include "sql.h"
 
 /*
- * Every engine's handle starts with this struct, so db.c and the
- * aggregator can reach the operations without knowing the engine.
+ * Every engine's handle starts with this struct, so the store reaches
+ * the engine's driver without knowing the engine.
  */
 struct db {
-	const struct db_ops	*ops;
 	const struct sql_driver	*drv;
 	char			*sql[SQL_SLOTS];	/* in drv's dialect */
 	/*
@@ -52,7 +51,7 @@ struct db_error_row {
 };
 
 /*
- * One target's count of one key, for counts_batch.  stored is the
+ * One target's count of one key, for store_counts.  stored is the
  * aggregator's clock when it writes the row, never a time from the
  * input: retention ages a baseline by it, so an archived round replayed
  * any time later still finds its baselines and counts nothing twice.
@@ -77,50 +76,6 @@ struct db_health {
 	double		 duration_ms;
 	int		 up;
 	const char	*error;		/* NULL when up */
-};
-
-/*
- * Every function returns 0 (or the count documented) on success and -1
- * with a message in err on a database failure.  Strings are borrowed.
- * The write operations run inside the transaction begin opened.
- */
-struct db_ops {
-	const char	*name;		/* "sqlite", "postgres", "mysql" */
-	void	(*close)(struct db *);
-	/*
-	 * Stores a scrape's outcome, creating the row when the target was
-	 * never listed; *prev_up gets the state before: 1, 0, or -1 when
-	 * unknown.
-	 */
-	int	(*target_health)(struct db *, const struct db_health *,
-		    int *prev_up, char *, size_t);
-
-	/* Stores last_raw = raw and adds delta to the accumulated count. */
-	int	(*count_put)(struct db *, const char *service,
-		    const char *target_id, const char *target, const char *key,
-		    int64_t raw, int64_t delta, char *, size_t);
-
-	/*
-	 * One scrape's counts in one call: for each of the n keys (no
-	 * duplicates) stores last_raw = raw[i], adds the delta to the
-	 * accumulated count and returns it in delta[i] (raw - last, or raw
-	 * when new or when the count went down).  stored is the
-	 * aggregator's clock, as in struct db_count_row.
-	 */
-	int	(*counts_put)(struct db *, const char *service,
-		    const char *target_id, const char *target,
-		    const char *const *keys, const int64_t *raw, size_t n,
-		    int64_t stored, int64_t *delta, char *, size_t);
-	/*
-	 * Many scrapes' counts and health in one call each (one round trip
-	 * to a server): the same as counts_put and target_health row by
-	 * row.  No (service, target_id, key) and no (service, address)
-	 * twice in one call.
-	 */
-	int	(*counts_batch)(struct db *, const struct db_count_row *,
-		    size_t n, int64_t *delta, char *, size_t);
-	int	(*health_batch)(struct db *, const struct db_health *,
-		    size_t n, int *prev_up, char *, size_t);
 };
 
 /* Adds one bucket row to the buckets db_counts returns (db.c). */

@@ -21,17 +21,8 @@
 #define CONNECT_TIMEOUT	10
 /* Longer than InnoDB's lock wait (50 s), so a wait ends as 1205. */
 #define IO_TIMEOUT	120
-/*
- * Rows per multi-row statement: each statement costs the server far more
- * than its rows at 100 (17 s for a round of 200,000 counts, 10 s at 500).
- * CHUNK_BYTES keeps a batch of long keys well under the 16 MB packet.
- */
-#define CHUNK		500
-#define CHUNK_BYTES	(4 << 20)
-
 /* The identity of a text column: its SHA-256, bytewise. */
 #define H(x)	"UNHEX(SHA2(" x ", 256))"
-#define HP	H("?")
 #define HCOL(c)	c "_h BINARY(32) AS (" H(c) ") STORED"
 #define HKEY	"key_h BINARY(32) AS (" H("`key`") ") STORED"
 
@@ -168,56 +159,13 @@ static const char *const *const migrations[] = { migration1, migration2,
 	migration3 };
 #define SCHEMA_VERSION	((int)(sizeof(migrations) / sizeof(migrations[0])))
 
-enum {
-	ST_COUNT_PUT,
-	ST_COUNT_
-};
-
-
-static const char *const sql[ST_COUNT_] = {
-	[ST_COUNT_PUT] = "INSERT INTO target_counts (service, target_id,"
-	    " `key`, target, last_raw, accumulated) VALUES (?, ?, ?, ?, ?, ?)"
-	    " ON DUPLICATE KEY UPDATE target = VALUES(target),"
-	    " last_raw = VALUES(last_raw),"
-	    " accumulated = accumulated + VALUES(accumulated)",
-	/* The row lock makes the aggregator's read-modify-write exact. */
-	/* Affected rows: 1 inserted, 2 updated (rounds always changes). */
-	/* MySQL cannot delete from a table its subquery reads: two steps. */
-	/*
-	 * Silent while its service's other targets reported: see prune.
-	 * MySQL cannot read the table a DELETE deletes from but through a
-	 * derived table, which it materializes.
-	 */
-};
-
-/* The multi-row statements, prepared per row count and cached. */
-enum {
-	MS_COUNTS_PUT,		/* the upsert of target_counts */
-	MS_COUNTS_GET,		/* the deltas it stored */
-	MS_HEALTH_GET,		/* targets' state before, locked */
-	MS_HEALTH_PUT,		/* the upsert of targets */
-	MS_COUNT_
-};
-
-#define MULTI_CACHE	16
-
-struct multi {
-	MYSQL_STMT	*st;
-	int		 kind;
-	size_t		 n;
-	unsigned long	 used;
-};
-
 struct my {
 	struct db		 base;	/* first: the handle db.c sees */
 	MYSQL			*c;
 	struct db_mysql_dsn	 dsn;
 	char			*name;	/* for messages, without a password */
-	MYSQL_STMT		*st[ST_COUNT_];
 	MYSQL_STMT		*qst[SQL_SLOTS];	/* the store's */
 	struct sql_rows		*q[SQL_SLOTS];
-	struct multi		 multi[MULTI_CACHE];
-	unsigned long		 clock;
 	int			 in_txn;
 	int			 broken;	/* the connection is lost */
 };
@@ -243,7 +191,6 @@ struct res {
 	unsigned long long	  affected;
 };
 
-static const struct db_ops my_ops;
 static const struct sql_driver my_driver;
 
 static struct my *
@@ -286,14 +233,6 @@ p_int(struct params *p, int64_t i)
 	v->i = i;
 }
 
-static void
-p_time(struct params *p, int64_t i)
-{
-	if (i == TIME_NONE)
-		p_next(p)->type = MYSQL_TYPE_NULL;
-	else
-		p_int(p, i);
-}
 
 static void
 p_double(struct params *p, double d)
@@ -336,9 +275,6 @@ get_int(const struct res *r, size_t row, size_t col)
 
 	return v != NULL ? strtoll(v, NULL, 10) : 0;
 }
-
-
-
 
 /*
  * Whether the transaction may succeed when tried again: the connection
@@ -597,36 +533,16 @@ out:
 	return rc;
 }
 
-/* Runs statement id, prepared on first use on this connection. */
-static int
-run(struct my *g, int id, const struct params *p, struct res *r, char *err,
-    size_t errlen, const char *what)
-{
-	if (g->st[id] == NULL &&
-	    (g->st[id] = prepare(g, sql[id], err, errlen, what)) == NULL)
-		return -1;
-	return execute(g, g->st[id], p, r, err, errlen, what);
-}
 
 static void
 forget_statements(struct my *g)
 {
 	size_t i;
 
-	for (i = 0; i < ST_COUNT_; i++) {
-		if (g->st[i] != NULL && g->c != NULL && !g->broken)
-			mysql_stmt_close(g->st[i]);
-		g->st[i] = NULL;
-	}
 	for (i = 0; i < SQL_SLOTS; i++) {
 		if (g->qst[i] != NULL && g->c != NULL && !g->broken)
 			mysql_stmt_close(g->qst[i]);
 		g->qst[i] = NULL;
-	}
-	for (i = 0; i < MULTI_CACHE; i++) {
-		if (g->multi[i].st != NULL && g->c != NULL && !g->broken)
-			mysql_stmt_close(g->multi[i].st);
-		memset(&g->multi[i], 0, sizeof(g->multi[i]));
 	}
 }
 
@@ -887,7 +803,6 @@ db_mysql_open(const char *dsn, int *transient, char *err, size_t errlen)
 		transient = &dummy;
 	*transient = 0;
 	g = xcalloc(1, sizeof(*g));
-	g->base.ops = &my_ops;
 	g->base.drv = &my_driver;
 	if (db_mysql_dsn_parse(dsn, &g->dsn, err, errlen) == -1) {
 		free(g);
@@ -907,10 +822,6 @@ db_mysql_open(const char *dsn, int *transient, char *err, size_t errlen)
 }
 
 /* -- Reading. */
-
-
-
-
 
 static void
 quiet_rollback(struct my *g)
@@ -945,17 +856,6 @@ read_end(struct my *g, int own)
 		g->broken = 1;
 }
 
-
-
-
-
-
-
-
-
-
-
-
 /* -- Writing, for the aggregator. */
 
 static int
@@ -988,426 +888,13 @@ my_rollback(struct db *db)
 	quiet_rollback(g);
 }
 
-/* Runs a statement whose rows do not matter; frees p. */
-static int
-run0(struct db *db, int id, struct params *p, char *err, size_t errlen,
-    const char *what)
-{
-	int rc;
-
-	rc = run(MY(db), id, p, NULL, err, errlen, what);
-	p_release(p);
-	return rc;
-}
 
 
 
 
 
-static int
-my_count_put(struct db *db, const char *service, const char *target_id,
-    const char *target, const char *key, int64_t raw, int64_t delta,
-    char *err, size_t errlen)
-{
-	struct params p = { 0 };
 
-	p_text(&p, service);
-	p_text(&p, target_id);
-	p_text(&p, key);
-	p_text(&p, target);
-	p_int(&p, raw);
-	p_int(&p, delta);
-	return run0(db, ST_COUNT_PUT, &p, err, errlen, "storing a count");
-}
 
-/* -- The multi-row statements. */
-
-static char *
-multi_sql(int kind, size_t n)
-{
-	static const char *const head[MS_COUNT_] = {
-		[MS_COUNTS_PUT] = "INSERT INTO target_counts (service,"
-		    " target_id, `key`, target, last_raw, accumulated,"
-		    " last_delta, updated) VALUES ",
-		[MS_COUNTS_GET] = "SELECT service, target_id, `key`,"
-		    " last_delta FROM target_counts WHERE"
-		    " (service_h, target_id_h, key_h) IN (",
-		[MS_HEALTH_GET] = "SELECT service, address, up FROM targets"
-		    " WHERE (service_h, address_h) IN (",
-		[MS_HEALTH_PUT] = "INSERT INTO targets (service, address,"
-		    " url, endpoint, labels, last_scrape, duration_ms, up,"
-		    " last_error, updated) VALUES ",
-	};
-	static const char *const row[MS_COUNT_] = {
-		[MS_COUNTS_PUT] = "(?, ?, ?, ?, ?, ?, ?, ?)",
-		[MS_COUNTS_GET] = "(" HP ", " HP ", " HP ")",
-		[MS_HEALTH_GET] = "(" HP ", " HP ")",
-		[MS_HEALTH_PUT] = "(?, ?, ?, ?, '{}', ?, ?, ?, ?, ?)",
-	};
-	/*
-	 * SET runs left to right and reads what it set before: last_delta
-	 * from the old last_raw first, then the sum from last_delta.  The
-	 * delta is computed under the row lock, so it is exact whoever
-	 * else writes the row.
-	 */
-	static const char *const tail[MS_COUNT_] = {
-		[MS_COUNTS_PUT] = " ON DUPLICATE KEY UPDATE last_delta ="
-		    " IF(VALUES(last_raw) >= last_raw,"
-		    " VALUES(last_raw) - last_raw, VALUES(last_raw)),"
-		    " accumulated = accumulated + last_delta,"
-		    " target = VALUES(target), last_raw = VALUES(last_raw),"
-		    " updated = VALUES(updated)",
-		[MS_COUNTS_GET] = ")",
-		[MS_HEALTH_GET] = ") FOR UPDATE",
-		[MS_HEALTH_PUT] = " ON DUPLICATE KEY UPDATE"
-		    " last_scrape = VALUES(last_scrape),"
-		    " duration_ms = VALUES(duration_ms), up = VALUES(up),"
-		    " last_error = VALUES(last_error),"
-		    " updated = VALUES(updated)",
-	};
-	size_t hl = strlen(head[kind]), rl = strlen(row[kind]),
-	    tl = strlen(tail[kind]), i;
-	char *q, *w;
-
-	q = xmalloc(hl + n * (rl + 2) + tl + 1);
-	memcpy(q, head[kind], hl);
-	w = q + hl;
-	for (i = 0; i < n; i++) {
-		if (i > 0) {
-			*w++ = ',';
-			*w++ = ' ';
-		}
-		memcpy(w, row[kind], rl);
-		w += rl;
-	}
-	memcpy(w, tail[kind], tl + 1);
-	return q;
-}
-
-/* The statement of kind for n rows, prepared once and cached. */
-static MYSQL_STMT *
-multi_get(struct my *g, int kind, size_t n, char *err, size_t errlen)
-{
-	struct multi *m, *old = &g->multi[0];
-	char *q;
-	size_t i;
-
-	for (i = 0; i < SQL_SLOTS; i++) {
-		if (g->qst[i] != NULL && g->c != NULL && !g->broken)
-			mysql_stmt_close(g->qst[i]);
-		g->qst[i] = NULL;
-	}
-	for (i = 0; i < MULTI_CACHE; i++) {
-		m = &g->multi[i];
-		if (m->st != NULL && m->kind == kind && m->n == n) {
-			m->used = ++g->clock;
-			return m->st;
-		}
-		if (m->used < old->used)
-			old = m;
-	}
-	if (old->st != NULL)
-		mysql_stmt_close(old->st);
-	memset(old, 0, sizeof(*old));
-	q = multi_sql(kind, n);
-	old->st = prepare(g, q, err, errlen, "preparing a batch");
-	free(q);
-	if (old->st == NULL)
-		return NULL;
-	old->kind = kind;
-	old->n = n;
-	old->used = ++g->clock;
-	return old->st;
-}
-
-/*
- * Rows go to the server sorted by their identity, so that locks are taken
- * in one order, and result rows are matched back by binary search.  A key
- * is a row's identity as strings: service, target id and key of a count;
- * service and address of a target's health.
- */
-static int
-count_cmp(const char *const *k, const void *rows, size_t i)
-{
-	const struct db_count_row *r = (const struct db_count_row *)rows + i;
-	int c;
-
-	if ((c = strcmp(k[0], r->service)) != 0 ||
-	    (c = strcmp(k[1], r->target_id)) != 0)
-		return c;
-	return strcmp(k[2], r->key);
-}
-
-static int
-health_cmp(const char *const *k, const void *rows, size_t i)
-{
-	const struct db_health *h = (const struct db_health *)rows + i;
-	int c;
-
-	if ((c = strcmp(k[0], h->service)) != 0)
-		return c;
-	return strcmp(k[1], h->address);
-}
-
-static int
-by_count(const void *x, const void *y, void *rows)
-{
-	const struct db_count_row *a = (const struct db_count_row *)rows +
-	    *(const size_t *)x;
-	const char *const k[] = { a->service, a->target_id, a->key };
-
-	return count_cmp(k, rows, *(const size_t *)y);
-}
-
-static int
-by_health(const void *x, const void *y, void *rows)
-{
-	const struct db_health *a = (const struct db_health *)rows +
-	    *(const size_t *)x;
-	const char *const k[] = { a->service, a->address };
-
-	return health_cmp(k, rows, *(const size_t *)y);
-}
-
-/* The index in idx[lo..hi) of the row with key k, or hi. */
-static size_t
-find_row(const void *rows, const size_t *idx, size_t lo, size_t hi,
-    int (*cmp)(const char *const *, const void *, size_t),
-    const char *const *k)
-{
-	size_t mid, end = hi;
-	int c;
-
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if ((c = cmp(k, rows, idx[mid])) == 0)
-			return mid;
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return end;
-}
-
-/* What a row adds to a statement's parameters, roughly, in bytes. */
-static size_t
-count_bytes(const void *rows, size_t i)
-{
-	const struct db_count_row *c = (const struct db_count_row *)rows + i;
-
-	return strlen(c->service) + strlen(c->target_id) + strlen(c->key) +
-	    (c->target != NULL ? strlen(c->target) : 0) + 64;
-}
-
-static size_t
-health_bytes(const void *rows, size_t i)
-{
-	const struct db_health *x = (const struct db_health *)rows + i;
-
-	return strlen(x->service) + strlen(x->address) + strlen(x->endpoint) +
-	    (x->url != NULL ? strlen(x->url) : 0) +
-	    (x->error != NULL ? strlen(x->error) : 0) + 64;
-}
-
-/* How many rows from at go in one statement: CHUNK, fewer if long. */
-static size_t
-chunk_len(const void *rows, const size_t *idx, size_t at, size_t n,
-    size_t (*bytes)(const void *, size_t))
-{
-	size_t m, sum = 0;
-
-	for (m = 0; at + m < n && m < CHUNK; m++) {
-		sum += bytes(rows, idx[at + m]);
-		if (m > 0 && sum > CHUNK_BYTES)
-			break;
-	}
-	return m;
-}
-
-/* The indexes 0..n-1 of rows sorted with cmp; the caller frees them. */
-static size_t *
-sorted_index(const void *rows, size_t n,
-    int (*cmp)(const void *, const void *, void *))
-{
-	size_t *idx, i;
-
-	idx = xreallocarray(NULL, n, sizeof(*idx));
-	for (i = 0; i < n; i++)
-		idx[i] = i;
-	qsort_r(idx, n, sizeof(*idx), cmp, (void *)rows);
-	return idx;
-}
-
-static int
-my_counts_batch(struct db *db, const struct db_count_row *rows, size_t n,
-    int64_t *delta, char *err, size_t errlen)
-{
-	struct my *g = MY(db);
-	struct params p = { 0 };
-	const struct db_count_row *c;
-	MYSQL_STMT *st;
-	struct res r;
-	size_t *idx, i, j, at, m;
-	int rc = -1;
-
-	if (n == 0)
-		return 0;
-	for (i = 0; i < n; i++)
-		delta[i] = 0;
-	idx = sorted_index(rows, n, by_count);
-	for (at = 0; at < n; at += m) {
-		m = chunk_len(rows, idx, at, n, count_bytes);
-		if ((st = multi_get(g, MS_COUNTS_PUT, m, err, errlen)) == NULL)
-			goto out;
-		p.n = 0;
-		for (i = at; i < at + m; i++) {
-			c = &rows[idx[i]];
-			p_text(&p, c->service);
-			p_text(&p, c->target_id);
-			p_text(&p, c->key);
-			p_text(&p, c->target);
-			p_int(&p, c->raw);
-			p_int(&p, c->raw);
-			p_int(&p, c->raw);
-			p_int(&p, c->stored);
-		}
-		if (execute(g, st, &p, NULL, err, errlen,
-		    "storing counts") == -1)
-			goto out;
-		/* The rows are ours until commit: their deltas stay put. */
-		if ((st = multi_get(g, MS_COUNTS_GET, m, err, errlen)) == NULL)
-			goto out;
-		p.n = 0;
-		for (i = at; i < at + m; i++) {
-			c = &rows[idx[i]];
-			p_text(&p, c->service);
-			p_text(&p, c->target_id);
-			p_text(&p, c->key);
-		}
-		if (execute(g, st, &p, &r, err, errlen,
-		    "reading counts") == -1)
-			goto out;
-		for (i = 0; i < r.nrows; i++) {
-			const char *const k[] = { cell(&r, i, 0),
-			    cell(&r, i, 1), cell(&r, i, 2) };
-
-			j = find_row(rows, idx, at, at + m, count_cmp, k);
-			if (j < at + m)
-				delta[idx[j]] = get_int(&r, i, 3);
-		}
-		j = r.nrows;
-		res_release(&r);
-		if (j != m) {
-			snprintf(err, errlen, "mysql: '%s': storing counts: "
-			    "%zu rows back for %zu", g->name, j, m);
-			g->base.transient = 0;
-			goto out;
-		}
-	}
-	rc = 0;
-out:
-	p_release(&p);
-	free(idx);
-	return rc;
-}
-
-static int
-my_health_batch(struct db *db, const struct db_health *h, size_t n,
-    int *prev_up, char *err, size_t errlen)
-{
-	struct my *g = MY(db);
-	struct params p = { 0 };
-	const struct db_health *x;
-	MYSQL_STMT *st;
-	struct res r;
-	size_t *idx, i, k, at, m;
-	int rc = -1;
-
-	if (n == 0)
-		return 0;
-	for (i = 0; i < n; i++)
-		prev_up[i] = -1;
-	idx = sorted_index(h, n, by_health);
-	for (at = 0; at < n; at += m) {
-		m = chunk_len(h, idx, at, n, health_bytes);
-		if ((st = multi_get(g, MS_HEALTH_GET, m, err, errlen)) == NULL)
-			goto out;
-		p.n = 0;
-		for (i = at; i < at + m; i++) {
-			p_text(&p, h[idx[i]].service);
-			p_text(&p, h[idx[i]].address);
-		}
-		if (execute(g, st, &p, &r, err, errlen,
-		    "reading targets' health") == -1)
-			goto out;
-		for (i = 0; i < r.nrows; i++) {
-			const char *const key[] = { cell(&r, i, 0),
-			    cell(&r, i, 1) };
-
-			k = find_row(h, idx, at, at + m, health_cmp, key);
-			if (k < at + m)
-				prev_up[idx[k]] = cell(&r, i, 2) == NULL ? -1 :
-				    get_int(&r, i, 2) != 0;
-		}
-		res_release(&r);
-		if ((st = multi_get(g, MS_HEALTH_PUT, m, err, errlen)) == NULL)
-			goto out;
-		p.n = 0;
-		for (i = at; i < at + m; i++) {
-			x = &h[idx[i]];
-			p_text(&p, x->service);
-			p_text(&p, x->address);
-			p_text(&p, x->url ? x->url : "");
-			p_text(&p, x->endpoint);
-			p_time(&p, x->at);
-			p_double(&p, x->duration_ms);
-			p_int(&p, x->up != 0);
-			p_text(&p, x->up ? NULL : x->error ? x->error : "");
-			p_int(&p, x->stored);
-		}
-		if (execute(g, st, &p, NULL, err, errlen,
-		    "storing targets' health") == -1)
-			goto out;
-	}
-	rc = 0;
-out:
-	p_release(&p);
-	free(idx);
-	return rc;
-}
-
-static int
-my_target_health(struct db *db, const struct db_health *h, int *prev_up,
-    char *err, size_t errlen)
-{
-	return my_health_batch(db, h, 1, prev_up, err, errlen);
-}
-
-static int
-my_counts_put(struct db *db, const char *service, const char *target_id,
-    const char *target, const char *const *keys, const int64_t *raw,
-    size_t n, int64_t stored, int64_t *delta, char *err, size_t errlen)
-{
-	struct db_count_row *rows;
-	size_t i;
-	int rc;
-
-	if (n == 0)
-		return 0;
-	rows = xcalloc(n, sizeof(*rows));
-	for (i = 0; i < n; i++) {
-		rows[i].service = service;
-		rows[i].target_id = target_id;
-		rows[i].target = target;
-		rows[i].key = keys[i];
-		rows[i].raw = raw[i];
-		rows[i].stored = stored;
-	}
-	rc = my_counts_batch(db, rows, n, delta, err, errlen);
-	free(rows);
-	return rc;
-}
 
 
 
@@ -1543,8 +1030,11 @@ static const struct sql_driver my_driver = {
 	.quote = '`',
 	.row_locks = 1,
 	.inserted = SQL_INSERTED_CHANGES,
+	.returning = 0,
+	.batch_rows = 512,
 	.no_self_subquery = 1,
 	.replay = 1,
+	.close = my_close,
 	.run = drv_run,
 	.next = drv_next,
 	.null = drv_null,
@@ -1561,12 +1051,3 @@ static const struct sql_driver my_driver = {
 	.in_txn = drv_in_txn,
 };
 
-static const struct db_ops my_ops = {
-	.name = "mysql",
-	.close = my_close,
-	.target_health = my_target_health,
-	.count_put = my_count_put,
-	.counts_put = my_counts_put,
-	.counts_batch = my_counts_batch,
-	.health_batch = my_health_batch,
-};

@@ -121,81 +121,6 @@ static const char *const migrations[] = {
 };
 #define SCHEMA_VERSION	((int)(sizeof(migrations) / sizeof(migrations[0])))
 
-enum {
-	ST_TARGET_HEALTH,
-	ST_COUNT_PUT,
-	ST_COUNTS_PUT,
-	ST_COUNTS_BATCH,
-	ST_HEALTH_BATCH,
-	ST_COUNT_
-};
-
-#define DELTA(t) \
-	"CASE WHEN excluded.last_raw >= " t ".last_raw" \
-	" THEN excluded.last_raw - " t ".last_raw ELSE excluded.last_raw END"
-
-static const char *const sql[ST_COUNT_] = {
-	/* The CTE reads the row as it was before this statement. */
-	[ST_TARGET_HEALTH] = "WITH old AS (SELECT up FROM targets"
-	    " WHERE service = $1 AND address = $2)"
-	    " INSERT INTO targets (service, address, url,"
-	    " endpoint, last_scrape, duration_ms, up, last_error, updated)"
-	    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-	    " ON CONFLICT (service, address) DO UPDATE SET"
-	    " last_scrape = excluded.last_scrape,"
-	    " duration_ms = excluded.duration_ms, up = excluded.up,"
-	    " last_error = excluded.last_error, updated = excluded.updated"
-	    " RETURNING (SELECT up FROM old)",
-	[ST_COUNT_PUT] = "INSERT INTO target_counts (service, target_id, key,"
-	    " target, last_raw, accumulated) VALUES ($1, $2, $3, $4, $5, $6)"
-	    " ON CONFLICT (service, target_id, key) DO UPDATE SET"
-	    " target = excluded.target, last_raw = excluded.last_raw,"
-	    " accumulated = target_counts.accumulated + excluded.accumulated",
-	/* The row lock makes the aggregator's read-modify-write exact. */
-	/* SET reads the old row: last_delta is this scrape's delta. */
-	[ST_COUNTS_PUT] = "INSERT INTO target_counts AS c (service,"
-	    " target_id, key, target, last_raw, accumulated, last_delta,"
-	    " updated) SELECT $1, $2, k, $3, r, r, r, $6"
-	    " FROM unnest($4::text[], $5::bigint[]) AS u(k, r)"
-	    " ON CONFLICT (service, target_id, key) DO UPDATE SET"
-	    " target = excluded.target, last_raw = excluded.last_raw,"
-	    " last_delta = " DELTA("c") ","
-	    " accumulated = c.accumulated + " DELTA("c") ","
-	    " updated = excluded.updated"
-	    " RETURNING key, last_delta",
-	[ST_COUNTS_BATCH] = "INSERT INTO target_counts AS c (service,"
-	    " target_id, key, target, last_raw, accumulated, last_delta,"
-	    " updated) SELECT s, t, k, a, r, r, r, w"
-	    " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],"
-	    " $5::bigint[], $6::bigint[]) AS u(s, t, k, a, r, w)"
-	    " ON CONFLICT (service, target_id, key) DO UPDATE SET"
-	    " target = excluded.target, last_raw = excluded.last_raw,"
-	    " last_delta = " DELTA("c") ","
-	    " accumulated = c.accumulated + " DELTA("c") ","
-	    " updated = excluded.updated"
-	    " RETURNING last_delta",
-	/* The CTEs see the rows as they were before the INSERT. */
-	[ST_HEALTH_BATCH] = "WITH v AS (SELECT * FROM unnest($1::text[],"
-	    " $2::text[], $3::text[], $4::text[], $5::bigint[],"
-	    " $6::float8[], $7::int[], $8::text[], $9::bigint[])"
-	    " WITH ORDINALITY AS v(service, address, url, endpoint, at, dur,"
-	    " up, err, stored, n)),"
-	    " old AS (SELECT t.service, t.address, t.up FROM targets t"
-	    " JOIN v ON t.service = v.service AND t.address = v.address),"
-	    " ins AS (INSERT INTO targets (service, address, url, endpoint,"
-	    " last_scrape, duration_ms, up, last_error, updated) SELECT"
-	    " service, address, url, endpoint, at, dur, up, err, stored FROM v"
-	    " ON CONFLICT (service, address) DO UPDATE SET"
-	    " last_scrape = excluded.last_scrape,"
-	    " duration_ms = excluded.duration_ms, up = excluded.up,"
-	    " last_error = excluded.last_error, updated = excluded.updated"
-	    " RETURNING 1)"
-	    " SELECT v.n, old.up, (SELECT count(*) FROM ins) FROM v"
-	    " LEFT JOIN old ON old.service = v.service"
-	    " AND old.address = v.address ORDER BY v.n",
-	/* Silent while its service's other targets reported: see prune. */
-};
-
 /* A slot's result, and the row sql_next reached. */
 struct sql_rows {
 	PGresult	*r;
@@ -207,57 +132,17 @@ struct pg {
 	PGconn		*c;
 	char		*conninfo;
 	char		*name;		/* for messages, without a password */
-	char		 prepared[ST_COUNT_];
 	char		 qprepared[SQL_SLOTS];
 	struct sql_rows	 q[SQL_SLOTS];
 	int		 in_txn;
 };
 
-/* Up to 13 parameters, as text; NULL is SQL NULL. */
-struct params {
-	const char	*v[16];
-	char		 num[16][32];
-	int		 n;
-};
-
-static const struct db_ops pg_ops;
 static const struct sql_driver pg_driver;
 
 static struct pg *
 PG(struct db *db)
 {
 	return (struct pg *)db;
-}
-
-static void
-p_text(struct params *p, const char *v)
-{
-	p->v[p->n++] = v;
-}
-
-static void
-p_int(struct params *p, int64_t v)
-{
-	snprintf(p->num[p->n], sizeof(p->num[0]), "%" PRId64, v);
-	p->v[p->n] = p->num[p->n];
-	p->n++;
-}
-
-static void
-p_time(struct params *p, int64_t v)
-{
-	if (v == TIME_NONE)
-		p->v[p->n++] = NULL;
-	else
-		p_int(p, v);
-}
-
-static void
-p_double(struct params *p, double v)
-{
-	snprintf(p->num[p->n], sizeof(p->num[0]), "%.17g", v);
-	p->v[p->n] = p->num[p->n];
-	p->n++;
 }
 
 /*
@@ -314,7 +199,7 @@ fail(struct pg *g, const PGresult *r, char *err, size_t errlen,
  */
 static PGresult *
 exec_named(struct pg *g, const char *name, const char *q, char *prepared,
-    const struct params *p, char *err, size_t errlen, const char *what)
+    int n, const char *const *v, char *err, size_t errlen, const char *what)
 {
 	PGresult *r;
 	ExecStatusType s;
@@ -329,8 +214,7 @@ exec_named(struct pg *g, const char *name, const char *q, char *prepared,
 		PQclear(r);
 		*prepared = 1;
 	}
-	r = PQexecPrepared(g->c, name, p != NULL ? p->n : 0,
-	    p != NULL ? p->v : NULL, NULL, NULL, 0);
+	r = PQexecPrepared(g->c, name, n, v, NULL, NULL, 0);
 	s = PQresultStatus(r);
 	if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
 		fail(g, r, err, errlen, what);
@@ -338,34 +222,6 @@ exec_named(struct pg *g, const char *name, const char *q, char *prepared,
 		return NULL;
 	}
 	return r;
-}
-
-/*
- * Runs statement id (prepared on first use on this connection) and
- * returns its result, or NULL with a message in err.
- */
-static PGresult *
-run(struct pg *g, int id, const struct params *p, char *err, size_t errlen,
-    const char *what)
-{
-	char name[16];
-
-	snprintf(name, sizeof(name), "p%d", id);
-	return exec_named(g, name, sql[id], &g->prepared[id], p, err, errlen,
-	    what);
-}
-
-/* Runs a statement whose rows do not matter; 0 or -1. */
-static int
-run0(struct pg *g, int id, const struct params *p, char *err, size_t errlen,
-    const char *what)
-{
-	PGresult *r;
-
-	if ((r = run(g, id, p, err, errlen, what)) == NULL)
-		return -1;
-	PQclear(r);
-	return 0;
 }
 
 /* Constant SQL without parameters (transactions, the schema). */
@@ -387,14 +243,6 @@ simple(struct pg *g, const char *q, char *err, size_t errlen,
 	return 0;
 }
 
-static int64_t
-get_int(const PGresult *r, int row, int col)
-{
-	return strtoll(PQgetvalue(r, row, col), NULL, 10);
-}
-
-
-
 
 /*
  * Outside a transaction a lost connection is re-established once before
@@ -407,7 +255,6 @@ ensure_conn(struct pg *g, char *err, size_t errlen)
 	if (PQstatus(g->c) == CONNECTION_OK)
 		return 0;
 	PQreset(g->c);
-	memset(g->prepared, 0, sizeof(g->prepared));
 	memset(g->qprepared, 0, sizeof(g->qprepared));
 	g->in_txn = 0;
 	if (PQstatus(g->c) == CONNECTION_OK)
@@ -515,7 +362,6 @@ db_pg_open(const char *uri, int *transient, char *err, size_t errlen)
 	    strncmp(uri, "postgres://", 11) != 0)
 		uri += 9;
 	g = xcalloc(1, sizeof(*g));
-	g->base.ops = &pg_ops;
 	g->base.drv = &pg_driver;
 	g->conninfo = xstrdup(uri);
 	/* Later keywords win only when the string does not set them. */
@@ -552,10 +398,6 @@ db_pg_open(const char *uri, int *transient, char *err, size_t errlen)
 
 /* -- Reading. */
 
-
-
-
-
 /* One snapshot for reads that take several statements. */
 static int
 read_begin(struct pg *g, int *own, char *err, size_t errlen)
@@ -570,18 +412,6 @@ read_begin(struct pg *g, int *own, char *err, size_t errlen)
 	*own = 1;
 	return 0;
 }
-
-
-
-
-
-
-
-
-
-
-
-
 
 /* -- Writing, for the aggregator. */
 
@@ -632,253 +462,6 @@ pg_rollback(struct db *db)
 		PQclear(PQexec(g->c, "ROLLBACK"));
 }
 
-
-
-
-
-static int
-pg_target_health(struct db *db, const struct db_health *h, int *prev_up,
-    char *err, size_t errlen)
-{
-	struct params p = { .n = 0 };
-	PGresult *r;
-
-	*prev_up = -1;
-	p_text(&p, h->service);
-	p_text(&p, h->address);
-	p_text(&p, h->url ? h->url : "");
-	p_text(&p, h->endpoint);
-	p_time(&p, h->at);
-	p_double(&p, h->duration_ms);
-	p_int(&p, h->up != 0);
-	p_text(&p, h->up ? NULL : h->error ? h->error : "");
-	p_int(&p, h->stored);
-	if ((r = run(PG(db), ST_TARGET_HEALTH, &p, err, errlen,
-	    "storing a target's health")) == NULL)
-		return -1;
-	if (PQntuples(r) > 0 && !PQgetisnull(r, 0, 0))
-		*prev_up = get_int(r, 0, 0) != 0;
-	PQclear(r);
-	return 0;
-}
-
-static int
-pg_count_put(struct db *db, const char *service, const char *target_id,
-    const char *target, const char *key, int64_t raw, int64_t delta,
-    char *err, size_t errlen)
-{
-	struct params p = { .n = 0 };
-
-	p_text(&p, service);
-	p_text(&p, target_id);
-	p_text(&p, key);
-	p_text(&p, target);
-	p_int(&p, raw);
-	p_int(&p, delta);
-	return run0(PG(db), ST_COUNT_PUT, &p, err, errlen, "storing a count");
-}
-
-/* An array literal element: always quoted, '"' and '\' escaped. */
-static void
-array_add(struct buf *b, const char *s)
-{
-	buf_addc(b, '"');
-	for (; *s != '\0'; s++) {
-		if (*s == '"' || *s == '\\')
-			buf_addc(b, '\\');
-		buf_addc(b, *s);
-	}
-	buf_addc(b, '"');
-}
-
-static int
-pg_counts_put(struct db *db, const char *service, const char *target_id,
-    const char *target, const char *const *keys, const int64_t *raw,
-    size_t n, int64_t stored, int64_t *delta, char *err, size_t errlen)
-{
-	struct params p = { .n = 0 };
-	struct buf kb, rb;
-	PGresult *r;
-	const char *k;
-	size_t i, j;
-	int row;
-
-	if (n == 0)
-		return 0;
-	buf_init(&kb);
-	buf_init(&rb);
-	buf_addc(&kb, '{');
-	buf_addc(&rb, '{');
-	for (i = 0; i < n; i++) {
-		if (i > 0) {
-			buf_addc(&kb, ',');
-			buf_addc(&rb, ',');
-		}
-		array_add(&kb, keys[i]);
-		buf_addf(&rb, "%" PRId64, raw[i]);
-	}
-	buf_addc(&kb, '}');
-	buf_addc(&rb, '}');
-	p_text(&p, service);
-	p_text(&p, target_id);
-	p_text(&p, target);
-	p_text(&p, kb.p);
-	p_text(&p, rb.p);
-	p_int(&p, stored);
-	r = run(PG(db), ST_COUNTS_PUT, &p, err, errlen, "storing counts");
-	buf_release(&kb);
-	buf_release(&rb);
-	if (r == NULL)
-		return -1;
-	for (i = 0; i < n; i++)
-		delta[i] = 0;
-	/* Rows come back in input order; the search is only a safety net. */
-	for (row = 0; row < PQntuples(r); row++) {
-		k = PQgetvalue(r, row, 0);
-		j = (size_t)row;
-		if (j >= n || strcmp(keys[j], k) != 0)
-			for (j = 0; j < n && strcmp(keys[j], k) != 0; j++)
-				;
-		if (j < n)
-			delta[j] = get_int(r, row, 1);
-	}
-	PQclear(r);
-	return 0;
-}
-
-/* A PostgreSQL array literal of strings (NULL elements as NULL). */
-static void
-array_open(struct buf *b, size_t i)
-{
-	buf_addc(b, i == 0 ? '{' : ',');
-}
-
-static void
-array_str(struct buf *b, size_t i, const char *s)
-{
-	array_open(b, i);
-	if (s == NULL)
-		buf_adds(b, "NULL");
-	else
-		array_add(b, s);
-}
-
-static void
-array_int(struct buf *b, size_t i, int64_t v)
-{
-	array_open(b, i);
-	buf_addf(b, "%" PRId64, v);
-}
-
-static int
-pg_counts_batch(struct db *db, const struct db_count_row *rows, size_t n,
-    int64_t *delta, char *err, size_t errlen)
-{
-	struct params p = { .n = 0 };
-	struct buf b[6];
-	PGresult *r;
-	size_t i;
-	int k;
-
-	if (n == 0)
-		return 0;
-	for (k = 0; k < 6; k++)
-		buf_init(&b[k]);
-	for (i = 0; i < n; i++) {
-		array_str(&b[0], i, rows[i].service);
-		array_str(&b[1], i, rows[i].target_id);
-		array_str(&b[2], i, rows[i].key);
-		array_str(&b[3], i, rows[i].target);
-		array_int(&b[4], i, rows[i].raw);
-		array_int(&b[5], i, rows[i].stored);
-	}
-	for (k = 0; k < 6; k++) {
-		buf_addc(&b[k], '}');
-		p_text(&p, b[k].p);
-	}
-	r = run(PG(db), ST_COUNTS_BATCH, &p, err, errlen, "storing counts");
-	for (k = 0; k < 6; k++)
-		buf_release(&b[k]);
-	if (r == NULL)
-		return -1;
-	/* INSERT ... SELECT returns its rows in the order it read them. */
-	if ((size_t)PQntuples(r) != n) {
-		snprintf(err, errlen, "postgres: '%s': storing counts: %d "
-		    "rows back for %zu", PG(db)->name, PQntuples(r), n);
-		PQclear(r);
-		return -1;
-	}
-	for (i = 0; i < n; i++)
-		delta[i] = get_int(r, (int)i, 0);
-	PQclear(r);
-	return 0;
-}
-
-static int
-pg_health_batch(struct db *db, const struct db_health *h, size_t n,
-    int *prev_up, char *err, size_t errlen)
-{
-	struct params p = { .n = 0 };
-	struct buf b[9];
-	PGresult *r;
-	size_t i;
-	int k;
-
-	if (n == 0)
-		return 0;
-	for (k = 0; k < 9; k++)
-		buf_init(&b[k]);
-	for (i = 0; i < n; i++) {
-		array_str(&b[0], i, h[i].service);
-		array_str(&b[1], i, h[i].address);
-		array_str(&b[2], i, h[i].url ? h[i].url : "");
-		array_str(&b[3], i, h[i].endpoint);
-		array_open(&b[4], i);
-		if (h[i].at == TIME_NONE)
-			buf_adds(&b[4], "NULL");
-		else
-			buf_addf(&b[4], "%" PRId64, h[i].at);
-		array_open(&b[5], i);
-		buf_addf(&b[5], "%.17g", h[i].duration_ms);
-		array_int(&b[6], i, h[i].up != 0);
-		array_str(&b[7], i, h[i].up ? NULL : h[i].error ? h[i].error :
-		    "");
-		array_int(&b[8], i, h[i].stored);
-	}
-	for (k = 0; k < 9; k++) {
-		buf_addc(&b[k], '}');
-		p_text(&p, b[k].p);
-	}
-	r = run(PG(db), ST_HEALTH_BATCH, &p, err, errlen,
-	    "storing targets' health");
-	for (k = 0; k < 9; k++)
-		buf_release(&b[k]);
-	if (r == NULL)
-		return -1;
-	if ((size_t)PQntuples(r) != n) {
-		snprintf(err, errlen, "postgres: '%s': storing targets' "
-		    "health: %d rows back for %zu", PG(db)->name,
-		    PQntuples(r), n);
-		PQclear(r);
-		return -1;
-	}
-	for (i = 0; i < n; i++)
-		prev_up[i] = PQgetisnull(r, (int)i, 1) ? -1 :
-		    get_int(r, (int)i, 1) != 0;
-	PQclear(r);
-	return 0;
-}
-
-
-
-
-
-
-
-
-
-
-
 /* -- The driver of the store (sql.h). */
 
 static struct sql_rows *
@@ -887,32 +470,41 @@ drv_run(struct db *db, int slot, const char *q, const struct sql_value *v,
 {
 	struct pg *g = PG(db);
 	struct sql_rows *rows = &g->q[slot];
-	struct params p = { .n = 0 };
+	const char **pv;
+	char (*num)[32], name[16];
 	PGresult *r;
-	char name[16];
 	size_t i;
 
 	if (!g->in_txn && ensure_conn(g, err, errlen) == -1)
 		return NULL;
+	if (n > 65535)
+		abort();	/* the store's own call is wrong */
 	snprintf(name, sizeof(name), "q%d", slot);
-	for (i = 0; i < n && i < sizeof(p.v) / sizeof(p.v[0]); i++) {
+	/* libpq takes every parameter as text; NULL is SQL NULL. */
+	pv = xcalloc(n + 1, sizeof(*pv));
+	num = xcalloc(n + 1, sizeof(*num));
+	for (i = 0; i < n; i++) {
 		switch (v[i].type) {
 		case SQL_NULL:
-			p_text(&p, NULL);
 			break;
 		case SQL_INT:
-			p_int(&p, v[i].i);
+			snprintf(num[i], sizeof(num[i]), "%" PRId64, v[i].i);
+			pv[i] = num[i];
 			break;
 		case SQL_DOUBLE:
-			p_double(&p, v[i].d);
+			snprintf(num[i], sizeof(num[i]), "%.17g", v[i].d);
+			pv[i] = num[i];
 			break;
 		case SQL_TEXT:
-			p_text(&p, v[i].s);
+			pv[i] = v[i].s;
 			break;
 		}
 	}
-	if ((r = exec_named(g, name, q, &g->qprepared[slot], &p, err, errlen,
-	    what)) == NULL)
+	r = exec_named(g, name, q, &g->qprepared[slot], (int)n, pv, err,
+	    errlen, what);
+	free(pv);
+	free(num);
+	if (r == NULL)
 		return NULL;
 	rows->r = r;
 	rows->row = -1;
@@ -991,8 +583,11 @@ static const struct sql_driver pg_driver = {
 	.numbered = 1,
 	.row_locks = 1,
 	.inserted = SQL_INSERTED_RETURNING,
+	.returning = 1,
+	.batch_rows = 512,
 	.no_self_subquery = 0,
 	.replay = 1,
+	.close = pg_close,
 	.run = drv_run,
 	.next = drv_next,
 	.null = drv_null,
@@ -1009,12 +604,3 @@ static const struct sql_driver pg_driver = {
 	.in_txn = drv_in_txn,
 };
 
-static const struct db_ops pg_ops = {
-	.name = "postgres",
-	.close = pg_close,
-	.target_health = pg_target_health,
-	.count_put = pg_count_put,
-	.counts_put = pg_counts_put,
-	.counts_batch = pg_counts_batch,
-	.health_batch = pg_health_batch,
-};

@@ -121,12 +121,7 @@ enum {
 	ST_BEGIN,
 	ST_COMMIT,
 	ST_ROLLBACK,
-	ST_TARGET_UP_GET,
-	ST_TARGET_HEALTH,
-	ST_COUNT_GET,
-	ST_COUNT_PUT,
 	ST_VERSION,
-	ST_COUNTS_PUT,
 	ST_COUNT_
 };
 
@@ -134,37 +129,7 @@ static const char *const sql[ST_COUNT_] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
-	/* The bare last_raw comes from the row MAX(updated) picked. */
 	[ST_VERSION] = "PRAGMA data_version",
-	/*
-	 * SQLite buffers RETURNING rows in a temporary table, which costs
-	 * more than reading the row first under the write lock we hold.
-	 */
-	[ST_COUNTS_PUT] = "INSERT INTO target_counts (service, target_id,"
-	    " key, target, last_raw, accumulated, last_delta, updated)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?7, ?7, ?6)"
-	    " ON CONFLICT (service, target_id, key) DO UPDATE SET"
-	    " target = excluded.target, last_raw = excluded.last_raw,"
-	    " last_delta = excluded.last_delta,"
-	    " accumulated = accumulated + excluded.accumulated,"
-	    " updated = excluded.updated",
-	/* Silent while its service's other targets reported: see prune. */
-	[ST_TARGET_UP_GET] = "SELECT up FROM targets WHERE service = ?1"
-	    " AND address = ?2",
-	[ST_TARGET_HEALTH] = "INSERT INTO targets (service, address, url,"
-	    " endpoint, last_scrape, duration_ms, up, last_error, updated)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
-	    " ON CONFLICT (service, address) DO UPDATE SET"
-	    " last_scrape = excluded.last_scrape,"
-	    " duration_ms = excluded.duration_ms, up = excluded.up,"
-	    " last_error = excluded.last_error, updated = excluded.updated",
-	[ST_COUNT_GET] = "SELECT last_raw FROM target_counts WHERE"
-	    " service = ?1 AND target_id = ?2 AND key = ?3",
-	[ST_COUNT_PUT] = "INSERT INTO target_counts (service, target_id, key,"
-	    " target, last_raw, accumulated) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
-	    " ON CONFLICT (service, target_id, key) DO UPDATE SET"
-	    " target = excluded.target, last_raw = excluded.last_raw,"
-	    " accumulated = accumulated + excluded.accumulated",
 };
 
 /* A slot's statement, stepped once by run so that it has run. */
@@ -182,7 +147,6 @@ struct sq {
 	int64_t		 commits;	/* this connection's own changes */
 };
 
-static const struct db_ops sqlite_ops;
 static const struct sql_driver sqlite_driver;
 
 static struct sq *
@@ -223,25 +187,6 @@ stmt(struct sq *s, int id, char *err, size_t errlen)
 	sqlite3_clear_bindings(st);
 	return st;
 }
-
-static void
-bind_text(sqlite3_stmt *st, int i, const char *v)
-{
-	if (v == NULL)
-		sqlite3_bind_null(st, i);
-	else
-		sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
-}
-
-static void
-bind_time(sqlite3_stmt *st, int i, int64_t v)
-{
-	if (v == TIME_NONE)
-		sqlite3_bind_null(st, i);
-	else
-		sqlite3_bind_int64(st, i, v);
-}
-
 
 
 
@@ -412,7 +357,6 @@ db_sqlite_open(const char *path, int *transient, char *err, size_t errlen)
 	*transient = 0;
 	memory = strcmp(path, ":memory:") == 0;
 	s = xcalloc(1, sizeof(*s));
-	s->base.ops = &sqlite_ops;
 	s->base.drv = &sqlite_driver;
 	s->path = xstrdup(memory ? "memory:" : path);
 	rc = sqlite3_open_v2(path, &s->h, SQLITE_OPEN_READWRITE |
@@ -462,12 +406,6 @@ bad:
 
 /* -- Reading. */
 
-
-
-
-
-
-
 /* -- Writing, for the aggregator. */
 
 static int
@@ -506,76 +444,7 @@ sq_rollback(struct db *db)
 		run0(s, ST_ROLLBACK, err, sizeof(err), "rollback");
 }
 
-
-
-
-
-
-
-static int
-sq_target_health(struct db *db, const struct db_health *h, int *prev_up,
-    char *err, size_t errlen)
-{
-	struct sq *s = SQ(db);
-	sqlite3_stmt *st;
-	int rc;
-
-	*prev_up = -1;
-	if ((st = stmt(s, ST_TARGET_UP_GET, err, errlen)) == NULL)
-		return -1;
-	bind_text(st, 1, h->service);
-	bind_text(st, 2, h->address);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
-		*prev_up = sqlite3_column_int(st, 0) != 0;
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return fail(s, err, errlen, "reading a target");
-	if ((st = stmt(s, ST_TARGET_HEALTH, err, errlen)) == NULL)
-		return -1;
-	bind_text(st, 1, h->service);
-	bind_text(st, 2, h->address);
-	bind_text(st, 3, h->url ? h->url : "");
-	bind_text(st, 4, h->endpoint);
-	bind_time(st, 5, h->at);
-	sqlite3_bind_double(st, 6, h->duration_ms);
-	sqlite3_bind_int(st, 7, h->up != 0);
-	bind_text(st, 8, h->up ? NULL : h->error ? h->error : "");
-	sqlite3_bind_int64(st, 9, h->stored);
-	return exec_done(s, st, err, errlen, "storing a target's health");
-}
-
-static int
-sq_count_put(struct db *db, const char *service, const char *target_id,
-    const char *target, const char *key, int64_t raw, int64_t delta,
-    char *err, size_t errlen)
-{
-	struct sq *s = SQ(db);
-	sqlite3_stmt *st;
-
-	if ((st = stmt(s, ST_COUNT_PUT, err, errlen)) == NULL)
-		return -1;
-	bind_text(st, 1, service);
-	bind_text(st, 2, target_id);
-	bind_text(st, 3, key);
-	bind_text(st, 4, target);
-	sqlite3_bind_int64(st, 5, raw);
-	sqlite3_bind_int64(st, 6, delta);
-	return exec_done(s, st, err, errlen, "storing a count");
-}
-
-
-
-
-
-
 /* -- The additions for the richer API. */
-
-
-
-
-
-
 
 static int
 sq_generation(struct db *db, int64_t *gen, char *err, size_t errlen)
@@ -595,78 +464,6 @@ sq_generation(struct db *db, int64_t *gen, char *err, size_t errlen)
 		return fail(s, err, errlen, "reading the data version");
 	return 0;
 }
-
-static int
-sq_counts_put(struct db *db, const char *service, const char *target_id,
-    const char *target, const char *const *keys, const int64_t *raw,
-    size_t n, int64_t stored, int64_t *delta, char *err, size_t errlen)
-{
-	struct sq *s = SQ(db);
-	sqlite3_stmt *get, *put;
-	size_t i;
-	int rc;
-
-	if ((get = stmt(s, ST_COUNT_GET, err, errlen)) == NULL)
-		return -1;
-	bind_text(get, 1, service);
-	bind_text(get, 2, target_id);
-	if ((put = stmt(s, ST_COUNTS_PUT, err, errlen)) == NULL)
-		return -1;
-	bind_text(put, 1, service);
-	bind_text(put, 2, target_id);
-	bind_text(put, 4, target);
-	sqlite3_bind_int64(put, 6, stored);
-	for (i = 0; i < n; i++) {
-		bind_text(get, 3, keys[i]);
-		rc = sqlite3_step(get);
-		/* A count that went down: the instance restarted from zero. */
-		delta[i] = raw[i];
-		if (rc == SQLITE_ROW && raw[i] >= sqlite3_column_int64(get, 0))
-			delta[i] = raw[i] - sqlite3_column_int64(get, 0);
-		sqlite3_reset(get);
-		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-			return fail(s, err, errlen, "reading counts");
-		bind_text(put, 3, keys[i]);
-		sqlite3_bind_int64(put, 5, raw[i]);
-		sqlite3_bind_int64(put, 7, delta[i]);
-		rc = sqlite3_step(put);
-		sqlite3_reset(put);
-		if (rc != SQLITE_DONE)
-			return fail(s, err, errlen, "storing counts");
-	}
-	return 0;
-}
-
-static int
-sq_counts_batch(struct db *db, const struct db_count_row *r, size_t n,
-    int64_t *delta, char *err, size_t errlen)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (sq_counts_put(db, r[i].service, r[i].target_id,
-		    r[i].target, &r[i].key, &r[i].raw, 1, r[i].stored, &delta[i],
-		    err, errlen) == -1)
-			return -1;
-	return 0;
-}
-
-static int
-sq_health_batch(struct db *db, const struct db_health *h, size_t n,
-    int *prev_up, char *err, size_t errlen)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (sq_target_health(db, &h[i], &prev_up[i], err,
-		    errlen) == -1)
-			return -1;
-	return 0;
-}
-
-
-
-
 
 /* -- The driver of the store (sql.h). */
 
@@ -803,8 +600,11 @@ static const struct sql_driver sqlite_driver = {
 	.quote = '"',
 	.row_locks = 0,
 	.inserted = SQL_INSERTED_BY_READ,
+	.returning = 0,
+	.batch_rows = 64,
 	.no_self_subquery = 0,
 	.replay = 0,
+	.close = sq_close,
 	.run = drv_run,
 	.next = drv_next,
 	.null = drv_null,
@@ -822,12 +622,3 @@ static const struct sql_driver sqlite_driver = {
 	.generation = sq_generation,
 };
 
-static const struct db_ops sqlite_ops = {
-	.name = "sqlite",
-	.close = sq_close,
-	.target_health = sq_target_health,
-	.count_put = sq_count_put,
-	.counts_put = sq_counts_put,
-	.counts_batch = sq_counts_batch,
-	.health_batch = sq_health_batch,
-};

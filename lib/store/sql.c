@@ -124,6 +124,12 @@ sql_dialect(const struct sql_driver *d, const char *sql)
 		} else if (token(&p, "LOCK")) {
 			if (d->row_locks)
 				buf_adds(&b, "FOR UPDATE");
+		} else if (token(&p, "RETURNING")) {
+			p = argument(p, &w, &n);
+			if (d->returning) {
+				buf_adds(&b, "RETURNING ");
+				add_quoted(&b, d, w, n);
+			}
 		} else if (token(&p, "RETURNING_INSERTED")) {
 			if (d->inserted == SQL_INSERTED_RETURNING)
 				buf_adds(&b, "RETURNING (xmax = 0)");
@@ -224,6 +230,24 @@ sql_exec(struct db *db, int slot, const char *sql, char *err, size_t errlen,
 	n = db->drv->changes(db, r);
 	db->drv->done(db, r);
 	return n;
+}
+
+struct sql_rows *
+sql_runv(struct db *db, int slot, const char *sql, const struct sql_value *v,
+    size_t n, char *err, size_t errlen, const char *what)
+{
+	if (db->sql[slot] == NULL) {
+		if (sql == NULL)
+			abort();	/* the store's own call is wrong */
+		db->sql[slot] = sql_dialect(db->drv, sql);
+	}
+	return db->drv->run(db, slot, db->sql[slot], v, n, err, errlen, what);
+}
+
+int
+sql_prepared(struct db *db, int slot)
+{
+	return db->sql[slot] != NULL;
 }
 
 int

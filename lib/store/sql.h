@@ -28,7 +28,7 @@ struct sql_rows;
  * Statement slots: a driver keeps what it prepared for slot i until the
  * connection is lost, so each statement is parsed once per connection.
  */
-#define SQL_SLOTS	48
+#define SQL_SLOTS	64
 
 /*
  * Every function that can fail returns -1 with a message in err
@@ -55,6 +55,13 @@ struct sql_driver {
 	 */
 	enum { SQL_INSERTED_BY_READ, SQL_INSERTED_RETURNING,
 	    SQL_INSERTED_CHANGES } inserted;
+	/*
+	 * 1 when an upsert's RETURNING is the cheapest way to read back
+	 * the rows it wrote (SQLite buffers them; MySQL has none).
+	 */
+	int		 returning;
+	/* The most rows one statement of a batch may carry. */
+	size_t		 batch_rows;
 	/* 1 when a DELETE cannot read its own table in a subquery. */
 	int		 no_self_subquery;
 	/*
@@ -62,6 +69,8 @@ struct sql_driver {
 	 * a server may lose the connection mid-transaction.
 	 */
 	int		 replay;
+	/* Closes the connection and frees the handle. */
+	void		 (*close)(struct db *);
 	/*
 	 * Runs sql (in the driver's dialect) in slot with the n values;
 	 * NULL on failure.  Outside a transaction a lost connection is
@@ -113,7 +122,8 @@ struct sql_driver {
  * "@new(C)" is the value the upsert proposed for C, "@IGNORE(COLUMNS;C)"
  * makes a conflicting insert do nothing, "@LOCK" is "FOR UPDATE" where
  * rows can be locked and "@RETURNING_INSERTED" the RETURNING clause of
- * SQL_INSERTED_RETURNING.
+ * SQL_INSERTED_RETURNING.  "@RETURNING(COLUMNS)" is a RETURNING clause
+ * where the driver reads rows back that way (nothing elsewhere).
  *
  * sql_run binds the values fmt names, one letter each: 't' a string
  * (NULL is SQL NULL), 'i' an int64_t, 'T' a time in ms (TIME_NONE is
@@ -126,6 +136,14 @@ struct sql_rows	*sql_run(struct db *, int slot, const char *sql,
 int64_t		 sql_exec(struct db *, int slot, const char *sql,
 		    char *err, size_t errlen, const char *what,
 		    const char *fmt, ...);
+/*
+ * sql_run with n values already made; sql may be NULL when the slot was
+ * used before on this handle (sql_prepared).
+ */
+struct sql_rows	*sql_runv(struct db *, int slot, const char *sql,
+		    const struct sql_value *, size_t n, char *err,
+		    size_t errlen, const char *what);
+int		 sql_prepared(struct db *, int slot);
 int		 sql_next(struct db *, struct sql_rows *, char *err,
 		    size_t errlen, const char *what);
 void		 sql_done(struct db *, struct sql_rows *);

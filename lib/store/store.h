@@ -45,8 +45,11 @@ enum store_slot {
 	Q_PRUNE_COUNTS,
 	Q_PRUNE_COUNTS_JOIN,
 	Q_PRUNE_TARGETS,
-	Q_COUNT_
+	/* store_batch.c's: four statements in six sizes. */
+	Q_BATCH,
+	Q_COUNT_ = Q_BATCH + 4 * 6
 };
+_Static_assert(Q_COUNT_ <= SQL_SLOTS, "more statements than slots");
 
 /* The reads of db.h (db.c has cleared the outputs). */
 int	store_services(struct db *, char ***, size_t *, char *, size_t);
@@ -108,6 +111,19 @@ int	store_minute_add(struct db *, const char *service, const char *key,
 	    int64_t minute_ms, int64_t delta, char *, size_t);
 int	store_hour_add(struct db *, const char *service, const char *key,
 	    int64_t hour_ms, int64_t delta, char *, size_t);
+/*
+ * A round's counts and health, many rows per statement.  store_counts
+ * stores last_raw = raw for each row, adds the delta to the accumulated
+ * count and returns it in delta[i]: raw - the last raw, or raw when new
+ * or when the count went down.  store_health stores each scrape's
+ * outcome, creating the rows of targets never listed, and returns the
+ * state before in prev_up[i]: 1, 0, or -1 when unknown.  No (service,
+ * target_id, key) and no (service, address) twice in one call.
+ */
+int	store_counts(struct db *, const struct db_count_row *, size_t n,
+	    int64_t *delta, char *, size_t);
+int	store_health(struct db *, const struct db_health *, size_t n,
+	    int *prev_up, char *, size_t);
 /* Adds one round line to the service's statistics. */
 int	store_round_put(struct db *, const char *service, int64_t at,
 	    double duration_ms, int64_t targets, int64_t failed, char *,

@@ -459,20 +459,24 @@ static int64_t	now_min, now_hour;
 static void
 fill_counts(void)
 {
+	struct db_count_row counts[] = {
+		{ "api", "uuid-1", "10.0.0.1:7777", "k1", 7, 0 },
+		{ "api", "uuid-2", "10.0.0.2:7777", "k1", 5, 0 },
+		{ "api", "uuid-2", "10.0.0.2:7777", HOSTILE, 2, 0 },
+	};
 	char err[256];
 	struct db_health h;
+	int64_t delta[3];
+	size_t i;
 	int prev;
 
 	now_min = time_now() / 60000 * 60000;
 	now_hour = now_min / 3600000 * 3600000;
 	must(store_begin(db, err, sizeof(err)), err);
 	put_error("api", HOSTILE, 2, SEV_INFO, T0, T0 + 100, "unresolved");
-	must(db->ops->count_put(db, "api", "uuid-1", "10.0.0.1:7777", "k1",
-	    7, 7, err, sizeof(err)), err);
-	must(db->ops->count_put(db, "api", "uuid-2", "10.0.0.2:7777", "k1",
-	    5, 5, err, sizeof(err)), err);
-	must(db->ops->count_put(db, "api", "uuid-2", "10.0.0.2:7777",
-	    HOSTILE, 2, 2, err, sizeof(err)), err);
+	for (i = 0; i < 3; i++)
+		counts[i].stored = now_min;
+	must(store_counts(db, counts, 3, delta, err, sizeof(err)), err);
 	must(store_minute_add(db, "api", "k1", now_min, 5, err,
 	    sizeof(err)), err);
 	must(store_minute_add(db, "api", "warn1", now_min, 3, err,
@@ -488,7 +492,7 @@ fill_counts(void)
 	h.duration_ms = 2.5;
 	h.up = 0;
 	h.error = "connect: connection refused";
-	must(db->ops->target_health(db, &h, &prev, err, sizeof(err)), err);
+	must(store_health(db, &h, 1, &prev, err, sizeof(err)), err);
 	must(store_round_put(db, "api", T0, 1500, 2, 1, err, sizeof(err)),
 	    err);
 	must(store_commit(db, err, sizeof(err)), err);
