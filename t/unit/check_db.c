@@ -948,6 +948,109 @@ START_TEST(uri_redacted)
 }
 END_TEST
 
+/*
+ * Batches of every statement size, rows in no order, new, grown, reset
+ * and unchanged baselines: each delta and each state before as one row
+ * at a time would give them.
+ */
+START_TEST(batch_exact)
+{
+	enum { NT = 700, NK = 3 };
+	static struct db_count_row rows[NT * NK];
+	static struct db_health h[NT];
+	static char ids[NT][16], keys[NK][8];
+	static int64_t delta[NT * NK], want[NT * NK], last[NT * NK];
+	static int prev[NT];
+	const char *uri = srv_uri[0] != '\0' ? srv_uri : tpath("b.db");
+	struct db *db;
+	size_t i, j, n;
+	int round;
+	int64_t sum = 0;
+
+	db = db_open(uri, NULL, err, sizeof(err));
+	ck_assert_msg(db != NULL, "%s", err);
+	for (j = 0; j < NK; j++)
+		snprintf(keys[j], sizeof(keys[j]), "k%zu", j);
+	for (round = 0; round < 3; round++) {
+		ck_assert_int_eq(store_begin(db, err, sizeof(err)), 0);
+		ck_assert_int_eq(store_service_touch(db, "s", 1, err,
+		    sizeof(err)), 0);
+		for (i = 0; i < NT; i++) {
+			/* Backwards, so no statement sees its rows in order. */
+			n = NT - 1 - i;
+			snprintf(ids[n], sizeof(ids[n]), "10.0.%zu.%zu", n / 256,
+			    n % 256);
+			memset(&h[i], 0, sizeof(h[i]));
+			h[i].service = "s";
+			h[i].address = ids[n];
+			h[i].url = "http://x/errors";
+			h[i].endpoint = "/errors";
+			h[i].at = round;
+			h[i].stored = round;
+			h[i].up = (n + (size_t)round) % 3 != 0;
+			h[i].error = h[i].up ? NULL : "down";
+		}
+		/* Round 0 stores half the targets only. */
+		n = round == 0 ? NT / 2 : NT;
+		ck_assert_msg(store_health(db, h + (round == 0 ? NT / 2 : 0),
+		    n, prev, err, sizeof(err)) == 0, "%s", err);
+		for (i = 0; i < n; i++) {
+			size_t t = NT - 1 - (i + (round == 0 ? NT / 2 : 0));
+
+			if (round == 0)
+				ck_assert_int_eq(prev[i], -1);
+			else if (round == 1 && t >= NT / 2)
+				ck_assert_int_eq(prev[i], -1);
+			else
+				ck_assert_int_eq(prev[i], (t + (size_t)round -
+				    1) % 3 != 0);
+		}
+		for (i = 0; i < NT * NK; i++) {
+			struct db_count_row *c = &rows[i];
+			int64_t raw;
+
+			c->service = "s";
+			c->target_id = ids[i / NK];
+			c->target = ids[i / NK];
+			c->key = keys[(i * 7) % NK];
+			/* Grows, stays, or goes down (a restart). */
+			raw = round == 0 ? (int64_t)(i % 50) :
+			    round == 1 ? (int64_t)(i % 50) + (int64_t)(i % 3) :
+			    (int64_t)(i % 5);
+			c->raw = raw;
+			c->stored = round;
+			want[i] = round == 0 || raw < last[i] ? raw :
+			    raw - last[i];
+			last[i] = raw;
+			sum += want[i];
+		}
+		ck_assert_msg(store_counts(db, rows, NT * NK, delta, err,
+		    sizeof(err)) == 0, "%s", err);
+		ck_assert_int_eq(store_commit(db, err, sizeof(err)), 0);
+		for (i = 0; i < NT * NK; i++)
+			ck_assert_msg(delta[i] == want[i], "round %d row %zu: "
+			    "%lld for %lld", round, i, (long long)delta[i],
+			    (long long)want[i]);
+	}
+	db_close(db);
+	if (srv_uri[0] != '\0') {
+		ck_assert_int_eq(scratch_query(srv_uri, "SELECT count(*) FROM "
+		    "target_counts"), NT * NK);
+		ck_assert_int_eq(scratch_query(srv_uri, "SELECT sum(accumulated)"
+		    " FROM target_counts"), sum);
+		ck_assert_int_eq(scratch_query(srv_uri, "SELECT count(*) FROM "
+		    "targets"), NT);
+	} else {
+		ck_assert_int_eq(raw_int(uri, "SELECT count(*) FROM "
+		    "target_counts"), NT * NK);
+		ck_assert_int_eq(raw_int(uri, "SELECT sum(accumulated) FROM "
+		    "target_counts"), sum);
+		ck_assert_int_eq(raw_int(uri, "SELECT count(*) FROM targets"),
+		    NT);
+	}
+}
+END_TEST
+
 static Suite *
 db_suite(void)
 {
@@ -970,6 +1073,7 @@ db_suite(void)
 	tcase_add_test(tc, empty_reads);
 	tcase_add_test(tc, my_dsn_forms);
 	tcase_add_test(tc, uri_redacted);
+	tcase_add_test(tc, batch_exact);
 	suite_add_tcase(s, tc);
 	if (getenv("PERISKOP_TEST_MYSQL") != NULL) {
 		tc = tcase_create("mysql");
@@ -985,6 +1089,7 @@ db_suite(void)
 		tcase_add_test(tc, my_status_and_generation);
 		tcase_add_test(tc, my_long_keys);
 		tcase_add_test(tc, my_batch_of_long_keys);
+		tcase_add_test(tc, batch_exact);
 		suite_add_tcase(s, tc);
 	} else
 		fprintf(stderr, "check_db: PERISKOP_TEST_MYSQL unset: "
@@ -1003,6 +1108,7 @@ db_suite(void)
 	tcase_add_test(tc, server_schema2_upgraded);
 	tcase_add_test(tc, pg_unreachable);
 	tcase_add_test(tc, pg_status_and_generation);
+	tcase_add_test(tc, batch_exact);
 	suite_add_tcase(s, tc);
 	return s;
 }
