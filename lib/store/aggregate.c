@@ -10,7 +10,6 @@
 #include "aggregate.h"
 #include "backoff.h"
 #include "buf.h"
-#include "db_impl.h"
 #include "store.h"
 #include "model.h"
 #include "record.h"

@@ -9,7 +9,6 @@
 #include "buf.h"
 #include "conf.h"
 #include "db.h"
-#include "db_impl.h"
 #include "store.h"
 #include "timefmt.h"
 #include "xalloc.h"
@@ -20,26 +19,27 @@ has_prefix(const char *s, const char *p)
 	return strncmp(s, p, strlen(p)) == 0;
 }
 
-enum engine { ENGINE_PG, ENGINE_MYSQL, ENGINE_OTHER };
+/* The first is the default: a URI no driver claims is its path. */
+static const struct sql_driver *const drivers[] = {
+	&sql_sqlite, &sql_postgres, &sql_mysql,
+};
 
-/* The server engine a URI names; SQLite and unknown ones are "other". */
-static enum engine
-engine_of(const char *uri)
+/* The driver that claims uri, or NULL. */
+static const struct sql_driver *
+driver_of(const char *uri)
 {
-	if (has_prefix(uri, "postgres://") ||
-	    has_prefix(uri, "postgresql://") || has_prefix(uri, "postgres:") ||
-	    strstr(uri, "host=") != NULL || strstr(uri, "dbname=") != NULL)
-		return ENGINE_PG;
-	/* The Go driver's DSN, as the original's config holds it. */
-	if (has_prefix(uri, "mysql:") || has_prefix(uri, "mariadb:") ||
-	    strstr(uri, "@tcp(") != NULL || strstr(uri, "@unix(") != NULL)
-		return ENGINE_MYSQL;
-	return ENGINE_OTHER;
+	size_t i;
+
+	for (i = 0; i < sizeof(drivers) / sizeof(drivers[0]); i++)
+		if (drivers[i]->claims(uri))
+			return drivers[i];
+	return NULL;
 }
 
 struct db *
 db_open(const char *uri, int *transient, char *err, size_t errlen)
 {
+	const struct sql_driver *d;
 	const char *colon, *slash;
 	int dummy;
 
@@ -51,43 +51,23 @@ db_open(const char *uri, int *transient, char *err, size_t errlen)
 		snprintf(err, errlen, "empty database URI");
 		return NULL;
 	}
-	switch (engine_of(uri)) {
-	case ENGINE_PG:
-		return db_pg_open(uri, transient, err, errlen);
-	case ENGINE_MYSQL:
-		return db_mysql_open(uri, transient, err, errlen);
-	case ENGINE_OTHER:
-		break;
-	}
-	if (strcmp(uri, "memory:") == 0 || strcmp(uri, "memory") == 0 ||
-	    strcmp(uri, "sqlite::memory:") == 0)
-		return db_sqlite_open(":memory:", transient, err, errlen);
-	if (has_prefix(uri, "sqlite://"))
-		uri += strlen("sqlite://");
-	else if (has_prefix(uri, "sqlite:"))
-		uri += strlen("sqlite:");
-	else {
-		/*
-		 * Any other "scheme:" before the first '/' names an engine we
-		 * do not have; a path with a colon further on is still a path.
-		 */
-		colon = strchr(uri, ':');
-		slash = strchr(uri, '/');
-		if (colon != NULL && colon > uri &&
-		    (slash == NULL || colon < slash) &&
-		    strspn(uri, "abcdefghijklmnopqrstuvwxyz0123456789+.-") ==
-		    (size_t)(colon - uri)) {
-			/* Not the whole URI: it may hold a password. */
-			snprintf(err, errlen, "unknown database engine '%.*s'",
-			    (int)(colon - uri), uri);
-			return NULL;
-		}
-	}
-	if (*uri == '\0') {
-		snprintf(err, errlen, "sqlite: empty path");
+	if ((d = driver_of(uri)) != NULL)
+		return d->open(uri, transient, err, errlen);
+	/*
+	 * Any other "scheme:" before the first '/' names an engine we do
+	 * not have; a path with a colon further on is still a path.
+	 */
+	colon = strchr(uri, ':');
+	slash = strchr(uri, '/');
+	if (colon != NULL && colon > uri && (slash == NULL || colon < slash) &&
+	    strspn(uri, "abcdefghijklmnopqrstuvwxyz0123456789+.-") ==
+	    (size_t)(colon - uri)) {
+		/* Not the whole URI: it may hold a password. */
+		snprintf(err, errlen, "unknown database engine '%.*s'",
+		    (int)(colon - uri), uri);
 		return NULL;
 	}
-	return db_sqlite_open(uri, transient, err, errlen);
+	return drivers[0]->open(uri, transient, err, errlen);
 }
 
 /*
@@ -120,16 +100,16 @@ char *
 db_uri_redacted(const char *uri)
 {
 	const char *auth = NULL, *end = NULL, *at = NULL, *colon, *p;
-	enum engine e = engine_of(uri);
+	const struct sql_driver *d = driver_of(uri);
 	struct buf b;
 
-	if (e == ENGINE_OTHER)
+	if (d == NULL || d == &sql_sqlite)
 		return xstrdup(uri);
 	/* user:password@ in a URI's authority, or before a DSN's last '/'. */
 	if ((p = strstr(uri, "://")) != NULL) {
 		auth = p + 3;
 		end = auth + strcspn(auth, "/?#");
-	} else if (e == ENGINE_MYSQL) {
+	} else if (d == &sql_mysql) {
 		auth = uri;
 		if (has_prefix(uri, "mysql:"))
 			auth += strlen("mysql:");
@@ -335,10 +315,18 @@ db_set_status(struct db *db, const char *service, const char *key,
 /* The most buckets one call may ask for (a year of minutes and then some). */
 #define DB_MAX_BUCKETS	600000
 
-void
-db_bucket_acc_add(int64_t start, int64_t count, void *arg)
+/* The buckets db_counts returns, one row added at a time. */
+struct bucket_acc {
+	struct db_bucket	*v;
+	size_t			 n;
+	int64_t			 since;
+	int64_t			 width;
+};
+
+static void
+bucket_acc_add(int64_t start, int64_t count, void *arg)
 {
-	struct db_bucket_acc *acc = arg;
+	struct bucket_acc *acc = arg;
 	int64_t i;
 
 	/* A source bucket that began before since still overlaps the first. */
@@ -352,7 +340,7 @@ db_counts(struct db *db, const char *service, const char *key,
     int64_t since_ms, int64_t bucket_ms, struct db_bucket **v, size_t *n,
     char *err, size_t errlen)
 {
-	struct db_bucket_acc acc;
+	struct bucket_acc acc;
 	int64_t now, nb, i, from;
 	int hourly;
 
@@ -388,7 +376,7 @@ db_counts(struct db *db, const char *service, const char *key,
 	/* The source bucket that holds since counts in the first one. */
 	from = since_ms - (hourly ? 3600000 : 60000) + 1;
 	if (store_bucket_rows(db, service, key, hourly, from,
-	    db_bucket_acc_add, &acc, err, errlen) == -1) {
+	    bucket_acc_add, &acc, err, errlen) == -1) {
 		free(acc.v);
 		return -1;
 	}

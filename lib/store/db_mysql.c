@@ -10,8 +10,7 @@
 #include <errmsg.h>
 #include <mysqld_error.h>
 
-#include "db.h"
-#include "db_impl.h"
+#include "sql.h"
 #include "mysql_dsn.h"
 #include "model.h"
 #include "timefmt.h"
@@ -191,7 +190,6 @@ struct res {
 	unsigned long long	  affected;
 };
 
-static const struct sql_driver my_driver;
 
 static struct my *
 MY(struct db *db)
@@ -793,7 +791,7 @@ my_close(struct db *db)
 	free(g);
 }
 
-struct db *
+static struct db *
 db_mysql_open(const char *dsn, int *transient, char *err, size_t errlen)
 {
 	struct my *g;
@@ -803,7 +801,7 @@ db_mysql_open(const char *dsn, int *transient, char *err, size_t errlen)
 		transient = &dummy;
 	*transient = 0;
 	g = xcalloc(1, sizeof(*g));
-	g->base.drv = &my_driver;
+	g->base.drv = &sql_mysql;
 	if (db_mysql_dsn_parse(dsn, &g->dsn, err, errlen) == -1) {
 		free(g);
 		errno = 0;
@@ -907,6 +905,16 @@ my_rollback(struct db *db)
 
 
 /* -- The driver of the store (sql.h). */
+
+/* A URI, or the Go driver's DSN as the original's config holds it. */
+static int
+my_claims(const char *uri)
+{
+	return strncmp(uri, "mysql:", 6) == 0 ||
+	    strncmp(uri, "mariadb:", 8) == 0 ||
+	    strstr(uri, "@tcp(") != NULL || strstr(uri, "@unix(") != NULL;
+}
+
 
 /* A slot's result, read whole, and the row sql_next reached. */
 struct sql_rows {
@@ -1024,7 +1032,7 @@ drv_in_txn(struct db *db)
 	return MY(db)->in_txn;
 }
 
-static const struct sql_driver my_driver = {
+const struct sql_driver sql_mysql = {
 	.name = "mysql",
 	.hashed_ids = 1,
 	.quote = '`',
@@ -1034,6 +1042,8 @@ static const struct sql_driver my_driver = {
 	.batch_rows = 512,
 	.no_self_subquery = 1,
 	.replay = 1,
+	.claims = my_claims,
+	.open = db_mysql_open,
 	.close = my_close,
 	.run = drv_run,
 	.next = drv_next,

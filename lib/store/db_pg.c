@@ -10,8 +10,7 @@
 #include <libpq-fe.h>
 
 #include "buf.h"
-#include "db.h"
-#include "db_impl.h"
+#include "sql.h"
 #include "model.h"
 #include "timefmt.h"
 #include "xalloc.h"
@@ -137,7 +136,6 @@ struct pg {
 	int		 in_txn;
 };
 
-static const struct sql_driver pg_driver;
 
 static struct pg *
 PG(struct db *db)
@@ -345,7 +343,7 @@ display_name(PGconn *c, const char *conninfo)
 	    PQport(c), d ? d : "");
 }
 
-struct db *
+static struct db *
 db_pg_open(const char *uri, int *transient, char *err, size_t errlen)
 {
 	static const char *keys[] = { "dbname", "connect_timeout",
@@ -362,7 +360,7 @@ db_pg_open(const char *uri, int *transient, char *err, size_t errlen)
 	    strncmp(uri, "postgres://", 11) != 0)
 		uri += 9;
 	g = xcalloc(1, sizeof(*g));
-	g->base.drv = &pg_driver;
+	g->base.drv = &sql_postgres;
 	g->conninfo = xstrdup(uri);
 	/* Later keywords win only when the string does not set them. */
 	vals[0] = uri;
@@ -463,6 +461,17 @@ pg_rollback(struct db *db)
 }
 
 /* -- The driver of the store (sql.h). */
+
+/* A URI, or a libpq conninfo string. */
+static int
+pg_claims(const char *uri)
+{
+	return strncmp(uri, "postgres://", 11) == 0 ||
+	    strncmp(uri, "postgresql://", 13) == 0 ||
+	    strncmp(uri, "postgres:", 9) == 0 ||
+	    strstr(uri, "host=") != NULL || strstr(uri, "dbname=") != NULL;
+}
+
 
 static struct sql_rows *
 drv_run(struct db *db, int slot, const char *q, const struct sql_value *v,
@@ -576,7 +585,7 @@ drv_in_txn(struct db *db)
 	return PG(db)->in_txn;
 }
 
-static const struct sql_driver pg_driver = {
+const struct sql_driver sql_postgres = {
 	.name = "postgres",
 	.hashed_ids = 0,
 	.quote = '"',
@@ -587,6 +596,8 @@ static const struct sql_driver pg_driver = {
 	.batch_rows = 512,
 	.no_self_subquery = 0,
 	.replay = 1,
+	.claims = pg_claims,
+	.open = db_pg_open,
 	.close = pg_close,
 	.run = drv_run,
 	.next = drv_next,

@@ -8,8 +8,7 @@
 
 #include <sqlite3.h>
 
-#include "db.h"
-#include "db_impl.h"
+#include "sql.h"
 #include "model.h"
 #include "timefmt.h"
 #include "xalloc.h"
@@ -147,7 +146,6 @@ struct sq {
 	int64_t		 commits;	/* this connection's own changes */
 };
 
-static const struct sql_driver sqlite_driver;
 
 static struct sq *
 SQ(struct db *db)
@@ -346,18 +344,30 @@ sq_close(struct db *db)
 	free(s);
 }
 
-struct db *
-db_sqlite_open(const char *path, int *transient, char *err, size_t errlen)
+static struct db *
+db_sqlite_open(const char *uri, int *transient, char *err, size_t errlen)
 {
+	const char *path = uri;
 	struct sq *s;
 	int rc, dummy, memory, saved;
 
 	if (transient == NULL)
 		transient = &dummy;
 	*transient = 0;
+	if (strcmp(uri, "memory:") == 0 || strcmp(uri, "memory") == 0 ||
+	    strcmp(uri, "sqlite::memory:") == 0)
+		path = ":memory:";
+	else if (strncmp(uri, "sqlite://", 9) == 0)
+		path = uri + 9;
+	else if (strncmp(uri, "sqlite:", 7) == 0)
+		path = uri + 7;
+	if (*path == '\0') {
+		snprintf(err, errlen, "sqlite: empty path");
+		return NULL;
+	}
 	memory = strcmp(path, ":memory:") == 0;
 	s = xcalloc(1, sizeof(*s));
-	s->base.drv = &sqlite_driver;
+	s->base.drv = &sql_sqlite;
 	s->path = xstrdup(memory ? "memory:" : path);
 	rc = sqlite3_open_v2(path, &s->h, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
@@ -466,6 +476,15 @@ sq_generation(struct db *db, int64_t *gen, char *err, size_t errlen)
 }
 
 /* -- The driver of the store (sql.h). */
+
+/* SQLite also opens the paths no driver claims (db.c). */
+static int
+sq_claims(const char *uri)
+{
+	return strcmp(uri, "memory:") == 0 || strcmp(uri, "memory") == 0 ||
+	    strncmp(uri, "sqlite:", 7) == 0;
+}
+
 
 static struct sql_rows *
 drv_run(struct db *db, int slot, const char *q, const struct sql_value *v,
@@ -594,7 +613,7 @@ drv_in_txn(struct db *db)
 	return !sqlite3_get_autocommit(SQ(db)->h);
 }
 
-static const struct sql_driver sqlite_driver = {
+const struct sql_driver sql_sqlite = {
 	.name = "sqlite",
 	.hashed_ids = 0,
 	.quote = '"',
@@ -604,6 +623,8 @@ static const struct sql_driver sqlite_driver = {
 	.batch_rows = 64,
 	.no_self_subquery = 0,
 	.replay = 0,
+	.claims = sq_claims,
+	.open = db_sqlite_open,
 	.close = sq_close,
 	.run = drv_run,
 	.next = drv_next,

@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "buf.h"
-#include "db_impl.h"
 #include "sql.h"
 #include "timefmt.h"
 #include "xalloc.h"

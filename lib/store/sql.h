@@ -9,8 +9,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct db;
-
 /* A parameter's value; text is borrowed until the statement ran. */
 enum sql_type { SQL_NULL, SQL_INT, SQL_DOUBLE, SQL_TEXT };
 
@@ -29,6 +27,26 @@ struct sql_rows;
  * connection is lost, so each statement is parsed once per connection.
  */
 #define SQL_SLOTS	64
+
+/*
+ * Every engine's handle starts with this struct, so the store reaches
+ * the engine's driver without knowing the engine.
+ */
+struct db {
+	const struct sql_driver	*drv;
+	char			*sql[SQL_SLOTS];	/* in drv's dialect */
+	/*
+	 * Set by the engine on every failure: 1 when the same transaction
+	 * may succeed if tried again (lost connection, deadlock, busy).
+	 */
+	int			 transient;
+	/*
+	 * The shard this handle writes for ("" when none): a targets line
+	 * replaces only the targets its own shard listed, so aggregators
+	 * sharing one database do not delete each other's targets.
+	 */
+	char			 shard[64];
+};
 
 /*
  * Every function that can fail returns -1 with a message in err
@@ -69,6 +87,18 @@ struct sql_driver {
 	 * a server may lose the connection mid-transaction.
 	 */
 	int		 replay;
+	/*
+	 * Whether uri names this engine (db_open asks each driver in
+	 * turn; SQLite takes the paths no other driver claims).
+	 */
+	int		 (*claims)(const char *uri);
+	/*
+	 * Connects, brings the schema up to date and returns the handle;
+	 * NULL with a message in err, *transient 1 when trying again later
+	 * may succeed, errno set where a file could not be opened.
+	 */
+	struct db	*(*open)(const char *uri, int *transient, char *err,
+			    size_t errlen);
 	/* Closes the connection and frees the handle. */
 	void		 (*close)(struct db *);
 	/*
@@ -158,5 +188,8 @@ int		 sql_null(struct db *, struct sql_rows *, int i);
 char		*sql_dialect(const struct sql_driver *, const char *sql);
 /* Forgets the handle's dialected statements (at close). */
 void		 sql_forget(struct db *);
+
+/* The engines' drivers (db_sqlite.c, db_pg.c, db_mysql.c). */
+extern const struct sql_driver sql_sqlite, sql_postgres, sql_mysql;
 
 #endif

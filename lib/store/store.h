@@ -4,8 +4,53 @@
 #define PERISKOP_STORE_H
 
 #include "db.h"
-#include "db_impl.h"
+#include "model.h"
 #include "sql.h"
+
+/* One row of the errors table, as the aggregator reads and writes it. */
+struct db_error_row {
+	const char	*service;	/* borrowed */
+	const char	*key;		/* borrowed */
+	int64_t		 total_count;
+	enum severity	 severity;
+	int64_t		 created_at;	/* ms a client reported, or TIME_NONE */
+	int64_t		 first_seen;	/* ms: oldest occurrence or TIME_NONE */
+	int64_t		 last_seen;	/* ms: newest occurrence or TIME_NONE */
+	int64_t		 inserted;	/* ms: when the row was first stored */
+	char		 status[16];	/* unresolved, resolved, ignored */
+	int64_t		 resolved_at;	/* ms, or TIME_NONE */
+	int		 regressed;
+	int64_t		 regressed_at;	/* ms, or TIME_NONE */
+	int64_t		 rounds;	/* transactions that reported it */
+};
+
+/*
+ * One target's count of one key, for store_counts.  stored is the
+ * aggregator's clock when it writes the row, never a time from the
+ * input: retention ages a baseline by it, so an archived round replayed
+ * any time later still finds its baselines and counts nothing twice.
+ */
+struct db_count_row {
+	const char	*service;
+	const char	*target_id;
+	const char	*target;
+	const char	*key;
+	int64_t		 raw;
+	int64_t		 stored;	/* ms */
+};
+
+/* A target's health after one scrape. */
+struct db_health {
+	const char	*service;
+	const char	*address;
+	const char	*url;
+	const char	*endpoint;	/* used when the row is new */
+	int64_t		 at;		/* ms: the scrape's time */
+	int64_t		 stored;	/* ms: the aggregator's clock */
+	double		 duration_ms;
+	int		 up;
+	const char	*error;		/* NULL when up */
+};
 
 /* The statement slots of the store's SQL; fewer than SQL_SLOTS. */
 enum store_slot {
@@ -74,7 +119,7 @@ int	store_service_stats(struct db *, struct db_service_stats **, size_t *,
 /*
  * The writes.  resolve and set_status run in their own transaction
  * unless one is open and bump the generation when they changed a row;
- * the others run inside the aggregator's (db_impl.h tells what each
+ * the others run inside the aggregator's (store.h tells what each
  * does).
  */
 int	store_resolve(struct db *, const char *service, const char *key,

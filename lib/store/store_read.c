@@ -3,9 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "db_impl.h"
-#include "model.h"
 #include "store.h"
+#include "model.h"
 #include "xalloc.h"
 
 /* An error's columns as the API shows them, and the list's order. */

@@ -12,7 +12,7 @@
 #include "aggregate.h"
 #include "buf.h"
 #include "db.h"
-#include "db_impl.h"
+#include "store.h"
 #include "model.h"
 #include "record.h"
 #include "scratch.h"

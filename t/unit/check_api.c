@@ -11,7 +11,6 @@
 #include "api.h"
 #include "buf.h"
 #include "db.h"
-#include "db_impl.h"
 #include "store.h"
 #include "model.h"
 #include "periskop.h"

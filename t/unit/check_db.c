@@ -11,7 +11,6 @@
 #include <sqlite3.h>
 
 #include "db.h"
-#include "db_impl.h"
 #include "store.h"
 #include "mysql_dsn.h"
 #include "scratch.h"

@@ -9,7 +9,7 @@
 #include <libpq-fe.h>
 #include <mysql.h>
 
-#include "db_impl.h"
+#include "store.h"
 #include "mysql_dsn.h"
 #include "scratch.h"
 
