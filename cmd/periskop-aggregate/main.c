@@ -121,10 +121,12 @@ on_event(const struct event_rec *ev, void *arg)
 
 struct state {
 	struct aggregator	*agg;
+	struct db		*db;
 	int			 fails;	/* consecutive failed transactions */
 	uint64_t		 lines;
 	double			 parse_ms;	/* for -v: where the time goes */
 	double			 store_ms;
+	int64_t			 written;	/* rows, at the last commit */
 };
 
 /* Counts a failed transaction; too many in a row means the database is gone. */
@@ -235,6 +237,10 @@ handle_line(struct state *st, uint64_t lineno, const char *line, size_t len)
 			/* Something was committed: the events are out. */
 			st->fails = 0;
 			flush_out();
+			log_debug("stdin:%llu: committed, %lld rows written",
+			    (unsigned long long)lineno,
+			    (long long)(db_rows_written(st->db) - st->written));
+			st->written = db_rows_written(st->db);
 		}
 		break;
 	default:
@@ -416,6 +422,7 @@ main(int argc, char *argv[])
 			fatalx(errno ? EX_CANTCREAT : EX_DATAERR, "%s", err);
 		resend_outbox();
 	}
+	st.db = db;
 	st.agg = aggregator_new(db, &opt, on_event, &evbuf);
 	st.fails = 0;
 	st.lines = 0;
@@ -456,8 +463,9 @@ main(int argc, char *argv[])
 	if (stopping)
 		log_debug("signal received, committing and stopping");
 	flush(&st);
-	log_debug("stdin: %llu lines: parsing %.0f ms, storing %.0f ms",
-	    (unsigned long long)st.lines, st.parse_ms, st.store_ms);
+	log_debug("stdin: %llu lines: parsing %.0f ms, storing %.0f ms, "
+	    "%lld rows written", (unsigned long long)st.lines, st.parse_ms,
+	    st.store_ms, (long long)db_rows_written(db));
 	aggregator_free(st.agg);
 	ndjson_reader_free(rd);
 	buf_release(&evbuf);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "aggregate.h"
+#include "baseline.h"
 #include "backoff.h"
 #include "buf.h"
 #include "store.h"
@@ -24,6 +25,8 @@
 #define HOUR_MS		3600000
 #define PRUNE_EVERY_MS	600000
 #define RETRY_MS	60000
+/* How long a count stored unchanged goes without being written again. */
+#define REFRESH_MS	3600000
 /* Scrapes and count rows sent to the engine in one call. */
 #define BATCH_SCRAPES	200
 #define BATCH_ROWS	4000
@@ -121,6 +124,13 @@ struct aggregator {
 	int			 replaying;
 	struct buf		 tmp;
 	struct spike		*spike;		/* the threshold rule, or NULL */
+	/* The last counts stored, and how long one is trusted (ms). */
+	struct baseline		*base;
+	int64_t			 refresh_ms;
+	struct db_count_row	*wc;		/* the counts to write */
+	size_t			*wi;		/* their rows in the batch */
+	int64_t			*wd;		/* and their deltas */
+	size_t			 wcap;
 };
 
 static int	apply_record(struct aggregator *, const struct record *,
@@ -150,6 +160,15 @@ aggregator_new(struct db *db, const struct agg_options *opt, agg_event_fn fn,
 	if (opt != NULL && opt->spike_threshold > 0)
 		a->spike = spike_new(opt->spike_threshold,
 		    opt->spike_window_ms);
+	/*
+	 * A count stored again unchanged rewrites only its storing time,
+	 * which retention ages it by: it is written once per refresh_ms,
+	 * well inside the targets' retention, and skipped in between.
+	 */
+	a->base = baseline_new();
+	a->refresh_ms = REFRESH_MS;
+	if (a->ret.targets_ms > 0 && a->ret.targets_ms / 4 < a->refresh_ms)
+		a->refresh_ms = a->ret.targets_ms / 4;
 	/* Without a spool file a lost transaction is reported, not replayed. */
 	if (a->db->drv->replay)
 		a->spool = tmpfile();
@@ -200,6 +219,7 @@ drop_state(struct aggregator *a)
 	size_t i;
 
 	batch_clear(&a->b);
+	baseline_discard(a->base);
 	for (i = 0; i < a->nev; i++)
 		event_rec_release(&a->ev[i]);
 	a->nev = 0;
@@ -236,6 +256,10 @@ aggregator_free(struct aggregator *a)
 		store_rollback(a->db);
 	drop_state(a);
 	spike_free(a->spike);
+	baseline_free(a->base);
+	free(a->wc);
+	free(a->wi);
+	free(a->wd);
 	free(a->ev);
 	free(a->tab);
 	free(a->pl);
@@ -536,6 +560,43 @@ gather(struct aggregator *a, const struct scrape_rec *sc,
 	return p;
 }
 
+/*
+ * Stores the batch's counts that changed, or that were last stored more
+ * than refresh_ms ago; the others' deltas are 0 without a word to the
+ * engine.  The engine computes every delta it is sent.
+ */
+static int
+counts_send(struct aggregator *a, int64_t now, char *err, size_t errlen)
+{
+	struct batch *b = &a->b;
+	const struct db_count_row *c;
+	size_t i, m = 0;
+
+	if (a->wcap < b->nc) {
+		a->wcap = b->capc;
+		a->wc = xreallocarray(a->wc, a->wcap, sizeof(*a->wc));
+		a->wi = xreallocarray(a->wi, a->wcap, sizeof(*a->wi));
+		a->wd = xreallocarray(a->wd, a->wcap, sizeof(*a->wd));
+	}
+	for (i = 0; i < b->nc; i++) {
+		c = &b->c[i];
+		b->delta[i] = 0;
+		if (baseline_same(a->base, c->service, c->target_id, c->key,
+		    c->raw, now - a->refresh_ms))
+			continue;
+		a->wc[m] = *c;
+		a->wi[m++] = i;
+	}
+	if (store_counts(a->db, a->wc, m, a->wd, err, errlen) == -1)
+		return -1;
+	for (i = 0; i < m; i++) {
+		b->delta[a->wi[i]] = a->wd[i];
+		baseline_stage(a->base, a->wc[i].service, a->wc[i].target_id,
+		    a->wc[i].key, a->wc[i].raw, now);
+	}
+	return 0;
+}
+
 /* Sends the waiting scrapes to the engine and folds in what came back. */
 static int
 batch_send(struct aggregator *a, char *err, size_t errlen)
@@ -577,8 +638,7 @@ batch_send(struct aggregator *a, char *err, size_t errlen)
 	if (b->nc > 0) {
 		b->delta = xreallocarray(b->delta, b->capc,
 		    sizeof(*b->delta));
-		if (store_counts(a->db, b->c, b->nc, b->delta, err,
-		    errlen) == -1)
+		if (counts_send(a, now, err, errlen) == -1)
 			return -1;
 	}
 	for (i = 0; i < b->nc; i++) {
@@ -749,6 +809,19 @@ error_event(struct aggregator *a, const char *kind, const struct pend *p,
 	return e;
 }
 
+/* Whether the time t would widen the stored one to the past, the future. */
+static int
+earlier(int64_t t, int64_t stored)
+{
+	return t != TIME_NONE && (stored == TIME_NONE || t < stored);
+}
+
+static int
+later(int64_t t, int64_t stored)
+{
+	return t != TIME_NONE && (stored == TIME_NONE || t > stored);
+}
+
 static int
 write_error(struct aggregator *a, struct pend *p, char *err, size_t errlen)
 {
@@ -762,6 +835,16 @@ write_error(struct aggregator *a, struct pend *p, char *err, size_t errlen)
 	if ((found = store_error_get(a->db, p->service, p->key, &row, err,
 	    errlen)) == -1)
 		return -1;
+	/*
+	 * Nothing counted and nothing the row keeps moved: it stays as it
+	 * is.  A client's new occurrence always comes with a higher count,
+	 * so there are none to store either.
+	 */
+	if (found && p->delta == 0 && row.severity == p->severity &&
+	    !earlier(p->created_at, row.created_at) &&
+	    !earlier(p->first_seen, row.first_seen) &&
+	    !later(p->last_seen, row.last_seen))
+		return 0;
 	if (!found) {
 		row.resolved_at = row.regressed_at = TIME_NONE;
 		row.inserted = p->first_at;
@@ -868,6 +951,8 @@ commit(struct aggregator *a, char *err, size_t errlen)
 	if (store_commit(a->db, err, errlen) == -1)
 		return -1;
 	a->in_txn = 0;
+	/* Forgotten after two refreshes: they are written again anyway. */
+	baseline_commit(a->base, a->clock() - 2 * a->refresh_ms);
 	return 0;
 }
 

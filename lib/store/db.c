@@ -175,6 +175,12 @@ db_engine(const struct db *db)
 	return db->drv->name;
 }
 
+int64_t
+db_rows_written(const struct db *db)
+{
+	return db->written;
+}
+
 int
 db_services(struct db *db, char ***names, size_t *n, char *err, size_t errlen)
 {

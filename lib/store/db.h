@@ -52,6 +52,8 @@ int		 db_open_status(int transient);
 char		*db_uri_redacted(const char *uri);
 /* "sqlite", "postgres" or "mysql". */
 const char	*db_engine(const struct db *);
+/* The rows written through the handle since it was opened (sql.h). */
+int64_t		 db_rows_written(const struct db *);
 
 /* -- Reading, for periskop-serve.  Everything returned is owned by the caller. */
 

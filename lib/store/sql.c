@@ -228,6 +228,8 @@ sql_exec(struct db *db, int slot, const char *sql, char *err, size_t errlen,
 		return -1;
 	n = db->drv->changes(db, r);
 	db->drv->done(db, r);
+	if (n > 0)
+		db->written += n;
 	return n;
 }
 

@@ -46,6 +46,11 @@ struct db {
 	 * sharing one database do not delete each other's targets.
 	 */
 	char			 shard[64];
+	/*
+	 * The rows the store's writes sent or changed since open: each
+	 * batched row, each error stored, the changes of other statements.
+	 */
+	int64_t			 written;
 };
 
 /*

@@ -312,6 +312,7 @@ store_counts(struct db *db, const struct db_count_row *v, size_t n,
 		if ((res = run_chunk(db, B_COUNTS_PUT, cl, val, err, errlen,
 		    "storing counts")) == NULL)
 			goto out;
+		db->written += (int64_t)m;
 		if (!db->drv->returning) {
 			sql_done(db, res);
 			for (i = 0, k = 0; i < m; i++) {
@@ -387,6 +388,7 @@ store_health(struct db *db, const struct db_health *v, size_t n,
 		if ((res = run_chunk(db, B_HEALTH_PUT, cl, val, err, errlen,
 		    "storing targets' health")) == NULL)
 			goto out;
+		db->written += (int64_t)m;
 		sql_done(db, res);
 	}
 	for (i = 0; i < n; i++)

@@ -314,6 +314,7 @@ store_error_put(struct db *db, const struct db_error_row *row, int64_t delta,
 	    row->last_seen, row->inserted, row->status, row->resolved_at,
 	    (int64_t)row->regressed, row->regressed_at, row->rounds)) == NULL)
 		return -1;
+	db->written++;
 	switch (db->drv->inserted) {
 	case SQL_INSERTED_BY_READ:
 		/* One writer at a time: the caller's read says if it is new. */

@@ -9,20 +9,23 @@
 
 /*
  * gen-scrapes [-t targets] [-k keys] [-r rounds] [-R first_round]
- *     [-s service] [-o first_target] [-T] [-S seconds]
+ *     [-s service] [-o first_target] [-T] [-S seconds] [-c percent]
  *
  * Target i of round r reports key j with the cumulative count
  * (r + 1) * (1 + (i + j) % 3), one occurrence per key and round (a new
  * uuid each time), so after rounds R..R+n-1 of targets A..B the exact
  * total of key j is the sum over targets of its last count.  With -T a
  * targets line comes first.  Times start at now - rounds * seconds.
+ * With -c only the targets with i % 100 < percent report round r; the
+ * others report round 0 again, word for word: a fleet of which that
+ * share changed since round 0.
  */
 static void
 usage(void)
 {
 	fprintf(stderr, "usage: gen-scrapes [-T] [-t targets] [-k keys] "
 	    "[-r rounds] [-R first_round] [-o first_target] [-s service] "
-	    "[-S seconds]\n");
+	    "[-S seconds] [-c percent]\n");
 	exit(64);
 }
 
@@ -55,14 +58,17 @@ int
 main(int argc, char *argv[])
 {
 	long targets = 10, keys = 20, rounds = 1, first = 0, off = 0, step = 60;
-	long r, i, j;
+	long r, i, j, e, changed = 100;
 	const char *svc = "bench";
 	char at[64], ts[64];
-	long long now, t0, when;
+	long long now, t0, when, ewhen;
 	int ch, tline = 0;
 
-	while ((ch = getopt(argc, argv, "k:o:R:r:S:s:Tt:")) != -1) {
+	while ((ch = getopt(argc, argv, "c:k:o:R:r:S:s:Tt:")) != -1) {
 		switch (ch) {
+		case 'c':
+			changed = num(optarg);
+			break;
 		case 'k':
 			keys = num(optarg);
 			break;
@@ -120,8 +126,10 @@ main(int argc, char *argv[])
 			    "\"aggregated_errors\":[", svc,
 			    i >> 16 & 255, i >> 8 & 255, i & 255,
 			    i >> 16 & 255, i >> 8 & 255, i & 255, i, at);
+			e = i % 100 < changed ? r : 0;
+			ewhen = t0 + (long long)e * step * 1000;
 			for (j = 0; j < keys; j++) {
-				iso(ts, sizeof(ts), when - 1000 - i % 1000);
+				iso(ts, sizeof(ts), ewhen - 1000 - i % 1000);
 				printf("%s{\"aggregation_key\":\"Err%ld@k\","
 				    "\"total_count\":%ld,\"severity\":\"error\","
 				    "\"latest_errors\":[{\"error\":{\"class\":"
@@ -130,7 +138,7 @@ main(int argc, char *argv[])
 				    "\"cause\":null},\"uuid\":\"%ld-%ld-%ld\","
 				    "\"timestamp\":\"%s\",\"severity\":"
 				    "\"error\"}]}", j > 0 ? "," : "", j,
-				    (r + 1) * (1 + (i + j) % 3), j, i, j, r,
+				    (e + 1) * (1 + (i + j) % 3), j, i, j, e,
 				    ts);
 			}
 			printf("]}\n");

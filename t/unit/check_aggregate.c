@@ -937,6 +937,126 @@ START_TEST(shards_keep_their_targets)
 }
 END_TEST
 
+/*
+ * A round in which nothing changed writes the targets' health and the
+ * round's statistics only; the next change is counted exactly.
+ */
+START_TEST(unchanged_writes_nothing)
+{
+	int64_t w0, w1;
+	long long upd;
+
+	scrape("api", "a:1", "ta", T0, pl("k1", 3, NULL, "u1",
+	    "2020-01-01T00:00:01Z", NULL));
+	scrape("api", "b:1", "tb", T0, pl("k1", 4, NULL, "u2",
+	    "2020-01-01T00:00:02Z", NULL));
+	round_end("api");
+	upd = raw_int("SELECT max(updated) FROM target_counts");
+	w0 = db_rows_written(db);
+	clock_ms += 60000;
+	scrape("api", "a:1", "ta", T0 + 60000, pl("k1", 3, NULL, "u1",
+	    "2020-01-01T00:00:01Z", NULL));
+	scrape("api", "b:1", "tb", T0 + 60000, pl("k1", 4, NULL, "u2",
+	    "2020-01-01T00:00:02Z", NULL));
+	round_end("api");
+	w1 = db_rows_written(db);
+	/*
+	 * Two health rows, the round's statistics and the generation (MySQL
+	 * counts an upsert's updated row twice); the error row stays.
+	 */
+	ck_assert_int_le(w1 - w0, 6);
+	ck_assert_int_eq(raw_int("SELECT rounds FROM errors"), 1);
+	ck_assert_int_eq(raw_int("SELECT max(updated) FROM target_counts"),
+	    upd);
+	ck_assert_int_eq(raw_int("SELECT max(updated) FROM targets"),
+	    clock_ms);
+	ck_assert_int_eq(get("api", "k1")->total_count, 7);
+	clock_ms += 60000;
+	scrape("api", "a:1", "ta", T0 + 120000, pl("k1", 5, NULL, "u3",
+	    "2020-01-01T00:00:03Z", NULL));
+	scrape("api", "b:1", "tb", T0 + 120000, pl("k1", 4, NULL, "u2",
+	    "2020-01-01T00:00:02Z", NULL));
+	round_end("api");
+	ck_assert_int_eq(get("api", "k1")->total_count, 9);
+	ck_assert_uint_eq(errs.v[0].nocc, 3);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM target_counts WHERE "
+	    "updated = (SELECT max(updated) FROM target_counts)"), 1);
+}
+END_TEST
+
+/* A count stored unchanged is written again once an hour passed. */
+START_TEST(unchanged_refreshed)
+{
+	scrape("api", "a:1", "ta", T0, pl("k1", 3, NULL, NULL));
+	round_end("api");
+	clock_ms += 30 * 60000;
+	scrape("api", "a:1", "ta", T0 + 1, pl("k1", 3, NULL, NULL));
+	round_end("api");
+	ck_assert_int_eq(raw_int("SELECT updated FROM target_counts"),
+	    clock_ms - 30 * 60000);
+	clock_ms += 31 * 60000;
+	scrape("api", "a:1", "ta", T0 + 2, pl("k1", 3, NULL, NULL));
+	round_end("api");
+	ck_assert_int_eq(raw_int("SELECT updated FROM target_counts"),
+	    clock_ms);
+	ck_assert_int_eq(get("api", "k1")->total_count, 3);
+}
+END_TEST
+
+/*
+ * Many rounds of counts that grow, stay or restart, through one long-lived
+ * aggregator (rows skipped) and against the rule: every total exact, and
+ * a new aggregator (nothing known, every row written) agrees.
+ */
+START_TEST(unchanged_skips_are_exact)
+{
+	enum { NT = 6, NK = 4, NR = 30 };
+	static const char *const keys[NK] = { "k0", "k1", "k2", "k3" };
+	int64_t raw[NT][NK] = { { 0 } }, want[NK] = { 0 }, r;
+	char target[16], tid[16];
+	unsigned int seed = 7;
+	int round, i, j;
+
+	for (round = 0; round < NR; round++) {
+		if (round == NR / 2) {
+			/* Halfway, a new process: it knows nothing yet. */
+			close_agg();
+			open_agg(0);
+		}
+		clock_ms += 60000;
+		for (i = 0; i < NT; i++) {
+			snprintf(target, sizeof(target), "h%d:1", i);
+			snprintf(tid, sizeof(tid), "t%d", i);
+			for (j = 0; j < NK; j++) {
+				r = raw[i][j];
+				switch (rand_r(&seed) % 4) {
+				case 0:
+					r += rand_r(&seed) % 5 + 1;
+					break;
+				case 1:
+					r = rand_r(&seed) % 3;	/* a restart */
+					break;
+				default:
+					break;			/* unchanged */
+				}
+				want[j] += r >= raw[i][j] && round > 0 ?
+				    r - raw[i][j] : r;
+				raw[i][j] = r;
+				scrape("api", target, tid, T0 + round * 60000,
+				    pl(keys[j], (long long)r, NULL, NULL));
+			}
+		}
+		round_end("api");
+		for (j = 0; j < NK; j++)
+			if (want[j] > 0)
+				ck_assert_msg(get("api", keys[j]) != NULL &&
+				    get("api", keys[j])->total_count == want[j],
+				    "round %d %s: want %lld", round, keys[j],
+				    (long long)want[j]);
+	}
+}
+END_TEST
+
 static void
 add_rules(TCase *tc)
 {
@@ -958,6 +1078,9 @@ add_rules(TCase *tc)
 	tcase_add_test(tc, spike_and_ignored);
 	tcase_add_test(tc, retention);
 	tcase_add_test(tc, shards_keep_their_targets);
+	tcase_add_test(tc, unchanged_writes_nothing);
+	tcase_add_test(tc, unchanged_refreshed);
+	tcase_add_test(tc, unchanged_skips_are_exact);
 }
 
 static Suite *
