@@ -127,6 +127,7 @@ struct state {
 	double			 parse_ms;	/* for -v: where the time goes */
 	double			 store_ms;
 	int64_t			 written;	/* rows, at the last commit */
+	double			 committed_ms;	/* store_ms, then */
 };
 
 /* Counts a failed transaction; too many in a row means the database is gone. */
@@ -237,10 +238,12 @@ handle_line(struct state *st, uint64_t lineno, const char *line, size_t len)
 			/* Something was committed: the events are out. */
 			st->fails = 0;
 			flush_out();
-			log_debug("stdin:%llu: committed, %lld rows written",
-			    (unsigned long long)lineno,
-			    (long long)(db_rows_written(st->db) - st->written));
+			log_debug("stdin:%llu: committed, %lld rows written, "
+			    "storing %.0f ms", (unsigned long long)lineno,
+			    (long long)(db_rows_written(st->db) - st->written),
+			    st->store_ms - st->committed_ms);
 			st->written = db_rows_written(st->db);
+			st->committed_ms = st->store_ms;
 		}
 		break;
 	default:

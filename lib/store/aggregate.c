@@ -70,9 +70,17 @@ struct pend {
 };
 
 /* Scrapes waiting to be sent to the engine, with owned copies. */
+/* A scrape's count rows in the batch, and their digest. */
+struct scrape_rows {
+	size_t		 first, n;
+	uint64_t	 digest;
+	int		 sent;		/* to the engine, not skipped */
+};
+
 struct batch {
 	struct db_health	*h;		/* one per scrape */
 	char			**tid;		/* its target_id, or NULL */
+	struct scrape_rows	*sr;
 	size_t			 nh;
 	struct db_count_row	*c;		/* one per scrape and key */
 	struct pend		**cp;		/* the error each row feeds */
@@ -267,6 +275,7 @@ aggregator_free(struct aggregator *a)
 	free(a->touched);
 	free(a->b.h);
 	free(a->b.tid);
+	free(a->b.sr);
 	free(a->b.c);
 	free(a->b.cp);
 	free(a->b.at);
@@ -561,16 +570,16 @@ gather(struct aggregator *a, const struct scrape_rec *sc,
 }
 
 /*
- * Stores the batch's counts that changed, or that were last stored more
- * than refresh_ms ago; the others' deltas are 0 without a word to the
- * engine.  The engine computes every delta it is sent.
+ * Stores the counts of the batch's targets whose counts changed, or were
+ * last stored more than refresh_ms ago; the others' deltas are 0 without
+ * a word to the engine.  The engine computes every delta it is sent.
  */
 static int
 counts_send(struct aggregator *a, int64_t now, char *err, size_t errlen)
 {
 	struct batch *b = &a->b;
-	const struct db_count_row *c;
-	size_t i, m = 0;
+	struct scrape_rows *r;
+	size_t i, k, m = 0;
 
 	if (a->wcap < b->nc) {
 		a->wcap = b->capc;
@@ -578,22 +587,27 @@ counts_send(struct aggregator *a, int64_t now, char *err, size_t errlen)
 		a->wi = xreallocarray(a->wi, a->wcap, sizeof(*a->wi));
 		a->wd = xreallocarray(a->wd, a->wcap, sizeof(*a->wd));
 	}
-	for (i = 0; i < b->nc; i++) {
-		c = &b->c[i];
+	for (i = 0; i < b->nc; i++)
 		b->delta[i] = 0;
-		if (baseline_same(a->base, c->service, c->target_id, c->key,
-		    c->raw, now - a->refresh_ms))
+	for (i = 0; i < b->nh; i++) {
+		r = &b->sr[i];
+		r->sent = r->n > 0 && !baseline_same(a->base, b->h[i].service,
+		    b->tid[i], r->digest, now - a->refresh_ms);
+		if (!r->sent)
 			continue;
-		a->wc[m] = *c;
-		a->wi[m++] = i;
+		for (k = r->first; k < r->first + r->n; k++) {
+			a->wc[m] = b->c[k];
+			a->wi[m++] = k;
+		}
 	}
 	if (store_counts(a->db, a->wc, m, a->wd, err, errlen) == -1)
 		return -1;
-	for (i = 0; i < m; i++) {
+	for (i = 0; i < m; i++)
 		b->delta[a->wi[i]] = a->wd[i];
-		baseline_stage(a->base, a->wc[i].service, a->wc[i].target_id,
-		    a->wc[i].key, a->wc[i].raw, now);
-	}
+	for (i = 0; i < b->nh; i++)
+		if (b->sr[i].sent)
+			baseline_stage(a->base, b->h[i].service, b->tid[i],
+			    b->sr[i].digest, now);
 	return 0;
 }
 
@@ -698,7 +712,11 @@ apply_scrape(struct aggregator *a, const struct scrape_rec *sc, char *err,
 	if (b->nh % 16 == 0) {
 		b->h = xreallocarray(b->h, b->nh + 16, sizeof(*b->h));
 		b->tid = xreallocarray(b->tid, b->nh + 16, sizeof(*b->tid));
+		b->sr = xreallocarray(b->sr, b->nh + 16, sizeof(*b->sr));
 	}
+	b->sr[b->nh].first = b->nc;
+	b->sr[b->nh].n = 0;
+	b->sr[b->nh].digest = 0;
 	h = &b->h[b->nh];
 	b->tid[b->nh++] = target_id != NULL ? xstrdup(target_id) : NULL;
 	h->service = xstrdup(sc->service);
@@ -738,6 +756,9 @@ apply_scrape(struct aggregator *a, const struct scrape_rec *sc, char *err,
 		c->raw = aggs[idx[i]].total_count;
 		b->at[b->nc] = sc->at;
 		b->cp[b->nc++] = gather(a, sc, &aggs[idx[i]]);
+		b->sr[b->nh - 1].n++;
+		b->sr[b->nh - 1].digest = baseline_mix(b->sr[b->nh - 1].digest,
+		    c->key, c->raw);
 	}
 	free(idx);
 	return 0;

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The last counts an aggregator stored: an open-addressing hash table. */
+/* What an aggregator stored of each target: an open-addressing hash table. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,7 +8,7 @@
 
 struct entry {
 	uint64_t	h1, h2;		/* h1 == 0: the slot is free */
-	int64_t		raw;
+	uint64_t	digest;
 	int64_t		stored;
 };
 
@@ -20,17 +20,17 @@ struct baseline {
 	size_t		 nstaged, capstaged;
 };
 
-/* FNV-1a and a multiply-xorshift mix, each over the three strings. */
+/* FNV-1a and a multiply-xorshift mix, each over the two strings. */
 static void
-hash(const char *service, const char *target_id, const char *key,
-    uint64_t *h1, uint64_t *h2)
+hash(const char *service, const char *target_id, uint64_t *h1,
+    uint64_t *h2)
 {
-	const char *s[3] = { service, target_id, key };
+	const char *s[2] = { service, target_id };
 	const unsigned char *p;
 	uint64_t a = 14695981039346656037ULL, b = 0x9e3779b97f4a7c15ULL;
 	int i;
 
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < 2; i++) {
 		for (p = (const unsigned char *)s[i]; *p != '\0'; p++) {
 			a = (a ^ *p) * 1099511628211ULL;
 			b = (b ^ *p) * 0xff51afd7ed558ccdULL;
@@ -43,6 +43,24 @@ hash(const char *service, const char *target_id, const char *key,
 	}
 	*h1 = a != 0 ? a : 1;
 	*h2 = b;
+}
+
+uint64_t
+baseline_mix(uint64_t d, const char *key, int64_t raw)
+{
+	const unsigned char *p;
+	uint64_t v = (uint64_t)raw;
+	int i;
+
+	if (d == 0)
+		d = 14695981039346656037ULL;
+	for (p = (const unsigned char *)key; *p != '\0'; p++)
+		d = (d ^ *p) * 1099511628211ULL;
+	/* The key's end, then the count's eight bytes. */
+	d = (d ^ 0x100) * 1099511628211ULL;
+	for (i = 0; i < 8; i++, v >>= 8)
+		d = (d ^ (v & 0xff)) * 1099511628211ULL;
+	return d;
 }
 
 struct baseline *
@@ -74,32 +92,32 @@ slot(const struct baseline *b, uint64_t h1, uint64_t h2)
 
 int
 baseline_same(const struct baseline *b, const char *service,
-    const char *target_id, const char *key, int64_t raw, int64_t since)
+    const char *target_id, uint64_t digest, int64_t since)
 {
 	const struct entry *e;
 	uint64_t h1, h2;
 
 	if (b->n == 0)
 		return 0;
-	hash(service, target_id, key, &h1, &h2);
+	hash(service, target_id, &h1, &h2);
 	e = slot(b, h1, h2);
-	return e->h1 != 0 && e->raw == raw && e->stored >= since;
+	return e->h1 != 0 && e->digest == digest && e->stored >= since;
 }
 
 void
 baseline_stage(struct baseline *b, const char *service,
-    const char *target_id, const char *key, int64_t raw, int64_t stored)
+    const char *target_id, uint64_t digest, int64_t stored)
 {
 	struct entry *e;
 
 	if (b->nstaged == b->capstaged) {
-		b->capstaged = b->capstaged ? 2 * b->capstaged : 1024;
+		b->capstaged = b->capstaged ? 2 * b->capstaged : 256;
 		b->staged = xreallocarray(b->staged, b->capstaged,
 		    sizeof(*b->staged));
 	}
 	e = &b->staged[b->nstaged++];
-	hash(service, target_id, key, &e->h1, &e->h2);
-	e->raw = raw;
+	hash(service, target_id, &e->h1, &e->h2);
+	e->digest = digest;
 	e->stored = stored;
 }
 

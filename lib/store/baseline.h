@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The last counts an aggregator knows it stored, so that a round writes
- * only the counts that changed.
+ * What an aggregator knows it stored of each target's counts, so that a
+ * round writes only the targets whose counts changed.
  */
 #ifndef PERISKOP_BASELINE_H
 #define PERISKOP_BASELINE_H
@@ -10,34 +10,34 @@
 #include <stdint.h>
 
 /*
- * A (service, target_id, key) is known by two independent 64-bit hashes
- * of it, never by its strings: a few dozen bytes per count whatever the
- * key's length.  What a transaction stores is staged, and known only
- * once it commits.
+ * A (service, target_id) is known by two independent 64-bit hashes of
+ * it, never by its strings, and its counts by a digest of its keys and
+ * counts: 32 bytes per target whatever its keys.  What a transaction
+ * stores is staged, and known only once it commits.
  */
 struct baseline;
 
 struct baseline	*baseline_new(void);
 void		 baseline_free(struct baseline *);
+/* A digest of a target's counts: mixed in key by key, in key order. */
+uint64_t	 baseline_mix(uint64_t digest, const char *key, int64_t raw);
 /*
- * 1 when the committed last count of the row is raw and was stored at or
- * after since (ms): the row need not be written again.
+ * 1 when the target's committed counts have this digest and were stored
+ * at or after since (ms): they need not be written again.
  */
 int		 baseline_same(const struct baseline *, const char *service,
-		    const char *target_id, const char *key, int64_t raw,
-		    int64_t since);
-/* Notes that the open transaction stored raw for the row at stored. */
+		    const char *target_id, uint64_t digest, int64_t since);
+/* Notes that the open transaction stored the target's counts at stored. */
 void		 baseline_stage(struct baseline *, const char *service,
-		    const char *target_id, const char *key, int64_t raw,
-		    int64_t stored);
+		    const char *target_id, uint64_t digest, int64_t stored);
 /*
- * The staged rows become known; rows stored before forget (ms) may be
- * dropped to make room, as they would be written again anyway.
+ * The staged targets become known; targets stored before forget (ms)
+ * may be dropped to make room, as they would be written again anyway.
  */
 void		 baseline_commit(struct baseline *, int64_t forget);
 /* Drops the staged rows: their transaction was rolled back. */
 void		 baseline_discard(struct baseline *);
-/* The rows known. */
+/* The targets known. */
 size_t		 baseline_count(const struct baseline *);
 
 #endif

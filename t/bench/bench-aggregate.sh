@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # periskop-aggregate: one round of 10,000 scrapes x 20 keys into SQLite,
 # PostgreSQL and MySQL, each against a plain bulk load of the same rows;
+# the rows a round writes when 0%, 10% and 100% of the fleet changed;
 # peak RSS from 100 to 10,000 targets.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -119,6 +120,36 @@ else
 	fi
 	ref=$(( $(now_ms) - t0 ))
 	echo "bench: aggregate-mysql-round: $(secs "$s") s ($(ratio "$s" "$ref") x reference$how)"
+fi
+
+# -- Rows written per round as a share of the fleet changes: one process
+# (the last counts it stored are what lets it skip), rounds in which 0%,
+# 10% and 100% of the targets' counts moved.
+"$GEN" -t $T -k $K -r 1 -R 1 -c 0 >"$tmp/c0" || exit 1
+"$GEN" -t $T -k $K -r 1 -R 1 -c 10 >"$tmp/c10" || exit 1
+"$GEN" -t $T -k $K -r 1 -R 2 -c 100 >"$tmp/c100" || exit 1
+change() {	# change ENGINE URI
+	cat "$tmp/r0" "$tmp/c0" "$tmp/c10" "$tmp/c100" |
+	    "$AGG" -v --db "$2" 2>&1 >/dev/null |
+	    sed -n 's/.*stdin:\([0-9]*\): committed, \([0-9]*\) rows written, storing \([0-9]*\) ms/\1 \2 \3/p' |
+	    awk -v e="$1" -v n=$((T * K)) -v r0="$(wc -l <"$tmp/r0")" -v r="$(wc -l <"$tmp/c0")" '
+	    # A commit belongs to the round its last line is in (a long
+	    # round commits more than once).
+	    { p = $1 <= r0 ? 0 : int(($1 - r0 - 1) / r) + 1; w[p] += $2; ms[p] += $3 }
+	    END { printf "bench: aggregate-%s-change: rows written per round of %d counts: 0%%: %d, 10%%: %d, 100%%: %d (storing %.2f, %.2f, %.2f s)\n",
+		e, n, w[1], w[2], w[3], ms[1] / 1000, ms[2] / 1000, ms[3] / 1000 }'
+}
+rm -f "$tmp/ch.db"*
+change sqlite "$tmp/ch.db"
+if [ -n "$pgdb" ]; then
+	psql -q "$PERISKOP_TEST_PG" -c "CREATE DATABASE ${pgdb}_ch" >/dev/null 2>&1
+	change postgres "${PERISKOP_TEST_PG%/*}/${pgdb}_ch"
+	psql -q "$PERISKOP_TEST_PG" -c "DROP DATABASE IF EXISTS ${pgdb}_ch WITH (FORCE)" >/dev/null 2>&1
+fi
+if [ -n "$mydb" ]; then
+	my_cli "$PERISKOP_TEST_MYSQL" -e "CREATE DATABASE ${mydb}_ch" &&
+	    change mysql "${PERISKOP_TEST_MYSQL%/*}/${mydb}_ch"
+	my_cli "$PERISKOP_TEST_MYSQL" -e "DROP DATABASE IF EXISTS ${mydb}_ch"
 fi
 
 # -- Peak RSS with 100 and with 10,000 targets, the same 20 keys
