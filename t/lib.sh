@@ -139,8 +139,17 @@ clock_ahead() {
 	*)	echo "# clock_ahead: FAKETIME='$FAKETIME' is not an offset" >&2
 		return 70 ;;
 	esac
-	env -u LD_PRELOAD -u FAKETIME -u FAKETIME_SHARED \
-	    faketime -f "$(printf '%+d' "$off")" "$@"
+	# The library itself, not the faketime wrapper: the wrapper's
+	# semaphore is named by its PID and fails when a killed run left
+	# one of that name behind.
+	lib=$(ls /usr/lib/*/faketime/libfaketime.so.1 2>/dev/null | head -n 1)
+	if [ -n "$lib" ]; then
+		env -u FAKETIME_SHARED LD_PRELOAD="$lib" \
+		    FAKETIME="$(printf '%+d' "$off")" "$@"
+	else
+		env -u LD_PRELOAD -u FAKETIME -u FAKETIME_SHARED \
+		    faketime -f "$(printf '%+d' "$off")" "$@"
+	fi
 }
 
 # with_timeout SECONDS CMD...: runs CMD, killed after SECONDS.

@@ -138,6 +138,27 @@ is "$?" 0 "periodic: exit 0 at the end of input"
 n=$(grep -c '"type":"round"' "$T_TMP/out")
 ok $(( n >= 2 && n <= 3 ? 0 : 1 )) "periodic: a round every interval ($n)"
 
+# A body answered again is reported as unchanged, not parsed; a changed
+# one in full again; --full reports every one.
+cp "$FIXTURES/sample-response1.json" "$T_TMP/www/live.json"
+kinds() {	# F: in full, U: unchanged
+	jq -r 'select(.type=="scrape") | if .unchanged then "U"
+	    elif .aggregated_errors then "F" else "?" end' "$1" | tr -d '\n'
+}
+{ tl live 5 "$base/live.json"; sleep 3.3
+  cp "$FIXTURES/sample-response2.json" "$T_TMP/www/live.new"
+  mv "$T_TMP/www/live.new" "$T_TMP/www/live.json"; sleep 2.2; } |
+    with_timeout 20 periskop-scrape >"$T_TMP/out" 2>"$T_TMP/err"
+k=$(kinds "$T_TMP/out")
+like "$k" "^FU+FU+$" "the same body again: unchanged; a new body: in full ($k)"
+is "$(jq -c 'select(.type=="scrape" and .aggregated_errors)' "$T_TMP/out" |
+    tail -n 1 | jq -cS "$NORM")"     "$(jq -cS "$NORM" "$FIXTURES/sample-response2.json")"     "the new body's payload, exact"
+is "$(jq -r 'select(.type=="scrape" and .unchanged) | [.ok, .http_status,
+    has("aggregated_errors")] | @csv' "$T_TMP/out" | sort -u)"     "true,200,false" "an unchanged line: ok, its status, no payload"
+{ tl live 5 "$base/live.json"; sleep 2.2; } |
+    with_timeout 20 periskop-scrape --full >"$T_TMP/out" 2>"$T_TMP/err"
+like "$(kinds "$T_TMP/out")" "^FF+$" "--full: every body in full"
+
 # A closed stdout ends the tool; so does SIGTERM, promptly.
 mkfifo "$T_TMP/fifo"
 ( periskop-scrape <"$T_TMP/fifo" | head -c 1 >/dev/null

@@ -429,7 +429,8 @@ main(int argc, char *argv[])
 	st.agg = aggregator_new(db, &opt, on_event, &evbuf);
 	st.fails = 0;
 	st.lines = 0;
-	st.parse_ms = st.store_ms = 0;
+	st.parse_ms = st.store_ms = st.committed_ms = 0;
+	st.written = 0;
 	rd = ndjson_reader_new(STDIN_FILENO, 0);
 	while (!stopping) {
 		while (!stopping &&

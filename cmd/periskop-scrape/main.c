@@ -46,7 +46,7 @@ usage(int code)
 	fprintf(code ? stderr : stdout,
 	    "usage: periskop-scrape [-v] [-j concurrency] [-m max_body] "
 	    "[-t timeout] [-s service]\n"
-	    "                       [--once] [URL ...]\n");
+	    "                       [--once] [--full] [URL ...]\n");
 	exit(code);
 }
 
@@ -202,6 +202,7 @@ main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
 		{ "once", no_argument, NULL, 'o' },
+		{ "full", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -253,6 +254,9 @@ main(int argc, char *argv[])
 			break;
 		case 'o':
 			o.once = 1;
+			break;
+		case 'F':
+			o.full = 1;
 			break;
 		case 'v':
 			verbose++;

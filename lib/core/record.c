@@ -393,7 +393,7 @@ out:
 static int
 parse_scrape(json_t *o, struct scrape_rec *s, char *err, size_t errlen)
 {
-	json_t *ok;
+	json_t *ok, *un;
 	double d;
 	char sub[512];
 
@@ -421,6 +421,12 @@ parse_scrape(json_t *o, struct scrape_rec *s, char *err, size_t errlen)
 	s->ok = json_is_true(ok);
 	if (!s->ok)
 		return get_str(o, "scrape", "error", &s->error, err, errlen);
+	un = json_object_get(o, "unchanged");
+	if (un != NULL && !json_is_boolean(un))
+		return fail(err, errlen, "scrape line: \"unchanged\" is not "
+		    "a boolean");
+	if ((s->unchanged = json_is_true(un)))
+		return 0;
 	if ((s->payload = payload_from_json(o, sub, sizeof(sub))) == NULL)
 		return fail(err, errlen, "scrape line: %s", sub);
 	return 0;
@@ -661,7 +667,9 @@ record_write_scrape(struct buf *b, const struct scrape_rec *s)
 	buf_addjdouble(b, s->duration_ms);
 	buf_addf(b, ",\"http_status\":%d,\"body_bytes\":", s->http_status);
 	buf_addjint(b, s->body_bytes);
-	if (s->ok && s->payload != NULL) {
+	if (s->ok && s->unchanged) {
+		buf_adds(b, ",\"ok\":true,\"unchanged\":true");
+	} else if (s->ok && s->payload != NULL) {
 		buf_adds(b, ",\"ok\":true,\"aggregated_errors\":");
 		aggregates_write_json(b, s->payload->aggs, s->payload->naggs);
 	} else {

@@ -57,6 +57,11 @@ struct scrape_rec {
 	int		 http_status;	/* 0: no HTTP answer */
 	int64_t		 body_bytes;
 	int		 ok;
+	/*
+	 * ok: the target answered the body it answered last time, already
+	 * reported in full; payload is NULL.
+	 */
+	int		 unchanged;
 	char		*error;		/* !ok: what went wrong */
 	struct payload	*payload;	/* ok: the normalised payload */
 };

@@ -10,6 +10,7 @@
 
 #include <curl/curl.h>
 
+#include "bodies.h"
 #include "buf.h"
 #include "duration.h"
 #include "model.h"
@@ -102,6 +103,7 @@ struct scraper {
 	int			 reuse;
 	int			 draining;
 	uint64_t		 nok, nfailed;
+	struct bodies		*bodies;	/* reported in full lately */
 };
 
 static int curl_ready;
@@ -149,6 +151,7 @@ scraper_new(const struct scrape_opts *o, char *err, size_t errlen)
 		curl_ready = 1;
 	}
 	s = xcalloc(1, sizeof(*s));
+	s->bodies = bodies_new();
 	s->o = *o;
 	if (s->o.concurrency < 1)
 		s->o.concurrency = 1;
@@ -265,6 +268,7 @@ scraper_free(struct scraper *s)
 		service_free(v);
 	}
 	curl_multi_cleanup(s->multi);
+	bodies_free(s->bodies);
 	free(s);
 }
 
@@ -850,12 +854,29 @@ finish(struct scraper *s, struct job *j, CURLcode rc)
 	struct buf b;
 	long status = 0;
 	char msg[1024];
+	uint64_t hash = 0;
+	double now;
+	int same = 0;
 
 	if (j->easy != NULL)
 		curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &status);
 	describe(j, rc, status, msg, sizeof(msg));
-	if (msg[0] == '\0')
+	/*
+	 * A body the target answered last time, reported in full a moment
+	 * ago, is neither parsed nor written again: the line says so.
+	 */
+	now = time_mono_ms();
+	if (msg[0] == '\0' && !s->o.full) {
+		hash = bodies_hash(j->body.p, j->body.len);
+		same = bodies_same(s->bodies, j->url, hash,
+		    now - SCRAPE_FULL_EVERY_MS);
+	}
+	if (msg[0] == '\0' && !same) {
 		p = payload_parse(j->body.p, j->body.len, msg, sizeof(msg));
+		if (!s->o.full)
+			bodies_put(s->bodies, j->url, p != NULL ? hash : 0, now,
+			    now - 2 * SCRAPE_FULL_EVERY_MS);
+	}
 	memset(&r, 0, sizeof(r));
 	r.service = v->name;
 	r.target = (char *)j->address;
@@ -864,11 +885,12 @@ finish(struct scraper *s, struct job *j, CURLcode rc)
 	r.duration_ms = time_mono_ms() - j->start;
 	r.http_status = (int)status;
 	r.body_bytes = j->received;
-	r.ok = p != NULL;
-	r.error = p == NULL ? msg : NULL;
+	r.ok = p != NULL || same;
+	r.unchanged = same;
+	r.error = r.ok ? NULL : msg;
 	r.payload = p;
 	r.target_uuid = p != NULL ? p->target_uuid : NULL;
-	if (p != NULL) {
+	if (r.ok) {
 		v->r_ok++;
 		s->nok++;
 	} else {

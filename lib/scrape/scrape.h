@@ -12,6 +12,8 @@
 #define SCRAPE_CONCURRENCY	64
 #define SCRAPE_MAX_BODY		((size_t)16 * 1024 * 1024)
 #define SCRAPE_TIMEOUT_MS	10000
+/* How long a body that did not change goes without being reported in full. */
+#define SCRAPE_FULL_EVERY_MS	600000
 
 struct scrape_opts {
 	int		 concurrency;	/* transfers and connections */
@@ -22,6 +24,12 @@ struct scrape_opts {
 	 * arrive, instead of every interval_ms at a spread offset.
 	 */
 	int		 once;
+	/*
+	 * Full: every body is parsed and reported in full, even one the
+	 * target answered at the last scrape (otherwise reported as
+	 * "unchanged" for up to SCRAPE_FULL_EVERY_MS).
+	 */
+	int		 full;
 	/*
 	 * Called with every line to write, without its newline; kind is
 	 * REC_SCRAPE or REC_ROUND.  The line is borrowed for the call.

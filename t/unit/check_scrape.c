@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "bodies.h"
 #include "buf.h"
 #include "record.h"
 #include "scrape.h"
@@ -334,6 +335,61 @@ START_TEST(test_round_lines)
 }
 END_TEST
 
+/* An unchanged scrape line: written without a payload, read back so. */
+START_TEST(test_unchanged_lines)
+{
+	static const char bad[] = "{\"type\":\"scrape\",\"service\":\"s\","
+	    "\"target\":\"a:1\",\"url\":\"http://a:1/errors\","
+	    "\"at\":\"2026-01-01T00:00:00Z\",\"duration_ms\":1,"
+	    "\"http_status\":200,\"body_bytes\":3,\"ok\":true,"
+	    "\"unchanged\":1}";
+	struct scrape_rec r;
+	struct record rec;
+	struct bodies *b;
+	struct buf l;
+	char err[256];
+	uint64_t h;
+
+	memset(&r, 0, sizeof(r));
+	r.service = "s";
+	r.target = "a:1";
+	r.url = "http://a:1/errors";
+	r.at = 1767225600000LL;
+	r.http_status = 200;
+	r.body_bytes = 3;
+	r.ok = 1;
+	r.unchanged = 1;
+	buf_init(&l);
+	record_write_scrape(&l, &r);
+	ck_assert_ptr_nonnull(strstr(l.p, "\"ok\":true,\"unchanged\":true}"));
+	ck_assert_int_eq(record_parse(l.p, l.len, &rec, err, sizeof(err)), 0);
+	ck_assert_int_eq(rec.type, REC_SCRAPE);
+	ck_assert_int_eq(rec.u.scrape.ok, 1);
+	ck_assert_int_eq(rec.u.scrape.unchanged, 1);
+	ck_assert_ptr_null(rec.u.scrape.payload);
+	record_release(&rec);
+	buf_release(&l);
+	ck_assert_int_eq(record_parse(bad, sizeof(bad) - 1, &rec, err,
+	    sizeof(err)), -1);
+	ck_assert_str_eq(err, "scrape line: \"unchanged\" is not a boolean");
+
+	/* What the scraper remembers: per URL, the last body and when. */
+	b = bodies_new();
+	h = bodies_hash("abc", 3);
+	ck_assert_uint_ne(h, bodies_hash("abd", 3));
+	ck_assert_uint_ne(h, bodies_hash("abc", 2));
+	ck_assert_int_eq(bodies_same(b, "u1", h, 0), 0);
+	bodies_put(b, "u1", h, 100, 0);
+	ck_assert_int_eq(bodies_same(b, "u1", h, 50), 1);
+	ck_assert_int_eq(bodies_same(b, "u1", h, 101), 0);	/* too old */
+	ck_assert_int_eq(bodies_same(b, "u2", h, 50), 0);
+	ck_assert_int_eq(bodies_same(b, "u1", bodies_hash("x", 1), 50), 0);
+	bodies_put(b, "u1", 0, 200, 0);			/* unreadable */
+	ck_assert_int_eq(bodies_same(b, "u1", h, 50), 0);
+	bodies_free(b);
+}
+END_TEST
+
 static Suite *
 scrape_suite(void)
 {
@@ -342,6 +398,7 @@ scrape_suite(void)
 
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_parse_size);
+	tcase_add_test(tc, test_unchanged_lines);
 	tcase_add_test(tc, test_parse_timeout);
 	tcase_add_test(tc, test_offset);
 	tcase_add_loop_test(tc, test_targets_line, 1, 4);
