@@ -216,11 +216,12 @@ run: all
 	@./t/helper/run-demo.sh
 
 # The benchmarks' references: wrk and nginx for serve, Prometheus'
-# pushgateway for periskop-pushgateway, GNU time for RSS.
+# pushgateway for periskop-pushgateway, Prometheus for the CPU per scrape,
+# GNU time for RSS.
 deps-bench:
 	@$(MAKE) -s --no-print-directory deps-install \
-	    DEPS_CHECK='command -v wrk && command -v nginx && command -v prometheus-pushgateway && test -x /usr/bin/time' \
-	    DEPS_PKGS='wrk nginx-light prometheus-pushgateway time'
+	    DEPS_CHECK='command -v wrk && command -v nginx && command -v prometheus-pushgateway && command -v prometheus && test -x /usr/bin/time' \
+	    DEPS_PKGS='wrk nginx-light prometheus-pushgateway prometheus time'
 
 bench: all deps-bench
 	@for b in t/bench/*.sh; do [ -x "$$b" ] && "$$b"; done; true

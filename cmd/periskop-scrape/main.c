@@ -181,18 +181,21 @@ setup_signals(void)
 		fatal(EX_OSERR, "sigaction");
 }
 
-/* Each transfer needs a descriptor: raise the soft limit when -j asks. */
+/*
+ * Each transfer needs a descriptor, and so does each connection kept
+ * between rounds: raise the soft limit to fit, as far as allowed.
+ */
 static void
 fd_limit(int concurrency)
 {
 	struct rlimit rl;
-	rlim_t want = (rlim_t)concurrency + 64;
+	rlim_t need = (rlim_t)concurrency + 64, want = need + SCRAPE_REUSE_MAX;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur >= want)
 		return;
 	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ?
 	    want : rl.rlim_max;
-	if (setrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur < want)
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur < need)
 		log_warnx("-j %d: only %lu file descriptors allowed",
 		    concurrency, (unsigned long)rl.rlim_cur);
 }

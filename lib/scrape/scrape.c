@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include <curl/curl.h>
 
@@ -95,10 +96,9 @@ struct scraper {
 	CURL			**idle;		/* to reuse */
 	size_t			 nidle;
 	/*
-	 * Connections are kept between rounds only when the cache can hold
-	 * one for every target: beyond that they would only churn it, and
-	 * libcurl's bookkeeping of the cache then costs more than a
-	 * connect on a fast network.
+	 * Connections are kept between rounds when the cache can hold one
+	 * for every target, up to SCRAPE_REUSE_MAX and the descriptors
+	 * allowed: beyond that they would only churn it.
 	 */
 	int			 reuse;
 	int			 draining;
@@ -107,6 +107,7 @@ struct scraper {
 };
 
 static int curl_ready;
+
 
 static void	lower_first(char *);
 
@@ -164,8 +165,6 @@ scraper_new(const struct scrape_opts *o, char *err, size_t errlen)
 		free(s);
 		return NULL;
 	}
-	curl_multi_setopt(s->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
-	    (long)s->o.concurrency);
 	curl_multi_setopt(s->multi, CURLMOPT_MAXCONNECTS,
 	    (long)s->o.concurrency);
 	s->idle = xcalloc((size_t)s->o.concurrency, sizeof(*s->idle));
@@ -362,12 +361,19 @@ static void
 update_reuse(struct scraper *s)
 {
 	struct service *v;
+	struct rlimit rl;
 	size_t n = 0;
 
 	for (v = s->services; v != NULL; v = v->next)
 		if (v->cur != NULL)
 			n += v->cur->n;
-	s->reuse = n <= (size_t)s->o.concurrency;
+	/* Each kept connection holds a descriptor until the next round. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		rl.rlim_cur = 1024;
+	s->reuse = n <= SCRAPE_REUSE_MAX &&
+	    n + (size_t)s->o.concurrency + 64 <= rl.rlim_cur;
+	if (s->reuse && n > (size_t)s->o.concurrency)
+		curl_multi_setopt(s->multi, CURLMOPT_MAXCONNECTS, (long)n);
 }
 
 void
@@ -866,7 +872,8 @@ finish(struct scraper *s, struct job *j, CURLcode rc)
 	 * ago, is neither parsed nor written again: the line says so.
 	 */
 	now = time_mono_ms();
-	if (msg[0] == '\0' && !s->o.full) {
+	/* A single round never sees a body twice. */
+	if (msg[0] == '\0' && !s->o.full && !s->o.once && !v->adhoc) {
 		hash = bodies_hash(j->body.p, j->body.len);
 		same = bodies_same(s->bodies, j->url, hash,
 		    now - SCRAPE_FULL_EVERY_MS);

@@ -12,6 +12,13 @@
 #define SCRAPE_CONCURRENCY	64
 #define SCRAPE_MAX_BODY		((size_t)16 * 1024 * 1024)
 #define SCRAPE_TIMEOUT_MS	10000
+/*
+ * Connections are kept between rounds for up to this many targets, as
+ * Prometheus keeps them: a connect costs the target and us more than the
+ * cache's bookkeeping does at that size (bench-cpu: 0.11 ms of scrape CPU
+ * per scrape of 2,000 targets instead of 0.24).
+ */
+#define SCRAPE_REUSE_MAX	4096
 /* How long a body that did not change goes without being reported in full. */
 #define SCRAPE_FULL_EVERY_MS	600000
 

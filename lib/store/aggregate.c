@@ -8,8 +8,8 @@
 #include <unistd.h>
 
 #include "aggregate.h"
-#include "baseline.h"
 #include "backoff.h"
+#include "baseline.h"
 #include "buf.h"
 #include "store.h"
 #include "model.h"
@@ -25,7 +25,7 @@
 #define HOUR_MS		3600000
 #define PRUNE_EVERY_MS	600000
 #define RETRY_MS	60000
-/* How long a count stored unchanged goes without being written again. */
+/* How long counts stored unchanged go without being written again. */
 #define REFRESH_MS	3600000
 /* Scrapes and count rows sent to the engine in one call. */
 #define BATCH_SCRAPES	200
@@ -69,7 +69,6 @@ struct pend {
 	size_t		 capmin;
 };
 
-/* Scrapes waiting to be sent to the engine, with owned copies. */
 /* A scrape's count rows in the batch, and their digest. */
 struct scrape_rows {
 	size_t		 first, n;
@@ -77,6 +76,7 @@ struct scrape_rows {
 	int		 sent;		/* to the engine, not skipped */
 };
 
+/* Scrapes waiting to be sent to the engine, with owned copies. */
 struct batch {
 	struct db_health	*h;		/* one per scrape */
 	char			**tid;		/* its target_id, or NULL */
@@ -132,7 +132,7 @@ struct aggregator {
 	int			 replaying;
 	struct buf		 tmp;
 	struct spike		*spike;		/* the threshold rule, or NULL */
-	/* The last counts stored, and how long one is trusted (ms). */
+	/* What was stored of each target, and how long it is trusted (ms). */
 	struct baseline		*base;
 	int64_t			 refresh_ms;
 	struct db_count_row	*wc;		/* the counts to write */
@@ -169,9 +169,10 @@ aggregator_new(struct db *db, const struct agg_options *opt, agg_event_fn fn,
 		a->spike = spike_new(opt->spike_threshold,
 		    opt->spike_window_ms);
 	/*
-	 * A count stored again unchanged rewrites only its storing time,
-	 * which retention ages it by: it is written once per refresh_ms,
-	 * well inside the targets' retention, and skipped in between.
+	 * Counts stored again unchanged rewrite only their storing time,
+	 * which retention ages them by: they are written once per
+	 * refresh_ms, well inside the targets' retention, and skipped in
+	 * between.
 	 */
 	a->base = baseline_new();
 	a->refresh_ms = REFRESH_MS;
