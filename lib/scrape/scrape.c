@@ -11,9 +11,9 @@
 
 #include <curl/curl.h>
 
-#include "bodies.h"
 #include "buf.h"
 #include "duration.h"
+#include "keytab.h"
 #include "model.h"
 #include "record.h"
 #include "scrape.h"
@@ -103,7 +103,8 @@ struct scraper {
 	int			 reuse;
 	int			 draining;
 	uint64_t		 nok, nfailed;
-	struct bodies		*bodies;	/* reported in full lately */
+	/* Each URL's last body reported in full: its hash, and when. */
+	struct keytab		*bodies;
 };
 
 static int curl_ready;
@@ -152,7 +153,7 @@ scraper_new(const struct scrape_opts *o, char *err, size_t errlen)
 		curl_ready = 1;
 	}
 	s = xcalloc(1, sizeof(*s));
-	s->bodies = bodies_new();
+	s->bodies = keytab_new();
 	s->o = *o;
 	if (s->o.concurrency < 1)
 		s->o.concurrency = 1;
@@ -267,7 +268,7 @@ scraper_free(struct scraper *s)
 		service_free(v);
 	}
 	curl_multi_cleanup(s->multi);
-	bodies_free(s->bodies);
+	keytab_free(s->bodies);
 	free(s);
 }
 
@@ -860,9 +861,10 @@ finish(struct scraper *s, struct job *j, CURLcode rc)
 	struct buf b;
 	long status = 0;
 	char msg[1024];
-	uint64_t hash = 0;
-	double now;
-	int same = 0;
+	struct keytab_key uk;
+	uint64_t hash = 0, last;
+	int64_t now, at;
+	int remember, same = 0;
 
 	if (j->easy != NULL)
 		curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &status);
@@ -871,17 +873,20 @@ finish(struct scraper *s, struct job *j, CURLcode rc)
 	 * A body the target answered last time, reported in full a moment
 	 * ago, is neither parsed nor written again: the line says so.
 	 */
-	now = time_mono_ms();
+	now = (int64_t)time_mono_ms();
 	/* A single round never sees a body twice. */
-	if (msg[0] == '\0' && !s->o.full && !s->o.once && !v->adhoc) {
-		hash = bodies_hash(j->body.p, j->body.len);
-		same = bodies_same(s->bodies, j->url, hash,
-		    now - SCRAPE_FULL_EVERY_MS);
+	remember = msg[0] == '\0' && !s->o.full && !s->o.once && !v->adhoc;
+	if (remember) {
+		/* Never 0, which stands for a body that could not be read. */
+		hash = keytab_mix(0, j->body.p, j->body.len) | 1;
+		keytab_key(&uk, &j->url, 1);
+		same = keytab_get(s->bodies, &uk, &last, &at) && last == hash &&
+		    at >= now - SCRAPE_FULL_EVERY_MS;
 	}
 	if (msg[0] == '\0' && !same) {
 		p = payload_parse(j->body.p, j->body.len, msg, sizeof(msg));
-		if (!s->o.full)
-			bodies_put(s->bodies, j->url, p != NULL ? hash : 0, now,
+		if (remember)
+			keytab_put(s->bodies, &uk, p != NULL ? hash : 0, now,
 			    now - 2 * SCRAPE_FULL_EVERY_MS);
 	}
 	memset(&r, 0, sizeof(r));

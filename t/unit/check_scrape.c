@@ -10,7 +10,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "bodies.h"
 #include "buf.h"
 #include "record.h"
 #include "scrape.h"
@@ -345,10 +344,8 @@ START_TEST(test_unchanged_lines)
 	    "\"unchanged\":1}";
 	struct scrape_rec r;
 	struct record rec;
-	struct bodies *b;
 	struct buf l;
 	char err[256];
-	uint64_t h;
 
 	memset(&r, 0, sizeof(r));
 	r.service = "s";
@@ -372,21 +369,6 @@ START_TEST(test_unchanged_lines)
 	ck_assert_int_eq(record_parse(bad, sizeof(bad) - 1, &rec, err,
 	    sizeof(err)), -1);
 	ck_assert_str_eq(err, "scrape line: \"unchanged\" is not a boolean");
-
-	/* What the scraper remembers: per URL, the last body and when. */
-	b = bodies_new();
-	h = bodies_hash("abc", 3);
-	ck_assert_uint_ne(h, bodies_hash("abd", 3));
-	ck_assert_uint_ne(h, bodies_hash("abc", 2));
-	ck_assert_int_eq(bodies_same(b, "u1", h, 0), 0);
-	bodies_put(b, "u1", h, 100, 0);
-	ck_assert_int_eq(bodies_same(b, "u1", h, 50), 1);
-	ck_assert_int_eq(bodies_same(b, "u1", h, 101), 0);	/* too old */
-	ck_assert_int_eq(bodies_same(b, "u2", h, 50), 0);
-	ck_assert_int_eq(bodies_same(b, "u1", bodies_hash("x", 1), 50), 0);
-	bodies_put(b, "u1", 0, 200, 0);			/* unreadable */
-	ck_assert_int_eq(bodies_same(b, "u1", h, 50), 0);
-	bodies_free(b);
 }
 END_TEST
 
