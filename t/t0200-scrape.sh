@@ -158,6 +158,11 @@ is "$(jq -r 'select(.type=="scrape" and .unchanged) | [.ok, .http_status,
 { tl live 5 "$base/live.json"; sleep 2.2; } |
     with_timeout 20 periskop-scrape --full >"$T_TMP/out" 2>"$T_TMP/err"
 like "$(kinds "$T_TMP/out")" "^FF+$" "--full: every body in full"
+{ tl one 5 "$base/live.json"; tl two 5 "$base/live.json"; sleep 1.2; } |
+    with_timeout 20 periskop-scrape >"$T_TMP/out" 2>"$T_TMP/err"
+is "$(jq -r 'select(.type=="scrape") | "\(.service):\(if .unchanged then "U" else "F" end)"' \
+    "$T_TMP/out" | sort -u | grep F | tr '\n' ' ')" "one:F two:F " \
+    "a target two services list: in full for each"
 
 # A closed stdout ends the tool; so does SIGTERM, promptly.
 mkfifo "$T_TMP/fifo"

@@ -103,7 +103,10 @@ struct scraper {
 	int			 reuse;
 	int			 draining;
 	uint64_t		 nok, nfailed;
-	/* Each URL's last body reported in full: its hash, and when. */
+	/*
+	 * Each service's and URL's last body reported in full: its hash,
+	 * and when.
+	 */
 	struct keytab		*bodies;
 };
 
@@ -862,6 +865,7 @@ finish(struct scraper *s, struct job *j, CURLcode rc)
 	long status = 0;
 	char msg[1024];
 	struct keytab_key uk;
+	const char *id[2];
 	uint64_t hash = 0, last;
 	int64_t now, at;
 	int remember, same = 0;
@@ -879,7 +883,10 @@ finish(struct scraper *s, struct job *j, CURLcode rc)
 	if (remember) {
 		/* Never 0, which stands for a body that could not be read. */
 		hash = keytab_mix(0, j->body.p, j->body.len) | 1;
-		keytab_key(&uk, &j->url, 1);
+		/* Per service: a target two services list is two targets. */
+		id[0] = v->name;
+		id[1] = j->url;
+		keytab_key(&uk, id, 2);
 		same = keytab_get(s->bodies, &uk, &last, &at) && last == hash &&
 		    at >= now - SCRAPE_FULL_EVERY_MS;
 	}
