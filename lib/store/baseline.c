@@ -106,9 +106,3 @@ baseline_discard(struct baseline *b)
 {
 	b->nstaged = 0;
 }
-
-size_t
-baseline_count(const struct baseline *b)
-{
-	return keytab_count(b->known);
-}

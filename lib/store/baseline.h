@@ -37,7 +37,5 @@ void		 baseline_stage(struct baseline *, const char *service,
 void		 baseline_commit(struct baseline *, int64_t forget);
 /* Drops the staged rows: their transaction was rolled back. */
 void		 baseline_discard(struct baseline *);
-/* The targets known. */
-size_t		 baseline_count(const struct baseline *);
 
 #endif
