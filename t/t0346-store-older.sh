@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
 # Databases an older periskop made (t/fixtures/store-v3, schema version 3),
-# on every engine: this build opens them, serves what they hold and goes
-# on counting from their last counts, exactly.
+# on every engine, and SQLite's first schema (t/fixtures/store-v1): this
+# build opens them, serves what they hold and goes on counting from their
+# last counts, exactly.
 . "$(dirname "$0")/lib.sh"
 
 for p in periskop-aggregate periskop-serve; do
@@ -12,7 +13,7 @@ command -v curl >/dev/null || skip_all "curl not installed"
 command -v jq >/dev/null || skip_all "jq not installed"
 FX=$FIXTURES/store-v3
 
-plan 15
+plan 20
 
 # totals URI: the keys and totals periskop-serve lists for service shop
 totals() {
@@ -25,7 +26,8 @@ totals() {
 	stop "$pid"
 }
 
-# older ENGINE URI VERSION_SQL: the checks on one loaded database
+# older ENGINE URI VERSION_SQL [VERSION]: the checks on one loaded database,
+# whose schema ends at VERSION (3)
 older() {
 	is "$(totals "$2")" "Err0@k=21 Err1@k=24 Err2@k=27" \
 	    "$1: the older database's errors served as stored"
@@ -37,13 +39,19 @@ older() {
 	ok $? "$1: aggregate goes on writing into it"
 	is "$(totals "$2")" "Err0@k=35 Err1@k=40 Err2@k=45" \
 	    "$1: counted on from the older last counts, nothing twice"
-	is "$($3)" 3 "$1: schema version unchanged"
+	is "$($3)" 3 "$1: schema version 3 after opening (was ${4:-3})"
 }
 
 sqlite3 "$T_TMP/old.db" <"$FX/sqlite.sql"
 ok $? "sqlite: the older database loaded"
 sqv() { sqlite3 "$T_TMP/old.db" "PRAGMA user_version"; }
 older sqlite "$T_TMP/old.db" sqv
+
+# Schema 1 gains its later columns; the counts it had are not aged out.
+sqlite3 "$T_TMP/v1.db" <"$FIXTURES/store-v1/sqlite.sql"
+ok $? "sqlite: the schema 1 database loaded"
+v1v() { sqlite3 "$T_TMP/v1.db" "PRAGMA user_version"; }
+older sqlite-v1 "$T_TMP/v1.db" v1v 1
 
 if [ -n "${PERISKOP_TEST_PG:-}" ] && command -v psql >/dev/null; then
 	pgdb=periskop_t0346_$$
