@@ -13,7 +13,7 @@ command -v curl >/dev/null || skip_all "curl not installed"
 command -v jq >/dev/null || skip_all "jq not installed"
 FX=$FIXTURES/store-v3
 
-plan 20
+plan 21
 
 # totals URI: the keys and totals periskop-serve lists for service shop
 totals() {
@@ -52,6 +52,17 @@ sqlite3 "$T_TMP/v1.db" <"$FIXTURES/store-v1/sqlite.sql"
 ok $? "sqlite: the schema 1 database loaded"
 v1v() { sqlite3 "$T_TMP/v1.db" "PRAGMA user_version"; }
 older sqlite-v1 "$T_TMP/v1.db" v1v 1
+
+# columns DB: each table's columns with their types, and each index
+columns() {
+	sqlite3 "$1" "SELECT m.name || '.' || p.name || ' ' || p.type FROM
+	    sqlite_master m, pragma_table_info(m.name) p WHERE m.type =
+	    'table' UNION ALL SELECT name FROM sqlite_master WHERE type =
+	    'index' AND name NOT LIKE 'sqlite_autoindex%' ORDER BY 1"
+}
+echo | periskop-aggregate -d "$T_TMP/new.db"
+is "$(columns "$T_TMP/v1.db")" "$(columns "$T_TMP/new.db")" \
+    "sqlite-v1: the upgraded schema has a new database's columns and indexes"
 
 if [ -n "${PERISKOP_TEST_PG:-}" ] && command -v psql >/dev/null; then
 	pgdb=periskop_t0346_$$

@@ -9,6 +9,7 @@
 #include "buf.h"
 #include "conf.h"
 #include "db.h"
+#include "schema.h"
 #include "store.h"
 #include "timefmt.h"
 #include "xalloc.h"
@@ -23,6 +24,26 @@ has_prefix(const char *s, const char *p)
 static const struct sql_driver *const drivers[] = {
 	&sql_sqlite, &sql_postgres, &sql_mysql,
 };
+
+/* db, just opened, with its schema brought up to date; or NULL. */
+static struct db *
+migrated(struct db *db, int *transient, char *err, size_t errlen)
+{
+	int e;
+
+	if (db == NULL)
+		return NULL;
+	db->errnum = 0;
+	if (schema_migrate(db, err, errlen) == 0) {
+		errno = 0;
+		return db;
+	}
+	*transient = db->transient;
+	e = db->errnum;
+	db_close(db);
+	errno = e;
+	return NULL;
+}
 
 /* The driver that claims uri, or NULL. */
 static const struct sql_driver *
@@ -52,7 +73,8 @@ db_open(const char *uri, int *transient, char *err, size_t errlen)
 		return NULL;
 	}
 	if ((d = driver_of(uri)) != NULL)
-		return d->open(uri, transient, err, errlen);
+		return migrated(d->open(uri, transient, err, errlen),
+		    transient, err, errlen);
 	/*
 	 * Any other "scheme:" before the first '/' names an engine we do
 	 * not have; a path with a colon further on is still a path.
@@ -67,7 +89,8 @@ db_open(const char *uri, int *transient, char *err, size_t errlen)
 		    (int)(colon - uri), uri);
 		return NULL;
 	}
-	return drivers[0]->open(uri, transient, err, errlen);
+	return migrated(drivers[0]->open(uri, transient, err, errlen),
+	    transient, err, errlen);
 }
 
 /*

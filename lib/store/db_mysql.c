@@ -20,143 +20,6 @@
 #define CONNECT_TIMEOUT	10
 /* Longer than InnoDB's lock wait (50 s), so a wait ends as 1205. */
 #define IO_TIMEOUT	120
-/* The identity of a text column: its SHA-256, bytewise. */
-#define H(x)	"UNHEX(SHA2(" x ", 256))"
-#define HCOL(c)	c "_h BINARY(32) AS (" H(c) ") STORED"
-#define HKEY	"key_h BINARY(32) AS (" H("`key`") ") STORED"
-
-/*
- * The schema, one step per version, the same versions as the other
- * engines.  InnoDB cannot index a long text whole, so every text that
- * identifies a row has a stored SHA-256 column beside it, and the
- * unique keys are made of those: keys of any length, bytewise distinct
- * ("a", "A" and "a " are three keys).  Rows are found by the hashes
- * only; a SHA-256 collision is not a practical concern.  The text
- * columns use the table's binary, no-pad collation, so they sort as
- * SQLite and PostgreSQL (COLLATE "C") sort.  Every CREATE TABLE gets
- * the table options appended at run time.
- */
-static const char *const migration1[] = {
-	"CREATE TABLE IF NOT EXISTS services ("
-	"  id BIGINT AUTO_INCREMENT PRIMARY KEY,"
-	"  name MEDIUMTEXT NOT NULL, " HCOL("name") ","
-	"  created BIGINT NOT NULL,"
-	"  UNIQUE KEY services_name (name_h))",
-	"CREATE TABLE IF NOT EXISTS targets ("
-	"  id BIGINT AUTO_INCREMENT PRIMARY KEY,"
-	"  service MEDIUMTEXT NOT NULL, " HCOL("service") ","
-	"  address MEDIUMTEXT NOT NULL, " HCOL("address") ","
-	"  url MEDIUMTEXT NOT NULL,"
-	"  endpoint MEDIUMTEXT,"
-	"  labels MEDIUMTEXT NOT NULL,"
-	"  last_scrape BIGINT,"
-	"  duration_ms DOUBLE,"
-	"  up INTEGER,"
-	"  last_error MEDIUMTEXT,"
-	"  seen_in_targets INTEGER NOT NULL DEFAULT 0,"
-	"  shard VARCHAR(64) NOT NULL DEFAULT '',"
-	"  UNIQUE KEY targets_id (service_h, address_h))",
-	"CREATE TABLE IF NOT EXISTS errors ("
-	"  id BIGINT AUTO_INCREMENT PRIMARY KEY,"
-	"  service MEDIUMTEXT NOT NULL, " HCOL("service") ","
-	"  `key` MEDIUMTEXT NOT NULL, " HKEY ","
-	"  severity VARCHAR(16) NOT NULL,"
-	"  total_count BIGINT NOT NULL DEFAULT 0,"
-	"  created_at BIGINT,"
-	"  first_seen BIGINT,"
-	"  last_seen BIGINT,"
-	"  inserted BIGINT NOT NULL,"
-	"  status VARCHAR(16) NOT NULL DEFAULT 'unresolved'"
-	"    CHECK (status IN ('unresolved', 'resolved', 'ignored')),"
-	"  resolved_at BIGINT,"
-	"  regressed INTEGER NOT NULL DEFAULT 0,"
-	"  regressed_at BIGINT,"
-	"  rounds BIGINT NOT NULL DEFAULT 0,"
-	"  UNIQUE KEY errors_id (service_h, key_h))",
-	"CREATE TABLE IF NOT EXISTS occurrences ("
-	"  id BIGINT AUTO_INCREMENT PRIMARY KEY,"
-	"  service MEDIUMTEXT NOT NULL, " HCOL("service") ","
-	"  `key` MEDIUMTEXT NOT NULL, " HKEY ","
-	"  uuid MEDIUMTEXT NOT NULL, " HCOL("uuid") ","
-	"  timestamp BIGINT NOT NULL,"
-	"  severity VARCHAR(16) NOT NULL,"
-	"  error_json MEDIUMTEXT NOT NULL,"
-	"  http_json MEDIUMTEXT,"
-	"  UNIQUE KEY occurrences_id (service_h, key_h, uuid_h),"
-	"  KEY occurrences_time (service_h, key_h, timestamp),"
-	"  KEY occurrences_age (timestamp))",
-	"CREATE TABLE IF NOT EXISTS target_counts ("
-	"  id BIGINT AUTO_INCREMENT PRIMARY KEY,"
-	"  service MEDIUMTEXT NOT NULL, " HCOL("service") ","
-	"  target_id MEDIUMTEXT NOT NULL, " HCOL("target_id") ","
-	"  `key` MEDIUMTEXT NOT NULL, " HKEY ","
-	"  target MEDIUMTEXT, " HCOL("target") ","
-	"  last_raw BIGINT NOT NULL,"
-	"  accumulated BIGINT NOT NULL,"
-	"  last_delta BIGINT NOT NULL DEFAULT 0,"
-	"  updated BIGINT,"
-	"  UNIQUE KEY target_counts_id (service_h, target_id_h, key_h),"
-	"  KEY target_counts_key (service_h, key_h),"
-	"  KEY target_counts_age (updated))",
-	"CREATE TABLE IF NOT EXISTS error_minutes ("
-	"  id BIGINT AUTO_INCREMENT PRIMARY KEY,"
-	"  service MEDIUMTEXT NOT NULL, " HCOL("service") ","
-	"  `key` MEDIUMTEXT NOT NULL, " HKEY ","
-	"  minute BIGINT NOT NULL,"
-	"  count BIGINT NOT NULL,"
-	"  UNIQUE KEY error_minutes_id (service_h, key_h, minute),"
-	"  KEY error_minutes_age (minute))",
-	"CREATE TABLE IF NOT EXISTS error_hours ("
-	"  id BIGINT AUTO_INCREMENT PRIMARY KEY,"
-	"  service MEDIUMTEXT NOT NULL, " HCOL("service") ","
-	"  `key` MEDIUMTEXT NOT NULL, " HKEY ","
-	"  hour BIGINT NOT NULL,"
-	"  count BIGINT NOT NULL,"
-	"  UNIQUE KEY error_hours_id (service_h, key_h, hour),"
-	"  KEY error_hours_age (hour))",
-	"CREATE TABLE IF NOT EXISTS service_stats ("
-	"  id BIGINT AUTO_INCREMENT PRIMARY KEY,"
-	"  service MEDIUMTEXT NOT NULL, " HCOL("service") ","
-	"  rounds_total BIGINT NOT NULL DEFAULT 0,"
-	"  scrapes_total BIGINT NOT NULL DEFAULT 0,"
-	"  scrape_failures_total BIGINT NOT NULL DEFAULT 0,"
-	"  last_round_ms DOUBLE,"
-	"  last_round_at BIGINT,"
-	"  UNIQUE KEY service_stats_id (service_h))",
-	"CREATE TABLE IF NOT EXISTS periskop_meta ("
-	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
-	"  generation BIGINT NOT NULL)",
-	"INSERT IGNORE INTO periskop_meta VALUES (1, 0)",
-	NULL
-};
-/* SQLite's second step is in the first here too. */
-static const char *const migration2[] = { NULL };
-/*
- * 2 -> 3: as SQLite's.  MySQL has no ADD COLUMN IF NOT EXISTS, so each
- * statement asks the catalogue first and the step stays idempotent.
- */
-static const char *const migration3[] = {
-	"SET @periskop_step = IF((SELECT COUNT(*) FROM"
-	"  information_schema.columns WHERE table_schema = DATABASE()"
-	"  AND table_name = 'targets' AND column_name = 'updated') = 0,"
-	"  'ALTER TABLE targets ADD COLUMN updated BIGINT', 'DO 0')",
-	"PREPARE periskop_step FROM @periskop_step",
-	"EXECUTE periskop_step",
-	"DEALLOCATE PREPARE periskop_step",
-	"SET @periskop_step = IF((SELECT COUNT(*) FROM"
-	"  information_schema.statistics WHERE table_schema = DATABASE()"
-	"  AND table_name = 'target_counts'"
-	"  AND index_name = 'target_counts_service_age') = 0,"
-	"  'CREATE INDEX target_counts_service_age"
-	"   ON target_counts (service_h, updated)', 'DO 0')",
-	"PREPARE periskop_step FROM @periskop_step",
-	"EXECUTE periskop_step",
-	"DEALLOCATE PREPARE periskop_step",
-	NULL
-};
-static const char *const *const migrations[] = { migration1, migration2,
-	migration3 };
-#define SCHEMA_VERSION	((int)(sizeof(migrations) / sizeof(migrations[0])))
 
 struct my {
 	struct db		 base;	/* first: the handle db.c sees */
@@ -167,6 +30,7 @@ struct my {
 	struct sql_rows		*q[SQL_SLOTS];
 	int			 in_txn;
 	int			 broken;	/* the connection is lost */
+	char			 options[96];	/* of CREATE TABLE */
 };
 
 /* Statement parameters; strings are borrowed until the statement ran. */
@@ -660,119 +524,94 @@ run_const(struct my *g, const char *q, struct res *r, char *err,
 	return rc;
 }
 
-/* The binary, no-pad collation: MariaDB's, else MySQL 8's. */
-static int
-pick_collation(struct my *g, const char **coll, char *err, size_t errlen)
+/*
+ * InnoDB, and the binary, no-pad collation (MariaDB's, else MySQL 8's),
+ * so text columns sort as SQLite and PostgreSQL (COLLATE "C") sort.
+ */
+static const char *
+table_options(struct db *db, char *err, size_t errlen)
 {
 	static const char *const q = "SELECT COLLATION_NAME FROM"
 	    " information_schema.COLLATIONS WHERE COLLATION_NAME IN"
 	    " ('utf8mb4_nopad_bin', 'utf8mb4_0900_bin')"
 	    " ORDER BY COLLATION_NAME DESC";
+	struct my *g = MY(db);
 	struct res r;
-	int rc;
 
+	if (g->options[0] != '\0')
+		return g->options;
 	if (run_const(g, q, &r, err, errlen, "migrating") == -1)
-		return -1;
-	rc = 0;
+		return NULL;
 	if (r.nrows == 0) {
 		snprintf(err, errlen, "mysql: '%s': the server has no binary "
 		    "no-pad utf8mb4 collation: MariaDB 10.2 or MySQL 8 "
 		    "needed", g->name);
 		g->base.transient = 0;
-		rc = -1;
-	} else
-		*coll = strcmp(cell(&r, 0, 0), "utf8mb4_nopad_bin") == 0 ?
-		    "utf8mb4_nopad_bin" : "utf8mb4_0900_bin";
+		res_release(&r);
+		return NULL;
+	}
+	snprintf(g->options, sizeof(g->options), " ENGINE=InnoDB DEFAULT"
+	    " CHARSET=utf8mb4 COLLATE=%s", strcmp(cell(&r, 0, 0),
+	    "utf8mb4_nopad_bin") == 0 ? "utf8mb4_nopad_bin" :
+	    "utf8mb4_0900_bin");
 	res_release(&r);
-	return rc;
+	return g->options;
 }
 
 static int
-migrate(struct my *g, char *err, size_t errlen)
+drv_exec(struct db *db, const char *q, char *err, size_t errlen,
+    const char *what)
 {
-	static const char *const lock = "SELECT GET_LOCK(CONCAT("
-	    "'periskop-migrate:', SHA1(DATABASE())), 60)";
-	static const char *const unlock = "SELECT RELEASE_LOCK(CONCAT("
-	    "'periskop-migrate:', SHA1(DATABASE())))";
-	const char *const *step;
-	const char *coll = NULL;
-	struct params p = { 0 };
-	struct res r;
-	MYSQL_STMT *st;
-	char *q;
-	int v, i, rc = -1;
+	struct my *g = MY(db);
 
-	/*
-	 * DDL commits by itself in MySQL, so a transaction cannot hold the
-	 * migration: a named lock per database does.  A second tool waits
-	 * here, then finds the schema done.
-	 */
-	if (run_const(g, lock, &r, err, errlen, "locking the schema") == -1)
+	if (!g->in_txn && ensure_conn(g, err, errlen) == -1)
 		return -1;
-	v = r.nrows > 0 && cell(&r, 0, 0) != NULL &&
+	return simple(g, q, err, errlen, what);
+}
+
+/*
+ * DDL commits by itself in MySQL, so a transaction cannot hold the
+ * migration: a named lock per database does.  While it is held the
+ * connection is not made again, which would drop the lock.
+ */
+static int
+schema_lock(struct db *db, char *err, size_t errlen)
+{
+	struct my *g = MY(db);
+	struct res r;
+	int got;
+
+	if (run_const(g, "SELECT GET_LOCK(CONCAT('periskop-migrate:',"
+	    " SHA1(DATABASE())), 60)", &r, err, errlen,
+	    "locking the schema") == -1)
+		return -1;
+	got = r.nrows > 0 && cell(&r, 0, 0) != NULL &&
 	    strcmp(cell(&r, 0, 0), "1") == 0;
 	res_release(&r);
-	if (!v) {
+	if (!got) {
 		snprintf(err, errlen, "mysql: '%s': locking the schema: "
 		    "another tool held the lock for 60 s", g->name);
 		g->base.transient = 1;
 		return -1;
 	}
-	if (simple(g, "CREATE TABLE IF NOT EXISTS periskop_schema"
-	    " (version INTEGER NOT NULL) ENGINE=InnoDB", err, errlen,
-	    "migrating") == -1 ||
-	    run_const(g, "SELECT version FROM periskop_schema", &r, err,
-	    errlen, "reading the schema version") == -1)
-		goto out;
-	v = r.nrows > 0 && cell(&r, 0, 0) != NULL ? atoi(cell(&r, 0, 0)) :
-	    -1;
+	g->in_txn = 1;
+	return 0;
+}
+
+static int
+schema_unlock(struct db *db, int ok, char *err, size_t errlen)
+{
+	struct my *g = MY(db);
+	struct res r;
+
+	(void)ok;	/* what ran is committed already */
+	g->in_txn = 0;
+	if (g->broken || run_const(g, "SELECT RELEASE_LOCK(CONCAT("
+	    "'periskop-migrate:', SHA1(DATABASE())))", &r, err, errlen,
+	    "unlocking the schema") == -1)
+		return ok ? -1 : 0;
 	res_release(&r);
-	if (v == -1) {
-		if (simple(g, "INSERT INTO periskop_schema VALUES (0)", err,
-		    errlen, "migrating") == -1)
-			goto out;
-		v = 0;
-	}
-	if (v > SCHEMA_VERSION) {
-		snprintf(err, errlen, "mysql: '%s': schema version %d is "
-		    "newer than this program's %d: upgrade periskop", g->name,
-		    v, SCHEMA_VERSION);
-		g->base.transient = 0;
-		goto out;
-	}
-	if (v < SCHEMA_VERSION && pick_collation(g, &coll, err,
-	    errlen) == -1)
-		goto out;
-	/* Each step's statements are idempotent: a crash mid-step is redone. */
-	for (i = v; i < SCHEMA_VERSION; i++) {
-		for (step = migrations[i]; *step != NULL; step++) {
-			if (strncmp(*step, "CREATE TABLE", 12) == 0)
-				q = xasprintf("%s ENGINE=InnoDB DEFAULT "
-				    "CHARSET=utf8mb4 COLLATE=%s", *step, coll);
-			else
-				q = xstrdup(*step);
-			v = simple(g, q, err, errlen, "migrating");
-			free(q);
-			if (v == -1)
-				goto out;
-		}
-		if ((st = prepare(g, "UPDATE periskop_schema SET version = ?",
-		    err, errlen, "migrating")) == NULL)
-			goto out;
-		p.n = 0;
-		p_int(&p, i + 1);
-		v = execute(g, st, &p, NULL, err, errlen, "migrating");
-		mysql_stmt_close(st);
-		if (v == -1)
-			goto out;
-	}
-	rc = 0;
-out:
-	p_release(&p);
-	if (!g->broken && run_const(g, unlock, &r, err, errlen,
-	    "unlocking the schema") == 0)
-		res_release(&r);
-	return rc;
+	return 0;
 }
 
 static void
@@ -808,8 +647,8 @@ db_mysql_open(const char *dsn, int *transient, char *err, size_t errlen)
 		return NULL;
 	}
 	g->name = display_name(&g->dsn);
-	if (connect_server(g, err, errlen) == -1 ||
-	    migrate(g, err, errlen) == -1) {
+	g->base.name = g->name;
+	if (connect_server(g, err, errlen) == -1) {
 		*transient = g->base.transient;
 		my_close(&g->base);
 		errno = 0;
@@ -1042,8 +881,21 @@ const struct sql_driver sql_mysql = {
 	.batch_rows = 512,
 	.no_self_subquery = 1,
 	.replay = 1,
+	/* InnoDB cannot index a long text whole: ids are hashed. */
+	.types = { "MEDIUMTEXT", "MEDIUMTEXT", "VARCHAR(64)", "INTEGER",
+	    "BIGINT", "DOUBLE" },
+	.has_column = "SELECT count(*) FROM information_schema.columns"
+	    " WHERE table_schema = DATABASE() AND table_name = ?"
+	    " AND column_name = ?",
+	.has_index = "SELECT count(DISTINCT index_name) FROM"
+	    " information_schema.statistics WHERE table_schema = DATABASE()"
+	    " AND index_name = ?",
 	.claims = my_claims,
 	.open = db_mysql_open,
+	.schema_lock = schema_lock,
+	.schema_unlock = schema_unlock,
+	.table_options = table_options,
+	.exec = drv_exec,
 	.close = my_close,
 	.run = drv_run,
 	.next = drv_next,

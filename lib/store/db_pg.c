@@ -19,107 +19,6 @@
 #define MIGRATE_LOCK	"7170020501"
 #define CONNECT_TIMEOUT	"10"
 
-/*
- * The schema, one step per version, the same versions as SQLite's: the
- * first step creates what SQLite reached in two.  Text columns compare
- * bytewise (COLLATE "C") so sorting matches SQLite's.
- */
-static const char *const migrations[] = {
-	/* 0 -> 1 (and SQLite's 1 -> 2). */
-	"CREATE TABLE services ("
-	"  name TEXT COLLATE \"C\" PRIMARY KEY,"
-	"  created BIGINT NOT NULL);"
-	"CREATE TABLE targets ("
-	"  service TEXT COLLATE \"C\" NOT NULL"
-	"    REFERENCES services(name) ON DELETE CASCADE,"
-	"  address TEXT COLLATE \"C\" NOT NULL,"
-	"  url TEXT NOT NULL,"
-	"  endpoint TEXT,"
-	"  labels TEXT NOT NULL DEFAULT '{}',"
-	"  last_scrape BIGINT,"
-	"  duration_ms DOUBLE PRECISION,"
-	"  up INTEGER,"
-	"  last_error TEXT,"
-	"  seen_in_targets INTEGER NOT NULL DEFAULT 0,"
-	"  shard TEXT NOT NULL DEFAULT '',"
-	"  PRIMARY KEY (service, address));"
-	"CREATE TABLE errors ("
-	"  service TEXT COLLATE \"C\" NOT NULL"
-	"    REFERENCES services(name) ON DELETE CASCADE,"
-	"  key TEXT COLLATE \"C\" NOT NULL,"
-	"  severity TEXT NOT NULL,"
-	"  total_count BIGINT NOT NULL DEFAULT 0,"
-	"  created_at BIGINT,"
-	"  first_seen BIGINT,"
-	"  last_seen BIGINT,"
-	"  inserted BIGINT NOT NULL,"
-	"  status TEXT NOT NULL DEFAULT 'unresolved'"
-	"    CHECK (status IN ('unresolved', 'resolved', 'ignored')),"
-	"  resolved_at BIGINT,"
-	"  regressed INTEGER NOT NULL DEFAULT 0,"
-	"  regressed_at BIGINT,"
-	"  rounds BIGINT NOT NULL DEFAULT 0,"
-	"  PRIMARY KEY (service, key));"
-	"CREATE TABLE occurrences ("
-	"  service TEXT COLLATE \"C\" NOT NULL,"
-	"  key TEXT COLLATE \"C\" NOT NULL,"
-	"  uuid TEXT COLLATE \"C\" NOT NULL,"
-	"  timestamp BIGINT NOT NULL,"
-	"  severity TEXT NOT NULL,"
-	"  error_json TEXT NOT NULL,"
-	"  http_json TEXT,"
-	"  UNIQUE (service, key, uuid),"
-	"  FOREIGN KEY (service, key) REFERENCES errors(service, key)"
-	"    ON DELETE CASCADE);"
-	"CREATE INDEX occurrences_time"
-	"  ON occurrences (service, key, timestamp);"
-	"CREATE TABLE target_counts ("
-	"  service TEXT COLLATE \"C\" NOT NULL,"
-	"  target_id TEXT COLLATE \"C\" NOT NULL,"
-	"  key TEXT COLLATE \"C\" NOT NULL,"
-	"  target TEXT COLLATE \"C\","
-	"  last_raw BIGINT NOT NULL,"
-	"  accumulated BIGINT NOT NULL,"
-	"  last_delta BIGINT NOT NULL DEFAULT 0,"
-	"  updated BIGINT,"
-	"  PRIMARY KEY (service, target_id, key));"
-	"CREATE TABLE error_minutes ("
-	"  service TEXT COLLATE \"C\" NOT NULL,"
-	"  key TEXT COLLATE \"C\" NOT NULL,"
-	"  minute BIGINT NOT NULL,"
-	"  count BIGINT NOT NULL,"
-	"  PRIMARY KEY (service, key, minute));"
-	"CREATE TABLE error_hours ("
-	"  service TEXT COLLATE \"C\" NOT NULL,"
-	"  key TEXT COLLATE \"C\" NOT NULL,"
-	"  hour BIGINT NOT NULL,"
-	"  count BIGINT NOT NULL,"
-	"  PRIMARY KEY (service, key, hour));"
-	"CREATE TABLE service_stats ("
-	"  service TEXT COLLATE \"C\" PRIMARY KEY,"
-	"  rounds_total BIGINT NOT NULL DEFAULT 0,"
-	"  scrapes_total BIGINT NOT NULL DEFAULT 0,"
-	"  scrape_failures_total BIGINT NOT NULL DEFAULT 0,"
-	"  last_round_ms DOUBLE PRECISION,"
-	"  last_round_at BIGINT);"
-	"CREATE TABLE periskop_meta ("
-	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
-	"  generation BIGINT NOT NULL);"
-	"INSERT INTO periskop_meta VALUES (1, 0);"
-	"CREATE INDEX target_counts_key ON target_counts (service, key);"
-	"CREATE INDEX occurrences_age ON occurrences (timestamp);"
-	"CREATE INDEX error_minutes_age ON error_minutes (minute);"
-	"CREATE INDEX error_hours_age ON error_hours (hour);"
-	"CREATE INDEX target_counts_age ON target_counts (updated);",
-	/* 1 -> 2: SQLite's second step, already in the first here. */
-	"SELECT 1",
-	/* 2 -> 3: as SQLite's. */
-	"ALTER TABLE targets ADD COLUMN updated BIGINT;"
-	"CREATE INDEX target_counts_service_age"
-	"  ON target_counts (service, updated);",
-};
-#define SCHEMA_VERSION	((int)(sizeof(migrations) / sizeof(migrations[0])))
-
 /* A slot's result, and the row sql_next reached. */
 struct sql_rows {
 	PGresult	*r;
@@ -262,58 +161,48 @@ ensure_conn(struct pg *g, char *err, size_t errlen)
 	return -1;
 }
 
-/* -- Opening, and the migrations. */
+/* -- Opening, and the schema lock. */
 
 static int
-migrate(struct pg *g, char *err, size_t errlen)
+drv_exec(struct db *db, const char *q, char *err, size_t errlen,
+    const char *what)
 {
-	PGresult *r;
-	int v, i;
-	char q[96];
+	struct pg *g = PG(db);
+
+	if (!g->in_txn && ensure_conn(g, err, errlen) == -1)
+		return -1;
+	return simple(g, q, err, errlen, what);
+}
+
+/* Held until COMMIT: a second tool waits here, then sees the result. */
+static int
+schema_lock(struct db *db, char *err, size_t errlen)
+{
+	struct pg *g = PG(db);
 
 	if (simple(g, "BEGIN", err, errlen, "begin") == -1)
 		return -1;
-	/* Held until COMMIT: a second tool waits here, then sees the result. */
+	g->in_txn = 1;
 	if (simple(g, "SELECT pg_advisory_xact_lock(" MIGRATE_LOCK ")", err,
-	    errlen, "locking the schema") == -1 ||
-	    simple(g, "SET LOCAL client_min_messages = warning", err, errlen,
-	    "migrating") == -1 ||
-	    simple(g, "CREATE TABLE IF NOT EXISTS periskop_schema"
-	    " (version INTEGER NOT NULL)", err, errlen, "migrating") == -1)
-		goto rollback;
-	r = PQexec(g->c, "SELECT version FROM periskop_schema");
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		fail(g, r, err, errlen, "reading the schema version");
-		PQclear(r);
-		goto rollback;
-	}
-	v = PQntuples(r) > 0 ? atoi(PQgetvalue(r, 0, 0)) : -1;
-	PQclear(r);
-	if (v == -1) {
-		if (simple(g, "INSERT INTO periskop_schema VALUES (0)", err,
-		    errlen, "migrating") == -1)
-			goto rollback;
-		v = 0;
-	}
-	if (v > SCHEMA_VERSION) {
-		snprintf(err, errlen, "postgres: '%s': schema version %d is "
-		    "newer than this program's %d: upgrade periskop", g->name,
-		    v, SCHEMA_VERSION);
-		g->base.transient = 0;
-		goto rollback;
-	}
-	for (i = v; i < SCHEMA_VERSION; i++)
-		if (simple(g, migrations[i], err, errlen, "migrating") == -1)
-			goto rollback;
-	snprintf(q, sizeof(q), "UPDATE periskop_schema SET version = %d",
-	    SCHEMA_VERSION);
-	if (simple(g, q, err, errlen, "migrating") == -1 ||
-	    simple(g, "COMMIT", err, errlen, "commit") == -1)
-		goto rollback;
-	return 0;
-rollback:
+	    errlen, "locking the schema") == 0)
+		return 0;
 	PQclear(PQexec(g->c, "ROLLBACK"));
+	g->in_txn = 0;
 	return -1;
+}
+
+static int
+schema_unlock(struct db *db, int ok, char *err, size_t errlen)
+{
+	struct pg *g = PG(db);
+	int rc = 0;
+
+	if (ok)
+		rc = simple(g, "COMMIT", err, errlen, "commit");
+	if (!ok || rc == -1)
+		PQclear(PQexec(g->c, "ROLLBACK"));
+	g->in_txn = 0;
+	return rc;
 }
 
 static void
@@ -383,13 +272,8 @@ db_pg_open(const char *uri, int *transient, char *err, size_t errlen)
 		return NULL;
 	}
 	g->name = display_name(g->c, uri);
+	g->base.name = g->name;
 	PQclear(PQexec(g->c, "SET client_min_messages = warning"));
-	if (migrate(g, err, errlen) == -1) {
-		*transient = g->base.transient;
-		pg_close(&g->base);
-		errno = 0;
-		return NULL;
-	}
 	errno = 0;
 	return &g->base;
 }
@@ -596,8 +480,18 @@ const struct sql_driver sql_postgres = {
 	.batch_rows = 512,
 	.no_self_subquery = 0,
 	.replay = 1,
+	.types = { "TEXT COLLATE \"C\"", "TEXT", "TEXT", "INTEGER", "BIGINT",
+	    "DOUBLE PRECISION" },
+	.has_column = "SELECT count(*) FROM information_schema.columns"
+	    " WHERE table_schema = current_schema() AND table_name = ?"
+	    " AND column_name = ?",
+	.has_index = "SELECT count(*) FROM pg_indexes"
+	    " WHERE schemaname = current_schema() AND indexname = ?",
 	.claims = pg_claims,
 	.open = db_pg_open,
+	.schema_lock = schema_lock,
+	.schema_unlock = schema_unlock,
+	.exec = drv_exec,
 	.close = pg_close,
 	.run = drv_run,
 	.next = drv_next,

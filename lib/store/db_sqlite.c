@@ -15,107 +15,6 @@
 
 #define BUSY_TIMEOUT_MS	5000
 
-/*
- * The schema, one step per version: step i takes user_version i to i + 1.
- * Steps are only ever appended, never edited, once released.
- */
-static const char *const migrations[] = {
-	/* 0 -> 1: the first schema. */
-	"CREATE TABLE services ("
-	"  name TEXT PRIMARY KEY,"
-	"  created INTEGER NOT NULL);"
-	"CREATE TABLE targets ("
-	"  service TEXT NOT NULL REFERENCES services(name) ON DELETE CASCADE,"
-	"  address TEXT NOT NULL,"
-	"  url TEXT NOT NULL,"
-	"  endpoint TEXT,"
-	"  labels TEXT NOT NULL DEFAULT '{}',"
-	"  last_scrape INTEGER,"
-	"  duration_ms REAL,"
-	"  up INTEGER,"
-	"  last_error TEXT,"
-	"  seen_in_targets INTEGER NOT NULL DEFAULT 0,"
-	"  PRIMARY KEY (service, address));"
-	"CREATE TABLE errors ("
-	"  service TEXT NOT NULL REFERENCES services(name) ON DELETE CASCADE,"
-	"  key TEXT NOT NULL,"
-	"  severity TEXT NOT NULL,"
-	"  total_count INTEGER NOT NULL DEFAULT 0,"
-	"  created_at INTEGER,"
-	"  first_seen INTEGER,"
-	"  last_seen INTEGER,"
-	"  inserted INTEGER NOT NULL,"
-	"  status TEXT NOT NULL DEFAULT 'unresolved'"
-	"    CHECK (status IN ('unresolved', 'resolved', 'ignored')),"
-	"  resolved_at INTEGER,"
-	"  regressed INTEGER NOT NULL DEFAULT 0,"
-	"  regressed_at INTEGER,"
-	"  PRIMARY KEY (service, key));"
-	"CREATE TABLE occurrences ("
-	"  service TEXT NOT NULL,"
-	"  key TEXT NOT NULL,"
-	"  uuid TEXT NOT NULL,"
-	"  timestamp INTEGER NOT NULL,"
-	"  severity TEXT NOT NULL,"
-	"  error_json TEXT NOT NULL,"
-	"  http_json TEXT,"
-	"  UNIQUE (service, key, uuid),"
-	"  FOREIGN KEY (service, key) REFERENCES errors(service, key)"
-	"    ON DELETE CASCADE);"
-	"CREATE INDEX occurrences_time"
-	"  ON occurrences (service, key, timestamp);"
-	"CREATE TABLE target_counts ("
-	"  service TEXT NOT NULL,"
-	"  target_id TEXT NOT NULL,"
-	"  key TEXT NOT NULL,"
-	"  target TEXT,"
-	"  last_raw INTEGER NOT NULL,"
-	"  accumulated INTEGER NOT NULL,"
-	"  PRIMARY KEY (service, target_id, key));"
-	"CREATE TABLE error_minutes ("
-	"  service TEXT NOT NULL,"
-	"  key TEXT NOT NULL,"
-	"  minute INTEGER NOT NULL,"
-	"  count INTEGER NOT NULL,"
-	"  PRIMARY KEY (service, key, minute));",
-	/* 1 -> 2: hours, round statistics, deltas, shards, retention. */
-	"CREATE TABLE error_hours ("
-	"  service TEXT NOT NULL,"
-	"  key TEXT NOT NULL,"
-	"  hour INTEGER NOT NULL,"
-	"  count INTEGER NOT NULL,"
-	"  PRIMARY KEY (service, key, hour));"
-	"CREATE TABLE service_stats ("
-	"  service TEXT PRIMARY KEY,"
-	"  rounds_total INTEGER NOT NULL DEFAULT 0,"
-	"  scrapes_total INTEGER NOT NULL DEFAULT 0,"
-	"  scrape_failures_total INTEGER NOT NULL DEFAULT 0,"
-	"  last_round_ms REAL,"
-	"  last_round_at INTEGER);"
-	"ALTER TABLE errors ADD COLUMN rounds INTEGER NOT NULL DEFAULT 0;"
-	"ALTER TABLE target_counts ADD COLUMN last_delta INTEGER NOT NULL"
-	"  DEFAULT 0;"
-	"ALTER TABLE target_counts ADD COLUMN updated INTEGER;"
-	/* Rows from before count as just seen, so retention spares them. */
-	"UPDATE target_counts SET updated ="
-	"  CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER);"
-	"ALTER TABLE targets ADD COLUMN shard TEXT NOT NULL DEFAULT '';"
-	"CREATE INDEX target_counts_key ON target_counts (service, key);"
-	"CREATE INDEX occurrences_age ON occurrences (timestamp);"
-	"CREATE INDEX error_minutes_age ON error_minutes (minute);"
-	"CREATE INDEX error_hours_age ON error_hours (hour);"
-	"CREATE INDEX target_counts_age ON target_counts (updated);",
-	/*
-	 * 2 -> 3: when the aggregator last stored a target's health, which
-	 * retention ages it by (rows from before fall back to last_scrape),
-	 * and each service's newest count, which it measures silence from.
-	 */
-	"ALTER TABLE targets ADD COLUMN updated INTEGER;"
-	"CREATE INDEX target_counts_service_age"
-	"  ON target_counts (service, updated);",
-};
-#define SCHEMA_VERSION	((int)(sizeof(migrations) / sizeof(migrations[0])))
-
 enum {
 	ST_BEGIN,
 	ST_COMMIT,
@@ -153,6 +52,23 @@ SQ(struct db *db)
 	return (struct sq *)db;
 }
 
+/* Lets the caller tell an unusable file from a bad URI. */
+static int
+file_errno(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_READONLY:
+	case SQLITE_PERM:
+		return EACCES;
+	case SQLITE_IOERR:
+		return EIO;
+	case SQLITE_NOTADB:
+	case SQLITE_CANTOPEN:
+		return EINVAL;
+	}
+	return 0;
+}
+
 static int
 fail(struct sq *s, char *err, size_t errlen, const char *what)
 {
@@ -161,6 +77,7 @@ fail(struct sq *s, char *err, size_t errlen, const char *what)
 	snprintf(err, errlen, "sqlite: '%s': %s: %s", s->path, what,
 	    sqlite3_errmsg(s->h));
 	s->base.transient = rc == SQLITE_BUSY || rc == SQLITE_LOCKED;
+	s->base.errnum = file_errno(rc);
 	return -1;
 }
 
@@ -205,7 +122,7 @@ exec_done(struct sq *s, sqlite3_stmt *st, char *err, size_t errlen,
 	return 0;
 }
 
-/* -- Opening, and the migrations. */
+/* -- Opening, and the schema lock. */
 
 static void
 sleep_ms(long ms)
@@ -230,7 +147,7 @@ is_busy(int rc)
  */
 static int
 exec_retry(struct sq *s, const char *q, char *err, size_t errlen,
-    int *transient)
+    const char *what)
 {
 	struct timespec t0, t;
 	int rc;
@@ -250,83 +167,36 @@ exec_retry(struct sq *s, const char *q, char *err, size_t errlen,
 		msg = NULL;
 		sleep_ms(10);
 	}
-	snprintf(err, errlen, "sqlite: '%s': %s", s->path,
+	snprintf(err, errlen, "sqlite: '%s': %s: %s", s->path, what,
 	    msg ? msg : sqlite3_errstr(rc));
 	sqlite3_free(msg);
-	if (is_busy(rc))
-		*transient = 1;
+	s->base.transient = is_busy(rc);
+	s->base.errnum = file_errno(rc);
 	return -1;
 }
 
 static int
-user_version(struct sq *s, int *v, char *err, size_t errlen, int *transient)
+drv_exec(struct db *db, const char *q, char *err, size_t errlen,
+    const char *what)
 {
-	sqlite3_stmt *st;
-	int rc;
+	return exec_retry(SQ(db), q, err, errlen, what);
+}
 
-	if (sqlite3_prepare_v2(s->h, "PRAGMA user_version", -1, &st, NULL) !=
-	    SQLITE_OK) {
-		rc = sqlite3_errcode(s->h);
-		if (is_busy(rc))
-			*transient = 1;
-		return fail(s, err, errlen, "reading the schema version");
-	}
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		if (is_busy(rc))
-			*transient = 1;
-		fail(s, err, errlen, "reading the schema version");
-		sqlite3_finalize(st);
-		return -1;
-	}
-	*v = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
+/* The write lock makes a second process wait, then see the new version. */
+static int
+schema_lock(struct db *db, char *err, size_t errlen)
+{
+	return exec_retry(SQ(db), "BEGIN IMMEDIATE", err, errlen,
+	    "locking the schema");
+}
+
+static int
+schema_unlock(struct db *db, int ok, char *err, size_t errlen)
+{
+	if (ok)
+		return exec_retry(SQ(db), "COMMIT", err, errlen, "migrating");
+	sqlite3_exec(SQ(db)->h, "ROLLBACK", NULL, NULL, NULL);
 	return 0;
-}
-
-static int
-too_new(struct sq *s, int v, char *err, size_t errlen)
-{
-	snprintf(err, errlen, "sqlite: '%s': schema version %d is newer than "
-	    "this program's %d: upgrade periskop", s->path, v, SCHEMA_VERSION);
-	return -1;
-}
-
-/*
- * Brings the schema to SCHEMA_VERSION in one IMMEDIATE transaction: the
- * write lock makes a second process wait, then see the new version.
- */
-static int
-migrate(struct sq *s, char *err, size_t errlen, int *transient)
-{
-	char q[64];
-	int v, i;
-
-	if (user_version(s, &v, err, errlen, transient) == -1)
-		return -1;
-	if (v == SCHEMA_VERSION)
-		return 0;
-	if (v > SCHEMA_VERSION)
-		return too_new(s, v, err, errlen);
-	if (exec_retry(s, "BEGIN IMMEDIATE", err, errlen, transient) == -1)
-		return -1;
-	if (user_version(s, &v, err, errlen, transient) == -1)
-		goto rollback;
-	if (v > SCHEMA_VERSION) {
-		too_new(s, v, err, errlen);
-		goto rollback;
-	}
-	for (i = v; i < SCHEMA_VERSION; i++)
-		if (exec_retry(s, migrations[i], err, errlen, transient) == -1)
-			goto rollback;
-	snprintf(q, sizeof(q), "PRAGMA user_version = %d", SCHEMA_VERSION);
-	if (exec_retry(s, q, err, errlen, transient) == -1 ||
-	    exec_retry(s, "COMMIT", err, errlen, transient) == -1)
-		goto rollback;
-	return 0;
-rollback:
-	sqlite3_exec(s->h, "ROLLBACK", NULL, NULL, NULL);
-	return -1;
 }
 
 static void
@@ -369,6 +239,7 @@ db_sqlite_open(const char *uri, int *transient, char *err, size_t errlen)
 	s = xcalloc(1, sizeof(*s));
 	s->base.drv = &sql_sqlite;
 	s->path = xstrdup(memory ? "memory:" : path);
+	s->base.name = s->path;
 	rc = sqlite3_open_v2(path, &s->h, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
@@ -382,35 +253,28 @@ db_sqlite_open(const char *uri, int *transient, char *err, size_t errlen)
 	sqlite3_extended_result_codes(s->h, 1);
 	sqlite3_busy_timeout(s->h, BUSY_TIMEOUT_MS);
 	if (exec_retry(s, "PRAGMA foreign_keys = ON", err, errlen,
-	    transient) == -1)
+	    "setting up") == -1)
 		goto bad;
 	if (!memory && exec_retry(s, "PRAGMA journal_mode = WAL", err, errlen,
-	    transient) == -1)
+	    "setting up") == -1)
 		goto bad;
 	if (exec_retry(s, "PRAGMA synchronous = NORMAL", err, errlen,
-	    transient) == -1)
+	    "setting up") == -1)
 		goto bad;
 	/*
 	 * A small page cache keeps memory flat whatever the number of
 	 * targets; the operating system caches the file anyway.
 	 */
 	if (exec_retry(s, "PRAGMA cache_size = -1024", err, errlen,
-	    transient) == -1)
-		goto bad;
-	if (migrate(s, err, errlen, transient) == -1)
+	    "setting up") == -1)
 		goto bad;
 	errno = 0;
 	return &s->base;
 bad:
-	rc = sqlite3_errcode(s->h) & 0xff;
+	*transient = s->base.transient;
+	saved = s->base.errnum;
 	sq_close(&s->base);
-	/* Lets the caller tell an unusable file from a bad URI. */
-	if (rc == SQLITE_NOTADB || rc == SQLITE_CANTOPEN ||
-	    rc == SQLITE_READONLY || rc == SQLITE_PERM || rc == SQLITE_IOERR)
-		errno = rc == SQLITE_READONLY || rc == SQLITE_PERM ? EACCES :
-		    rc == SQLITE_IOERR ? EIO : EINVAL;
-	else
-		errno = 0;
+	errno = saved;
 	return NULL;
 }
 
@@ -623,8 +487,17 @@ const struct sql_driver sql_sqlite = {
 	.batch_rows = 64,
 	.no_self_subquery = 0,
 	.replay = 0,
+	.types = { "TEXT", "TEXT", "TEXT", "INTEGER", "INTEGER", "REAL" },
+	.has_column = "SELECT count(*) FROM pragma_table_info(?)"
+	    " WHERE name = ?",
+	.has_index = "SELECT count(*) FROM sqlite_master"
+	    " WHERE type = 'index' AND name = ?",
+	.user_version = 1,
 	.claims = sq_claims,
 	.open = db_sqlite_open,
+	.schema_lock = schema_lock,
+	.schema_unlock = schema_unlock,
+	.exec = drv_exec,
 	.close = sq_close,
 	.run = drv_run,
 	.next = drv_next,

@@ -19,6 +19,13 @@ struct sql_value {
 	const char	*s;
 };
 
+/*
+ * The schema's column types (schema.c): a text that identifies a row,
+ * any text, a short word, an int, an int64_t, a double.
+ */
+enum sql_column { SQL_COL_ID, SQL_COL_TEXT, SQL_COL_WORD, SQL_COL_INT,
+	SQL_COL_BIGINT, SQL_COL_REAL, SQL_COL_TYPES };
+
 /* An executed statement's rows, the driver's own. */
 struct sql_rows;
 
@@ -26,7 +33,7 @@ struct sql_rows;
  * Statement slots: a driver keeps what it prepared for slot i until the
  * connection is lost, so each statement is parsed once per connection.
  */
-#define SQL_SLOTS	64
+#define SQL_SLOTS	80
 
 /*
  * Every engine's handle starts with this struct, so the store reaches
@@ -34,12 +41,18 @@ struct sql_rows;
  */
 struct db {
 	const struct sql_driver	*drv;
+	const char		*name;	/* for messages, the driver's */
 	char			*sql[SQL_SLOTS];	/* in drv's dialect */
 	/*
 	 * Set by the engine on every failure: 1 when the same transaction
 	 * may succeed if tried again (lost connection, deadlock, busy).
 	 */
 	int			 transient;
+	/*
+	 * Set by an engine of files on every failure: the errno telling
+	 * why its file cannot be used, or 0.
+	 */
+	int			 errnum;
 	/*
 	 * The shard this handle writes for ("" when none): a targets line
 	 * replaces only the targets its own shard listed, so aggregators
@@ -92,18 +105,44 @@ struct sql_driver {
 	 * a server may lose the connection mid-transaction.
 	 */
 	int		 replay;
+	/* The schema's column types, by enum sql_column. */
+	const char	*types[SQL_COL_TYPES];
+	/*
+	 * Catalogue queries, each a count: of the column (second value)
+	 * of the table (first), of the index (the value).
+	 */
+	const char	*has_column;
+	const char	*has_index;
+	/*
+	 * 1 when the schema version is the file's user_version (SQLite),
+	 * 0 when it is the periskop_schema table's.
+	 */
+	int		 user_version;
 	/*
 	 * Whether uri names this engine (db_open asks each driver in
 	 * turn; SQLite takes the paths no other driver claims).
 	 */
 	int		 (*claims)(const char *uri);
 	/*
-	 * Connects, brings the schema up to date and returns the handle;
+	 * Connects and returns the handle (db_open then migrates it);
 	 * NULL with a message in err, *transient 1 when trying again later
 	 * may succeed, errno set where a file could not be opened.
 	 */
 	struct db	*(*open)(const char *uri, int *transient, char *err,
 			    size_t errlen);
+	/*
+	 * Holds the schema while schema.c reads and migrates it: a second
+	 * tool waits.  unlock commits what a transaction held when ok.
+	 */
+	int		 (*schema_lock)(struct db *, char *err, size_t errlen);
+	int		 (*schema_unlock)(struct db *, int ok, char *err,
+			    size_t errlen);
+	/* What follows each CREATE TABLE (""); NULL on failure. */
+	const char	*(*table_options)(struct db *, char *err,
+			    size_t errlen);
+	/* Runs constant SQL that has no values and returns no rows. */
+	int		 (*exec)(struct db *, const char *sql, char *err,
+			    size_t errlen, const char *what);
 	/* Closes the connection and frees the handle. */
 	void		 (*close)(struct db *);
 	/*

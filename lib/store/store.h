@@ -90,6 +90,12 @@ enum store_slot {
 	Q_PRUNE_COUNTS,
 	Q_PRUNE_COUNTS_JOIN,
 	Q_PRUNE_TARGETS,
+	/* schema.c's. */
+	Q_HAS_COLUMN,
+	Q_HAS_INDEX,
+	Q_VERSION,
+	Q_VERSION_NEW,
+	Q_VERSION_SET,
 	/* store_batch.c's: four statements in six sizes. */
 	Q_BATCH,
 	Q_COUNT_ = Q_BATCH + 4 * 6

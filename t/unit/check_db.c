@@ -154,8 +154,9 @@ START_TEST(schema2_upgraded)
 	    "DROP INDEX target_counts_service_age;"
 	    "PRAGMA user_version = 2;"
 	    "INSERT INTO services VALUES ('s', 1);"
-	    "INSERT INTO targets (service, address, url, last_scrape) VALUES"
-	    " ('s', 'recent', 'u', %lld), ('s', 'old', 'u', 1)",
+	    "INSERT INTO targets (service, address, url, labels, last_scrape)"
+	    " VALUES ('s', 'recent', 'u', '{}', %lld), ('s', 'old', 'u', '{}',"
+	    " 1)",
 	    (long long)(now - 86400000LL));
 	raw_exec(p, q);
 	db = db_open(p, NULL, err, sizeof(err));
