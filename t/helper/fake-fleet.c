@@ -82,6 +82,7 @@ static int		 frozen;
 /* Settings. */
 static size_t		 payload_size = 6144;
 static int		 nkeys = 3;
+static long		 change_pct = 100;
 static long		 latency_ms;
 static long		 slow_ms = 3000;
 static const char	*endpoint = "/errors";
@@ -102,12 +103,32 @@ now_ms(void)
 	return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
 }
 
+/*
+ * Whether the target's counts grow at this request: for change_pct of
+ * the requests, spread over the fleet by a hash, so that each round a
+ * different part of it reports new errors and the rest repeats itself.
+ */
+static int
+changes(const struct target *t)
+{
+	uint64_t x = ((uint64_t)(t - targets) << 32) ^ t->requests;
+
+	if (change_pct >= 100)
+		return 1;
+	/* splitmix64's finaliser */
+	x += 0x9e3779b97f4a7c15ULL;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	x ^= x >> 31;
+	return (long)(x % 100) < change_pct;
+}
+
 static void __attribute__((noreturn))
 usage(int code)
 {
 	fprintf(code ? stderr : stdout,
 	    "usage: fake-fleet [-a first_addr] [-A naddrs] [-n nports] "
-	    "[-p base_port]\n"
+	    "[-p base_port] [-c change_pct]\n"
 	    "                  [-s payload_bytes] [-k keys] [-d latency_ms] "
 	    "[-S slow_ms]\n"
 	    "                  [-e endpoint] [-f kind:count]... "
@@ -393,7 +414,7 @@ respond(struct conn *c, size_t hlen)
 	default:
 		break;
 	}
-	if (!frozen)
+	if (!frozen && (t->served == 0 || changes(t)))
 		t->served++;
 	{
 		struct buf b;
@@ -570,7 +591,7 @@ main(int argc, char *argv[])
 	started_ms = time_now() / 1000 * 1000;
 	inet_pton(AF_INET, "127.1.0.1", &first);
 	memset(nfault, 0, sizeof(nfault));
-	while ((ch = getopt(argc, argv, "a:A:C:d:e:f:hk:n:p:s:S:U:")) != -1) {
+	while ((ch = getopt(argc, argv, "a:A:c:C:d:e:f:hk:n:p:s:S:U:")) != -1) {
 		switch (ch) {
 		case 'a':
 			if (inet_pton(AF_INET, optarg, &first) != 1 ||
@@ -582,6 +603,9 @@ main(int argc, char *argv[])
 			break;
 		case 'A':
 			naddrs = num(optarg, 1, 60000, "-A");
+			break;
+		case 'c':
+			change_pct = num(optarg, 0, 100, "-c");
 			break;
 		case 'C':
 			ctlfile = optarg;
