@@ -29,6 +29,7 @@ struct my {
 	MYSQL_STMT		*qst[SQL_SLOTS];	/* the store's */
 	struct sql_rows		*q[SQL_SLOTS];
 	int			 in_txn;
+	int			 in_read;	/* a read snapshot is open */
 	int			 broken;	/* the connection is lost */
 	char			 options[96];	/* of CREATE TABLE */
 };
@@ -395,20 +396,31 @@ out:
 	return rc;
 }
 
-
+/*
+ * Closes the connection and the statements prepared on it.  A broken
+ * connection is closed first: the statements it leaves behind are then
+ * freed without asking a server that is gone.
+ */
 static void
-forget_statements(struct my *g)
+disconnect(struct my *g)
 {
 	size_t i;
 
+	if (g->broken && g->c != NULL) {
+		mysql_close(g->c);
+		g->c = NULL;
+	}
 	for (i = 0; i < SQL_SLOTS; i++) {
-		if (g->qst[i] != NULL && g->c != NULL && !g->broken)
+		if (g->qst[i] != NULL)
 			mysql_stmt_close(g->qst[i]);
 		g->qst[i] = NULL;
 	}
+	if (g->c != NULL)
+		mysql_close(g->c);
+	g->c = NULL;
 }
 
-/* -- Connecting, and the migrations. */
+/* -- Connecting, and the schema lock. */
 
 static char *
 display_name(const struct db_mysql_dsn *d)
@@ -483,6 +495,16 @@ connect_server(struct my *g, char *err, size_t errlen)
 }
 
 /*
+ * Not inside a transaction or a read snapshot: a connection made again
+ * there would go on outside it.
+ */
+static int
+may_reconnect(const struct my *g)
+{
+	return !g->in_txn && !g->in_read;
+}
+
+/*
  * Outside a transaction a lost connection is re-established before the
  * statement; inside one the transaction is lost anyway, and the caller
  * retries it whole.
@@ -492,10 +514,7 @@ ensure_conn(struct my *g, char *err, size_t errlen)
 {
 	if (g->c != NULL && !g->broken)
 		return 0;
-	forget_statements(g);
-	if (g->c != NULL)
-		mysql_close(g->c);
-	g->c = NULL;
+	disconnect(g);
 	if (connect_server(g, err, errlen) == -1) {
 		if (g->c != NULL) {
 			mysql_close(g->c);
@@ -564,7 +583,7 @@ drv_exec(struct db *db, const char *q, char *err, size_t errlen,
 {
 	struct my *g = MY(db);
 
-	if (!g->in_txn && ensure_conn(g, err, errlen) == -1)
+	if (may_reconnect(g) && ensure_conn(g, err, errlen) == -1)
 		return -1;
 	return simple(g, q, err, errlen, what);
 }
@@ -620,11 +639,9 @@ my_close(struct db *db)
 	struct my *g = MY(db);
 	size_t i;
 
-	forget_statements(g);
+	disconnect(g);
 	for (i = 0; i < SQL_SLOTS; i++)
 		free(g->q[i]);
-	if (g->c != NULL)
-		mysql_close(g->c);
 	db_mysql_dsn_release(&g->dsn);
 	free(g->name);
 	free(g);
@@ -682,6 +699,7 @@ read_begin(struct my *g, int *own, char *err, size_t errlen)
 	    "begin") == -1)
 		return -1;
 	*own = 1;
+	g->in_read = 1;
 	return 0;
 }
 
@@ -771,7 +789,7 @@ drv_run(struct db *db, int slot, const char *q, const struct sql_value *v,
 	size_t i;
 	int rc;
 
-	if (!g->in_txn && ensure_conn(g, err, errlen) == -1)
+	if (may_reconnect(g) && ensure_conn(g, err, errlen) == -1)
 		return NULL;
 	if (g->qst[slot] == NULL &&
 	    (g->qst[slot] = prepare(g, q, err, errlen, what)) == NULL)
@@ -863,6 +881,8 @@ drv_read_end(struct db *db, int own, int ok)
 		read_end(MY(db), own);
 	else if (own)
 		quiet_rollback(MY(db));
+	if (own)
+		MY(db)->in_read = 0;
 }
 
 static int

@@ -33,6 +33,7 @@ struct pg {
 	char		 qprepared[SQL_SLOTS];
 	struct sql_rows	 q[SQL_SLOTS];
 	int		 in_txn;
+	int		 in_read;	/* a read snapshot is open */
 };
 
 
@@ -142,6 +143,16 @@ simple(struct pg *g, const char *q, char *err, size_t errlen,
 
 
 /*
+ * Not inside a transaction or a read snapshot: a connection made again
+ * there would go on outside it.
+ */
+static int
+may_reconnect(const struct pg *g)
+{
+	return !g->in_txn && !g->in_read;
+}
+
+/*
  * Outside a transaction a lost connection is re-established once before
  * the statement; inside one the transaction is lost anyway, and the
  * caller retries it whole.
@@ -169,7 +180,7 @@ drv_exec(struct db *db, const char *q, char *err, size_t errlen,
 {
 	struct pg *g = PG(db);
 
-	if (!g->in_txn && ensure_conn(g, err, errlen) == -1)
+	if (may_reconnect(g) && ensure_conn(g, err, errlen) == -1)
 		return -1;
 	return simple(g, q, err, errlen, what);
 }
@@ -292,6 +303,7 @@ read_begin(struct pg *g, int *own, char *err, size_t errlen)
 	    errlen, "begin") == -1)
 		return -1;
 	*own = 1;
+	g->in_read = 1;
 	return 0;
 }
 
@@ -368,7 +380,7 @@ drv_run(struct db *db, int slot, const char *q, const struct sql_value *v,
 	PGresult *r;
 	size_t i;
 
-	if (!g->in_txn && ensure_conn(g, err, errlen) == -1)
+	if (may_reconnect(g) && ensure_conn(g, err, errlen) == -1)
 		return NULL;
 	if (n > 65535)
 		abort();	/* the store's own call is wrong */
@@ -459,8 +471,10 @@ drv_read_begin(struct db *db, int *own, char *err, size_t errlen)
 static void
 drv_read_end(struct db *db, int own, int ok)
 {
-	if (own)
-		PQclear(PQexec(PG(db)->c, ok ? "COMMIT" : "ROLLBACK"));
+	if (!own)
+		return;
+	PQclear(PQexec(PG(db)->c, ok ? "COMMIT" : "ROLLBACK"));
+	PG(db)->in_read = 0;
 }
 
 static int

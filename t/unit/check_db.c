@@ -463,6 +463,52 @@ START_TEST(pg_fresh_and_reopen)
 }
 END_TEST
 
+/* A slot of the store's that its own statements leave free. */
+#define T_SLOT	(SQL_SLOTS - 1)
+_Static_assert(Q_COUNT_ <= T_SLOT, "no slot left for the tests");
+
+/*
+ * A connection lost inside a read snapshot fails the reads that follow
+ * there, each: made again, it would let them see another snapshot.  The
+ * next snapshot connects again.
+ */
+START_TEST(server_snapshot_kept)
+{
+	struct sql_rows *r;
+	struct db *db;
+	long long self;
+	char q[64];
+	int own, my = strncmp(srv_uri, "mysql", 5) == 0, i;
+	char **names;
+	size_t n;
+
+	db = db_open(srv_uri, NULL, err, sizeof(err));
+	ck_assert_msg(db != NULL, "%s", err);
+	ck_assert_int_eq(db->drv->read_begin(db, &own, err, sizeof(err)), 0);
+	ck_assert_int_eq(own, 1);
+	r = sql_run(db, T_SLOT, my ? "SELECT CONNECTION_ID()" :
+	    "SELECT pg_backend_pid()", err, sizeof(err), "test", "");
+	ck_assert_msg(r != NULL, "%s", err);
+	ck_assert_int_eq(sql_next(db, r, err, sizeof(err), "test"), 1);
+	self = sql_int(db, r, 0);
+	sql_done(db, r);
+	snprintf(q, sizeof(q), my ? "KILL %lld" :
+	    "SELECT pg_terminate_backend(%lld)", self);
+	scratch_query(srv_uri, q);
+	for (i = 0; i < 2; i++) {
+		r = sql_run(db, T_SLOT, NULL, err, sizeof(err), "test", "");
+		ck_assert_msg(r == NULL, "read %d went on in a new connection",
+		    i);
+		ck_assert_int_eq(db->transient, 1);
+	}
+	db->drv->read_end(db, own, 0);
+	ck_assert_msg(db_services(db, &names, &n, err, sizeof(err)) == 0,
+	    "%s", err);
+	db_strings_free(names, n);
+	db_close(db);
+}
+END_TEST
+
 /* Tools starting at once: one migrates, the others wait, all open. */
 START_TEST(server_concurrent_open)
 {
@@ -1084,6 +1130,7 @@ db_suite(void)
 		tcase_add_checked_fixture(tc, setup_my, teardown_server);
 		tcase_set_timeout(tc, 60);
 		tcase_add_test(tc, my_fresh_and_reopen);
+		tcase_add_test(tc, server_snapshot_kept);
 		tcase_add_test(tc, server_concurrent_open);
 		tcase_add_test(tc, server_newer_schema_refused);
 		tcase_add_test(tc, server_schema2_upgraded);
@@ -1107,6 +1154,7 @@ db_suite(void)
 	tcase_add_checked_fixture(tc, setup_pg, teardown_server);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, pg_fresh_and_reopen);
+	tcase_add_test(tc, server_snapshot_kept);
 	tcase_add_test(tc, server_concurrent_open);
 	tcase_add_test(tc, server_newer_schema_refused);
 	tcase_add_test(tc, server_schema2_upgraded);
