@@ -153,20 +153,15 @@ sql_dialect(const struct sql_driver *d, const char *sql)
 	return buf_detach(&b, NULL);
 }
 
-static struct sql_rows *
-vrun(struct db *db, int slot, const char *sql, char *err, size_t errlen,
-    const char *what, const char *fmt, va_list ap)
+/* Fills v from the values fmt names; how many. */
+static size_t
+vvalues(struct sql_value *v, const char *fmt, va_list ap)
 {
-	struct sql_value v[MAX_VALUES];
 	size_t n = 0;
 	const char *s;
 	int64_t t;
 	size_t z;
 
-	if (db->sql[slot] == NULL)
-		db->sql[slot] = sql_dialect(db->drv, sql);
-	if (strlen(fmt) > MAX_VALUES)
-		abort();	/* the store's own call is wrong */
 	for (; *fmt != '\0'; fmt++, n++) {
 		memset(&v[n], 0, sizeof(v[n]));
 		switch (*fmt) {
@@ -194,9 +189,36 @@ vrun(struct db *db, int slot, const char *sql, char *err, size_t errlen,
 			v[n].d = va_arg(ap, double);
 			break;
 		default:
-			abort();
+			abort();	/* the store's own call is wrong */
 		}
 	}
+	return n;
+}
+
+size_t
+sql_values(struct sql_value *v, const char *fmt, ...)
+{
+	va_list ap;
+	size_t n;
+
+	va_start(ap, fmt);
+	n = vvalues(v, fmt, ap);
+	va_end(ap);
+	return n;
+}
+
+static struct sql_rows *
+vrun(struct db *db, int slot, const char *sql, char *err, size_t errlen,
+    const char *what, const char *fmt, va_list ap)
+{
+	struct sql_value v[MAX_VALUES];
+	size_t n;
+
+	if (db->sql[slot] == NULL)
+		db->sql[slot] = sql_dialect(db->drv, sql);
+	if (strlen(fmt) > MAX_VALUES)
+		abort();	/* the store's own call is wrong */
+	n = vvalues(v, fmt, ap);
 	return db->drv->run(db, slot, db->sql[slot], v, n, err, errlen, what);
 }
 

@@ -211,6 +211,11 @@ int64_t		 sql_exec(struct db *, int slot, const char *sql,
 		    char *err, size_t errlen, const char *what,
 		    const char *fmt, ...);
 /*
+ * Fills v[0..strlen(fmt)) with the values fmt names, in sql_run's
+ * letters; how many (text borrowed, as sql_run's).
+ */
+size_t		 sql_values(struct sql_value *v, const char *fmt, ...);
+/*
  * sql_run with n values already made; sql may be NULL when the slot was
  * used before on this handle (sql_prepared).
  */

@@ -228,20 +228,6 @@ run_chunk(struct db *db, enum batch b, int c, const struct sql_value *v,
 	return res;
 }
 
-static void
-text(struct sql_value *v, const char *s)
-{
-	v->type = s != NULL ? SQL_TEXT : SQL_NULL;
-	v->s = s;
-}
-
-static void
-integer(struct sql_value *v, int64_t i)
-{
-	v->type = SQL_INT;
-	v->i = i;
-}
-
 /*
  * Reads back the identities and a number per row into out[], matched to
  * the rows of idx[at..at+m): RETURNING's or a SELECT's rows, in any
@@ -300,14 +286,9 @@ store_counts(struct db *db, const struct db_count_row *v, size_t n,
 		m = class_rows[cl];
 		for (i = 0, k = 0; i < m; i++) {
 			c = &v[r.idx[at + i]];
-			text(&val[k++], c->service);
-			text(&val[k++], c->target_id);
-			text(&val[k++], c->key);
-			text(&val[k++], c->target);
-			integer(&val[k++], c->raw);
-			integer(&val[k++], c->raw);
-			integer(&val[k++], c->raw);
-			integer(&val[k++], c->stored);
+			k += sql_values(&val[k], "ttttiiii", c->service,
+			    c->target_id, c->key, c->target, c->raw, c->raw,
+			    c->raw, c->stored);
 		}
 		if ((res = run_chunk(db, B_COUNTS_PUT, cl, val, err, errlen,
 		    "storing counts")) == NULL)
@@ -317,9 +298,8 @@ store_counts(struct db *db, const struct db_count_row *v, size_t n,
 			sql_done(db, res);
 			for (i = 0, k = 0; i < m; i++) {
 				c = &v[r.idx[at + i]];
-				text(&val[k++], c->service);
-				text(&val[k++], c->target_id);
-				text(&val[k++], c->key);
+				k += sql_values(&val[k], "ttt", c->service,
+				    c->target_id, c->key);
 			}
 			if ((res = run_chunk(db, B_COUNTS_GET, cl, val, err,
 			    errlen, "reading counts")) == NULL)
@@ -360,8 +340,8 @@ store_health(struct db *db, const struct db_health *v, size_t n,
 		m = class_rows[cl];
 		for (i = 0, k = 0; i < m; i++) {
 			h = &v[r.idx[at + i]];
-			text(&val[k++], h->service);
-			text(&val[k++], h->address);
+			k += sql_values(&val[k], "tt", h->service,
+			    h->address);
 		}
 		if ((res = run_chunk(db, B_HEALTH_GET, cl, val, err, errlen,
 		    "reading targets' health")) == NULL ||
@@ -370,20 +350,11 @@ store_health(struct db *db, const struct db_health *v, size_t n,
 			goto out;
 		for (i = 0, k = 0; i < m; i++) {
 			h = &v[r.idx[at + i]];
-			text(&val[k++], h->service);
-			text(&val[k++], h->address);
-			text(&val[k++], h->url ? h->url : "");
-			text(&val[k++], h->endpoint);
-			if (h->at == TIME_NONE)
-				text(&val[k++], NULL);
-			else
-				integer(&val[k++], h->at);
-			val[k].type = SQL_DOUBLE;
-			val[k++].d = h->duration_ms;
-			integer(&val[k++], h->up != 0);
-			text(&val[k++], h->up ? NULL : h->error ? h->error :
-			    "");
-			integer(&val[k++], h->stored);
+			k += sql_values(&val[k], "ttttTditi", h->service,
+			    h->address, h->url ? h->url : "", h->endpoint,
+			    h->at, h->duration_ms, (int64_t)(h->up != 0),
+			    h->up ? NULL : h->error ? h->error : "",
+			    h->stored);
 		}
 		if ((res = run_chunk(db, B_HEALTH_PUT, cl, val, err, errlen,
 		    "storing targets' health")) == NULL)
