@@ -42,6 +42,7 @@ cleanup_db() {
 	psql -q "$PERISKOP_TEST_PG" -c "DROP DATABASE IF EXISTS $pgdb WITH (FORCE)" >/dev/null 2>&1
 }
 
+START=$(date +%s)
 # -- The fleet: NFLEET processes, PER targets each, on 127.4.F.*
 : >"$T_TMP/urls"
 FLEETS=
@@ -95,6 +96,13 @@ for s in 0 1; do
 done
 T_PIDS="$T_PIDS $D0 $D1 $K0 $K1 $C0 $C1 $A0 $A1"
 
+# cpu_s PID...: their user + system CPU so far, in seconds.
+cpu_s() {
+	for p in "$@"; do
+		awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null
+	done | awk -v hz="$(getconf CLK_TCK)" '{ t += $1 } END { printf "%.1f", t / hz }'
+}
+
 # hwm PID: its peak RSS in KiB.
 hwm() { awk '/^VmHWM/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 
@@ -127,26 +135,34 @@ for p in $D0 $D1 $K0 $K1 $A0 $A1; do
 	h=$(hwm "$p")
 	eval "[ \"$h\" -gt \"\${H$p:-0}\" ] && H$p=$h"
 done
+# The CPU each kind of process spent over the whole run.
+PGPIDS=$(psql -qAt "$PERISKOP_TEST_PG" -c "SELECT pid FROM pg_stat_activity
+    WHERE datname = '$pgdb' AND application_name = 'periskop'")
+CPU_LINE="fleet $(cpu_s $FLEETS) s, discover $(cpu_s $D0 $D1) s, scrape $(cpu_s $K0 $K1) s, aggregate $(cpu_s $A0 $A1) s, postgres $(cpu_s $PGPIDS) s"
+WALL=$(( $(date +%s) - START ))
 stop $D0 $D1
 stop $K0 $K1 $C0 $C1 $A0 $A1 $FLEETS
 
 echo "bench: scale-targets: $N targets x $KEYS keys in $NFLEET fake-fleet processes, 10% changing per round, ${INTERVAL} s interval, 2 shards into one PostgreSQL"
 for s in 0 1; do
-	# A round's scrape time from its round line, its store time from
-	# the aggregator's commit at that line.
+	# A round's scrape time from its round line; its store time and
+	# rows from the aggregator's commits up to that line, since the
+	# round before (a long round commits more than once).
 	awk -v s="$s" -v iv="$INTERVAL" -v max="$ROUNDS" '
 	FNR == NR { n = $0; sub(":.*", "", n)
 		d = $0; sub(".*\"duration_ms\":", "", d); sub("[,}].*", "", d)
 		t = $0; sub(".*\"targets\":", "", t); sub("[,}].*", "", t)
-		dur[n] = d; tg[n] = t; next }
+		rn[++R] = n + 0; dur[R] = d; tg[R] = t; j = 1; next }
 	/committed, / { match($0, /stdin:[0-9]+:/)
-		n = substr($0, RSTART + 6, RLENGTH - 7)
-		if (!(n in dur) || ++r > max) next
-		rows = $0; sub(".*committed, ", "", rows); sub(" .*", "", rows)
-		ms = $(NF - 1)
-		tot = (dur[n] + ms) / 1000
+		n = substr($0, RSTART + 6, RLENGTH - 7) + 0
+		while (j <= R && rn[j] < n) j++
+		if (j > R) next
+		r = $0; sub(".*committed, ", "", r); sub(" .*", "", r)
+		ms[j] += $(NF - 1); rows[j] += r }
+	END { for (i = 1; i <= R && i <= max; i++) {
+		tot = (dur[i] + ms[i]) / 1000
 		printf "bench: scale-shard%d-round%d: %.1f s (scrape %.1f s + store %.1f s, %d rows, %d targets; %s the %d s interval)\n",
-		    s, r, tot, dur[n] / 1000, ms / 1000, rows, tg[n], (tot < iv ? "inside" : "OUTSIDE"), iv }
+		    s, i, tot, dur[i] / 1000, ms[i] / 1000, rows[i], tg[i], (tot < iv ? "inside" : "OUTSIDE"), iv } }
 	' "$T_TMP/rounds$s" "$T_TMP/aggregate$s.err"
 done
 if [ "$got " = "$want" ]; then
@@ -154,6 +170,7 @@ if [ "$got " = "$want" ]; then
 else
 	echo "bench: scale-totals: WRONG: got ($got), the fleet served ($want)"
 fi
+echo "bench: scale-cpu: $CPU_LINE over $WALL s on $(nproc) cores"
 for s in 0 1; do
 	eval "echo \"bench: scale-rss-shard$s: discover \$((H\$D$s / 1024)) MiB, scrape \$((H\$K$s / 1024)) MiB, aggregate \$((H\$A$s / 1024)) MiB\""
 done
