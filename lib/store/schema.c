@@ -493,6 +493,28 @@ too_new(struct db *db, int64_t v, char *err, size_t errlen)
 	return -1;
 }
 
+/*
+ * The version as it stands, read without the lock or any DDL, so that a
+ * read-only connection (a replica) opens a database that is up to date.
+ * -1 where the table is not there yet.
+ */
+static int
+version_peek(struct db *db, int64_t *v, char *err, size_t errlen)
+{
+	struct sql_rows *r;
+	int rc;
+
+	if ((r = sql_run(db, Q_VERSION, db->drv->user_version ?
+	    "PRAGMA user_version" : "SELECT version FROM periskop_schema",
+	    err, errlen, "reading the schema version", "")) == NULL)
+		return -1;
+	rc = sql_next(db, r, err, errlen, "reading the schema version");
+	if (rc == 1)
+		*v = sql_int(db, r, 0);
+	sql_done(db, r);
+	return rc == 1 ? 0 : -1;
+}
+
 int
 schema_migrate(struct db *db, char *err, size_t errlen)
 {
@@ -502,15 +524,13 @@ schema_migrate(struct db *db, char *err, size_t errlen)
 	int64_t v;
 	int i;
 
-	/* Where reading the version cannot fail, it is read unlocked. */
-	if (db->drv->user_version) {
-		if (version_get(db, &v, err, errlen) == -1)
-			return -1;
+	if (version_peek(db, &v, err, errlen) == 0) {
 		if (v == SCHEMA_VERSION)
 			return 0;
 		if (v > SCHEMA_VERSION)
 			return too_new(db, v, err, errlen);
-	}
+	} else if (db->drv->user_version)
+		return -1;	/* a pragma that fails: the file is unusable */
 	if (db->drv->schema_lock(db, err, errlen) == -1)
 		return -1;
 	if (version_get(db, &v, err, errlen) == -1)

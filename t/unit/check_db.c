@@ -509,6 +509,39 @@ START_TEST(server_snapshot_kept)
 }
 END_TEST
 
+/*
+ * A read-only connection, as a replica gives, opens a database that is
+ * up to date and reads it; one that would need a migration is refused
+ * with the server's reason.
+ */
+START_TEST(pg_read_only_open)
+{
+	struct db *db;
+	char ro[600], **names;
+	size_t n;
+
+	snprintf(ro, sizeof(ro), "%s?options=-c%%20default_transaction_"
+	    "read_only%%3Don", srv_uri);
+	db = db_open(ro, NULL, err, sizeof(err));
+	ck_assert_ptr_null(db);
+	ck_assert_msg(strstr(err, "read-only transaction") != NULL, "%s", err);
+	db = db_open(srv_uri, NULL, err, sizeof(err));
+	ck_assert_msg(db != NULL, "%s", err);
+	ck_assert_int_eq(store_begin(db, err, sizeof(err)), 0);
+	ck_assert_int_eq(store_service_touch(db, "shop", 1, err,
+	    sizeof(err)), 0);
+	ck_assert_int_eq(store_commit(db, err, sizeof(err)), 0);
+	db_close(db);
+	db = db_open(ro, NULL, err, sizeof(err));
+	ck_assert_msg(db != NULL, "%s", err);
+	ck_assert_int_eq(db_services(db, &names, &n, err, sizeof(err)), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(names[0], "shop");
+	db_strings_free(names, n);
+	db_close(db);
+}
+END_TEST
+
 /* Tools starting at once: one migrates, the others wait, all open. */
 START_TEST(server_concurrent_open)
 {
@@ -1154,6 +1187,7 @@ db_suite(void)
 	tcase_add_checked_fixture(tc, setup_pg, teardown_server);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, pg_fresh_and_reopen);
+	tcase_add_test(tc, pg_read_only_open);
 	tcase_add_test(tc, server_snapshot_kept);
 	tcase_add_test(tc, server_concurrent_open);
 	tcase_add_test(tc, server_newer_schema_refused);
