@@ -27,7 +27,7 @@ totals() {
 }
 
 # older ENGINE URI VERSION_SQL [VERSION]: the checks on one loaded database,
-# whose schema ends at VERSION (3)
+# whose schema was VERSION (3); this build's is 4
 older() {
 	is "$(totals "$2")" "Err0@k=21 Err1@k=24 Err2@k=27" \
 	    "$1: the older database's errors served as stored"
@@ -39,7 +39,7 @@ older() {
 	ok $? "$1: aggregate goes on writing into it"
 	is "$(totals "$2")" "Err0@k=35 Err1@k=40 Err2@k=45" \
 	    "$1: counted on from the older last counts, nothing twice"
-	is "$($3)" 3 "$1: schema version 3 after opening (was ${4:-3})"
+	is "$($3)" 4 "$1: schema version 4 after opening (was ${4:-3})"
 }
 
 sqlite3 "$T_TMP/old.db" <"$FX/sqlite.sql"

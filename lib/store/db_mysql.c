@@ -899,11 +899,12 @@ const struct sql_driver sql_mysql = {
 	.inserted = SQL_INSERTED_CHANGES,
 	.returning = 0,
 	.batch_rows = 512,
-	.no_self_subquery = 1,
 	.replay = 1,
 	/* InnoDB cannot index a long text whole: ids are hashed. */
 	.types = { "MEDIUMTEXT", "MEDIUMTEXT", "VARCHAR(64)", "INTEGER",
 	    "BIGINT", "DOUBLE" },
+	.drop_index_on = 1,
+	.churn = "",
 	.has_column = "SELECT count(*) FROM information_schema.columns"
 	    " WHERE table_schema = DATABASE() AND table_name = ?"
 	    " AND column_name = ?",

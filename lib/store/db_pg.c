@@ -492,13 +492,13 @@ const struct sql_driver sql_postgres = {
 	.inserted = SQL_INSERTED_RETURNING,
 	.returning = 1,
 	.batch_rows = 512,
-	.no_self_subquery = 0,
 	.replay = 1,
 	.types = { "TEXT COLLATE \"C\"", "TEXT", "TEXT", "INTEGER", "BIGINT",
 	    "DOUBLE PRECISION" },
 	.has_column = "SELECT count(*) FROM information_schema.columns"
 	    " WHERE table_schema = current_schema() AND table_name = ?"
 	    " AND column_name = ?",
+	.churn = " WITH (fillfactor = 70)",
 	.has_index = "SELECT count(*) FROM pg_indexes"
 	    " WHERE schemaname = current_schema() AND indexname = ?",
 	.claims = pg_claims,

@@ -98,8 +98,6 @@ struct sql_driver {
 	int		 returning;
 	/* The most rows one statement of a batch may carry. */
 	size_t		 batch_rows;
-	/* 1 when a DELETE cannot read its own table in a subquery. */
-	int		 no_self_subquery;
 	/*
 	 * 1 when a failed transaction should be replayed from the spool:
 	 * a server may lose the connection mid-transaction.
@@ -113,6 +111,15 @@ struct sql_driver {
 	 */
 	const char	*has_column;
 	const char	*has_index;
+	/* 1 when DROP INDEX names the index's table (MySQL). */
+	int		 drop_index_on;
+	/*
+	 * What follows the columns of a table whose rows are updated every
+	 * round ("" when nothing): room in each page, so that an update
+	 * that changes no indexed column stays in its page (PostgreSQL's
+	 * HOT updates).
+	 */
+	const char	*churn;
 	/*
 	 * 1 when the schema version is the file's user_version (SQLite),
 	 * 0 when it is the periskop_schema table's.

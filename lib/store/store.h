@@ -87,8 +87,8 @@ enum store_slot {
 	Q_PRUNE_OCC,
 	Q_PRUNE_MIN,
 	Q_PRUNE_HOUR,
+	Q_COUNTS_NEWEST,
 	Q_PRUNE_COUNTS,
-	Q_PRUNE_COUNTS_JOIN,
 	Q_PRUNE_TARGETS,
 	/* schema.c's. */
 	Q_HAS_COLUMN,

@@ -83,15 +83,15 @@ static const char *const sql[Q_COUNT_] = {
 	[Q_PRUNE_OCC] = "DELETE FROM occurrences WHERE timestamp < ?",
 	[Q_PRUNE_MIN] = "DELETE FROM error_minutes WHERE minute < ?",
 	[Q_PRUNE_HOUR] = "DELETE FROM error_hours WHERE hour < ?",
-	/* Silent while its service's other targets reported: see prune. */
-	[Q_PRUNE_COUNTS] = "DELETE FROM target_counts WHERE updated < ?"
-	    " AND updated < (SELECT MAX(l.updated) FROM target_counts l"
-	    " WHERE l.@service = target_counts.@service) - ?",
-	/* The same, through a derived table, which MySQL materializes. */
-	[Q_PRUNE_COUNTS_JOIN] = "DELETE c FROM target_counts c JOIN"
-	    " (SELECT @service AS s, MAX(updated) AS m FROM target_counts"
-	    " GROUP BY @service) l ON l.s = c.@service"
-	    " WHERE c.updated < ? AND c.updated < l.m - ?",
+	/*
+	 * Each service's newest count, which silence is measured from:
+	 * one scan, so that no index on updated is needed, and updating
+	 * it touches no index (PostgreSQL's HOT updates).
+	 */
+	[Q_COUNTS_NEWEST] = "SELECT MIN(service), MAX(updated)"
+	    " FROM target_counts GROUP BY @service",
+	[Q_PRUNE_COUNTS] = "DELETE FROM target_counts WHERE @service = @?"
+	    " AND updated < ?",
 	[Q_PRUNE_TARGETS] = "DELETE FROM targets WHERE seen_in_targets = 0"
 	    " AND COALESCE(updated, last_scrape, 0) < ?",
 };
@@ -149,36 +149,70 @@ store_generation(struct db *db, int64_t *gen, char *err, size_t errlen)
 	return rc == -1 ? -1 : 0;
 }
 
+/*
+ * The counts of each service's targets not stored since target_before
+ * nor in the target_ms before the service's newest count.
+ */
+static int
+prune_counts(struct db *db, int64_t target_before, int64_t target_ms,
+    char *err, size_t errlen)
+{
+	struct sql_rows *r;
+	char **svc = NULL;
+	int64_t *before = NULL, t;
+	size_t n = 0, cap = 0, i;
+	int rc;
+
+	if ((r = sql_run(db, Q_COUNTS_NEWEST, sql[Q_COUNTS_NEWEST], err,
+	    errlen, "pruning", "")) == NULL)
+		return -1;
+	while ((rc = sql_next(db, r, err, errlen, "pruning")) == 1) {
+		if (sql_null(db, r, 1))
+			continue;
+		t = sql_int(db, r, 1) - target_ms;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 16;
+			svc = xreallocarray(svc, cap, sizeof(*svc));
+			before = xreallocarray(before, cap, sizeof(*before));
+		}
+		svc[n] = sql_strdup(db, r, 0);
+		before[n++] = t < target_before ? t : target_before;
+	}
+	sql_done(db, r);
+	for (i = 0; rc == 0 && i < n; i++)
+		if (EXEC(db, Q_PRUNE_COUNTS, "pruning", "ti", svc[i],
+		    before[i]) == -1)
+			rc = -1;
+	for (i = 0; i < n; i++)
+		free(svc[i]);
+	free(svc);
+	free(before);
+	return rc;
+}
+
 int
 store_prune(struct db *db, int64_t occ_before, int64_t min_before,
     int64_t hour_before, int64_t target_before, int64_t target_ms,
     char *err, size_t errlen)
 {
-	int q[5] = { Q_PRUNE_OCC, Q_PRUNE_MIN, Q_PRUNE_HOUR, Q_PRUNE_COUNTS,
+	static const int q[4] = { Q_PRUNE_OCC, Q_PRUNE_MIN, Q_PRUNE_HOUR,
 	    Q_PRUNE_TARGETS };
-	int64_t before[5];
-	int64_t n;
+	int64_t before[4];
 	size_t i;
 
-	if (db->drv->no_self_subquery)
-		q[3] = Q_PRUNE_COUNTS_JOIN;
 	before[0] = occ_before;
 	before[1] = min_before;
 	before[2] = hour_before;
-	before[3] = before[4] = target_before;
+	before[3] = target_before;
 	if (store_begin(db, err, errlen) == -1)
 		return -1;
-	for (i = 0; i < 5; i++) {
-		if (before[i] <= 0)
-			continue;
-		if (q[i] == Q_PRUNE_COUNTS || q[i] == Q_PRUNE_COUNTS_JOIN)
-			n = EXEC(db, q[i], "pruning", "ii", before[i],
-			    target_ms);
-		else
-			n = EXEC(db, q[i], "pruning", "i", before[i]);
-		if (n == -1)
+	for (i = 0; i < 4; i++)
+		if (before[i] > 0 &&
+		    EXEC(db, q[i], "pruning", "i", before[i]) == -1)
 			goto bad;
-	}
+	if (target_before > 0 &&
+	    prune_counts(db, target_before, target_ms, err, errlen) == -1)
+		goto bad;
 	if (store_bump(db, err, errlen) == -1 ||
 	    store_commit(db, err, errlen) == -1)
 		goto bad;
