@@ -269,38 +269,51 @@ column_of(const struct table *t, const char *name, size_t n)
 }
 
 /*
- * Appends the columns of list ("a, b"), each as the identity it is
- * found by: its hash column where ids are hashed.
+ * The next column of list ("a, b") from *p on, or NULL at its end; *p
+ * moves past it.
+ */
+static const struct column *
+next_column(const struct table *t, const char **p)
+{
+	const char *s = *p, *e;
+
+	if (*s == '\0')
+		return NULL;
+	if ((e = strchr(s, ',')) == NULL)
+		e = s + strlen(s);
+	*p = *e != '\0' ? e + 2 : e;
+	return column_of(t, s, (size_t)(e - s));
+}
+
+/*
+ * Appends the columns of list, each as the identity it is found by: its
+ * hash column where ids are hashed.
  */
 static void
 add_identity(struct buf *b, const struct sql_driver *d,
     const struct table *t, const char *list)
 {
 	const struct column *c;
-	const char *p, *e;
+	const char *p = list, *sep = "";
 
-	for (p = list; *p != '\0'; p = *e != '\0' ? e + 2 : e) {
-		if ((e = strchr(p, ',')) == NULL)
-			e = p + strlen(p);
-		c = column_of(t, p, (size_t)(e - p));
-		buf_addf(b, "%s`%s%s`", p == list ? "" : ", ", c->name,
+	while ((c = next_column(t, &p)) != NULL) {
+		buf_addf(b, "%s`%s%s`", sep, c->name,
 		    d->hashed_ids && c->type == T_ID ? "_h" : "");
+		sep = ", ";
 	}
 }
 
 static int
 key_is_hashed(const struct sql_driver *d, const struct table *t)
 {
-	const char *p, *e;
+	const struct column *c;
+	const char *p = t->key;
 
 	if (!d->hashed_ids)
 		return 0;
-	for (p = t->key; *p != '\0'; p = *e != '\0' ? e + 2 : e) {
-		if ((e = strchr(p, ',')) == NULL)
-			e = p + strlen(p);
-		if (column_of(t, p, (size_t)(e - p))->type == T_ID)
+	while ((c = next_column(t, &p)) != NULL)
+		if (c->type == T_ID)
 			return 1;
-	}
 	return 0;
 }
 
@@ -364,13 +377,25 @@ static int64_t
 count(struct db *db, struct sql_rows *r, char *err, size_t errlen)
 {
 	int64_t n = -1;
+	int rc;
 
 	if (r == NULL)
 		return -1;
-	if (sql_next(db, r, err, errlen, "reading the catalogue") == 1)
+	if ((rc = sql_next(db, r, err, errlen, "reading the catalogue")) == 1)
 		n = sql_int(db, r, 0);
+	else if (rc == 0)
+		snprintf(err, errlen, "reading the catalogue: no row");
 	sql_done(db, r);
 	return n;
+}
+
+/* The driver's table options ("" for none), or NULL with err filled. */
+static const char *
+options_of(struct db *db, char *err, size_t errlen)
+{
+	if (db->drv->table_options == NULL)
+		return "";
+	return db->drv->table_options(db, err, errlen);
 }
 
 static int
@@ -379,6 +404,7 @@ apply(struct db *db, const struct step *s, const char **options, char *err,
 {
 	const struct sql_driver *d = db->drv;
 	const struct table *t;
+	const struct column *c;
 	const struct index *ix = NULL;
 	struct buf b;
 	int64_t n;
@@ -386,12 +412,9 @@ apply(struct db *db, const struct step *s, const char **options, char *err,
 	char *q;
 	int rc;
 
-	if (*options == NULL) {
-		*options = d->table_options != NULL ?
-		    d->table_options(db, err, errlen) : "";
-		if (*options == NULL)
-			return -1;
-	}
+	if (*options == NULL &&
+	    (*options = options_of(db, err, errlen)) == NULL)
+		return -1;
 	buf_init(&b);
 	switch (s->op) {
 	case OP_TABLE:
@@ -412,11 +435,11 @@ apply(struct db *db, const struct step *s, const char **options, char *err,
 		    err, errlen, "reading the catalogue", "tt", s->table,
 		    s->name), err, errlen)) != 0)
 			return n > 0 ? 0 : -1;
-		buf_addf(&b, "ALTER TABLE `%s` ADD COLUMN ", t->name);
-		add_column(&b, d, column_of(t, s->name, strlen(s->name)));
-		if (d->hashed_ids && column_of(t, s->name,
-		    strlen(s->name))->type == T_ID)
+		c = column_of(t, s->name, strlen(s->name));
+		if (d->hashed_ids && c->type == T_ID)
 			abort();	/* ADD COLUMN of a hash needs its own */
+		buf_addf(&b, "ALTER TABLE `%s` ADD COLUMN ", t->name);
+		add_column(&b, d, c);
 		break;
 	case OP_INDEX:
 	case OP_DROP_INDEX:
@@ -475,9 +498,7 @@ version_get(struct db *db, int64_t *v, char *err, size_t errlen)
 		    errlen);
 		return *v < 0 ? -1 : 0;
 	}
-	options = db->drv->table_options != NULL ?
-	    db->drv->table_options(db, err, errlen) : "";
-	if (options == NULL)
+	if ((options = options_of(db, err, errlen)) == NULL)
 		return -1;
 	q = xasprintf("CREATE TABLE IF NOT EXISTS periskop_schema"
 	    " (version INTEGER NOT NULL)%s", options);
