@@ -110,13 +110,8 @@ buf_detach(struct buf *b, size_t *len)
 	return p;
 }
 
-/*
- * Returns the length of the valid UTF-8 sequence at s (at most n bytes),
- * or 0 when the bytes there are not one: overlong forms, surrogates and
- * code points above U+10FFFF are invalid, as Go's decoder has them.
- */
-static size_t
-utf8_len(const unsigned char *s, size_t n, uint32_t *cp)
+size_t
+buf_utf8_len(const unsigned char *s, size_t n, uint32_t *cp)
 {
 	size_t len, i;
 	uint32_t c;
@@ -170,7 +165,7 @@ buf_addjstrn(struct buf *b, const char *str, size_t n)
 		if ((i = run) >= n)
 			break;
 		if (s[i] >= 0x80) {
-			if ((len = utf8_len(s + i, n - i, &cp)) == 0) {
+			if ((len = buf_utf8_len(s + i, n - i, &cp)) == 0) {
 				buf_adds(b, "\\ufffd");
 				i++;
 			} else if (cp == 0x2028 || cp == 0x2029) {

@@ -40,4 +40,12 @@ void	 buf_addjstrn(struct buf *, const char *, size_t);
 void	 buf_addjint(struct buf *, int64_t);
 void	 buf_addjdouble(struct buf *, double);
 
+/*
+ * Returns the length of the valid UTF-8 sequence at s (at most n > 0
+ * bytes) and its code point in *cp, or 0 when the bytes there are not
+ * one: overlong forms, surrogates and code points above U+10FFFF are
+ * invalid, as Go's decoder has them.
+ */
+size_t	 buf_utf8_len(const unsigned char *s, size_t n, uint32_t *cp);
+
 #endif
