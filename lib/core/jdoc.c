@@ -43,6 +43,7 @@ struct parser {
 	size_t			 capstack;
 	struct frame		 frames[JDOC_MAX_DEPTH];
 	size_t			 nframes;
+	int			 prefix;	/* stop after one value */
 	char			*err;
 	size_t			 errlen;
 };
@@ -150,7 +151,7 @@ static void
 push(struct parser *p, const struct jval *v)
 {
 	if (p->nstack == p->capstack) {
-		p->capstack = p->capstack ? p->capstack * 2 : 64;
+		p->capstack *= 2;
 		p->stack = xreallocarray(p->stack, p->capstack,
 		    sizeof(*p->stack));
 	}
@@ -209,7 +210,8 @@ put_utf8(char *o, uint32_t cp)
 static int
 decode(struct parser *p, size_t from, size_t to, char *o, size_t *olen)
 {
-	static const char esc_in[] = "\"\\/bfnrt", esc_out[] = "\"\\/\b\f\n\r\t";
+	static const char esc_in[] = "\"\\/bfnrt";
+	static const char esc_out[] = "\"\\/\b\f\n\r\t";
 	const unsigned char *s = p->s;
 	const char *e;
 	size_t j = from, n = 0, len;
@@ -271,8 +273,8 @@ string(struct parser *p, struct jval *v)
 			plain = 0;
 			i += 2;
 		} else if (s[i] < 0x20)
-			return fail(p, i, "control character 0x%02x in a string",
-			    s[i]);
+			return fail(p, i, "control character 0x%02x in a "
+			    "string", s[i]);
 		else if (s[i] < 0x80)
 			i++;
 		else if ((len = buf_utf8_len(s + i, p->len - i, &cp)) == 0) {
@@ -468,8 +470,7 @@ close_frame(struct parser *p, struct jval *v)
 	if (f->type == J_OBJECT)
 		n = 2 * dedupe(p->stack + f->base, n / 2);
 	kids = arena_alloc(p->d, n * sizeof(*kids) + 1);
-	if (n > 0)
-		memcpy(kids, p->stack + f->base, n * sizeof(*kids));
+	memcpy(kids, p->stack + f->base, n * sizeof(*kids));
 	v->n = (uint32_t)(f->type == J_OBJECT ? n / 2 : n);
 	v->u.v = kids;
 	p->nstack = f->base;
@@ -534,7 +535,7 @@ value:
 next:
 	skip_ws(p);
 	if (p->nframes == 0) {
-		if (p->i < p->len)
+		if (p->i < p->len && !p->prefix)
 			return fail_near(p, p->i, "end of file expected");
 		p->d->root = p->stack[0];
 		return 0;
@@ -573,26 +574,37 @@ key:
 	goto value;
 }
 
-struct jdoc *
-jdoc_parse(const char *buf, size_t len, char *err, size_t errlen)
+static struct jdoc *
+read_doc(const char *buf, size_t len, size_t *used, char *err,
+    size_t errlen)
 {
 	struct parser *p;
 	struct jdoc *d;
 	int rc;
 
 	d = xcalloc(1, sizeof(*d));
-	/* Most documents fit the first block: their text, and as much. */
+	/*
+	 * Most documents fit the first block: their text, and as much; one
+	 * value at the head of a long text starts small.
+	 */
 	d->next_cap = 2 * len + 256;
+	if (used != NULL && d->next_cap > 16384)
+		d->next_cap = 16384;
 	p = xcalloc(1, sizeof(*p));
 	p->s = (const unsigned char *)buf;
 	p->len = len;
 	p->d = d;
+	p->prefix = used != NULL;
+	p->capstack = 64;
+	p->stack = xreallocarray(NULL, p->capstack, sizeof(*p->stack));
 	p->err = err;
 	p->errlen = errlen;
 	if (len > UINT32_MAX)
 		rc = fail(p, 0, "longer than %u bytes", UINT32_MAX);
 	else
 		rc = parse(p);
+	if (used != NULL)
+		*used = p->i;
 	free(p->stack);
 	free(p);
 	if (rc == -1) {
@@ -600,6 +612,19 @@ jdoc_parse(const char *buf, size_t len, char *err, size_t errlen)
 		return NULL;
 	}
 	return d;
+}
+
+struct jdoc *
+jdoc_parse(const char *buf, size_t len, char *err, size_t errlen)
+{
+	return read_doc(buf, len, NULL, err, errlen);
+}
+
+struct jdoc *
+jdoc_parse_prefix(const char *buf, size_t len, size_t *used, char *err,
+    size_t errlen)
+{
+	return read_doc(buf, len, used, err, errlen);
 }
 
 void

@@ -55,6 +55,12 @@ struct jdoc;
  */
 struct jdoc		*jdoc_parse(const char *buf, size_t len, char *err,
 			    size_t errlen);
+/*
+ * The same for the one value at the start of buf, which may go on after
+ * it: *used is where the value and the white space after it end.
+ */
+struct jdoc		*jdoc_parse_prefix(const char *buf, size_t len,
+			    size_t *used, char *err, size_t errlen);
 void			 jdoc_free(struct jdoc *);
 const struct jval	*jdoc_root(const struct jdoc *);
 

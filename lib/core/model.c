@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The Periskop payload: lenient checks of clients' JSON, and a normal form. */
-#include <jansson.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,6 +8,7 @@
 #include <strings.h>
 
 #include "buf.h"
+#include "jdoc.h"
 #include "model.h"
 #include "model_json.h"
 #include "timefmt.h"
@@ -103,27 +103,6 @@ walk_fail(struct walk *w, const char *fmt, ...)
 	va_end(ap);
 }
 
-static const char *
-type_name(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT:
-		return "an object";
-	case JSON_ARRAY:
-		return "an array";
-	case JSON_STRING:
-		return "a string";
-	case JSON_INTEGER:
-	case JSON_REAL:
-		return "a number";
-	case JSON_TRUE:
-	case JSON_FALSE:
-		return "a boolean";
-	default:
-		return "null";
-	}
-}
-
 /*
  * A copy of a JSON string as a C string.  An escaped NUL ("\u0000") would
  * silently cut the string short, so it becomes U+FFFD instead.
@@ -150,9 +129,9 @@ str_copy(const char *s, size_t n)
 }
 
 static char *
-jstr_dup(const json_t *v)
+jstr_dup(const struct jval *v)
 {
-	return str_copy(json_string_value(v), json_string_length(v));
+	return str_copy(v->u.s, v->n);
 }
 
 /*
@@ -160,18 +139,18 @@ jstr_dup(const json_t *v)
  * caller picks the default); another type is an error.
  */
 static int
-get_str(struct walk *w, const json_t *obj, const char *key, char **out)
+get_str(struct walk *w, const struct jval *obj, const char *key, char **out)
 {
-	json_t *v;
+	const struct jval *v;
 	size_t old;
 
 	*out = NULL;
-	v = json_object_get(obj, key);
-	if (v == NULL || json_is_null(v))
+	v = jval_get(obj, key);
+	if (v == NULL || v->type == J_NULL)
 		return 0;
-	if (!json_is_string(v)) {
+	if (v->type != J_STRING) {
 		old = walk_push(w, "%s%s", w->plen ? "." : "", key);
-		walk_fail(w, "expected a string, got %s", type_name(v));
+		walk_fail(w, "expected a string, got %s", jval_type_name(v));
 		walk_pop(w, old);
 		return -1;
 	}
@@ -181,7 +160,7 @@ get_str(struct walk *w, const json_t *obj, const char *key, char **out)
 
 /* An optional string member that defaults to "". */
 static int
-get_str_def(struct walk *w, const json_t *obj, const char *key, char **out)
+get_str_def(struct walk *w, const struct jval *obj, const char *key, char **out)
 {
 	if (get_str(w, obj, key, out) == -1)
 		return -1;
@@ -210,32 +189,32 @@ show(const char *s)
  * "required" makes those an error.
  */
 static int
-get_time(struct walk *w, const json_t *obj, const char *key, int required,
+get_time(struct walk *w, const struct jval *obj, const char *key, int required,
     int64_t *out)
 {
-	json_t *v;
+	const struct jval *v;
 	size_t old;
 	char *q;
 
 	*out = TIME_NONE;
-	v = json_object_get(obj, key);
-	if (v == NULL || json_is_null(v) ||
-	    (!required && json_is_string(v) && json_string_length(v) == 0)) {
+	v = jval_get(obj, key);
+	if (v == NULL || v->type == J_NULL ||
+	    (!required && v->type == J_STRING && v->n == 0)) {
 		if (!required)
 			return 0;
 		walk_fail(w, "missing \"%s\"", key);
 		return -1;
 	}
 	old = walk_push(w, "%s%s", w->plen ? "." : "", key);
-	if (!json_is_string(v)) {
+	if (v->type != J_STRING) {
 		walk_fail(w, "expected an RFC 3339 time string, got %s",
-		    type_name(v));
+		    jval_type_name(v));
 		walk_pop(w, old);
 		return -1;
 	}
-	if (strlen(json_string_value(v)) != json_string_length(v) ||
-	    time_parse(json_string_value(v), out) == -1) {
-		q = show(json_string_value(v));
+	if (strlen(v->u.s) != v->n ||
+	    time_parse(v->u.s, out) == -1) {
+		q = show(v->u.s);
 		walk_fail(w, "not an RFC 3339 time: %s", q);
 		free(q);
 		walk_pop(w, old);
@@ -250,23 +229,23 @@ get_time(struct walk *w, const json_t *obj, const char *key, int required,
  * unknown word is taken as absent rather than losing the whole payload.
  */
 static int
-get_severity(struct walk *w, const json_t *obj, enum severity def,
+get_severity(struct walk *w, const struct jval *obj, enum severity def,
     enum severity *out)
 {
-	json_t *v;
+	const struct jval *v;
 	size_t old;
 
 	*out = def;
-	v = json_object_get(obj, "severity");
-	if (v == NULL || json_is_null(v))
+	v = jval_get(obj, "severity");
+	if (v == NULL || v->type == J_NULL)
 		return 0;
-	if (!json_is_string(v)) {
+	if (v->type != J_STRING) {
 		old = walk_push(w, ".severity");
-		walk_fail(w, "expected a string, got %s", type_name(v));
+		walk_fail(w, "expected a string, got %s", jval_type_name(v));
 		walk_pop(w, old);
 		return -1;
 	}
-	if (severity_parse(json_string_value(v), out) == -1)
+	if (severity_parse(v->u.s, out) == -1)
 		*out = def;
 	return 0;
 }
@@ -345,15 +324,15 @@ payload_free(struct payload *p)
 }
 
 static int
-parse_stacktrace(struct walk *w, const json_t *obj, struct error_info *e)
+parse_stacktrace(struct walk *w, const struct jval *obj, struct error_info *e)
 {
-	json_t *v, *f;
+	const struct jval *v, *f;
 	size_t i, old;
 
-	v = json_object_get(obj, "stacktrace");
-	if (v == NULL || json_is_null(v))
+	v = jval_get(obj, "stacktrace");
+	if (v == NULL || v->type == J_NULL)
 		return 0;
-	if (json_is_string(v)) {
+	if (v->type == J_STRING) {
 		/* A client that sent the trace as one text. */
 		e->stacktrace = xcalloc(1, sizeof(char *));
 		e->stacktrace[0] = jstr_dup(v);
@@ -361,22 +340,23 @@ parse_stacktrace(struct walk *w, const json_t *obj, struct error_info *e)
 		return 0;
 	}
 	old = walk_push(w, ".stacktrace");
-	if (!json_is_array(v)) {
+	if (v->type != J_ARRAY) {
 		walk_fail(w, "expected an array of strings, got %s",
-		    type_name(v));
+		    jval_type_name(v));
 		walk_pop(w, old);
 		return -1;
 	}
-	e->stacktrace = xcalloc(json_array_size(v) + 1, sizeof(char *));
-	json_array_foreach(v, i, f) {
-		if (json_is_null(f))
+	e->stacktrace = xcalloc(v->n + 1, sizeof(char *));
+	for (i = 0; i < v->n; i++) {
+		f = &v->u.v[i];
+		if (f->type == J_NULL)
 			e->stacktrace[i] = xstrdup("");
-		else if (json_is_string(f))
+		else if (f->type == J_STRING)
 			e->stacktrace[i] = jstr_dup(f);
 		else {
 			walk_push(w, "[%zu]", i);
 			walk_fail(w, "expected a string, got %s",
-			    type_name(f));
+			    jval_type_name(f));
 			walk_pop(w, old);
 			return -1;
 		}
@@ -388,10 +368,10 @@ parse_stacktrace(struct walk *w, const json_t *obj, struct error_info *e)
 
 /* One error object and its cause chain, walked as a loop, not recursion. */
 static int
-parse_error_info(struct walk *w, const json_t *obj, struct error_info *top)
+parse_error_info(struct walk *w, const struct jval *obj, struct error_info *top)
 {
 	struct error_info *e = top;
-	const json_t *cause;
+	const struct jval *cause;
 	size_t old = w->plen;
 	int depth;
 
@@ -400,8 +380,8 @@ parse_error_info(struct walk *w, const json_t *obj, struct error_info *top)
 		    get_str_def(w, obj, "message", &e->message) == -1 ||
 		    parse_stacktrace(w, obj, e) == -1)
 			goto fail;
-		cause = json_object_get(obj, "cause");
-		if (cause == NULL || json_is_null(cause))
+		cause = jval_get(obj, "cause");
+		if (cause == NULL || cause->type == J_NULL)
 			break;
 		if (depth + 1 >= MODEL_MAX_DEPTH) {
 			walk_fail(w, "cause chain deeper than %d",
@@ -411,15 +391,15 @@ parse_error_info(struct walk *w, const json_t *obj, struct error_info *top)
 		walk_push(w, ".cause");
 		e->cause = xcalloc(1, sizeof(*e->cause));
 		e = e->cause;
-		if (json_is_string(cause)) {
+		if (cause->type == J_STRING) {
 			/* Very old clients sent the cause as its message. */
 			e->class = xstrdup("");
 			e->message = jstr_dup(cause);
 			break;
 		}
-		if (!json_is_object(cause)) {
+		if (cause->type != J_OBJECT) {
 			walk_fail(w, "expected an object, got %s",
-			    type_name(cause));
+			    jval_type_name(cause));
 			goto fail;
 		}
 		obj = cause;
@@ -431,6 +411,32 @@ fail:
 	return -1;
 }
 
+/*
+ * A number as jansson writes it with 17 digits, as header values were
+ * always shown: "%.17g", with ".0" when it would read as an integer and
+ * the exponent without '+' or leading zeros.
+ */
+static char *
+real_text(double d)
+{
+	char s[64], *e, *z;
+
+	snprintf(s, sizeof(s), "%.17g", d);
+	if (strchr(s, '.') == NULL && strchr(s, 'e') == NULL)
+		strcat(s, ".0");
+	if ((e = strchr(s, 'e')) != NULL) {
+		e++;
+		if (*e == '-')
+			e++;
+		else if (*e == '+')
+			memmove(e, e + 1, strlen(e + 1) + 1);
+		for (z = e; *z == '0'; z++)
+			;
+		memmove(e, z, strlen(z) + 1);
+	}
+	return xstrdup(s);
+}
+
 static int
 header_cmp(const void *a, const void *b)
 {
@@ -439,48 +445,47 @@ header_cmp(const void *a, const void *b)
 }
 
 static int
-parse_headers(struct walk *w, const json_t *v, struct http_context *h)
+parse_headers(struct walk *w, const struct jval *v, struct http_context *h)
 {
-	const char *key;
-	void *it;
-	json_t *val;
-	size_t old, n;
+	const struct jval *key, *val;
+	size_t i, old, n;
 	char *q;
 
-	if (v == NULL || json_is_null(v))
+	if (v == NULL || v->type == J_NULL)
 		return 0;
 	old = walk_push(w, ".request_headers");
-	if (!json_is_object(v)) {
-		walk_fail(w, "expected an object, got %s", type_name(v));
+	if (v->type != J_OBJECT) {
+		walk_fail(w, "expected an object, got %s", jval_type_name(v));
 		walk_pop(w, old);
 		return -1;
 	}
-	h->headers = xcalloc(json_object_size(v) + 1, sizeof(*h->headers));
-	for (it = json_object_iter((json_t *)v); it != NULL;
-	    it = json_object_iter_next((json_t *)v, it)) {
-		key = json_object_iter_key(it);
-		val = json_object_iter_value(it);
+	h->headers = xcalloc(v->n + 1, sizeof(*h->headers));
+	for (i = 0; i < v->n; i++) {
+		key = &v->u.v[2 * i];
+		val = &v->u.v[2 * i + 1];
 		n = h->nheaders;
-		if (json_is_string(val))
+		if (val->type == J_STRING)
 			h->headers[n].value = jstr_dup(val);
-		else if (json_is_null(val))
+		else if (val->type == J_NULL)
 			h->headers[n].value = xstrdup("");
-		else if (json_is_number(val) || json_is_boolean(val))
-			h->headers[n].value = json_dumps(val,
-			    JSON_ENCODE_ANY | JSON_REAL_PRECISION(17));
+		else if (val->type == J_INT)
+			h->headers[n].value = xasprintf("%lld",
+			    (long long)val->u.i);
+		else if (val->type == J_REAL)
+			h->headers[n].value = real_text(val->u.d);
+		else if (val->type == J_TRUE || val->type == J_FALSE)
+			h->headers[n].value = xstrdup(val->type == J_TRUE ?
+			    "true" : "false");
 		else {
-			q = show(key);
+			q = show(key->u.s);
 			walk_push(w, "[%s]", q);
 			free(q);
 			walk_fail(w, "expected a string, got %s",
-			    type_name(val));
+			    jval_type_name(val));
 			walk_pop(w, old);
 			return -1;
 		}
-		if (h->headers[n].value == NULL)
-			h->headers[n].value = xstrdup("");
-		h->headers[n].name = str_copy(key,
-		    json_object_iter_key_len(it));
+		h->headers[n].name = jstr_dup(key);
 		h->nheaders++;
 	}
 	qsort(h->headers, h->nheaders, sizeof(*h->headers), header_cmp);
@@ -489,24 +494,24 @@ parse_headers(struct walk *w, const json_t *v, struct http_context *h)
 }
 
 static int
-parse_http(struct walk *w, const json_t *v, struct http_context **out)
+parse_http(struct walk *w, const struct jval *v, struct http_context **out)
 {
 	struct http_context *h;
 	size_t old;
 
 	*out = NULL;
-	if (v == NULL || json_is_null(v))
+	if (v == NULL || v->type == J_NULL)
 		return 0;
 	old = walk_push(w, ".http_context");
-	if (!json_is_object(v)) {
-		walk_fail(w, "expected an object, got %s", type_name(v));
+	if (v->type != J_OBJECT) {
+		walk_fail(w, "expected an object, got %s", jval_type_name(v));
 		walk_pop(w, old);
 		return -1;
 	}
 	*out = h = xcalloc(1, sizeof(*h));
 	if (get_str_def(w, v, "request_method", &h->method) == -1 ||
 	    get_str_def(w, v, "request_url", &h->url) == -1 ||
-	    parse_headers(w, json_object_get(v, "request_headers"), h) == -1 ||
+	    parse_headers(w, jval_get(v, "request_headers"), h) == -1 ||
 	    get_str(w, v, "request_body", &h->body) == -1) {
 		walk_pop(w, old);
 		return -1;
@@ -551,24 +556,24 @@ uuid_shown(const char *uuid)
 }
 
 static int
-parse_occurrence(struct walk *w, const json_t *v, enum severity def,
+parse_occurrence(struct walk *w, const struct jval *v, enum severity def,
     struct occurrence *o)
 {
-	const json_t *e;
+	const struct jval *e;
 	size_t old;
 
-	if (!json_is_object(v)) {
-		walk_fail(w, "expected an object, got %s", type_name(v));
+	if (v->type != J_OBJECT) {
+		walk_fail(w, "expected an object, got %s", jval_type_name(v));
 		return -1;
 	}
-	e = json_object_get(v, "error");
-	if (e == NULL || json_is_null(e)) {
+	e = jval_get(v, "error");
+	if (e == NULL || e->type == J_NULL) {
 		walk_fail(w, "missing \"error\"");
 		return -1;
 	}
 	old = walk_push(w, ".error");
-	if (!json_is_object(e)) {
-		walk_fail(w, "expected an object, got %s", type_name(e));
+	if (e->type != J_OBJECT) {
+		walk_fail(w, "expected an object, got %s", jval_type_name(e));
 		walk_pop(w, old);
 		return -1;
 	}
@@ -581,7 +586,7 @@ parse_occurrence(struct walk *w, const json_t *v, enum severity def,
 		return -1;
 	if (get_time(w, v, "timestamp", 1, &o->timestamp) == -1 ||
 	    get_severity(w, v, def, &o->severity) == -1 ||
-	    parse_http(w, json_object_get(v, "http_context"), &o->http) == -1)
+	    parse_http(w, jval_get(v, "http_context"), &o->http) == -1)
 		return -1;
 	if (o->uuid == NULL || o->uuid[0] == '\0' ||
 	    strncmp(o->uuid, UUID_STANDIN, sizeof(UUID_STANDIN) - 1) == 0) {
@@ -592,28 +597,28 @@ parse_occurrence(struct walk *w, const json_t *v, enum severity def,
 }
 
 static int
-parse_count(struct walk *w, const json_t *obj, int64_t *out)
+parse_count(struct walk *w, const struct jval *obj, int64_t *out)
 {
-	json_t *v;
+	const struct jval *v;
 	size_t old;
 	double d;
 	int rc = -1;
 
-	v = json_object_get(obj, "total_count");
-	if (v == NULL || json_is_null(v)) {
+	v = jval_get(obj, "total_count");
+	if (v == NULL || v->type == J_NULL) {
 		walk_fail(w, "missing \"total_count\"");
 		return -1;
 	}
 	old = walk_push(w, ".total_count");
-	if (json_is_integer(v)) {
-		*out = json_integer_value(v);
+	if (v->type == J_INT) {
+		*out = v->u.i;
 		if (*out < 0)
 			walk_fail(w, "negative");
 		else
 			rc = 0;
-	} else if (json_is_real(v)) {
+	} else if (v->type == J_REAL) {
 		/* 5.0 is how some JSON encoders write an integer. */
-		d = json_real_value(v);
+		d = v->u.d;
 		if (d < 0)
 			walk_fail(w, "negative");
 		else if (d >= 9223372036854775807.0)
@@ -625,19 +630,19 @@ parse_count(struct walk *w, const json_t *obj, int64_t *out)
 			rc = 0;
 		}
 	} else
-		walk_fail(w, "expected an integer, got %s", type_name(v));
+		walk_fail(w, "expected an integer, got %s", jval_type_name(v));
 	walk_pop(w, old);
 	return rc;
 }
 
 static int
-parse_aggregate(struct walk *w, const json_t *v, struct aggregate *a)
+parse_aggregate(struct walk *w, const struct jval *v, struct aggregate *a)
 {
-	const json_t *l, *o;
+	const struct jval *l, *o;
 	size_t i, old, lold;
 
-	if (!json_is_object(v)) {
-		walk_fail(w, "expected an object, got %s", type_name(v));
+	if (v->type != J_OBJECT) {
+		walk_fail(w, "expected an object, got %s", jval_type_name(v));
 		return -1;
 	}
 	if (get_str(w, v, "aggregation_key", &a->key) == -1)
@@ -650,18 +655,19 @@ parse_aggregate(struct walk *w, const json_t *v, struct aggregate *a)
 	    get_severity(w, v, SEV_ERROR, &a->severity) == -1 ||
 	    get_time(w, v, "created_at", 0, &a->created_at) == -1)
 		return -1;
-	l = json_object_get(v, "latest_errors");
-	if (l == NULL || json_is_null(l))
+	l = jval_get(v, "latest_errors");
+	if (l == NULL || l->type == J_NULL)
 		return 0;
 	old = walk_push(w, ".latest_errors");
 	lold = w->plen;
-	if (!json_is_array(l)) {
-		walk_fail(w, "expected an array, got %s", type_name(l));
+	if (l->type != J_ARRAY) {
+		walk_fail(w, "expected an array, got %s", jval_type_name(l));
 		walk_pop(w, old);
 		return -1;
 	}
-	a->latest = xcalloc(json_array_size(l) + 1, sizeof(*a->latest));
-	json_array_foreach(l, i, o) {
+	a->latest = xcalloc(l->n + 1, sizeof(*a->latest));
+	for (i = 0; i < l->n; i++) {
+		o = &l->u.v[i];
 		walk_push(w, "[%zu]", i);
 		a->nlatest = i + 1;
 		if (parse_occurrence(w, o, a->severity, &a->latest[i]) == -1) {
@@ -829,23 +835,22 @@ merge_same_keys(struct payload *p)
 }
 
 struct payload *
-payload_from_json(json_t *root, char *err, size_t errlen)
+payload_from_jval(const struct jval *root, char *err, size_t errlen)
 {
 	struct walk w;
 	struct payload *p;
-	json_t *l, *v;
+	const struct jval *l, *v;
 	size_t i;
 
 	memset(&w, 0, sizeof(w));
 	w.err = err;
 	w.errlen = errlen;
-	l = json_is_object(root) ?
-	    json_object_get(root, "aggregated_errors") : NULL;
+	l = jval_get(root, "aggregated_errors");
 	if (l == NULL) {
 		walk_fail(&w, "missing \"aggregated_errors\"");
 		return NULL;
 	}
-	if (!json_is_array(l)) {
+	if (l->type != J_ARRAY) {
 		walk_fail(&w, "\"aggregated_errors\" is not an array");
 		return NULL;
 	}
@@ -857,8 +862,9 @@ payload_from_json(json_t *root, char *err, size_t errlen)
 		free(p->target_uuid);
 		p->target_uuid = NULL;
 	}
-	p->aggs = xcalloc(json_array_size(l) + 1, sizeof(*p->aggs));
-	json_array_foreach(l, i, v) {
+	p->aggs = xcalloc(l->n + 1, sizeof(*p->aggs));
+	for (i = 0; i < l->n; i++) {
+		v = &l->u.v[i];
 		walk_push(&w, "aggregated_errors[%zu]", i);
 		p->naggs = i + 1;
 		if (parse_aggregate(&w, v, &p->aggs[i]) == -1)
@@ -874,208 +880,17 @@ fail:
 	return NULL;
 }
 
-/*
- * Returns the length of the valid UTF-8 sequence at s, or 0: the same
- * rules as Go's decoder (no overlong forms, surrogates or values above
- * U+10FFFF).
- */
-static size_t
-utf8_seq(const unsigned char *s, size_t n)
-{
-	size_t len, i;
-	unsigned char lo = 0x80, hi = 0xbf;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3;
-		if (s[0] == 0xe0)
-			lo = 0xa0;
-		else if (s[0] == 0xed)
-			hi = 0x9f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4;
-		if (s[0] == 0xf0)
-			lo = 0x90;
-		else if (s[0] == 0xf4)
-			hi = 0x8f;
-	} else
-		return 0;
-	if (len > n || s[1] < lo || s[1] > hi)
-		return 0;
-	for (i = 2; i < len; i++)
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-	return len;
-}
-
-/*
- * Returns the offset of the first invalid UTF-8 byte, or n when there is
- * none.  ASCII runs, the common case, are skipped a byte at a time
- * without the full decoder.
- */
-static size_t
-utf8_check(const unsigned char *s, size_t n)
-{
-	size_t i = 0, len;
-
-	while (i < n) {
-		if (s[i] < 0x80) {
-			i++;
-			continue;
-		}
-		if ((len = utf8_seq(s + i, n - i)) == 0)
-			return i;
-		i += len;
-	}
-	return n;
-}
-
-/* A copy of s with each invalid byte from offset bad on made U+FFFD. */
-static char *
-utf8_repair(const unsigned char *s, size_t n, size_t bad, size_t *outlen)
-{
-	struct buf b;
-	size_t i, len;
-
-	buf_init(&b);
-	buf_add(&b, s, bad);
-	for (i = bad; i < n; ) {
-		len = s[i] < 0x80 ? 1 : utf8_seq(s + i, n - i);
-		if (len == 0) {
-			buf_add(&b, "\xef\xbf\xbd", 3);
-			i++;
-		} else {
-			buf_add(&b, s + i, len);
-			i += len;
-		}
-	}
-	return buf_detach(&b, outlen);
-}
-
-static int
-hex4(const char *s, unsigned *v)
-{
-	int i;
-
-	*v = 0;
-	for (i = 0; i < 4; i++) {
-		*v <<= 4;
-		if (s[i] >= '0' && s[i] <= '9')
-			*v |= (unsigned)(s[i] - '0');
-		else if (s[i] >= 'a' && s[i] <= 'f')
-			*v |= (unsigned)(s[i] - 'a' + 10);
-		else if (s[i] >= 'A' && s[i] <= 'F')
-			*v |= (unsigned)(s[i] - 'A' + 10);
-		else
-			return -1;
-	}
-	return 0;
-}
-
-/*
- * Finds the first "\uD800"-style escape, from offset i on, that is half a
- * surrogate pair without its other half; returns its offset, or n.
- * Backslashes only occur inside strings in valid JSON, so no string
- * tracking is needed: elsewhere the parser rejects the text anyway.
- */
-static size_t
-lone_surrogate(const char *s, size_t n, size_t i)
-{
-	const char *p;
-	unsigned v, w;
-
-	while ((p = memchr(s + i, '\\', n - i)) != NULL) {
-		i = (size_t)(p - s);
-		if (i + 1 >= n)
-			break;
-		if (s[i + 1] != 'u' || i + 6 > n || hex4(s + i + 2, &v) == -1) {
-			i += 2;
-			continue;
-		}
-		if (v >= 0xdc00 && v <= 0xdfff)
-			return i;
-		if (v >= 0xd800 && v <= 0xdbff) {
-			if (i + 12 > n || s[i + 6] != '\\' ||
-			    s[i + 7] != 'u' || hex4(s + i + 8, &w) == -1 ||
-			    w < 0xdc00 || w > 0xdfff)
-				return i;
-			i += 12;
-			continue;
-		}
-		i += 6;
-	}
-	return n;
-}
-
-/*
- * Maps an offset in the repaired text back to the client's bytes: each
- * U+FFFD the repair wrote stands for one byte of the original.
- */
-static size_t
-utf8_orig_offset(const unsigned char *s, size_t n, size_t pos)
-{
-	size_t i, j, len, w;
-
-	for (i = j = 0; i < n; i += len ? len : 1, j += w) {
-		len = s[i] < 0x80 ? 1 : utf8_seq(s + i, n - i);
-		w = len ? len : 3;
-		if (j + w > pos)
-			return i;
-	}
-	return n;
-}
-
 struct payload *
 payload_parse(const char *buf, size_t len, char *err, size_t errlen)
 {
 	struct payload *p;
-	json_error_t je;
-	json_t *root;
-	const char *orig = buf;
-	char *fixed = NULL;
-	size_t bad, utf8bad, origlen = len, pos;
+	struct jdoc *d;
 
-	/* Go's decoder reads invalid UTF-8 as U+FFFD; so do we. */
-	bad = utf8bad = utf8_check((const unsigned char *)buf, len);
-	if (bad < len) {
-		fixed = utf8_repair((const unsigned char *)buf, len, bad,
-		    &len);
-		buf = fixed;
-	}
-	/*
-	 * And half a surrogate pair ("\udc80", as Python writes undecodable
-	 * bytes) too, where jansson would reject the document: the escape
-	 * is rewritten in place as "\ufffd", so offsets do not move.
-	 */
-	if ((bad = lone_surrogate(buf, len, 0)) < len) {
-		if (fixed == NULL) {
-			fixed = xmalloc(len);
-			memcpy(fixed, buf, len);
-			buf = fixed;
-		}
-		do
-			memcpy(fixed + bad + 2, "fffd", 4);
-		while ((bad = lone_surrogate(fixed, len, bad + 6)) < len);
-	}
-	root = json_loadb(buf, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
-	free(fixed);
-	if (root == NULL) {
-		/* jansson counts the bytes read, up to the bad token's end. */
-		pos = je.position > 0 ? (size_t)je.position - 1 : 0;
-		if (utf8bad < origlen)
-			pos = utf8_orig_offset((const unsigned char *)orig,
-			    origlen, pos);
-		if (err != NULL && errlen > 0)
-			snprintf(err, errlen,
-			    "not JSON at byte %zu (line %d, column %d): %s",
-			    pos, je.line, je.column, je.text);
+	/* jdoc reads invalid UTF-8 as U+FFFD, as Go's decoder does. */
+	if ((d = jdoc_parse(buf, len, err, errlen)) == NULL)
 		return NULL;
-	}
-	p = payload_from_json(root, err, errlen);
-	json_decref(root);
+	p = payload_from_jval(jdoc_root(d), err, errlen);
+	jdoc_free(d);
 	return p;
 }
 

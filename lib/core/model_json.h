@@ -3,7 +3,7 @@
 #ifndef PERISKOP_MODEL_JSON_H
 #define PERISKOP_MODEL_JSON_H
 
-#include <jansson.h>
+#include "jdoc.h"
 
 #include "model.h"
 
@@ -14,7 +14,7 @@
  * Accepts payload_write_json's output, and writing what it returns gives
  * that output back unchanged.
  */
-struct payload	*payload_from_json(json_t *root, char *err,
+struct payload	*payload_from_jval(const struct jval *root, char *err,
 		    size_t errlen);
 
 #endif

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Reading and writing the NDJSON records of periskop-ndjson(5). */
-#include <jansson.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "jdoc.h"
 #include "model_json.h"
 #include "record.h"
 #include "timefmt.h"
@@ -28,74 +28,74 @@ fail(char *err, size_t errlen, const char *fmt, ...)
 
 /* A required string member; copied. */
 static int
-get_str(json_t *o, const char *type, const char *key, char **out,
+get_str(const struct jval *o, const char *type, const char *key, char **out,
     char *err, size_t errlen)
 {
-	json_t *v;
+	const struct jval *v;
 
-	v = json_object_get(o, key);
-	if (v == NULL || !json_is_string(v))
+	v = jval_get(o, key);
+	if (v == NULL || v->type != J_STRING)
 		return fail(err, errlen, "%s line: %s \"%s\"", type,
 		    v == NULL ? "missing" : "not a string:", key);
-	*out = xstrndup(json_string_value(v), json_string_length(v));
+	*out = xstrndup(v->u.s, v->n);
 	return 0;
 }
 
 /* An optional string member: NULL when absent or null. */
 static int
-get_optstr(json_t *o, const char *type, const char *key, char **out,
+get_optstr(const struct jval *o, const char *type, const char *key, char **out,
     char *err, size_t errlen)
 {
-	json_t *v;
+	const struct jval *v;
 
 	*out = NULL;
-	v = json_object_get(o, key);
-	if (v == NULL || json_is_null(v))
+	v = jval_get(o, key);
+	if (v == NULL || v->type == J_NULL)
 		return 0;
-	if (!json_is_string(v))
+	if (v->type != J_STRING)
 		return fail(err, errlen, "%s line: not a string: \"%s\"", type,
 		    key);
-	*out = xstrndup(json_string_value(v), json_string_length(v));
+	*out = xstrndup(v->u.s, v->n);
 	return 0;
 }
 
 static int
-get_num(json_t *o, const char *type, const char *key, int required,
+get_num(const struct jval *o, const char *type, const char *key, int required,
     double *out, char *err, size_t errlen)
 {
-	json_t *v;
+	const struct jval *v;
 
 	*out = 0;
-	v = json_object_get(o, key);
-	if (v == NULL || json_is_null(v)) {
+	v = jval_get(o, key);
+	if (v == NULL || v->type == J_NULL) {
 		if (required)
 			return fail(err, errlen, "%s line: missing \"%s\"",
 			    type, key);
 		return 0;
 	}
 	/* Beyond 2^53 a double is no exact count, nor fits what it fills. */
-	if (!json_is_number(v) || !isfinite(json_number_value(v)) ||
-	    json_number_value(v) < 0 ||
-	    json_number_value(v) > 9007199254740992.0)
+	if (!JVAL_IS_NUMBER(v) || !isfinite(JVAL_NUMBER(v)) ||
+	    JVAL_NUMBER(v) < 0 ||
+	    JVAL_NUMBER(v) > 9007199254740992.0)
 		return fail(err, errlen, "%s line: \"%s\" is not a number "
 		    ">= 0", type, key);
-	*out = json_number_value(v);
+	*out = JVAL_NUMBER(v);
 	return 0;
 }
 
 static int
-get_time(json_t *o, const char *type, const char *key, int64_t *out,
+get_time(const struct jval *o, const char *type, const char *key, int64_t *out,
     char *err, size_t errlen)
 {
-	json_t *v;
+	const struct jval *v;
 
-	v = json_object_get(o, key);
-	if (v == NULL || !json_is_string(v))
+	v = jval_get(o, key);
+	if (v == NULL || v->type != J_STRING)
 		return fail(err, errlen, "%s line: %s \"%s\"", type,
 		    v == NULL ? "missing" : "not a string:", key);
-	if (time_parse(json_string_value(v), out) == -1)
+	if (time_parse(v->u.s, out) == -1)
 		return fail(err, errlen, "%s line: \"%s\": not an RFC 3339 "
-		    "time: \"%.64s\"", type, key, json_string_value(v));
+		    "time: \"%.64s\"", type, key, v->u.s);
 	return 0;
 }
 
@@ -138,20 +138,22 @@ scrape_rec_release(struct scrape_rec *s)
  * the object, or NULL when the member is absent or null.
  */
 static int
-parse_section(json_t *o, const char *name, const char *const keys[],
-    char **const dst[], json_t **out, char *err, size_t errlen)
+parse_section(const struct jval *o, const char *name,
+    const char *const keys[], char **const dst[], const struct jval **out,
+    char *err, size_t errlen)
 {
 	const char *k;
-	json_t *m, *v;
-	size_t i;
+	const struct jval *m;
+	size_t i, j;
 
 	*out = NULL;
-	if ((m = json_object_get(o, name)) == NULL || json_is_null(m))
+	if ((m = jval_get(o, name)) == NULL || m->type == J_NULL)
 		return 0;
-	if (!json_is_object(m))
+	if (m->type != J_OBJECT)
 		return fail(err, errlen, "targets line: \"%s\" is not an "
 		    "object", name);
-	json_object_foreach(m, k, v) {
+	for (j = 0; j < m->n; j++) {
+		k = m->u.v[2 * j].u.s;
 		for (i = 0; keys[i] != NULL; i++)
 			if (strcmp(k, keys[i]) == 0)
 				break;
@@ -169,7 +171,8 @@ parse_section(json_t *o, const char *name, const char *const keys[],
 
 /* The optional "auth" and "tls" members of a targets line. */
 static int
-parse_settings(json_t *o, struct targets_rec *t, char *err, size_t errlen)
+parse_settings(const struct jval *o, struct targets_rec *t, char *err,
+    size_t errlen)
 {
 	static const char *const akeys[] = { "username", "password",
 	    "password_file", "type", "credentials", "credentials_file", NULL };
@@ -182,24 +185,25 @@ parse_settings(json_t *o, struct targets_rec *t, char *err, size_t errlen)
 	    &a->credentials_file };
 	char **const tdst[] = { &s->ca_file, &s->cert_file, &s->key_file,
 	    &s->server_name, NULL };
-	json_t *m, *v;
+	const struct jval *m, *v;
 
 	if (parse_section(o, "auth", akeys, adst, &m, err, errlen) == -1 ||
 	    parse_section(o, "tls", tkeys, tdst, &m, err, errlen) == -1)
 		return -1;
 	if (m != NULL) {
-		v = json_object_get(m, "insecure_skip_verify");
-		if (v != NULL && !json_is_null(v) && !json_is_boolean(v))
+		v = jval_get(m, "insecure_skip_verify");
+		if (v != NULL && v->type != J_NULL && v->type != J_TRUE &&
+		    v->type != J_FALSE)
 			return fail(err, errlen, "targets line: "
 			    "\"tls.insecure_skip_verify\" is not a boolean");
-		s->insecure_skip_verify = v != NULL && json_is_true(v);
+		s->insecure_skip_verify = v != NULL && v->type == J_TRUE;
 	}
 	return 0;
 }
 
 /* Everything of a targets line but its "targets" array. */
 static int
-parse_targets_head(json_t *o, struct targets_rec *t, char *err,
+parse_targets_head(const struct jval *o, struct targets_rec *t, char *err,
     size_t errlen)
 {
 	double d;
@@ -220,57 +224,61 @@ parse_targets_head(json_t *o, struct targets_rec *t, char *err,
 
 /* Element i of the "targets" array, appended to t (room made by caller). */
 static int
-parse_target(json_t *el, size_t i, struct targets_rec *t, char *err,
-    size_t errlen)
+parse_target(const struct jval *el, size_t i, struct targets_rec *t,
+    char *err, size_t errlen)
 {
-	json_t *labels, *v;
+	const struct jval *labels, *v;
 	const char *name;
+	size_t j;
 	struct target *tg;
 
 	tg = &t->targets[t->ntargets];
 	memset(tg, 0, sizeof(*tg));
 	labels_init(&tg->labels);
 	t->ntargets++;
-	if (!json_is_object(el))
+	if (el->type != J_OBJECT)
 		return fail(err, errlen, "targets line: targets[%zu] "
 		    "is not an object", i);
 	if (get_str(el, "targets", "address", &tg->address, err,
 	    errlen) == -1 ||
 	    get_str(el, "targets", "url", &tg->url, err, errlen) == -1)
 		return -1;
-	labels = json_object_get(el, "labels");
-	if (labels == NULL || json_is_null(labels))
+	labels = jval_get(el, "labels");
+	if (labels == NULL || labels->type == J_NULL)
 		return 0;
-	if (!json_is_object(labels))
+	if (labels->type != J_OBJECT)
 		return fail(err, errlen, "targets line: targets[%zu]."
 		    "labels is not an object", i);
-	json_object_foreach(labels, name, v) {
-		if (!json_is_string(v))
+	for (j = 0; j < labels->n; j++) {
+		name = labels->u.v[2 * j].u.s;
+		v = &labels->u.v[2 * j + 1];
+		if (v->type != J_STRING)
 			return fail(err, errlen, "targets line: "
 			    "targets[%zu].labels.%s is not a string",
 			    i, name);
-		labels_set(&tg->labels, name, json_string_value(v));
+		labels_set(&tg->labels, name, v->u.s);
 	}
 	return 0;
 }
 
 static int
-parse_targets(json_t *o, struct targets_rec *t, char *err, size_t errlen)
+parse_targets(const struct jval *o, struct targets_rec *t, char *err,
+    size_t errlen)
 {
-	json_t *arr, *el;
+	const struct jval *arr;
 	size_t i;
 
 	if (parse_targets_head(o, t, err, errlen) == -1)
 		return -1;
-	arr = json_object_get(o, "targets");
-	if (arr == NULL || !json_is_array(arr))
+	arr = jval_get(o, "targets");
+	if (arr == NULL || arr->type != J_ARRAY)
 		return fail(err, errlen, "targets line: \"targets\" is %s",
 		    arr == NULL ? "missing" : "not an array");
-	if (json_array_size(arr) == 0)
+	if (arr->n == 0)
 		return 0;
-	t->targets = xcalloc(json_array_size(arr), sizeof(*t->targets));
-	json_array_foreach(arr, i, el)
-		if (parse_target(el, i, t, err, errlen) == -1)
+	t->targets = xcalloc(arr->n, sizeof(*t->targets));
+	for (i = 0; i < arr->n; i++)
+		if (parse_target(&arr->u.v[i], i, t, err, errlen) == -1)
 			return -1;
 	return 0;
 }
@@ -287,24 +295,23 @@ skip_ws(const char *p, size_t i, size_t len)
 	return i;
 }
 
-/* One JSON value at p[*i]; *i moves past it. */
-static json_t *
+/* One JSON value at p[*i]; *i moves past it and the space after it. */
+static struct jdoc *
 load_one(const char *p, size_t *i, size_t len)
 {
-	json_error_t jerr;
-	json_t *v;
+	struct jdoc *d;
+	size_t used;
 
-	v = json_loadb(p + *i, len - *i, JSON_DECODE_ANY |
-	    JSON_DISABLE_EOF_CHECK | JSON_ALLOW_NUL, &jerr);
-	if (v != NULL)
-		*i += (size_t)jerr.position;
-	return v;
+	if ((d = jdoc_parse_prefix(p + *i, len - *i, &used, NULL, 0)) != NULL)
+		*i += used;
+	return d;
 }
 
 /*
  * A large targets line, its "targets" array read one element at a time:
- * a fleet's line would otherwise become a tree of several times its size
- * at once.  Returns 0, -1 with err, or 1 when the line is anything but a
+ * a fleet's line would otherwise be held as a document of several times
+ * its size at once.  The rest of the line is read again without the
+ * array.  Returns 0, -1 with err, or 1 when the line is anything but a
  * well-formed targets line: the caller then parses it whole, which finds
  * the same error a smaller line would give.
  */
@@ -312,30 +319,32 @@ static int
 parse_targets_stream(const char *p, size_t len, struct targets_rec *t,
     char *err, size_t errlen)
 {
-	json_t *rest, *k, *v, *type;
-	size_t i, n, cap = 0;
+	struct jdoc *k, *v, *head = NULL;
+	const struct jval *type;
+	size_t i, n, cap = 0, from = 0, to = 0;
+	char *rest = NULL;
 	int have = 0, rc = 1;
 
 	memset(t, 0, sizeof(*t));
 	i = skip_ws(p, 0, len);
 	if (i == len || p[i] != '{')
 		return 1;
-	rest = json_object();
 	i = skip_ws(p, i + 1, len);
 	if (i < len && p[i] == '}')
 		goto out;
 	for (;;) {
-		if ((k = load_one(p, &i, len)) == NULL || !json_is_string(k) ||
-		    (i = skip_ws(p, i, len)) == len || p[i] != ':') {
-			json_decref(k);
+		if ((k = load_one(p, &i, len)) == NULL ||
+		    jdoc_root(k)->type != J_STRING || i == len || p[i] != ':') {
+			jdoc_free(k);
 			goto out;
 		}
 		i = skip_ws(p, i + 1, len);
-		if (strcmp(json_string_value(k), "targets") == 0) {
-			json_decref(k);
+		if (strcmp(jdoc_root(k)->u.s, "targets") == 0) {
+			jdoc_free(k);
 			if (have || i == len || p[i] != '[')
 				goto out;
 			have = 1;
+			from = i;
 			i = skip_ws(p, i + 1, len);
 			for (n = 0; i < len && p[i] != ']'; n++) {
 				if ((v = load_one(p, &i, len)) == NULL)
@@ -345,12 +354,12 @@ parse_targets_stream(const char *p, size_t len, struct targets_rec *t,
 					t->targets = xreallocarray(t->targets,
 					    cap, sizeof(*t->targets));
 				}
-				if (parse_target(v, n, t, err, errlen) == -1) {
-					json_decref(v);
+				if (parse_target(jdoc_root(v), n, t, err,
+				    errlen) == -1) {
+					jdoc_free(v);
 					goto out;
 				}
-				json_decref(v);
-				i = skip_ws(p, i, len);
+				jdoc_free(v);
 				if (i < len && p[i] == ',')
 					i = skip_ws(p, i + 1, len);
 				else if (i == len || p[i] != ']')
@@ -358,14 +367,12 @@ parse_targets_stream(const char *p, size_t len, struct targets_rec *t,
 			}
 			if (i == len)
 				goto out;
-			i++;
+			to = ++i;
 		} else {
-			if ((v = load_one(p, &i, len)) == NULL) {
-				json_decref(k);
+			jdoc_free(k);
+			if ((v = load_one(p, &i, len)) == NULL)
 				goto out;
-			}
-			json_object_set_new(rest, json_string_value(k), v);
-			json_decref(k);
+			jdoc_free(v);
 		}
 		i = skip_ws(p, i, len);
 		if (i < len && p[i] == ',') {
@@ -378,22 +385,28 @@ parse_targets_stream(const char *p, size_t len, struct targets_rec *t,
 	}
 	if (skip_ws(p, i + 1, len) != len || !have)
 		goto out;
-	type = json_object_get(rest, "type");
-	if (type == NULL || !json_is_string(type) ||
-	    strcmp(json_string_value(type), "targets") != 0)
+	rest = xasprintf("%.*s[]%.*s", (int)from, p, (int)(len - to), p + to);
+	if ((head = jdoc_parse(rest, strlen(rest), NULL, 0)) == NULL)
 		goto out;
-	rc = parse_targets_head(rest, t, err, errlen) == -1 ? -1 : 0;
+	type = jval_get(jdoc_root(head), "type");
+	if (type == NULL || type->type != J_STRING ||
+	    strcmp(type->u.s, "targets") != 0)
+		goto out;
+	rc = parse_targets_head(jdoc_root(head), t, err, errlen) == -1 ?
+	    -1 : 0;
 out:
-	json_decref(rest);
+	jdoc_free(head);
+	free(rest);
 	if (rc != 0)
 		targets_rec_release(t);
 	return rc;
 }
 
 static int
-parse_scrape(json_t *o, struct scrape_rec *s, char *err, size_t errlen)
+parse_scrape(const struct jval *o, struct scrape_rec *s, char *err,
+    size_t errlen)
 {
-	json_t *ok, *un;
+	const struct jval *ok, *un;
 	double d;
 	char sub[512];
 
@@ -414,26 +427,26 @@ parse_scrape(json_t *o, struct scrape_rec *s, char *err, size_t errlen)
 	if (get_num(o, "scrape", "body_bytes", 0, &d, err, errlen) == -1)
 		return -1;
 	s->body_bytes = (int64_t)d;
-	ok = json_object_get(o, "ok");
-	if (ok == NULL || !json_is_boolean(ok))
+	ok = jval_get(o, "ok");
+	if (ok == NULL || (ok->type != J_TRUE && ok->type != J_FALSE))
 		return fail(err, errlen, "scrape line: \"ok\" is %s",
 		    ok == NULL ? "missing" : "not a boolean");
-	s->ok = json_is_true(ok);
+	s->ok = ok->type == J_TRUE;
 	if (!s->ok)
 		return get_str(o, "scrape", "error", &s->error, err, errlen);
-	un = json_object_get(o, "unchanged");
-	if (un != NULL && !json_is_boolean(un))
+	un = jval_get(o, "unchanged");
+	if (un != NULL && (un->type != J_TRUE && un->type != J_FALSE))
 		return fail(err, errlen, "scrape line: \"unchanged\" is not "
 		    "a boolean");
-	if ((s->unchanged = json_is_true(un)))
+	if ((s->unchanged = un != NULL && un->type == J_TRUE))
 		return 0;
-	if ((s->payload = payload_from_json(o, sub, sizeof(sub))) == NULL)
+	if ((s->payload = payload_from_jval(o, sub, sizeof(sub))) == NULL)
 		return fail(err, errlen, "scrape line: %s", sub);
 	return 0;
 }
 
 static int
-parse_round(json_t *o, struct round_rec *r, char *err, size_t errlen)
+parse_round(const struct jval *o, struct round_rec *r, char *err, size_t errlen)
 {
 	double d;
 
@@ -454,7 +467,7 @@ parse_round(json_t *o, struct round_rec *r, char *err, size_t errlen)
 }
 
 static int
-parse_event(json_t *o, struct event_rec *e, char *err, size_t errlen)
+parse_event(const struct jval *o, struct event_rec *e, char *err, size_t errlen)
 {
 	double d;
 
@@ -476,8 +489,8 @@ int
 record_parse(const char *line, size_t len, struct record *rec, char *err,
     size_t errlen)
 {
-	json_error_t jerr;
-	json_t *o, *type;
+	const struct jval *o, *type;
+	struct jdoc *d;
 	const char *t;
 	int rc = 0;
 
@@ -488,21 +501,20 @@ record_parse(const char *line, size_t len, struct record *rec, char *err,
 		return rc;
 	}
 	rc = 0;
-	o = json_loadb(line, len, JSON_ALLOW_NUL, &jerr);
-	if (o == NULL)
-		return fail(err, errlen, "not JSON at byte %d: %s",
-		    jerr.position, jerr.text);
-	if (!json_is_object(o)) {
-		json_decref(o);
+	if ((d = jdoc_parse(line, len, err, errlen)) == NULL)
+		return -1;
+	o = jdoc_root(d);
+	if (o->type != J_OBJECT) {
+		jdoc_free(d);
 		return fail(err, errlen, "not a JSON object");
 	}
-	type = json_object_get(o, "type");
-	if (type == NULL || !json_is_string(type)) {
-		json_decref(o);
+	type = jval_get(o, "type");
+	if (type == NULL || type->type != J_STRING) {
+		jdoc_free(d);
 		return fail(err, errlen, "%s \"type\"",
 		    type == NULL ? "missing" : "not a string:");
 	}
-	t = json_string_value(type);
+	t = type->u.s;
 	if (strcmp(t, "targets") == 0) {
 		rec->type = REC_TARGETS;
 		rc = parse_targets(o, &rec->u.targets, err, errlen);
@@ -517,7 +529,7 @@ record_parse(const char *line, size_t len, struct record *rec, char *err,
 		rc = parse_event(o, &rec->u.event, err, errlen);
 	} else
 		rec->type = REC_OTHER;
-	json_decref(o);
+	jdoc_free(d);
 	if (rc == -1)
 		record_release(rec);
 	return rc;

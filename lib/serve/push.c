@@ -9,7 +9,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <jansson.h>
 
 #include "model_json.h"
 #include "push.h"
@@ -345,39 +344,45 @@ push_write_state(const struct push_state *s, struct buf *b)
 	buf_adds(b, "]}\n");
 }
 
+/* Whether v is an integer >= 0. */
 static int
-load_pusher(struct pusher *p, json_t *v, size_t i, char *err,
+is_count(const struct jval *v)
+{
+	return v != NULL && v->type == J_INT && v->u.i >= 0;
+}
+
+static int
+load_pusher(struct pusher *p, const struct jval *v, size_t i, char *err,
     size_t errlen)
 {
-	json_t *id, *seen, *counts, *c;
+	const struct jval *id, *seen, *counts, *c;
 	size_t j;
 
-	id = json_object_get(v, "id");
-	seen = json_object_get(v, "seen");
-	counts = json_object_get(v, "counts");
-	if (!json_is_string(id) || !json_is_integer(seen) ||
-	    !json_is_array(counts)) {
+	id = jval_get(v, "id");
+	seen = jval_get(v, "seen");
+	counts = jval_get(v, "counts");
+	if (id == NULL || id->type != J_STRING || seen == NULL ||
+	    seen->type != J_INT || counts == NULL ||
+	    counts->type != J_ARRAY) {
 		snprintf(err, errlen, "pushers[%zu]: want an object with id, "
 		    "seen and counts", i);
 		return -1;
 	}
-	p->id = xstrdup(json_string_value(id));
-	p->seen = json_integer_value(seen);
-	p->c = xcalloc(json_array_size(counts) + 1, sizeof(*p->c));
-	json_array_foreach(counts, j, c) {
-		if (!json_is_array(c) || json_array_size(c) != 3 ||
-		    !json_is_string(json_array_get(c, 0)) ||
-		    !json_is_integer(json_array_get(c, 1)) ||
-		    !json_is_integer(json_array_get(c, 2)) ||
-		    json_integer_value(json_array_get(c, 1)) < 0 ||
-		    json_integer_value(json_array_get(c, 2)) < 0) {
+	p->id = xstrdup(id->u.s);
+	p->seen = seen->u.i;
+	p->c = xcalloc(counts->n + 1, sizeof(*p->c));
+	for (j = 0; j < counts->n; j++) {
+		c = &counts->u.v[j];
+		if (c->type != J_ARRAY || c->n != 3 ||
+		    c->u.v[0].type != J_STRING || !is_count(&c->u.v[1]) ||
+		    !is_count(&c->u.v[2])) {
 			snprintf(err, errlen, "pushers[%zu].counts[%zu]: want "
 			    "[key, last, accumulated]", i, j);
 			return -1;
 		}
-		p->c[j].key = xstrdup(json_string_value(json_array_get(c, 0)));
-		p->c[j].last = json_integer_value(json_array_get(c, 1));
-		p->c[j].acc = json_integer_value(json_array_get(c, 2));
+		p->c[j].key = xstrdup(c->u.v[0].u.s);
+		p->c[j].last = c->u.v[1].u.i;
+		p->c[j].acc = c->u.v[2].u.i;
 		p->n = j + 1;
 	}
 	return 0;
@@ -389,30 +394,26 @@ push_load(const char *buf, size_t len, const struct push_limits *l,
 {
 	struct push_state *s = NULL;
 	struct payload *pl;
-	json_error_t je;
-	json_t *root, *ver, *ps, *v;
+	const struct jval *root, *ver, *ps, *v;
+	struct jdoc *d;
 	char msg[512];
 	size_t i;
 
-	if ((root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je)) ==
-	    NULL) {
-		snprintf(err, errlen, "not JSON at byte %d: %s", je.position,
-		    je.text);
+	if ((d = jdoc_parse(buf, len, err, errlen)) == NULL)
 		return NULL;
-	}
-	ver = json_object_get(root, "version");
-	ps = json_object_get(root, "pushers");
-	if (!json_is_integer(ver) || json_integer_value(ver) !=
-	    STATE_VERSION) {
+	root = jdoc_root(d);
+	ver = jval_get(root, "version");
+	ps = jval_get(root, "pushers");
+	if (ver == NULL || ver->type != J_INT || ver->u.i != STATE_VERSION) {
 		snprintf(err, errlen, "not a state of version %d",
 		    STATE_VERSION);
 		goto fail;
 	}
-	if (!json_is_array(ps)) {
+	if (ps == NULL || ps->type != J_ARRAY) {
 		snprintf(err, errlen, "\"pushers\" is not an array");
 		goto fail;
 	}
-	if ((pl = payload_from_json(json_object_get(root, "payload"), msg,
+	if ((pl = payload_from_jval(jval_get(root, "payload"), msg,
 	    sizeof(msg))) == NULL) {
 		snprintf(err, errlen, "payload: %s", msg);
 		goto fail;
@@ -423,21 +424,22 @@ push_load(const char *buf, size_t len, const struct push_limits *l,
 	free(pl);
 	if (s->exp.target_uuid == NULL)
 		s->exp.target_uuid = uuid_new();
-	s->p = xcalloc(json_array_size(ps) + 1, sizeof(*s->p));
-	json_array_foreach(ps, i, v) {
+	s->p = xcalloc(ps->n + 1, sizeof(*s->p));
+	for (i = 0; i < ps->n; i++) {
+		v = &ps->u.v[i];
 		s->np = i + 1;
-		if (!json_is_object(v)) {
+		if (v->type != J_OBJECT) {
 			snprintf(err, errlen, "pushers[%zu]: not an object", i);
 			goto fail;
 		}
 		if (load_pusher(&s->p[i], v, i, err, errlen) == -1)
 			goto fail;
 	}
-	json_decref(root);
+	jdoc_free(d);
 	return s;
 fail:
 	push_free(s);
-	json_decref(root);
+	jdoc_free(d);
 	return NULL;
 }
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Unit tests for jdoc: values, refusals with their place, and jansson's rules. */
+/* Unit tests for jdoc: values, refusals with their place, jansson's rules. */
 #include <check.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -253,7 +253,9 @@ START_TEST(test_agrees_with_jansson)
 		if (rnd(4) == 0 && b.len > 0)
 			b.len = rnd((unsigned)b.len);
 		else if (rnd(4) == 0 && b.len > 0)
-			b.p[rnd((unsigned)b.len)] = "{}[],:\"\\ 0a\xff"[rnd(13)];
+			/* The 13th byte is the string's NUL. */
+			b.p[rnd((unsigned)b.len)] =
+			    "{}[],:\"\\ 0a\xff"[rnd(13)];
 		if (jdoc_agrees(b.p, b.len, why, sizeof(why)))
 			agree++;
 		else

@@ -129,8 +129,8 @@ ref_same(const json_t *j, const struct jval *v)
 				return 0;
 			k = json_object_iter_key(it);
 			m = json_object_iter_value(it);
-			if (strlen(k) != v->u.v[2 * i].n ||
-			    memcmp(k, v->u.v[2 * i].u.s, v->u.v[2 * i].n) != 0 ||
+			if (strlen(k) != v->u.v[2 * i].n || memcmp(k,
+			    v->u.v[2 * i].u.s, v->u.v[2 * i].n) != 0 ||
 			    !ref_same(m, &v->u.v[2 * i + 1]) ||
 			    jval_get(v, k) != &v->u.v[2 * i + 1])
 				return 0;
