@@ -39,7 +39,7 @@ older() {
 	ok $? "$1: aggregate goes on writing into it"
 	is "$(totals "$2")" "Err0@k=35 Err1@k=40 Err2@k=45" \
 	    "$1: counted on from the older last counts, nothing twice"
-	is "$($3)" 4 "$1: schema version 4 after opening (was ${4:-3})"
+	is "$($3)" 5 "$1: schema version 5 after opening (was ${4:-3})"
 }
 
 sqlite3 "$T_TMP/old.db" <"$FX/sqlite.sql"

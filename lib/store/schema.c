@@ -63,6 +63,8 @@ static const struct column targets[] = {
 	{ "seen_in_targets", T_INT, "NOT NULL DEFAULT 0" },
 	{ "shard", T_WORD, "NOT NULL DEFAULT ''" },
 	{ "updated", T_BIG, "" },
+	/* up before the last health write: its upsert returns it. */
+	{ "prev_up", T_INT, "" },
 	{ NULL, 0, NULL }
 };
 
@@ -242,7 +244,17 @@ static const struct step step4[] = {
 	{ OP_END, NULL, NULL, 0 }
 };
 
-static const struct step *const steps[] = { step1, step2, step3, step4 };
+/*
+ * A health write hands back the up it replaced, so that no locking read
+ * goes before it.
+ */
+static const struct step step5[] = {
+	{ OP_COLUMN, "targets", "prev_up", 0 },
+	{ OP_END, NULL, NULL, 0 }
+};
+
+static const struct step *const steps[] = { step1, step2, step3, step4,
+    step5 };
 _Static_assert(sizeof(steps) / sizeof(steps[0]) == SCHEMA_VERSION,
     "one step per version");
 

@@ -60,15 +60,17 @@ static const struct {
 	[B_COUNTS_GET] = { "SELECT service, target_id, `key`, last_delta"
 	    " FROM target_counts WHERE ", "(@service = @? AND"
 	    " @target_id = @? AND @`key` = @?)", " OR ", "", 3 },
-	[B_HEALTH_GET] = { "SELECT service, address, up FROM targets"
-	    " WHERE ", "(@service = @? AND @address = @?)", " OR ",
-	    " @LOCK", 2 },
+	[B_HEALTH_GET] = { "SELECT service, address, prev_up FROM targets"
+	    " WHERE ", "(@service = @? AND @address = @?)", " OR ", "", 2 },
+	/* prev_up is set before up, which MySQL's SET reads after. */
 	[B_HEALTH_PUT] = { "INSERT INTO targets (service, address, url,"
 	    " endpoint, labels, last_scrape, duration_ms, up, last_error,"
 	    " updated) VALUES ", "(?, ?, ?, ?, '{}', ?, ?, ?, ?, ?)", ", ",
 	    " @ON(service, address) last_scrape = @new(last_scrape),"
-	    " duration_ms = @new(duration_ms), up = @new(up),"
-	    " last_error = @new(last_error), updated = @new(updated)", 9 },
+	    " duration_ms = @new(duration_ms), prev_up = targets.up,"
+	    " up = @new(up), last_error = @new(last_error),"
+	    " updated = @new(updated)"
+	    " @RETURNING(service, address, prev_up)", 9 },
 };
 
 static const size_t class_rows[CLASSES] = { 512, 128, 32, 8, 2, 1 };
@@ -340,16 +342,6 @@ store_health(struct db *db, const struct db_health *v, size_t n,
 		m = class_rows[cl];
 		for (i = 0, k = 0; i < m; i++) {
 			h = &v[r.idx[at + i]];
-			k += sql_values(&val[k], "tt", h->service,
-			    h->address);
-		}
-		if ((res = run_chunk(db, B_HEALTH_GET, cl, val, err, errlen,
-		    "reading targets' health")) == NULL ||
-		    read_back(db, res, &r, at, m, 2, up, 1, err, errlen,
-		    "reading targets' health") == -1)
-			goto out;
-		for (i = 0, k = 0; i < m; i++) {
-			h = &v[r.idx[at + i]];
 			k += sql_values(&val[k], "ttttTditi", h->service,
 			    h->address, h->url ? h->url : "", h->endpoint,
 			    h->at, h->duration_ms, (int64_t)(h->up != 0),
@@ -360,7 +352,21 @@ store_health(struct db *db, const struct db_health *v, size_t n,
 		    "storing targets' health")) == NULL)
 			goto out;
 		db->written += (int64_t)m;
-		sql_done(db, res);
+		if (!db->drv->returning) {
+			sql_done(db, res);
+			for (i = 0, k = 0; i < m; i++) {
+				h = &v[r.idx[at + i]];
+				k += sql_values(&val[k], "tt", h->service,
+				    h->address);
+			}
+			if ((res = run_chunk(db, B_HEALTH_GET, cl, val, err,
+			    errlen, "reading targets' health")) == NULL)
+				goto out;
+		}
+		/* A target new to the table has no prev_up: no event. */
+		if (read_back(db, res, &r, at, m, 2, up, 1, err, errlen,
+		    "storing targets' health") == -1)
+			goto out;
 	}
 	for (i = 0; i < n; i++)
 		prev_up[i] = up[i] < 0 ? -1 : up[i] != 0;
