@@ -52,16 +52,17 @@ static const struct {
 	    " target = @new(target), last_raw = @new(last_raw),"
 	    " updated = @new(updated)"
 	    " @RETURNING(service, target_id, `key`, last_delta)", 8 },
-	/* The rows are ours until commit: their deltas stay put. */
 	/*
-	 * Each row's identity in an OR: every engine searches the primary
-	 * key for each (SQLite scans the table for a row-value IN list).
+	 * Where no RETURNING reads the rows back (MySQL), they are read
+	 * after the upsert: they are ours until commit.  A row-value IN
+	 * list, which MySQL and MariaDB search as key lookups, where an OR
+	 * of 512 identities took MariaDB 23 ms to plan.
 	 */
 	[B_COUNTS_GET] = { "SELECT service, target_id, `key`, last_delta"
-	    " FROM target_counts WHERE ", "(@service = @? AND"
-	    " @target_id = @? AND @`key` = @?)", " OR ", "", 3 },
+	    " FROM target_counts WHERE (@service, @target_id, @`key`) IN (",
+	    "(@?, @?, @?)", ", ", ")", 3 },
 	[B_HEALTH_GET] = { "SELECT service, address, prev_up FROM targets"
-	    " WHERE ", "(@service = @? AND @address = @?)", " OR ", "", 2 },
+	    " WHERE (@service, @address) IN (", "(@?, @?)", ", ", ")", 2 },
 	/* prev_up is set before up, which MySQL's SET reads after. */
 	[B_HEALTH_PUT] = { "INSERT INTO targets (service, address, url,"
 	    " endpoint, labels, last_scrape, duration_ms, up, last_error,"
