@@ -896,6 +896,7 @@ const struct sql_driver sql_mysql = {
 	.hashed_ids = 1,
 	.quote = '`',
 	.row_locks = 1,
+	.row_in = 1,
 	.inserted = SQL_INSERTED_CHANGES,
 	.returning = 0,
 	.batch_rows = 512,

@@ -489,6 +489,7 @@ const struct sql_driver sql_postgres = {
 	.quote = '"',
 	.numbered = 1,
 	.row_locks = 1,
+	.row_in = 0,
 	.inserted = SQL_INSERTED_RETURNING,
 	.returning = 1,
 	.batch_rows = 512,

@@ -482,6 +482,7 @@ const struct sql_driver sql_sqlite = {
 	.hashed_ids = 0,
 	.quote = '"',
 	.row_locks = 0,
+	.row_in = 0,
 	.inserted = SQL_INSERTED_BY_READ,
 	.returning = 0,
 	.batch_rows = 64,

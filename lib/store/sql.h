@@ -85,6 +85,11 @@ struct sql_driver {
 	/* 1 when SELECT ... FOR UPDATE locks rows (not SQLite's). */
 	int		 row_locks;
 	/*
+	 * 1 when a row-value IN list, "(a, b) IN ((?, ?), ...)", is
+	 * searched by key; SQLite scans the table for one.
+	 */
+	int		 row_in;
+	/*
 	 * How an upsert tells an insert from an update: the caller's read
 	 * (one writer at a time), RETURNING (xmax = 0) or its changes (1
 	 * inserted, 2 updated).

@@ -40,10 +40,12 @@ enum batch { B_COUNTS_PUT, B_COUNTS_GET, B_HEALTH_GET, B_HEALTH_PUT };
 	" THEN @new(last_raw) - target_counts.last_raw" \
 	" ELSE @new(last_raw) END"
 
-static const struct {
+struct shape {
 	const char	*head, *row, *sep, *tail;
 	int		 nvalues;
-} shape[] = {
+};
+
+static const struct shape shape[] = {
 	[B_COUNTS_PUT] = { "INSERT INTO target_counts (service, target_id,"
 	    " `key`, target, last_raw, accumulated, last_delta, updated)"
 	    " VALUES ", "(?, ?, ?, ?, ?, ?, ?, ?)", ", ",
@@ -53,16 +55,15 @@ static const struct {
 	    " updated = @new(updated)"
 	    " @RETURNING(service, target_id, `key`, last_delta)", 8 },
 	/*
-	 * Where no RETURNING reads the rows back (MySQL), they are read
-	 * after the upsert: they are ours until commit.  A row-value IN
-	 * list, which MySQL and MariaDB search as key lookups, where an OR
-	 * of 512 identities took MariaDB 23 ms to plan.
+	 * Where no RETURNING reads the rows back, they are read after the
+	 * upsert: they are ours until commit.  Each row's identity in an
+	 * OR, which every engine searches by key.
 	 */
 	[B_COUNTS_GET] = { "SELECT service, target_id, `key`, last_delta"
-	    " FROM target_counts WHERE (@service, @target_id, @`key`) IN (",
-	    "(@?, @?, @?)", ", ", ")", 3 },
+	    " FROM target_counts WHERE ", "(@service = @? AND"
+	    " @target_id = @? AND @`key` = @?)", " OR ", "", 3 },
 	[B_HEALTH_GET] = { "SELECT service, address, prev_up FROM targets"
-	    " WHERE (@service, @address) IN (", "(@?, @?)", ", ", ")", 2 },
+	    " WHERE ", "(@service = @? AND @address = @?)", " OR ", "", 2 },
 	/* prev_up is set before up, which MySQL's SET reads after. */
 	[B_HEALTH_PUT] = { "INSERT INTO targets (service, address, url,"
 	    " endpoint, labels, last_scrape, duration_ms, up, last_error,"
@@ -72,6 +73,18 @@ static const struct {
 	    " up = @new(up), last_error = @new(last_error),"
 	    " updated = @new(updated)"
 	    " @RETURNING(service, address, prev_up)", 9 },
+};
+
+/*
+ * The reads as a row-value IN list, where the engine searches one by
+ * key: an OR of 512 identities took MariaDB 23 ms to plan.
+ */
+static const struct shape in_shape[] = {
+	[B_COUNTS_GET] = { "SELECT service, target_id, `key`, last_delta"
+	    " FROM target_counts WHERE (@service, @target_id, @`key`) IN (",
+	    "(@?, @?, @?)", ", ", ")", 3 },
+	[B_HEALTH_GET] = { "SELECT service, address, prev_up FROM targets"
+	    " WHERE (@service, @address) IN (", "(@?, @?)", ", ", ")", 2 },
 };
 
 static const size_t class_rows[CLASSES] = { 512, 128, 32, 8, 2, 1 };
@@ -210,23 +223,26 @@ run_chunk(struct db *db, enum batch b, int c, const struct sql_value *v,
     char *err, size_t errlen, const char *what)
 {
 	int slot = Q_BATCH + (int)b * CLASSES + c;
+	const struct shape *sh = &shape[b];
 	struct sql_rows *res;
 	struct buf q;
 	size_t i;
 
+	if (db->drv->row_in && (b == B_COUNTS_GET || b == B_HEALTH_GET))
+		sh = &in_shape[b];
 	if (sql_prepared(db, slot))
 		return sql_runv(db, slot, NULL, v, class_rows[c] *
-		    (size_t)shape[b].nvalues, err, errlen, what);
+		    (size_t)sh->nvalues, err, errlen, what);
 	buf_init(&q);
-	buf_adds(&q, shape[b].head);
+	buf_adds(&q, sh->head);
 	for (i = 0; i < class_rows[c]; i++) {
 		if (i > 0)
-			buf_adds(&q, shape[b].sep);
-		buf_adds(&q, shape[b].row);
+			buf_adds(&q, sh->sep);
+		buf_adds(&q, sh->row);
 	}
-	buf_adds(&q, shape[b].tail);
+	buf_adds(&q, sh->tail);
 	res = sql_runv(db, slot, q.p, v, class_rows[c] *
-	    (size_t)shape[b].nvalues, err, errlen, what);
+	    (size_t)sh->nvalues, err, errlen, what);
 	buf_release(&q);
 	return res;
 }
