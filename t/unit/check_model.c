@@ -504,6 +504,32 @@ START_TEST(test_lenient)
 	free(s);
 	payload_free(p);
 
+	/* Real numbers as jansson writes them with 17 digits. */
+	{
+		static const char *const reals[] = { "2.5", "100.0", "1e300",
+		    "-1E-7", "0.1", "123456789012345678.0", "5e-324" };
+		json_t *j;
+		char *want, *doc;
+		size_t k;
+
+		for (k = 0; k < sizeof(reals) / sizeof(reals[0]); k++) {
+			j = json_loads(reals[k], JSON_DECODE_ANY, NULL);
+			ck_assert_ptr_nonnull(j);
+			want = json_dumps(j, JSON_ENCODE_ANY |
+			    JSON_REAL_PRECISION(17));
+			doc = xasprintf(OCC(",\"http_context\":{"
+			    "\"request_headers\":{\"r\":%s}}"), reals[k]);
+			p = parse(doc);
+			ck_assert_msg(p != NULL, "%s", errbuf);
+			ck_assert_str_eq(p->aggs[0].latest[0].http->
+			    headers[0].value, want);
+			payload_free(p);
+			free(doc);
+			free(want);
+			json_decref(j);
+		}
+	}
+
 	/* Null entries in a stack trace are empty lines. */
 	p = parse(OCC(",\"error\":{\"stacktrace\":[\"a\",null,\"b\"]}"));
 	ck_assert_msg(p != NULL, "%s", errbuf);
