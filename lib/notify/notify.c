@@ -5,8 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
+#include "jdoc.h"
 #include "notify.h"
 #include "spool.h"
 #include "timefmt.h"
@@ -16,11 +15,11 @@
 #define DIGEST_LINES	20	/* events named in a digest's text */
 
 static char *
-dup_str(json_t *o, const char *key)
+dup_str(const struct jval *o, const char *key)
 {
-	json_t	*v = json_object_get(o, key);
+	const struct jval	*v = jval_get(o, key);
 
-	return json_is_string(v) ? xstrdup(json_string_value(v)) : NULL;
+	return v != NULL && v->type == J_STRING ? xstrdup(v->u.s) : NULL;
 }
 
 static int
@@ -40,23 +39,21 @@ int
 notify_event_parse(const char *line, size_t len, struct notify_event *ev,
     char *err, size_t errlen)
 {
-	json_error_t	 je;
-	json_t		*o, *v;
-	const char	*what = NULL;
-	int64_t		 at;
+	const struct jval	*o, *v;
+	struct jdoc		*d;
+	const char		*what = NULL;
+	int64_t			 at;
 
 	memset(ev, 0, sizeof(*ev));
 	/* Cheap test first: most lines a pipeline carries are not events. */
 	if (memmem(line, len, "\"event\"", 7) == NULL)
 		return 0;
-	if ((o = json_loadb(line, len, JSON_REJECT_DUPLICATES, &je)) ==
-	    NULL) {
-		snprintf(err, errlen, "byte %d: %s", je.position, je.text);
+	if ((d = jdoc_parse(line, len, err, errlen)) == NULL)
 		return -1;
-	}
-	v = json_object_get(o, "type");
-	if (!json_is_string(v) || strcmp(json_string_value(v), "event") != 0) {
-		json_decref(o);
+	o = jdoc_root(d);
+	v = jval_get(o, "type");
+	if (v == NULL || v->type != J_STRING || strcmp(v->u.s, "event") != 0) {
+		jdoc_free(d);
 		return 0;
 	}
 	ev->id = spool_id(line, len);
@@ -66,23 +63,23 @@ notify_event_parse(const char *line, size_t len, struct notify_event *ev,
 	ev->severity = dup_str(o, "severity");
 	ev->target = dup_str(o, "target");
 	ev->error = dup_str(o, "error");
-	v = json_object_get(o, "count");
-	ev->count = json_is_integer(v) ? json_integer_value(v) : 0;
-	v = json_object_get(o, "at");
+	v = jval_get(o, "count");
+	ev->count = v != NULL && v->type == J_INT ? v->u.i : 0;
+	v = jval_get(o, "at");
 	if (ev->kind == NULL)
 		what = "no \"kind\"";
 	else if (!known_kind(ev->kind))
 		what = "an unknown \"kind\"";
 	else if (ev->service == NULL)
 		what = "no \"service\"";
-	else if (!json_is_string(v) || time_parse(json_string_value(v),
-	    &at) == -1)
+	else if (v == NULL || v->type != J_STRING ||
+	    time_parse(v->u.s, &at) == -1)
 		what = "no RFC 3339 \"at\"";
 	else if (notify_is_error_event(ev) && ev->key == NULL)
 		what = "no \"key\"";
 	else if (!notify_is_error_event(ev) && ev->target == NULL)
 		what = "no \"target\"";
-	json_decref(o);
+	jdoc_free(d);
 	if (what != NULL) {
 		snprintf(err, errlen, "event with %s", what);
 		notify_event_release(ev);
