@@ -85,8 +85,9 @@ is "$(last)" "127.0.0.4:7004 127.0.0.5:7005" "an atomic rename is seen"
 printf '[{"targets": \n' >"$C/sd/a.json"
 wait_for 10 grep -q 'keeping its previous targets' "$T_TMP/live.err"
 ok $? "a broken file is reported"
-like "$(cat "$T_TMP/live.err")" "sd/a.json:2:0: .*keeping its previous" \
-    "with file:line:col"
+like "$(cat "$T_TMP/live.err")" \
+    'sd/a.json: not JSON at byte 14 \(line 2, column 1\): .*keeping its' \
+    "with file, byte, line and column"
 is "$(n_lines)" 3 "a broken file keeps its previous targets"
 
 printf '[{"targets": ["127.0.0.6:7006"]}]\n' >"$C/sd/c.json"

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Parsing file, HTTP, Consul and Kubernetes SD documents into target groups. */
 #include <ctype.h>
-#include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +8,7 @@
 #include <strings.h>
 
 #include "buf.h"
+#include "jdoc.h"
 #include "sd.h"
 #include "xalloc.h"
 #include "yamltree.h"
@@ -160,103 +160,118 @@ sd_strv_free(char **v, size_t n)
 
 /* JSON ---------------------------------------------------------------- */
 
-static json_t *
-jparse(const char *buf, size_t len, char *err, size_t errlen)
-{
-	json_error_t	 je;
-	json_t		*j;
-
-	j = json_loadb(buf, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
-	if (j == NULL)
-		fail(err, errlen, "%d:%d: %s", je.line, je.column, je.text);
-	return j;
-}
-
 /* A string member, or "" when absent, null or not a string. */
 static const char *
-jstr(const json_t *o, const char *key)
+jstr(const struct jval *o, const char *key)
 {
-	json_t	*v = json_object_get(o, key);
+	const struct jval	*v = jval_get(o, key);
 
-	return json_is_string(v) ? json_string_value(v) : "";
+	return v != NULL && v->type == J_STRING ? v->u.s : "";
 }
 
-static json_t *
-jobj(const json_t *o, const char *key)
+static const struct jval *
+jobj(const struct jval *o, const char *key)
 {
-	json_t	*v = json_object_get(o, key);
+	const struct jval	*v = jval_get(o, key);
 
-	return json_is_object(v) ? v : NULL;
+	return v != NULL && v->type == J_OBJECT ? v : NULL;
 }
 
-static json_t *
-jarr(const json_t *o, const char *key)
+static const struct jval *
+jarr(const struct jval *o, const char *key)
 {
-	json_t	*v = json_object_get(o, key);
+	const struct jval	*v = jval_get(o, key);
 
-	return json_is_array(v) ? v : NULL;
+	return v != NULL && v->type == J_ARRAY ? v : NULL;
+}
+
+/*
+ * The elements of a, 0 when NULL: a member that is missing or no array
+ * loops as an empty one, as json_array_foreach looped over it.
+ */
+static size_t
+jlen(const struct jval *a)
+{
+	return a != NULL ? a->n : 0;
+}
+
+/*
+ * An integer member, 0 when absent or anything else, a real included, as
+ * json_integer_value read it: endpoint ports are matched this way.
+ */
+static long long
+jinteger(const struct jval *o, const char *key)
+{
+	const struct jval	*v = jval_get(o, key);
+
+	return v != NULL && v->type == J_INT ? (long long)v->u.i : 0;
 }
 
 /* An integer member as text, "0" when absent, as Go prints an int. */
 static void
-jint(const json_t *o, const char *key, char *out, size_t len)
+jint(const struct jval *o, const char *key, char *out, size_t len)
 {
-	json_t	*v = json_object_get(o, key);
+	const struct jval	*v = jval_get(o, key);
 
-	if (json_is_integer(v))
-		snprintf(out, len, "%lld", (long long)json_integer_value(v));
-	else if (json_is_real(v) && json_real_value(v) > -9.2e18 &&
-	    json_real_value(v) < 9.2e18)
+	if (v != NULL && v->type == J_INT)
+		snprintf(out, len, "%lld", (long long)v->u.i);
+	else if (v != NULL && v->type == J_REAL && v->u.d > -9.2e18 &&
+	    v->u.d < 9.2e18)
 		/* Converting a double out of range is undefined: 7.7e79. */
-		snprintf(out, len, "%lld", (long long)json_real_value(v));
+		snprintf(out, len, "%lld", (long long)v->u.d);
 	else
 		snprintf(out, len, "0");
 }
 
 /* One Prometheus targetgroup.Group in JSON, with DisallowUnknownFields. */
 static int
-json_group(json_t *item, size_t idx, struct sd_group *g, char *err,
-    size_t errlen)
+json_group(const struct jval *item, size_t idx, struct sd_group *g,
+    char *err, size_t errlen)
 {
-	const char	*k;
-	json_t		*v, *t, *ls;
-	size_t		 i;
+	const struct jval	*v, *t, *ls;
+	const char		*k;
+	size_t			 i;
 
-	if (json_is_null(item))
+	if (item->type == J_NULL)
 		return fail(err, errlen, "nil target group item found");
-	if (!json_is_object(item))
+	if (item->type != J_OBJECT)
 		return fail(err, errlen, "group %zu: expected an object", idx);
-	json_object_foreach(item, k, v)
+	for (i = 0; i < item->n; i++) {
+		k = item->u.v[2 * i].u.s;
 		if (strcmp(k, "targets") != 0 && strcmp(k, "labels") != 0)
 			return fail(err, errlen, "group %zu: unknown field "
 			    "\"%s\"", idx, k);
-	t = json_object_get(item, "targets");
-	if (t != NULL && !json_is_null(t)) {
-		if (!json_is_array(t))
+	}
+	t = jval_get(item, "targets");
+	if (t != NULL && t->type != J_NULL) {
+		if (t->type != J_ARRAY)
 			return fail(err, errlen, "group %zu: \"targets\" must "
 			    "be a list of strings", idx);
-		json_array_foreach(t, i, v) {
-			if (!json_is_string(v) && !json_is_null(v))
+		for (i = 0; i < t->n; i++) {
+			v = &t->u.v[i];
+			if (v->type != J_STRING && v->type != J_NULL)
 				return fail(err, errlen, "group %zu: target "
 				    "%zu is not a string", idx, i);
 			labels_set(sd_group_add_target(g), "__address__",
-			    json_is_string(v) ? json_string_value(v) : "");
+			    v->type == J_STRING ? v->u.s : "");
 		}
 	}
-	ls = json_object_get(item, "labels");
-	if (ls != NULL && !json_is_null(ls)) {
-		if (!json_is_object(ls))
+	ls = jval_get(item, "labels");
+	if (ls != NULL && ls->type != J_NULL) {
+		if (ls->type != J_OBJECT)
 			return fail(err, errlen, "group %zu: \"labels\" must "
 			    "be an object", idx);
-		json_object_foreach(ls, k, v) {
+		for (i = 0; i < ls->n; i++) {
+			k = ls->u.v[2 * i].u.s;
+			v = &ls->u.v[2 * i + 1];
 			if (!labels_valid_name(k))
 				return fail(err, errlen, "group %zu: \"%s\" is "
 				    "not a valid label name", idx, k);
-			if (!json_is_string(v) && !json_is_null(v))
+			if (v->type != J_STRING && v->type != J_NULL)
 				return fail(err, errlen, "group %zu: label "
 				    "\"%s\" is not a string", idx, k);
-			labels_set(&g->labels, k, json_is_string(v) ?
-			    json_string_value(v) : "");
+			labels_set(&g->labels, k, v->type == J_STRING ?
+			    v->u.s : "");
 		}
 	}
 	return 0;
@@ -268,23 +283,25 @@ json_groups(const char *buf, size_t len, const char *meta,
     const char *value, struct sd_groups *out, char *err, size_t errlen)
 {
 	struct sd_groups	 gs;
-	json_t			*j, *item;
+	const struct jval	*j;
+	struct jdoc		*d;
 	size_t			 i;
 	int			 rc = 0;
 
-	if ((j = jparse(buf, len, err, errlen)) == NULL)
+	if ((d = jdoc_parse(buf, len, err, errlen)) == NULL)
 		return -1;
+	j = jdoc_root(d);
 	sd_groups_init(&gs);
-	if (json_is_array(j)) {
-		json_array_foreach(j, i, item) {
-			if ((rc = json_group(item, i, sd_groups_add(&gs), err,
-			    errlen)) == -1)
+	if (j->type == J_ARRAY) {
+		for (i = 0; i < j->n; i++) {
+			if ((rc = json_group(&j->u.v[i], i, sd_groups_add(&gs),
+			    err, errlen)) == -1)
 				break;
 			labels_set(&gs.v[gs.n - 1].labels, meta, value);
 		}
-	} else if (!json_is_null(j))
+	} else if (j->type != J_NULL)
 		rc = fail(err, errlen, "expected a list of target groups");
-	json_decref(j);
+	jdoc_free(d);
 	if (rc == -1)
 		sd_groups_release(&gs);
 	else
@@ -423,18 +440,18 @@ int
 sd_consul_datacenter(const char *buf, size_t len, char **dc, char *err,
     size_t errlen)
 {
-	json_t	*j, *c, *d;
-	int	 rc = 0;
+	const struct jval	*d;
+	struct jdoc		*j;
+	int			 rc = 0;
 
-	if ((j = jparse(buf, len, err, errlen)) == NULL)
+	if ((j = jdoc_parse(buf, len, err, errlen)) == NULL)
 		return -1;
-	c = json_is_object(j) ? jobj(j, "Config") : NULL;
-	d = c != NULL ? json_object_get(c, "Datacenter") : NULL;
-	if (!json_is_string(d))
+	d = jval_get(jobj(jdoc_root(j), "Config"), "Datacenter");
+	if (d == NULL || d->type != J_STRING)
 		rc = fail(err, errlen, "invalid value for Config.Datacenter");
 	else
-		*dc = xstrdup(json_string_value(d));
-	json_decref(j);
+		*dc = xstrdup(d->u.s);
+	jdoc_free(j);
 	return rc;
 }
 
@@ -449,36 +466,42 @@ sd_consul_services(const char *buf, size_t len,
     const struct conf_consul_sd *cf, char ***names, size_t *n, char *err,
     size_t errlen)
 {
-	const char	*name;
-	json_t		*j, *tags, *t;
-	size_t		 i, k, cnt = 0;
-	int		 ok;
+	const struct jval	*o, *tags;
+	const char		*name;
+	struct jdoc		*j;
+	size_t			 i, k, m, cnt = 0;
+	int			 ok;
 
 	*names = NULL;
 	*n = 0;
-	if ((j = jparse(buf, len, err, errlen)) == NULL)
+	if ((j = jdoc_parse(buf, len, err, errlen)) == NULL)
 		return -1;
-	if (!json_is_object(j)) {
-		json_decref(j);
+	o = jdoc_root(j);
+	if (o->type != J_OBJECT) {
+		jdoc_free(j);
 		return fail(err, errlen, "expected an object of services");
 	}
-	*names = xcalloc(json_object_size(j) + 1, sizeof(**names));
-	json_object_foreach(j, name, tags) {
+	*names = xcalloc(o->n + 1, sizeof(**names));
+	for (m = 0; m < o->n; m++) {
+		name = o->u.v[2 * m].u.s;
+		/* Tags that are not a list are no tags. */
+		tags = o->u.v[2 * m + 1].type == J_ARRAY ? &o->u.v[2 * m + 1] :
+		    NULL;
 		ok = cf->nservices == 0;
 		for (i = 0; i < cf->nservices && !ok; i++)
 			ok = strcmp(cf->services[i], name) == 0;
 		/* Every configured tag must be among the service's. */
 		for (i = 0; i < cf->ntags && ok; i++) {
 			ok = 0;
-			json_array_foreach(tags, k, t)
-				if (json_is_string(t) && strcmp(cf->tags[i],
-				    json_string_value(t)) == 0)
+			for (k = 0; k < jlen(tags); k++)
+				if (tags->u.v[k].type == J_STRING &&
+				    strcmp(cf->tags[i], tags->u.v[k].u.s) == 0)
 					ok = 1;
 		}
 		if (ok)
 			(*names)[cnt++] = xstrdup(name);
 	}
-	json_decref(j);
+	jdoc_free(j);
 	qsort(*names, cnt, sizeof(**names), strcmp_p);
 	*n = cnt;
 	return 0;
@@ -486,14 +509,15 @@ sd_consul_services(const char *buf, size_t len,
 
 /* api.HealthChecks.AggregatedStatus of Consul's Go client. */
 static const char *
-consul_health(const json_t *checks)
+consul_health(const struct jval *checks)
 {
-	const char	*id, *st;
-	json_t		*c;
-	size_t		 i;
-	int		 pass = 0, warn = 0, crit = 0, maint = 0;
+	const struct jval	*c;
+	const char		*id, *st;
+	size_t			 i;
+	int			 pass = 0, warn = 0, crit = 0, maint = 0;
 
-	json_array_foreach(checks, i, c) {
+	for (i = 0; i < jlen(checks); i++) {
+		c = &checks->u.v[i];
 		id = jstr(c, "CheckID");
 		st = jstr(c, "Status");
 		if (strcmp(id, "_node_maintenance") == 0 ||
@@ -529,22 +553,22 @@ join_host_port(const char *host, const char *port)
 	return xasprintf("%s:%s", host, port);
 }
 
-/* Sets PREFIX+sanitized(key) = value for each string member of o. */
+/* Sets PREFIX+sanitized(key) = value for each member of object o. */
 static void
-set_map(struct labelset *ls, const char *prefix, const json_t *o,
+set_map(struct labelset *ls, const char *prefix, const struct jval *o,
     const char *present)
 {
-	const char	*k;
-	json_t		*v;
-	char		*san, *name;
+	const struct jval	*v;
+	size_t			 i;
+	char			*san, *name;
 
-	if (!json_is_object(o))
+	if (o == NULL || o->type != J_OBJECT)
 		return;
-	json_object_foreach((json_t *)o, k, v) {
-		san = sd_sanitize(k);
+	for (i = 0; i < o->n; i++) {
+		v = &o->u.v[2 * i + 1];
+		san = sd_sanitize(o->u.v[2 * i].u.s);
 		name = xasprintf("%s%s", prefix, san);
-		labels_set(ls, name, json_is_string(v) ?
-		    json_string_value(v) : "");
+		labels_set(ls, name, v->type == J_STRING ? v->u.s : "");
 		free(name);
 		if (present != NULL) {
 			name = xasprintf("%s%s", present, san);
@@ -560,25 +584,28 @@ sd_consul_health(const char *buf, size_t len, const char *name,
     const char *dc, const struct conf_consul_sd *cf, struct sd_groups *out,
     char *err, size_t errlen)
 {
-	struct sd_group	*g;
-	struct labelset	*t;
-	struct buf	 tags;
-	const char	*addr, *sep = cf->tag_separator;
-	json_t		*j, *e, *node, *svc, *tv;
-	size_t		 i, k;
-	char		 port[32], *hp;
+	struct sd_group		*g;
+	struct labelset		*t;
+	struct buf		 tags;
+	const struct jval	*j, *e, *node, *svc, *tv;
+	const char		*addr, *sep = cf->tag_separator;
+	struct jdoc		*d;
+	size_t			 i, k;
+	char			 port[32], *hp;
 
-	if ((j = jparse(buf, len, err, errlen)) == NULL)
+	if ((d = jdoc_parse(buf, len, err, errlen)) == NULL)
 		return -1;
-	if (!json_is_array(j)) {
-		json_decref(j);
+	j = jdoc_root(d);
+	if (j->type != J_ARRAY) {
+		jdoc_free(d);
 		return fail(err, errlen, "expected a list of service entries");
 	}
 	g = sd_groups_add(out);
 	labels_set(&g->labels, "__meta_consul_service", name);
 	labels_set(&g->labels, "__meta_consul_dc", dc);
 	buf_init(&tags);
-	json_array_foreach(j, i, e) {
+	for (i = 0; i < j->n; i++) {
+		e = &j->u.v[i];
 		node = jobj(e, "Node");
 		svc = jobj(e, "Service");
 		if (node == NULL || svc == NULL)
@@ -586,11 +613,12 @@ sd_consul_health(const char *buf, size_t len, const char *name,
 		/* Separators around the list spare regexes edge cases. */
 		buf_reset(&tags);
 		buf_adds(&tags, sep);
-		json_array_foreach(json_object_get(svc, "Tags"), k, tv) {
+		tv = jarr(svc, "Tags");
+		for (k = 0; k < jlen(tv); k++) {
 			if (k > 0)
 				buf_adds(&tags, sep);
-			if (json_is_string(tv))
-				buf_adds(&tags, json_string_value(tv));
+			if (tv->u.v[k].type == J_STRING)
+				buf_adds(&tags, tv->u.v[k].u.s);
 		}
 		buf_adds(&tags, sep);
 		jint(svc, "Port", port, sizeof(port));
@@ -613,16 +641,16 @@ sd_consul_health(const char *buf, size_t len, const char *name,
 		labels_set(t, "__meta_consul_service_port", port);
 		labels_set(t, "__meta_consul_service_id", jstr(svc, "ID"));
 		labels_set(t, "__meta_consul_health",
-		    consul_health(json_object_get(e, "Checks")));
-		set_map(t, "__meta_consul_metadata_", json_object_get(node,
-		    "Meta"), NULL);
+		    consul_health(jarr(e, "Checks")));
+		set_map(t, "__meta_consul_metadata_", jval_get(node, "Meta"),
+		    NULL);
 		set_map(t, "__meta_consul_service_metadata_",
-		    json_object_get(svc, "Meta"), NULL);
+		    jval_get(svc, "Meta"), NULL);
 		set_map(t, "__meta_consul_tagged_address_",
-		    json_object_get(node, "TaggedAddresses"), NULL);
+		    jval_get(node, "TaggedAddresses"), NULL);
 	}
 	buf_release(&tags);
-	json_decref(j);
+	jdoc_free(d);
 	return 0;
 }
 
@@ -630,94 +658,97 @@ sd_consul_health(const char *buf, size_t len, const char *name,
 
 #define K8S	"__meta_kubernetes_"
 
-static json_t *
-k8s_items(const char *buf, size_t len, const char *what, json_t **root,
-    char *err, size_t errlen)
+/*
+ * Reads a list object into a document the caller frees; *items is its
+ * "items" array, or NULL when the member is absent or null, which reads
+ * as an empty list.
+ */
+static struct jdoc *
+k8s_items(const char *buf, size_t len, const char *what,
+    const struct jval **items, char *err, size_t errlen)
 {
-	json_t	*items;
+	const struct jval	*root, *v = NULL;
+	struct jdoc		*d;
 
-	if ((*root = jparse(buf, len, err, errlen)) == NULL)
+	*items = NULL;
+	if ((d = jdoc_parse(buf, len, err, errlen)) == NULL)
 		return NULL;
-	if (!json_is_object(*root) || ((items = json_object_get(*root,
-	    "items")) != NULL && !json_is_array(items) &&
-	    !json_is_null(items))) {
-		json_decref(*root);
-		*root = NULL;
+	root = jdoc_root(d);
+	if (root->type != J_OBJECT || ((v = jval_get(root, "items")) !=
+	    NULL && v->type != J_ARRAY && v->type != J_NULL)) {
+		jdoc_free(d);
 		fail(err, errlen, "expected a %s list object", what);
 		return NULL;
 	}
-	if (items == NULL || json_is_null(items)) {
-		items = json_array();
-		json_object_set_new(*root, "items", items);
-	}
-	return items;
+	if (v != NULL && v->type == J_ARRAY)
+		*items = v;
+	return d;
 }
 
 /* Finds the item of list with metadata namespace and name. */
-static json_t *
-k8s_find(const json_t *list, const char *ns, const char *name)
+static const struct jval *
+k8s_find(const struct jval *list, const char *ns, const char *name)
 {
-	json_t	*it, *md;
-	size_t	 i;
+	const struct jval	*md;
+	size_t			 i;
 
-	if (list == NULL)
-		return NULL;
-	json_array_foreach(list, i, it) {
-		md = jobj(it, "metadata");
+	for (i = 0; i < jlen(list); i++) {
+		md = jobj(&list->u.v[i], "metadata");
 		if (md != NULL && strcmp(jstr(md, "namespace"), ns) == 0 &&
 		    strcmp(jstr(md, "name"), name) == 0)
-			return it;
+			return &list->u.v[i];
 	}
 	return NULL;
 }
 
 static void
-k8s_meta(struct labelset *ls, const json_t *md, const char *role)
+k8s_meta(struct labelset *ls, const struct jval *md, const char *role)
 {
 	char	*p, *pp;
 
 	p = xasprintf(K8S "%s_label_", role);
 	pp = xasprintf(K8S "%s_labelpresent_", role);
-	set_map(ls, p, json_object_get(md, "labels"), pp);
+	set_map(ls, p, jval_get(md, "labels"), pp);
 	free(p);
 	free(pp);
 	p = xasprintf(K8S "%s_annotation_", role);
 	pp = xasprintf(K8S "%s_annotationpresent_", role);
-	set_map(ls, p, json_object_get(md, "annotations"), pp);
+	set_map(ls, p, jval_get(md, "annotations"), pp);
 	free(p);
 	free(pp);
 }
 
 /* The Ready condition's status in lower case, into low. */
 static const char *
-pod_ready(const json_t *pod, char *low, size_t len)
+pod_ready(const struct jval *pod, char *low, size_t len)
 {
-	json_t		*c;
-	size_t		 i;
-	const char	*s;
+	const struct jval	*cs, *c;
+	const char		*s;
+	size_t			 i, k;
 
-	json_array_foreach(json_object_get(jobj(pod, "status"), "conditions"),
-	    i, c) {
+	cs = jarr(jobj(pod, "status"), "conditions");
+	for (i = 0; i < jlen(cs); i++) {
+		c = &cs->u.v[i];
 		if (strcmp(jstr(c, "type"), "Ready") != 0)
 			continue;
 		s = jstr(c, "status");
-		for (i = 0; s[i] != '\0' && i < len - 1; i++)
-			low[i] = (char)tolower((unsigned char)s[i]);
-		low[i] = '\0';
+		for (k = 0; s[k] != '\0' && k < len - 1; k++)
+			low[k] = (char)tolower((unsigned char)s[k]);
+		low[k] = '\0';
 		return low;
 	}
 	return "unknown";
 }
 
 static void
-pod_labels(struct labelset *ls, const json_t *pod)
+pod_labels(struct labelset *ls, const struct jval *pod)
 {
-	const json_t	*md = jobj(pod, "metadata");
-	const json_t	*spec = jobj(pod, "spec");
-	const json_t	*st = jobj(pod, "status");
-	json_t		*o;
-	size_t		 i;
-	char		 low[32];
+	const struct jval	*md = jobj(pod, "metadata");
+	const struct jval	*spec = jobj(pod, "spec");
+	const struct jval	*st = jobj(pod, "status");
+	const struct jval	*refs, *o, *ctl;
+	size_t			 i;
+	char			 low[32];
 
 	labels_set(ls, K8S "pod_name", jstr(md, "name"));
 	labels_set(ls, K8S "pod_ip", jstr(st, "podIP"));
@@ -726,8 +757,11 @@ pod_labels(struct labelset *ls, const json_t *pod)
 	labels_set(ls, K8S "pod_node_name", jstr(spec, "nodeName"));
 	labels_set(ls, K8S "pod_host_ip", jstr(st, "hostIP"));
 	labels_set(ls, K8S "pod_uid", jstr(md, "uid"));
-	json_array_foreach(json_object_get(md, "ownerReferences"), i, o) {
-		if (!json_is_true(json_object_get(o, "controller")))
+	refs = jarr(md, "ownerReferences");
+	for (i = 0; i < jlen(refs); i++) {
+		o = &refs->u.v[i];
+		ctl = jval_get(o, "controller");
+		if (ctl == NULL || ctl->type != J_TRUE)
 			continue;
 		labels_set(ls, K8S "pod_controller_kind", jstr(o, "kind"));
 		labels_set(ls, K8S "pod_controller_name", jstr(o, "name"));
@@ -737,17 +771,17 @@ pod_labels(struct labelset *ls, const json_t *pod)
 }
 
 static void
-pod_group(const json_t *pod, struct sd_groups *out)
+pod_group(const struct jval *pod, struct sd_groups *out)
 {
-	const json_t	*md = jobj(pod, "metadata");
-	const json_t	*spec = jobj(pod, "spec");
-	const char	*ip = jstr(jobj(pod, "status"), "podIP");
-	const char	*lists[2] = { "containers", "initContainers" };
-	struct sd_group	*g;
-	struct labelset	*t;
-	json_t		*c, *p;
-	size_t		 l, i, k;
-	char		 port[32], *hp;
+	const struct jval	*md = jobj(pod, "metadata");
+	const struct jval	*spec = jobj(pod, "spec");
+	const struct jval	*cs, *c, *ports, *p;
+	const char		*ip = jstr(jobj(pod, "status"), "podIP");
+	const char		*lists[2] = { "containers", "initContainers" };
+	struct sd_group		*g;
+	struct labelset		*t;
+	size_t			 l, i, k;
+	char			 port[32], *hp;
 
 	g = sd_groups_add(out);
 	/* A starting or evicted pod has no IP yet: an empty group. */
@@ -756,10 +790,11 @@ pod_group(const json_t *pod, struct sd_groups *out)
 	pod_labels(&g->labels, pod);
 	labels_set(&g->labels, K8S "namespace", jstr(md, "namespace"));
 	for (l = 0; l < 2; l++) {
-		json_array_foreach(json_object_get(spec, lists[l]), i, c) {
-			json_t *ports = jarr(c, "ports");
-
-			if (ports == NULL || json_array_size(ports) == 0) {
+		cs = jarr(spec, lists[l]);
+		for (i = 0; i < jlen(cs); i++) {
+			c = &cs->u.v[i];
+			ports = jarr(c, "ports");
+			if (jlen(ports) == 0) {
 				t = sd_group_add_target(g);
 				labels_set(t, "__address__", ip);
 				labels_set(t, K8S "pod_container_name",
@@ -770,7 +805,8 @@ pod_group(const json_t *pod, struct sd_groups *out)
 				    l ? "true" : "false");
 				continue;
 			}
-			json_array_foreach(ports, k, p) {
+			for (k = 0; k < ports->n; k++) {
+				p = &ports->u.v[k];
 				jint(p, "containerPort", port, sizeof(port));
 				hp = join_host_port(ip, port);
 				t = sd_group_add_target(g);
@@ -795,9 +831,9 @@ pod_group(const json_t *pod, struct sd_groups *out)
 }
 
 static void
-service_labels(struct labelset *ls, const json_t *svc)
+service_labels(struct labelset *ls, const struct jval *svc)
 {
-	const json_t	*md = jobj(svc, "metadata");
+	const struct jval	*md = jobj(svc, "metadata");
 
 	labels_set(ls, K8S "service_name", jstr(md, "name"));
 	labels_set(ls, K8S "namespace", jstr(md, "namespace"));
@@ -805,22 +841,27 @@ service_labels(struct labelset *ls, const json_t *svc)
 }
 
 static void
-service_group(const json_t *svc, struct sd_groups *out)
+service_group(const struct jval *svc, struct sd_groups *out)
 {
-	const json_t	*md = jobj(svc, "metadata");
-	const json_t	*spec = jobj(svc, "spec");
-	const char	*type = jstr(spec, "type");
-	struct sd_group	*g;
-	struct labelset	*t;
-	json_t		*p, *ing;
-	size_t		 i;
-	char		 port[32], *host, *hp;
+	const struct jval	*md = jobj(svc, "metadata");
+	const struct jval	*spec = jobj(svc, "spec");
+	const struct jval	*ports, *p, *ings, *ing;
+	const char		*type = jstr(spec, "type");
+	struct sd_group		*g;
+	struct labelset		*t;
+	size_t			 i;
+	char			 port[32], *host, *hp;
 
 	g = sd_groups_add(out);
 	service_labels(&g->labels, svc);
 	host = xasprintf("%s.%s.svc", jstr(md, "name"), jstr(md,
 	    "namespace"));
-	json_array_foreach(json_object_get(spec, "ports"), i, p) {
+	/* The first ingress, whatever it is: jstr reads "" from the rest. */
+	ings = jarr(jobj(jobj(svc, "status"), "loadBalancer"), "ingress");
+	ing = jlen(ings) > 0 ? &ings->u.v[0] : NULL;
+	ports = jarr(spec, "ports");
+	for (i = 0; i < jlen(ports); i++) {
+		p = &ports->u.v[i];
 		jint(p, "port", port, sizeof(port));
 		hp = join_host_port(host, port);
 		t = sd_group_add_target(g);
@@ -837,9 +878,6 @@ service_group(const json_t *svc, struct sd_groups *out)
 		else
 			labels_set(t, K8S "service_cluster_ip",
 			    jstr(spec, "clusterIP"));
-		ing = json_array_get(json_object_get(jobj(svc, "status") ?
-		    jobj(jobj(svc, "status"), "loadBalancer") : NULL,
-		    "ingress"), 0);
 		if (strcmp(type, "LoadBalancer") == 0 && ing != NULL)
 			labels_set(t, K8S "service_loadbalancer_ip",
 			    jstr(ing, "ip"));
@@ -849,25 +887,25 @@ service_group(const json_t *svc, struct sd_groups *out)
 
 /* The pods an endpoints object named, with the ports already covered. */
 struct seen_pod {
-	const json_t	 *pod;
-	long long	 *ports;
-	size_t		  nports;
+	const struct jval	 *pod;
+	long long		 *ports;
+	size_t			  nports;
 };
 
 static void
-endpoint_target(struct sd_group *g, const json_t *addr, const json_t *port,
-    const char *ready, const json_t *pods, struct seen_pod **seen,
-    size_t *nseen)
+endpoint_target(struct sd_group *g, const struct jval *addr,
+    const struct jval *port, const char *ready, const struct jval *pods,
+    struct seen_pod **seen, size_t *nseen)
 {
-	const json_t	*ref = jobj(addr, "targetRef"), *pod = NULL;
-	const json_t	*c, *cp;
-	struct labelset	*t;
-	struct seen_pod	*sp = NULL;
-	long long	 pn;
-	size_t		 i, k, s;
-	char		 ps[32], *hp;
+	const struct jval	*ref = jobj(addr, "targetRef"), *pod = NULL;
+	const struct jval	*cs, *c, *cps, *cp;
+	struct labelset		*t;
+	struct seen_pod		*sp = NULL;
+	long long		 pn;
+	size_t			 i, k, s;
+	char			 ps[32], *hp;
 
-	pn = json_integer_value(json_object_get(port, "port"));
+	pn = jinteger(port, "port");
 	snprintf(ps, sizeof(ps), "%lld", pn);
 	hp = join_host_port(jstr(addr, "ip"), ps);
 	t = sd_group_add_target(g);
@@ -899,11 +937,13 @@ endpoint_target(struct sd_group *g, const json_t *addr, const json_t *port,
 		sp->pod = pod;
 	}
 	pod_labels(t, pod);
-	json_array_foreach(json_object_get(jobj(pod, "spec"), "containers"),
-	    i, c) {
-		json_array_foreach(json_object_get(c, "ports"), k, cp) {
-			if (json_integer_value(json_object_get(cp,
-			    "containerPort")) != pn)
+	cs = jarr(jobj(pod, "spec"), "containers");
+	for (i = 0; i < jlen(cs); i++) {
+		c = &cs->u.v[i];
+		cps = jarr(c, "ports");
+		for (k = 0; k < jlen(cps); k++) {
+			cp = &cps->u.v[k];
+			if (jinteger(cp, "containerPort") != pn)
 				continue;
 			labels_set(t, K8S "pod_container_name", jstr(c,
 			    "name"));
@@ -922,20 +962,61 @@ endpoint_target(struct sd_group *g, const json_t *addr, const json_t *port,
 	sp->ports[sp->nports++] = pn;
 }
 
+/* The container ports of a seen pod that no endpoint covered. */
 static void
-endpoints_group(const json_t *eps, const json_t *svcs, const json_t *pods,
-    struct sd_groups *out)
+uncovered_targets(struct sd_group *g, const struct seen_pod *sp)
 {
-	const json_t	*md = jobj(eps, "metadata"), *svc, *c, *cp;
-	const char	*ns = jstr(md, "namespace"), *name = jstr(md, "name");
-	struct sd_group	*g;
-	struct labelset	*t;
-	struct seen_pod	*seen = NULL;
-	json_t		*ss, *port, *addr;
-	size_t		 nseen = 0, i, j, k, s, q;
-	long long	 pn;
-	char		 ps[32], *hp;
-	int		 covered;
+	const struct jval	*cs, *c, *cps, *cp;
+	struct labelset		*t;
+	long long		 pn;
+	size_t			 i, k, q;
+	char			 ps[32], *hp;
+	int			 covered;
+
+	cs = jarr(jobj(sp->pod, "spec"), "containers");
+	for (i = 0; i < jlen(cs); i++) {
+		c = &cs->u.v[i];
+		cps = jarr(c, "ports");
+		for (k = 0; k < jlen(cps); k++) {
+			cp = &cps->u.v[k];
+			pn = jinteger(cp, "containerPort");
+			covered = 0;
+			for (q = 0; q < sp->nports; q++)
+				if (sp->ports[q] == pn)
+					covered = 1;
+			if (covered)
+				continue;
+			snprintf(ps, sizeof(ps), "%lld", pn);
+			hp = join_host_port(jstr(jobj(sp->pod, "status"),
+			    "podIP"), ps);
+			t = sd_group_add_target(g);
+			labels_set(t, "__address__", hp);
+			free(hp);
+			labels_set(t, K8S "pod_container_name", jstr(c,
+			    "name"));
+			labels_set(t, K8S "pod_container_image", jstr(c,
+			    "image"));
+			labels_set(t, K8S "pod_container_port_name", jstr(cp,
+			    "name"));
+			labels_set(t, K8S "pod_container_port_number", ps);
+			labels_set(t, K8S "pod_container_port_protocol",
+			    jstr(cp, "protocol"));
+			pod_labels(t, sp->pod);
+		}
+	}
+}
+
+static void
+endpoints_group(const struct jval *eps, const struct jval *svcs,
+    const struct jval *pods, struct sd_groups *out)
+{
+	const struct jval	*md = jobj(eps, "metadata"), *svc;
+	const struct jval	*sss, *ss, *ports, *port, *addrs;
+	const char		*ns = jstr(md, "namespace");
+	const char		*name = jstr(md, "name");
+	struct sd_group		*g;
+	struct seen_pod		*seen = NULL;
+	size_t			 nseen = 0, i, j, k, s;
 
 	g = sd_groups_add(out);
 	labels_set(&g->labels, K8S "namespace", ns);
@@ -943,53 +1024,26 @@ endpoints_group(const json_t *eps, const json_t *svcs, const json_t *pods,
 	if ((svc = k8s_find(svcs, ns, name)) != NULL)
 		service_labels(&g->labels, svc);
 	set_map(&g->labels, K8S "endpoints_label_",
-	    json_object_get(md, "labels"), K8S "endpoints_labelpresent_");
-	json_array_foreach(json_object_get(eps, "subsets"), i, ss) {
-		json_array_foreach(json_object_get(ss, "ports"), j, port) {
-			json_array_foreach(json_object_get(ss, "addresses"),
-			    k, addr)
-				endpoint_target(g, addr, port, "true", pods,
-				    &seen, &nseen);
-			json_array_foreach(json_object_get(ss,
-			    "notReadyAddresses"), k, addr)
-				endpoint_target(g, addr, port, "false", pods,
-				    &seen, &nseen);
+	    jval_get(md, "labels"), K8S "endpoints_labelpresent_");
+	sss = jarr(eps, "subsets");
+	for (i = 0; i < jlen(sss); i++) {
+		ss = &sss->u.v[i];
+		ports = jarr(ss, "ports");
+		for (j = 0; j < jlen(ports); j++) {
+			port = &ports->u.v[j];
+			addrs = jarr(ss, "addresses");
+			for (k = 0; k < jlen(addrs); k++)
+				endpoint_target(g, &addrs->u.v[k], port,
+				    "true", pods, &seen, &nseen);
+			addrs = jarr(ss, "notReadyAddresses");
+			for (k = 0; k < jlen(addrs); k++)
+				endpoint_target(g, &addrs->u.v[k], port,
+				    "false", pods, &seen, &nseen);
 		}
 	}
 	/* Container ports no endpoint covered get targets of their own. */
 	for (s = 0; s < nseen; s++) {
-		json_array_foreach(json_object_get(jobj(seen[s].pod, "spec"),
-		    "containers"), i, c) {
-			json_array_foreach(json_object_get(c, "ports"), k,
-			    cp) {
-				pn = json_integer_value(json_object_get(cp,
-				    "containerPort"));
-				covered = 0;
-				for (q = 0; q < seen[s].nports; q++)
-					if (seen[s].ports[q] == pn)
-						covered = 1;
-				if (covered)
-					continue;
-				snprintf(ps, sizeof(ps), "%lld", pn);
-				hp = join_host_port(jstr(jobj(seen[s].pod,
-				    "status"), "podIP"), ps);
-				t = sd_group_add_target(g);
-				labels_set(t, "__address__", hp);
-				free(hp);
-				labels_set(t, K8S "pod_container_name",
-				    jstr(c, "name"));
-				labels_set(t, K8S "pod_container_image",
-				    jstr(c, "image"));
-				labels_set(t, K8S "pod_container_port_name",
-				    jstr(cp, "name"));
-				labels_set(t, K8S "pod_container_port_number",
-				    ps);
-				labels_set(t,
-				    K8S "pod_container_port_protocol",
-				    jstr(cp, "protocol"));
-				pod_labels(t, seen[s].pod);
-			}
-		}
+		uncovered_targets(g, &seen[s]);
 		free(seen[s].ports);
 	}
 	free(seen);
@@ -1003,26 +1057,26 @@ sd_k8s_groups(enum k8s_role role, const char *list, size_t len,
 	static const char *const what[] = { "EndpointsList", "PodList",
 	    "ServiceList" };
 	struct sd_groups	 gs;
-	json_t			*root, *items, *sroot = NULL;
-	json_t			*sitems = NULL;
-	json_t			*proot = NULL, *pitems = NULL, *it;
+	const struct jval	*items, *sitems = NULL, *pitems = NULL, *it;
+	struct jdoc		*root, *sroot = NULL, *proot = NULL;
 	size_t			 i;
 	int			 rc = -1;
 
-	if ((items = k8s_items(list, len, what[role], &root, err,
+	if ((root = k8s_items(list, len, what[role], &items, err,
 	    errlen)) == NULL)
 		return -1;
 	if (role == K8S_ENDPOINTS && services != NULL &&
-	    (sitems = k8s_items(services, slen, "ServiceList", &sroot, err,
+	    (sroot = k8s_items(services, slen, "ServiceList", &sitems, err,
 	    errlen)) == NULL)
 		goto out;
 	if (role == K8S_ENDPOINTS && pods != NULL &&
-	    (pitems = k8s_items(pods, plen, "PodList", &proot, err,
+	    (proot = k8s_items(pods, plen, "PodList", &pitems, err,
 	    errlen)) == NULL)
 		goto out;
 	sd_groups_init(&gs);
-	json_array_foreach(items, i, it) {
-		if (!json_is_object(it))
+	for (i = 0; i < jlen(items); i++) {
+		it = &items->u.v[i];
+		if (it->type != J_OBJECT)
 			continue;
 		switch (role) {
 		case K8S_POD:
@@ -1039,8 +1093,8 @@ sd_k8s_groups(enum k8s_role role, const char *list, size_t len,
 	sd_groups_move(out, &gs);
 	rc = 0;
 out:
-	json_decref(root);
-	json_decref(sroot);
-	json_decref(proot);
+	jdoc_free(root);
+	jdoc_free(sroot);
+	jdoc_free(proot);
 	return rc;
 }

@@ -63,7 +63,8 @@ START_TEST(test_file_json_errors)
 		{ "[{\"labels\": {\"a-b\": \"x\"}}]",
 		    "group 0: \"a-b\" is not a valid label name" },
 		{ "[{\"targets\": [1]}]", "group 0: target 0 is not a string" },
-		{ "[{\"targets\": \n", "2:0: " },
+		{ "[{\"targets\": \n",
+		    "not JSON at byte 14 (line 2, column 1): " },
 	};
 	struct sd_groups g;
 	char err[256];
