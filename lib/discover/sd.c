@@ -892,6 +892,21 @@ struct seen_pod {
 	size_t			  nports;
 };
 
+/*
+ * The labels of container c's port cp, numbered number; the protocol is
+ * the endpoint port's where one covers it.
+ */
+static void
+container_labels(struct labelset *t, const struct jval *c,
+    const struct jval *cp, const char *number, const char *protocol)
+{
+	labels_set(t, K8S "pod_container_name", jstr(c, "name"));
+	labels_set(t, K8S "pod_container_image", jstr(c, "image"));
+	labels_set(t, K8S "pod_container_port_name", jstr(cp, "name"));
+	labels_set(t, K8S "pod_container_port_number", number);
+	labels_set(t, K8S "pod_container_port_protocol", protocol);
+}
+
 static void
 endpoint_target(struct sd_group *g, const struct jval *addr,
     const struct jval *port, const char *ready, const struct jval *pods,
@@ -945,15 +960,7 @@ endpoint_target(struct sd_group *g, const struct jval *addr,
 			cp = &cps->u.v[k];
 			if (jinteger(cp, "containerPort") != pn)
 				continue;
-			labels_set(t, K8S "pod_container_name", jstr(c,
-			    "name"));
-			labels_set(t, K8S "pod_container_image", jstr(c,
-			    "image"));
-			labels_set(t, K8S "pod_container_port_name", jstr(cp,
-			    "name"));
-			labels_set(t, K8S "pod_container_port_number", ps);
-			labels_set(t, K8S "pod_container_port_protocol",
-			    jstr(port, "protocol"));
+			container_labels(t, c, cp, ps, jstr(port, "protocol"));
 			break;
 		}
 	}
@@ -992,15 +999,7 @@ uncovered_targets(struct sd_group *g, const struct seen_pod *sp)
 			t = sd_group_add_target(g);
 			labels_set(t, "__address__", hp);
 			free(hp);
-			labels_set(t, K8S "pod_container_name", jstr(c,
-			    "name"));
-			labels_set(t, K8S "pod_container_image", jstr(c,
-			    "image"));
-			labels_set(t, K8S "pod_container_port_name", jstr(cp,
-			    "name"));
-			labels_set(t, K8S "pod_container_port_number", ps);
-			labels_set(t, K8S "pod_container_port_protocol",
-			    jstr(cp, "protocol"));
+			container_labels(t, c, cp, ps, jstr(cp, "protocol"));
 			pod_labels(t, sp->pod);
 		}
 	}
