@@ -200,8 +200,10 @@ START_TEST(test_k8s)
 {
 	static const char pods[] = "{\"items\": [{\"metadata\": {\"name\": "
 	    "\"p\", \"namespace\": \"ns\", \"labels\": {\"app.k/n\": \"x\"}},"
-	    " \"spec\": {\"containers\": [{\"name\": \"c\", \"ports\": "
-	    "[{\"containerPort\": 80, \"name\": \"web\"}]}, {\"name\": "
+	    " \"spec\": {\"containers\": [{\"name\": \"c\", \"image\": "
+	    "\"img:1\", \"ports\": [{\"containerPort\": 80, \"name\": "
+	    "\"web\", \"protocol\": \"UDP\"}, {\"containerPort\": 9090, "
+	    "\"name\": \"m\", \"protocol\": \"SCTP\"}]}, {\"name\": "
 	    "\"d\"}]}, \"status\": {\"podIP\": \"10.1.1.1\", \"conditions\": "
 	    "[{\"type\": \"Ready\", \"status\": \"False\"}]}}, "
 	    "{\"metadata\": {\"name\": \"q\", \"namespace\": \"ns\"}}]}";
@@ -214,7 +216,8 @@ START_TEST(test_k8s)
 	    "\"s\", \"namespace\": \"ns\"}, \"subsets\": [{\"addresses\": "
 	    "[{\"ip\": \"10.1.1.1\", \"targetRef\": {\"kind\": \"Pod\", "
 	    "\"namespace\": \"ns\", \"name\": \"p\"}}], \"ports\": [{\"port\": "
-	    "8080, \"name\": \"alt\"}]}]}]}";
+	    "8080, \"name\": \"alt\"}, {\"port\": 9090, \"name\": \"m\", "
+	    "\"protocol\": \"TCP\"}]}]}]}";
 	struct sd_groups g;
 	char err[256];
 
@@ -222,10 +225,17 @@ START_TEST(test_k8s)
 	ck_assert_int_eq(sd_k8s_groups(K8S_POD, pods, strlen(pods), NULL, 0,
 	    NULL, 0, &g, err, sizeof(err)), 0);
 	ck_assert_uint_eq(g.n, 2);
-	ck_assert_uint_eq(g.v[0].ntargets, 2);
+	ck_assert_uint_eq(g.v[0].ntargets, 3);
 	ck_assert_uint_eq(g.v[1].ntargets, 0);
 	ck_assert_str_eq(tget(&g, 0, 0, "__address__"), "10.1.1.1:80");
-	ck_assert_str_eq(tget(&g, 0, 1, "__address__"), "10.1.1.1");
+	ck_assert_str_eq(tget(&g, 0, 0, "__meta_kubernetes_pod_container_image"),
+	    "img:1");
+	ck_assert_str_eq(tget(&g, 0, 0,
+	    "__meta_kubernetes_pod_container_port_number"), "80");
+	ck_assert_str_eq(tget(&g, 0, 0,
+	    "__meta_kubernetes_pod_container_port_protocol"), "UDP");
+	ck_assert_str_eq(tget(&g, 0, 1, "__address__"), "10.1.1.1:9090");
+	ck_assert_str_eq(tget(&g, 0, 2, "__address__"), "10.1.1.1");
 	ck_assert_str_eq(gget(&g, 0, "__meta_kubernetes_pod_ready"), "false");
 	ck_assert_str_eq(gget(&g, 0, "__meta_kubernetes_pod_label_app_k_n"),
 	    "x");
@@ -243,15 +253,32 @@ START_TEST(test_k8s)
 	ck_assert_int_eq(sd_k8s_groups(K8S_ENDPOINTS, eps, strlen(eps), svcs,
 	    strlen(svcs), pods, strlen(pods), &g, err, sizeof(err)), 0);
 	ck_assert_uint_eq(g.n, 1);
-	/* The endpoint, then the pod's container port no endpoint covers. */
-	ck_assert_uint_eq(g.v[0].ntargets, 2);
+	/*
+	 * The endpoint's ports, then the pod's container port no endpoint
+	 * covers.  A covered port's protocol is the endpoint's, as in
+	 * Prometheus.
+	 */
+	ck_assert_uint_eq(g.v[0].ntargets, 3);
 	ck_assert_str_eq(tget(&g, 0, 0, "__address__"), "10.1.1.1:8080");
 	ck_assert_str_eq(tget(&g, 0, 0, "__meta_kubernetes_endpoint_ready"),
 	    "true");
 	ck_assert_str_eq(tget(&g, 0, 0, "__meta_kubernetes_pod_name"), "p");
-	ck_assert_str_eq(tget(&g, 0, 1, "__address__"), "10.1.1.1:80");
+	ck_assert_str_eq(tget(&g, 0, 0,
+	    "__meta_kubernetes_pod_container_port_number"), "(absent)");
+	ck_assert_str_eq(tget(&g, 0, 1, "__address__"), "10.1.1.1:9090");
+	ck_assert_str_eq(tget(&g, 0, 1, "__meta_kubernetes_pod_container_image"),
+	    "img:1");
 	ck_assert_str_eq(tget(&g, 0, 1,
+	    "__meta_kubernetes_pod_container_port_name"), "m");
+	ck_assert_str_eq(tget(&g, 0, 1,
+	    "__meta_kubernetes_pod_container_port_number"), "9090");
+	ck_assert_str_eq(tget(&g, 0, 1,
+	    "__meta_kubernetes_pod_container_port_protocol"), "TCP");
+	ck_assert_str_eq(tget(&g, 0, 2, "__address__"), "10.1.1.1:80");
+	ck_assert_str_eq(tget(&g, 0, 2,
 	    "__meta_kubernetes_pod_container_port_name"), "web");
+	ck_assert_str_eq(tget(&g, 0, 2,
+	    "__meta_kubernetes_pod_container_port_protocol"), "UDP");
 	ck_assert_str_eq(gget(&g, 0, "__meta_kubernetes_service_name"), "s");
 	sd_groups_release(&g);
 	ck_assert_int_eq(sd_k8s_groups(K8S_POD, "[]", 2, NULL, 0, NULL, 0, &g,
