@@ -16,12 +16,15 @@ PKG_CONFIG ?= pkg-config
 CFLAGS	?= -O2 -g
 WARN	 = -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes \
 	   -Wmissing-prototypes -Wpointer-arith -Wformat=2
-PKGS	 = libcurl jansson yaml-0.1 sqlite3 libpq libmariadb libmicrohttpd \
+PKGS	 = libcurl yaml-0.1 sqlite3 libpq libmariadb libmicrohttpd \
 	   libpcre2-8
 PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
-CHECK_CFLAGS = $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
-CHECK_LIBS = $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
+# jansson only in tests: the reference that jdoc's reader is held to.
+REF_CFLAGS = $(shell $(PKG_CONFIG) --cflags jansson 2>/dev/null)
+REF_LIBS = $(shell $(PKG_CONFIG) --libs jansson 2>/dev/null)
+CHECK_CFLAGS = $(shell $(PKG_CONFIG) --cflags check 2>/dev/null) $(REF_CFLAGS)
+CHECK_LIBS = $(shell $(PKG_CONFIG) --libs check 2>/dev/null) $(REF_LIBS)
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(LIB_INC) $(PKG_CFLAGS) $(CPPFLAGS) $(CFLAGS)
 LDLIBS	 = $(PKG_LIBS) -lresolv -lpthread -lm
 SAN	 = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
@@ -177,8 +180,8 @@ build/fuzz/libperiskop.a: $(FUZZ_OBJ)
 	ar rcs $@ $(FUZZ_OBJ)
 
 build/fuzz/fuzz_%: t/fuzz/fuzz_%.c build/fuzz/libperiskop.a
-	$(FUZZ_CC) $(ALL_CFLAGS) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $< \
-	    build/fuzz/libperiskop.a $(LDLIBS)
+	$(FUZZ_CC) $(ALL_CFLAGS) $(REF_CFLAGS) -fsanitize=fuzzer $(FUZZ_SAN) \
+	    -o $@ $< build/fuzz/libperiskop.a $(REF_LIBS) $(LDLIBS)
 
 fuzz: $(FUZZ)
 	@for f in $(FUZZ); do n=$${f##*/fuzz_}; \
@@ -279,7 +282,7 @@ install: programs
 	    'Description: Periskop client library: exceptions for a Periskop server to scrape' \
 	    "Version: $$(sed -n 's/^#define PERISKOP_VERSION.*"\(.*\)"/\1/p' lib/client/periskop.h)" \
 	    'Cflags: -I$${includedir}' \
-	    'Libs: -L$${libdir} -lperiskop -ljansson -lcurl -lpthread' \
+	    'Libs: -L$${libdir} -lperiskop -lcurl -lpthread' \
 	    >$(DESTDIR)$(LIBDIR)/pkgconfig/periskop.pc
 
 uninstall:
