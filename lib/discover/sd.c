@@ -770,6 +770,21 @@ pod_labels(struct labelset *ls, const struct jval *pod)
 	k8s_meta(ls, md, "pod");
 }
 
+/*
+ * The labels of container c's port cp, numbered number; the protocol is
+ * the endpoint port's where one covers it.
+ */
+static void
+container_labels(struct labelset *t, const struct jval *c,
+    const struct jval *cp, const char *number, const char *protocol)
+{
+	labels_set(t, K8S "pod_container_name", jstr(c, "name"));
+	labels_set(t, K8S "pod_container_image", jstr(c, "image"));
+	labels_set(t, K8S "pod_container_port_name", jstr(cp, "name"));
+	labels_set(t, K8S "pod_container_port_number", number);
+	labels_set(t, K8S "pod_container_port_protocol", protocol);
+}
+
 static void
 pod_group(const struct jval *pod, struct sd_groups *out)
 {
@@ -812,16 +827,7 @@ pod_group(const struct jval *pod, struct sd_groups *out)
 				t = sd_group_add_target(g);
 				labels_set(t, "__address__", hp);
 				free(hp);
-				labels_set(t, K8S "pod_container_name",
-				    jstr(c, "name"));
-				labels_set(t, K8S "pod_container_image",
-				    jstr(c, "image"));
-				labels_set(t, K8S "pod_container_port_number",
-				    port);
-				labels_set(t, K8S "pod_container_port_name",
-				    jstr(p, "name"));
-				labels_set(t,
-				    K8S "pod_container_port_protocol",
+				container_labels(t, c, p, port,
 				    jstr(p, "protocol"));
 				labels_set(t, K8S "pod_container_init",
 				    l ? "true" : "false");
@@ -891,21 +897,6 @@ struct seen_pod {
 	long long		 *ports;
 	size_t			  nports;
 };
-
-/*
- * The labels of container c's port cp, numbered number; the protocol is
- * the endpoint port's where one covers it.
- */
-static void
-container_labels(struct labelset *t, const struct jval *c,
-    const struct jval *cp, const char *number, const char *protocol)
-{
-	labels_set(t, K8S "pod_container_name", jstr(c, "name"));
-	labels_set(t, K8S "pod_container_image", jstr(c, "image"));
-	labels_set(t, K8S "pod_container_port_name", jstr(cp, "name"));
-	labels_set(t, K8S "pod_container_port_number", number);
-	labels_set(t, K8S "pod_container_port_protocol", protocol);
-}
 
 static void
 endpoint_target(struct sd_group *g, const struct jval *addr,
