@@ -905,7 +905,6 @@ const struct sql_driver sql_mysql = {
 	.types = { "MEDIUMTEXT", "MEDIUMTEXT", "VARCHAR(64)", "INTEGER",
 	    "BIGINT", "DOUBLE" },
 	.drop_index_on = 1,
-	.churn = "",
 	.has_column = "SELECT count(*) FROM information_schema.columns"
 	    " WHERE table_schema = DATABASE() AND table_name = ?"
 	    " AND column_name = ?",

@@ -499,7 +499,12 @@ const struct sql_driver sql_postgres = {
 	.has_column = "SELECT count(*) FROM information_schema.columns"
 	    " WHERE table_schema = current_schema() AND table_name = ?"
 	    " AND column_name = ?",
-	.churn = " WITH (fillfactor = 70)",
+	/*
+	 * A round updates every row of a page: at 70 only four in ten of
+	 * those updates stayed in the page, and each of the others wrote
+	 * both indexes too (an UPDATE of 200,000 counts: 2.0 s, at 45 1.2 s).
+	 */
+	.churn = "fillfactor = 45",
 	.has_index = "SELECT count(*) FROM pg_indexes"
 	    " WHERE schemaname = current_schema() AND indexname = ?",
 	.claims = pg_claims,

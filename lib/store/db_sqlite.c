@@ -488,7 +488,6 @@ const struct sql_driver sql_sqlite = {
 	.batch_rows = 64,
 	.replay = 0,
 	.types = { "TEXT", "TEXT", "TEXT", "INTEGER", "INTEGER", "REAL" },
-	.churn = "",
 	.has_column = "SELECT count(*) FROM pragma_table_info(?)"
 	    " WHERE name = ?",
 	.has_index = "SELECT count(*) FROM sqlite_master"

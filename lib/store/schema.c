@@ -184,11 +184,11 @@ static const struct index indexes[] = {
  * it is now, the columns later steps add included.  Released steps are
  * never edited; a change is a new step at the end.
  */
-enum op { OP_END, OP_TABLE, OP_COLUMN, OP_INDEX, OP_DROP_INDEX };
+enum op { OP_END, OP_TABLE, OP_COLUMN, OP_INDEX, OP_DROP_INDEX, OP_CHURN };
 
 struct step {
 	enum op		 op;
-	const char	*table;		/* OP_TABLE, OP_COLUMN */
+	const char	*table;		/* OP_TABLE, OP_COLUMN, OP_CHURN */
 	const char	*name;		/* OP_COLUMN, OP_*INDEX */
 	int		 now;		/* OP_COLUMN: rows before get the clock */
 };
@@ -253,8 +253,19 @@ static const struct step step5[] = {
 	{ OP_END, NULL, NULL, 0 }
 };
 
+/*
+ * The tables updated every round get the driver's churn parameters
+ * that they were created without (PostgreSQL's fillfactor 70 before);
+ * pages written from then on have the room.
+ */
+static const struct step step6[] = {
+	{ OP_CHURN, "targets", NULL, 0 },
+	{ OP_CHURN, "target_counts", NULL, 0 },
+	{ OP_END, NULL, NULL, 0 }
+};
+
 static const struct step *const steps[] = { step1, step2, step3, step4,
-    step5 };
+    step5, step6 };
 _Static_assert(sizeof(steps) / sizeof(steps[0]) == SCHEMA_VERSION,
     "one step per version");
 
@@ -368,7 +379,10 @@ create_table(const struct sql_driver *d, const struct table *t,
 	buf_addc(&b, ')');
 	if (t->parent != NULL && !d->hashed_ids)
 		buf_addf(&b, ", FOREIGN KEY %s ON DELETE CASCADE", t->parent);
-	buf_addf(&b, ")%s%s", t->churn ? d->churn : "", options);
+	buf_addc(&b, ')');
+	if (t->churn && d->churn != NULL)
+		buf_addf(&b, " WITH (%s)", d->churn);
+	buf_adds(&b, options);
 	return buf_detach(&b, NULL);
 }
 
@@ -479,6 +493,14 @@ apply(struct db *db, const struct step *s, const char **options, char *err,
 		    ix->table);
 		add_identity(&b, d, table_of(ix->table), ix->columns);
 		buf_addc(&b, ')');
+		break;
+	case OP_CHURN:
+		t = table_of(s->table);
+		if (!t->churn)
+			abort();
+		if (d->churn == NULL)
+			return 0;
+		buf_addf(&b, "ALTER TABLE `%s` SET (%s)", t->name, d->churn);
 		break;
 	case OP_END:
 		abort();

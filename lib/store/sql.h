@@ -119,10 +119,12 @@ struct sql_driver {
 	/* 1 when DROP INDEX names the index's table (MySQL). */
 	int		 drop_index_on;
 	/*
-	 * What follows the columns of a table whose rows are updated every
-	 * round ("" when nothing): room in each page, so that an update
-	 * that changes no indexed column stays in its page (PostgreSQL's
-	 * HOT updates).
+	 * The storage parameters of a table whose rows are updated every
+	 * round (NULL when the engine has none), written WITH (...) when it
+	 * is created and SET (...) on an older one: room in each page for a
+	 * new version of every row in it, so that a round's updates, which
+	 * change no indexed column, stay in their pages and touch no index
+	 * (PostgreSQL's HOT updates).
 	 */
 	const char	*churn;
 	/*
