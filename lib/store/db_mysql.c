@@ -647,6 +647,8 @@ my_close(struct db *db)
 	free(g);
 }
 
+static const struct sql_driver sql_mariadb;
+
 static struct db *
 db_mysql_open(const char *dsn, int *transient, char *err, size_t errlen)
 {
@@ -671,6 +673,13 @@ db_mysql_open(const char *dsn, int *transient, char *err, size_t errlen)
 		errno = 0;
 		return NULL;
 	}
+	/*
+	 * Chosen once: the statements are written for it, and a server
+	 * that comes back is taken to be the same kind.
+	 */
+	if (strstr(mysql_get_server_info(g->c), "MariaDB") != NULL &&
+	    mysql_get_server_version(g->c) >= 100500)
+		g->base.drv = &sql_mariadb;
 	errno = 0;
 	return &g->base;
 }
@@ -891,46 +900,60 @@ drv_in_txn(struct db *db)
 	return MY(db)->in_txn;
 }
 
+/* Every fact of the driver but how it reads an upsert's rows back. */
+#define MY_DRIVER \
+	.name = "mysql", \
+	.hashed_ids = 1, \
+	.quote = '`', \
+	.row_locks = 1, \
+	.row_in = 1, \
+	.inserted = SQL_INSERTED_CHANGES, \
+	.batch_rows = 512, \
+	.replay = 1, \
+	/* InnoDB cannot index a long text whole: ids are hashed. */ \
+	.types = { "MEDIUMTEXT", "MEDIUMTEXT", "VARCHAR(64)", "INTEGER", \
+	    "BIGINT", "DOUBLE" }, \
+	.drop_index_on = 1, \
+	.has_column = "SELECT count(*) FROM information_schema.columns" \
+	    " WHERE table_schema = DATABASE() AND table_name = ?" \
+	    " AND column_name = ?", \
+	.has_index = "SELECT count(DISTINCT index_name) FROM" \
+	    " information_schema.statistics WHERE table_schema = DATABASE()" \
+	    " AND index_name = ?", \
+	.claims = my_claims, \
+	.open = db_mysql_open, \
+	.schema_lock = schema_lock, \
+	.schema_unlock = schema_unlock, \
+	.table_options = table_options, \
+	.exec = drv_exec, \
+	.close = my_close, \
+	.run = drv_run, \
+	.next = drv_next, \
+	.null = drv_null, \
+	.text = drv_text, \
+	.integer = drv_integer, \
+	.real = drv_real, \
+	.changes = drv_changes, \
+	.done = drv_done, \
+	.read_begin = drv_read_begin, \
+	.read_end = drv_read_end, \
+	.begin = my_begin, \
+	.commit = my_commit, \
+	.rollback = my_rollback, \
+	.in_txn = drv_in_txn
+
+/* MySQL has no RETURNING: an upsert's rows are read after it. */
 const struct sql_driver sql_mysql = {
-	.name = "mysql",
-	.hashed_ids = 1,
-	.quote = '`',
-	.row_locks = 1,
-	.row_in = 1,
-	.inserted = SQL_INSERTED_CHANGES,
+	MY_DRIVER,
 	.returning = 0,
-	.batch_rows = 512,
-	.replay = 1,
-	/* InnoDB cannot index a long text whole: ids are hashed. */
-	.types = { "MEDIUMTEXT", "MEDIUMTEXT", "VARCHAR(64)", "INTEGER",
-	    "BIGINT", "DOUBLE" },
-	.drop_index_on = 1,
-	.has_column = "SELECT count(*) FROM information_schema.columns"
-	    " WHERE table_schema = DATABASE() AND table_name = ?"
-	    " AND column_name = ?",
-	.has_index = "SELECT count(DISTINCT index_name) FROM"
-	    " information_schema.statistics WHERE table_schema = DATABASE()"
-	    " AND index_name = ?",
-	.claims = my_claims,
-	.open = db_mysql_open,
-	.schema_lock = schema_lock,
-	.schema_unlock = schema_unlock,
-	.table_options = table_options,
-	.exec = drv_exec,
-	.close = my_close,
-	.run = drv_run,
-	.next = drv_next,
-	.null = drv_null,
-	.text = drv_text,
-	.integer = drv_integer,
-	.real = drv_real,
-	.changes = drv_changes,
-	.done = drv_done,
-	.read_begin = drv_read_begin,
-	.read_end = drv_read_end,
-	.begin = my_begin,
-	.commit = my_commit,
-	.rollback = my_rollback,
-	.in_txn = drv_in_txn,
+};
+
+/*
+ * MariaDB 10.5 and later return an upsert's rows: half a round of
+ * 200,000 counts went to reading them back (10.0 s, 5.0 s without).
+ */
+static const struct sql_driver sql_mariadb = {
+	MY_DRIVER,
+	.returning = 1,
 };
 

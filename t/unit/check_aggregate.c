@@ -16,6 +16,7 @@
 #include "model.h"
 #include "record.h"
 #include "scratch.h"
+#include "sql.h"
 #include "timefmt.h"
 #include "xalloc.h"
 
@@ -36,6 +37,11 @@ static struct aggregator *ag;
 static struct db_error_list errs;	/* what get() read last */
 static char events[64][256];
 static int nev;
+/*
+ * 1: the handle uses MySQL's driver whatever the server, which reads an
+ * upsert's rows back after it where MariaDB returns them.
+ */
+static int read_back;
 
 static void
 on_event(const struct event_rec *e, void *arg)
@@ -63,6 +69,8 @@ open_agg(size_t max_occ)
 	o.clock = test_clock;
 	db = db_open(dbpath, NULL, err, sizeof(err));
 	ck_assert_msg(db != NULL, "%s", err);
+	if (read_back)
+		db->drv = &sql_mysql;
 	ag = aggregator_new(db, &o, on_event, NULL);
 }
 
@@ -79,6 +87,7 @@ static void
 setup_sqlite(void)
 {
 	server = NULL;
+	read_back = 0;
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/check_agg.XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
 	snprintf(dbpath, sizeof(dbpath), "%s/p.db", tmpdir);
@@ -103,12 +112,21 @@ setup_server(const char *env)
 static void
 setup_pg(void)
 {
+	read_back = 0;
 	setup_server("PERISKOP_TEST_PG");
 }
 
 static void
 setup_mysql(void)
 {
+	read_back = 0;
+	setup_server("PERISKOP_TEST_MYSQL");
+}
+
+static void
+setup_mysql_read_back(void)
+{
+	read_back = 1;
 	setup_server("PERISKOP_TEST_MYSQL");
 }
 
@@ -1057,6 +1075,20 @@ START_TEST(unchanged_skips_are_exact)
 }
 END_TEST
 
+/* A MariaDB of 10.5 or later returns the upserts' rows; MySQL cannot. */
+START_TEST(mysql_driver_by_server)
+{
+	long long returns;
+
+	returns = scratch_query(dbpath, "SELECT VERSION() LIKE '%MariaDB%'"
+	    " AND (0 + SUBSTRING_INDEX(VERSION(), '.', 1)) * 100 +"
+	    " SUBSTRING_INDEX(SUBSTRING_INDEX(VERSION(), '.', 2), '.', -1)"
+	    " >= 1005");
+	ck_assert_int_eq(db->drv->returning, returns);
+	ck_assert_str_eq(db_engine(db), "mysql");
+}
+END_TEST
+
 static void
 add_rules(TCase *tc)
 {
@@ -1105,6 +1137,21 @@ aggregate_suite(void)
 		tc = tcase_create("mysql");
 		tcase_add_checked_fixture(tc, setup_mysql, teardown);
 		add_rules(tc);
+		tcase_add_test(tc, mysql_driver_by_server);
+		suite_add_tcase(s, tc);
+		/*
+		 * The rules that read counts and health back, as on a server
+		 * without RETURNING.
+		 */
+		tc = tcase_create("mysql-read-back");
+		tcase_add_checked_fixture(tc, setup_mysql_read_back, teardown);
+		tcase_set_timeout(tc, 60);
+		tcase_add_test(tc, first_scrape);
+		tcase_add_test(tc, counter_reset);
+		tcase_add_test(tc, two_instances);
+		tcase_add_test(tc, restart_safety);
+		tcase_add_test(tc, target_events);
+		tcase_add_test(tc, unchanged_skips_are_exact);
 		suite_add_tcase(s, tc);
 	} else
 		fprintf(stderr, "check_aggregate: PERISKOP_TEST_MYSQL unset: "
