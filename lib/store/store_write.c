@@ -84,11 +84,12 @@ static const char *const sql[Q_COUNT_] = {
 	[Q_PRUNE_MIN] = "DELETE FROM error_minutes WHERE minute < ?",
 	[Q_PRUNE_HOUR] = "DELETE FROM error_hours WHERE hour < ?",
 	/*
-	 * Each service's newest count, which silence is measured from:
-	 * one scan, so that no index on updated is needed, and updating
-	 * it touches no index (PostgreSQL's HOT updates).
+	 * Each service's newest count, which silence is measured from,
+	 * and its oldest, which tells whether a DELETE has anything to
+	 * do: one scan, so that no index on updated is needed, and
+	 * updating it touches no index (PostgreSQL's HOT updates).
 	 */
-	[Q_COUNTS_NEWEST] = "SELECT MIN(service), MAX(updated)"
+	[Q_COUNTS_NEWEST] = "SELECT MIN(service), MAX(updated), MIN(updated)"
 	    " FROM target_counts GROUP BY @service",
 	[Q_PRUNE_COUNTS] = "DELETE FROM target_counts WHERE @service = @?"
 	    " AND updated < ?",
@@ -170,13 +171,18 @@ prune_counts(struct db *db, int64_t target_before, int64_t target_ms,
 		if (sql_null(db, r, 1))
 			continue;
 		t = sql_int(db, r, 1) - target_ms;
+		if (t > target_before)
+			t = target_before;
+		/* Nothing that old: the DELETE would only scan. */
+		if (sql_int(db, r, 2) >= t)
+			continue;
 		if (n == cap) {
 			cap = cap ? 2 * cap : 16;
 			svc = xreallocarray(svc, cap, sizeof(*svc));
 			before = xreallocarray(before, cap, sizeof(*before));
 		}
 		svc[n] = sql_strdup(db, r, 0);
-		before[n++] = t < target_before ? t : target_before;
+		before[n++] = t;
 	}
 	sql_done(db, r);
 	for (i = 0; rc == 0 && i < n; i++)
