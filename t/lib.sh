@@ -128,6 +128,30 @@ my_cli() {
 	    -p"${cred#*:}" "${u##*/}" -e "$2"
 }
 
+# pg_scratch VAR and my_scratch VAR [OPTIONS]: a new database on the
+# server of PERISKOP_TEST_PG or PERISKOP_TEST_MYSQL, its URI in VAR,
+# dropped when the script ends, however it ends.  Names start with
+# periskop_, which the MariaDB test user may create.
+T_PGDBS="" T_MYDBS="" T_NDBS=0
+scratch_name() {
+	T_NDBS=$((T_NDBS + 1))
+	T_DB=periskop_${T_NAME%%-*}_$$_$T_NDBS
+}
+pg_scratch() {
+	scratch_name
+	psql -q "$PERISKOP_TEST_PG" -c "CREATE DATABASE $T_DB" >/dev/null ||
+	    return 1
+	T_PGDBS="$T_PGDBS $T_DB"
+	eval "$1=\${PERISKOP_TEST_PG%/*}/$T_DB"
+}
+my_scratch() {
+	scratch_name
+	my_cli "$PERISKOP_TEST_MYSQL" "CREATE DATABASE $T_DB ${2:-}" ||
+	    return 1
+	T_MYDBS="$T_MYDBS $T_DB"
+	eval "$1=\${PERISKOP_TEST_MYSQL%/*}/$T_DB"
+}
+
 # clock_ahead DAYS CMD...: runs CMD with the clock DAYS days ahead of
 # this script's, which may itself run under libfaketime (make timeshift):
 # a faketime inside another would count from the real clock.
@@ -170,6 +194,14 @@ t_cleanup() {
 		kill -KILL "$p" 2>/dev/null
 	done
 	wait 2>/dev/null
+	for d in $T_PGDBS; do
+		psql -q "$PERISKOP_TEST_PG" \
+		    -c "DROP DATABASE IF EXISTS $d WITH (FORCE)" >/dev/null 2>&1
+	done
+	for d in $T_MYDBS; do
+		my_cli "$PERISKOP_TEST_MYSQL" "DROP DATABASE IF EXISTS $d" \
+		    >/dev/null 2>&1
+	done
 	if [ "$T_FAILED" -eq 0 ] && [ -z "${T_KEEP:-}" ]; then
 		rm -rf "$T_TMP"
 	else

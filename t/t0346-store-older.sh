@@ -67,9 +67,7 @@ is "$(columns "$T_TMP/v1.db")" "$(columns "$T_TMP/new.db")" \
     "sqlite-v1: the upgraded schema has a new database's columns and indexes"
 
 if [ -n "${PERISKOP_TEST_PG:-}" ] && command -v psql >/dev/null; then
-	pgdb=periskop_t0346_$$
-	psql -q "$PERISKOP_TEST_PG" -c "CREATE DATABASE $pgdb" >/dev/null 2>&1
-	PGURI=${PERISKOP_TEST_PG%/*}/$pgdb
+	pg_scratch PGURI
 	psql -q -v ON_ERROR_STOP=1 "$PGURI" <"$FX/pg.sql" >/dev/null \
 	    2>"$T_TMP/pg-load.err"
 	ok $? "postgres: the older database loaded"
@@ -79,20 +77,16 @@ if [ -n "${PERISKOP_TEST_PG:-}" ] && command -v psql >/dev/null; then
 	is "$(psql -qAt "$PGURI" -c "SELECT relname || ' ' || array_to_string(reloptions, ',') FROM pg_class WHERE relname IN ('targets', 'target_counts') ORDER BY 1")" \
 	    "$(printf 'target_counts fillfactor=45\ntargets fillfactor=45')" \
 	    "postgres: the tables updated every round have fillfactor 45"
-	psql -q "$PERISKOP_TEST_PG" -c "DROP DATABASE IF EXISTS $pgdb WITH (FORCE)" >/dev/null 2>&1
 else
 	for i in 1 2 3 4 5 6; do ok 0 "# SKIP PERISKOP_TEST_PG unset"; done
 fi
 
 if [ -n "${PERISKOP_TEST_MYSQL:-}" ] && command -v mariadb >/dev/null; then
-	mydb=periskop_t0346_$$
-	my_cli "$PERISKOP_TEST_MYSQL" "CREATE DATABASE $mydb CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin"
-	MYURI=${PERISKOP_TEST_MYSQL%/*}/$mydb
+	my_scratch MYURI "CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin"
 	my_cli "$MYURI" "source $FX/mysql.sql" 2>"$T_TMP/my-load.err"
 	ok $? "mysql: the older database loaded"
 	myv() { my_cli "$MYURI" "SELECT version FROM periskop_schema"; }
 	older mysql "$MYURI" myv
-	my_cli "$PERISKOP_TEST_MYSQL" "DROP DATABASE IF EXISTS $mydb"
 else
 	for i in 1 2 3 4 5; do ok 0 "# SKIP PERISKOP_TEST_MYSQL unset"; done
 fi

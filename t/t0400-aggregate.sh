@@ -228,29 +228,23 @@ engine_round() {	# engine_round NAME URI QUERY-FUNCTION
 	    "$name: an archive 400 days old, replayed 30 days later: exact"
 }
 if [ -n "${PERISKOP_TEST_PG:-}" ] && command -v psql >/dev/null; then
-	pgdb=periskop_t0400_$$
-	psql -q "$PERISKOP_TEST_PG" -c "CREATE DATABASE $pgdb" >/dev/null 2>&1
-	PGURI=${PERISKOP_TEST_PG%/*}/$pgdb
+	pg_scratch PGURI
 	pq() { psql -qAt "$PGURI" -c "$1"; }
 	engine_round postgres "$PGURI" pq
-	psql -q "$PERISKOP_TEST_PG" -c "DROP DATABASE IF EXISTS $pgdb WITH (FORCE)" >/dev/null 2>&1
 else
 	for i in 1 2 3 4 5 6 7 8; do ok 0 "# SKIP PERISKOP_TEST_PG unset"; done
 fi
 if [ -n "${PERISKOP_TEST_MYSQL:-}" ] && command -v mariadb >/dev/null; then
-	mydb=periskop_t0400_$$
-	my_cli "$PERISKOP_TEST_MYSQL" "CREATE DATABASE $mydb"
-	MYURI=${PERISKOP_TEST_MYSQL%/*}/$mydb
+	my_scratch MYURI
 	mq() { my_cli "$MYURI" "$1"; }
 	engine_round mysql "$MYURI" mq
 	# The original's DSN form, in a config file.
 	cred=${MYURI#mysql://}; cred=${cred%%@*}
 	printf 'services: []\nrepository:\n  type: mysql\n  dsn: "%s@tcp(%s)/%s?charset=utf8mb4&parseTime=True&loc=Local"\n' \
-	    "$cred" "$(echo "$MYURI" | sed 's|.*@||; s|/.*||')" "$mydb" >"$T_TMP/my.yaml"
+	    "$cred" "$(echo "$MYURI" | sed 's|.*@||; s|/.*||')" "${MYURI##*/}" >"$T_TMP/my.yaml"
 	with_timeout 30 "$AGG" -c "$T_TMP/my.yaml" <"$T_TMP/in3" >/dev/null 2>&1
 	is "$?/$(mq "SELECT total_count FROM errors WHERE service = 'api'")" 0/5 \
 	    "mysql: the Go driver's DSN in the repository block"
-	my_cli "$PERISKOP_TEST_MYSQL" "DROP DATABASE IF EXISTS $mydb"
 else
 	for i in 1 2 3 4 5 6 7 8 9; do ok 0 "# SKIP PERISKOP_TEST_MYSQL unset"; done
 fi

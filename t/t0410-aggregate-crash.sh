@@ -76,27 +76,15 @@ shards() {
 	is "$($eq "SELECT count(*) FROM target_counts WHERE accumulated <> last_raw")" 0 \
 	    "$eng: no instance counted twice"
 }
-pgdb="" mydb=""
-cleanup() {
-	[ -n "$pgdb" ] && psql -q "$PERISKOP_TEST_PG" -c "DROP DATABASE IF EXISTS $pgdb WITH (FORCE)" >/dev/null 2>&1
-	[ -n "$mydb" ] && my_cli "$PERISKOP_TEST_MYSQL" "DROP DATABASE IF EXISTS $mydb" >/dev/null 2>&1
-	t_cleanup
-}
-trap cleanup EXIT
-
 if [ -n "${PERISKOP_TEST_PG:-}" ]; then
-	pgdb=periskop_t0410_$$
-	psql -q "$PERISKOP_TEST_PG" -c "CREATE DATABASE $pgdb" >/dev/null 2>&1
-	PGURI=${PERISKOP_TEST_PG%/*}/$pgdb
+	pg_scratch PGURI
 	pq() { psql -qAt -F ' ' "$PGURI" -c "$1"; }
 	shards postgres "$PGURI" pq
 else
 	for i in 1 2 3 4 5 6; do ok 0 "# SKIP PERISKOP_TEST_PG unset"; done
 fi
 if [ -n "${PERISKOP_TEST_MYSQL:-}" ]; then
-	mydb=periskop_t0410_$$
-	my_cli "$PERISKOP_TEST_MYSQL" "CREATE DATABASE $mydb"
-	MYURI=${PERISKOP_TEST_MYSQL%/*}/$mydb
+	my_scratch MYURI
 	mq() { my_cli "$MYURI" "$1"; }
 	shards mysql "$MYURI" mq
 else

@@ -38,23 +38,17 @@ sq() { sqlite3 "$T_TMP/r.db" "$1"; }
 round sqlite "$T_TMP/r.db" sq
 
 if [ -n "${PERISKOP_TEST_PG:-}" ] && command -v psql >/dev/null; then
-	pgdb=periskop_t0440_$$
-	psql -q "$PERISKOP_TEST_PG" -c "CREATE DATABASE $pgdb" >/dev/null 2>&1
-	PGURI=${PERISKOP_TEST_PG%/*}/$pgdb
+	pg_scratch PGURI
 	pq() { psql -qAt "$PGURI" -c "$1"; }
 	round postgres "$PGURI" pq
-	psql -q "$PERISKOP_TEST_PG" -c "DROP DATABASE IF EXISTS $pgdb WITH (FORCE)" >/dev/null 2>&1
 else
 	for i in 1 2 3; do ok 0 "# SKIP PERISKOP_TEST_PG unset"; done
 fi
 
 if [ -n "${PERISKOP_TEST_MYSQL:-}" ] && command -v mariadb >/dev/null; then
-	mydb=periskop_t0440_$$
-	my_cli "$PERISKOP_TEST_MYSQL" "CREATE DATABASE $mydb"
-	MYURI=${PERISKOP_TEST_MYSQL%/*}/$mydb
+	my_scratch MYURI
 	mq() { my_cli "$MYURI" "$1"; }
 	round mysql "$MYURI" mq
-	my_cli "$PERISKOP_TEST_MYSQL" "DROP DATABASE IF EXISTS $mydb"
 else
 	for i in 1 2 3; do ok 0 "# SKIP PERISKOP_TEST_MYSQL unset"; done
 fi

@@ -15,9 +15,7 @@ command -v jq >/dev/null || skip_all "jq not installed"
 
 plan 5
 
-pgdb=periskop_t0825_$$
-psql -q "$PERISKOP_TEST_PG" -c "CREATE DATABASE $pgdb" >/dev/null 2>&1
-URI=${PERISKOP_TEST_PG%/*}/$pgdb
+pg_scratch URI
 RO="$URI?options=-c%20default_transaction_read_only%3Don"
 gen-scrapes -T -t 2 -k 2 -r 2 -s shop |
     with_timeout 30 periskop-aggregate -d "$URI" >/dev/null 2>"$T_TMP/agg.err"
@@ -39,5 +37,4 @@ grep -q "read-only transaction" "$T_TMP/del"
 ok $? "and says why: $(head -c 120 "$T_TMP/del")"
 is "$(list)" "Err0@k=6 Err1@k=10" "the error is still listed"
 stop "$pid"
-psql -q "$PERISKOP_TEST_PG" -c "DROP DATABASE IF EXISTS $pgdb WITH (FORCE)" >/dev/null 2>&1
 done_testing
