@@ -4,7 +4,7 @@
 # on SQLite, then the same round on PostgreSQL and on MySQL.
 . "$(dirname "$0")/lib.sh"
 
-plan 62
+plan 63
 
 AGG=$BIN/periskop-aggregate
 DB=$T_TMP/p.db
@@ -110,11 +110,25 @@ with_timeout 20 "$AGG" --db "$RDB" <"$T_TMP/arch34" >"$T_TMP/arch.out" 2>&1
 is "$?/$(grep -c '"type":"event"' "$T_TMP/arch.out")/$(rq "SELECT total_count FROM errors")" \
     0/0/8 "archive 400 days old, stored twice: exact"
 if command -v faketime >/dev/null; then
+	# A run whose input pauses prunes then, before its input ends.
+	cp "$RDB" "$T_TMP/paused.db"
+	mkfifo "$T_TMP/paused.in"
+	clock_ahead 30 timeout -k 2 20 "$AGG" --db "$T_TMP/paused.db" \
+	    <"$T_TMP/paused.in" >/dev/null 2>&1 &
+	paused=$!
+	T_PIDS="$T_PIDS $paused"
+	exec 3>"$T_TMP/paused.in"
+	cat "$T_TMP/arch3" >&3
+	pruned() { [ "$(sqlite3 "$T_TMP/paused.db" "SELECT group_concat(target_id) FROM target_counts")" = t3 ]; }
+	wait_for 10 pruned
+	ok $? "a target silent for 30 days: its baseline pruned when the input pauses"
+	exec 3>&-
+	wait_exit "$paused" 10
 	clock_ahead 30 timeout -k 2 20 "$AGG" --db "$RDB" <"$T_TMP/arch3" \
 	    >"$T_TMP/arch.out" 2>&1
 	is "$?/$(grep -c '"type":"event"' "$T_TMP/arch.out")/$(rq "SELECT total_count FROM errors")" \
 	    0/0/8 "the same archive 30 days later: exact"
-	# Pruning comes after the first commit of a run: the next run's.
+	# Pruning comes when a run's input ends.
 	clock_ahead 30 timeout -k 2 20 "$AGG" --db "$RDB" <"$T_TMP/arch3" \
 	    >/dev/null 2>&1
 	is "$(rq "SELECT target_id FROM target_counts ORDER BY 1" | tr '\n' ' ')" \
@@ -125,7 +139,7 @@ if command -v faketime >/dev/null; then
 	is "$(rq "SELECT total_count FROM errors")" 12 \
 	    "back after the retention: its count anew, in full"
 else
-	for i in 1 2 3 4; do ok 0 "# SKIP faketime not installed"; done
+	for i in 1 2 3 4 5; do ok 0 "# SKIP faketime not installed"; done
 fi
 
 # -- SIGTERM: commits what was read, exits 0

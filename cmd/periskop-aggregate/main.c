@@ -128,6 +128,7 @@ struct state {
 	double			 store_ms;
 	int64_t			 written;	/* rows, at the last commit */
 	double			 committed_ms;	/* store_ms, then */
+	double			 idle_ms;	/* housekeeping */
 };
 
 /* Counts a failed transaction; too many in a row means the database is gone. */
@@ -160,6 +161,15 @@ flush(struct state *st)
 	else if (was)
 		st->fails = 0;
 	flush_out();
+}
+
+static void
+housekeep(struct state *st)
+{
+	double t0 = time_mono_ms();
+
+	aggregator_idle(st->agg);
+	st->idle_ms += time_mono_ms() - t0;
 }
 
 /*
@@ -429,7 +439,7 @@ main(int argc, char *argv[])
 	st.agg = aggregator_new(db, &opt, on_event, &evbuf);
 	st.fails = 0;
 	st.lines = 0;
-	st.parse_ms = st.store_ms = st.committed_ms = 0;
+	st.parse_ms = st.store_ms = st.committed_ms = st.idle_ms = 0;
 	st.written = 0;
 	rd = ndjson_reader_new(STDIN_FILENO, 0);
 	while (!stopping) {
@@ -447,6 +457,9 @@ main(int argc, char *argv[])
 		flush_out();
 		pfd.fd = STDIN_FILENO;
 		pfd.events = POLLIN;
+		/* Nothing to read and nothing pending: housekeeping's turn. */
+		if (!aggregator_pending(st.agg) && poll(&pfd, 1, 0) == 0)
+			housekeep(&st);
 		n = ppoll(&pfd, 1, aggregator_pending(st.agg) ? &idle : NULL,
 		    &waiting);
 		if (n == -1) {
@@ -467,9 +480,12 @@ main(int argc, char *argv[])
 	if (stopping)
 		log_debug("signal received, committing and stopping");
 	flush(&st);
+	if (!stopping)
+		housekeep(&st);
 	log_debug("stdin: %llu lines: parsing %.0f ms, storing %.0f ms, "
-	    "%lld rows written", (unsigned long long)st.lines, st.parse_ms,
-	    st.store_ms, (long long)db_rows_written(db));
+	    "%lld rows written, housekeeping %.0f ms",
+	    (unsigned long long)st.lines, st.parse_ms, st.store_ms,
+	    (long long)db_rows_written(db), st.idle_ms);
 	aggregator_free(st.agg);
 	ndjson_reader_free(rd);
 	buf_release(&evbuf);

@@ -108,6 +108,7 @@ struct aggregator {
 	void			(*on_retry)(const char *, int64_t);
 	int64_t			(*clock)(void);
 	int64_t			 last_prune;	/* time_mono_ms */
+	int			 committed;	/* since last_prune */
 	agg_event_fn		 fn;
 	void			*arg;
 	int			 in_txn;
@@ -1044,17 +1045,19 @@ replay(struct aggregator *a, char *err, size_t errlen)
 	return -1;
 }
 
+/* Prunes when it has not for every x prune_every. */
 static void
-maybe_prune(struct aggregator *a)
+maybe_prune(struct aggregator *a, int64_t every)
 {
 	char err[256];
 
 	if (a->ret.occurrences_ms == 0 && a->ret.minutes_ms == 0 &&
 	    a->ret.hours_ms == 0 && a->ret.targets_ms == 0)
 		return;
-	if ((int64_t)time_mono_ms() - a->last_prune < a->prune_every)
+	if ((int64_t)time_mono_ms() - a->last_prune < every * a->prune_every)
 		return;
 	a->last_prune = (int64_t)time_mono_ms();
+	a->committed = 0;
 	/* Pruning is housekeeping: a failure now is retried next time. */
 	db_prune(a->db, &a->ret, a->clock(), err, sizeof(err));
 }
@@ -1101,8 +1104,21 @@ aggregator_flush(struct aggregator *a, char *err, size_t errlen)
 			a->fn(&a->ev[i], a->arg);
 	drop_state(a);
 	spool_reset(a);
-	maybe_prune(a);
+	a->committed = 1;
+	/*
+	 * Pruning scans tables and waits for a pause in the input, which
+	 * a round should not wait behind; only input that never pauses
+	 * gets it here, one period late.
+	 */
+	maybe_prune(a, 2);
 	return 0;
+}
+
+void
+aggregator_idle(struct aggregator *a)
+{
+	if (!a->in_txn && a->committed)
+		maybe_prune(a, 1);
 }
 
 static int

@@ -13,7 +13,8 @@ struct agg_options {
 	size_t			max_occurrences;  /* kept per key; default 100 */
 	/*
 	 * What db_prune deletes, checked every prune_every_ms (0: every
-	 * ten minutes) after a commit; all zero never prunes.
+	 * ten minutes) by aggregator_idle, or after a commit when input
+	 * has not paused for twice that; all zero never prunes.
 	 * Occurrences older than retention.occurrences_ms are not stored.
 	 */
 	struct db_retention	retention;
@@ -68,6 +69,13 @@ int	aggregator_apply_line(struct aggregator *, const struct record *,
 	    const char *line, size_t len, char *err, size_t errlen);
 /* Commits what is pending (end of input, SIGTERM).  0 or -1. */
 int	aggregator_flush(struct aggregator *, char *err, size_t errlen);
+/*
+ * Housekeeping, for a caller with nothing to apply (the input paused or
+ * ended): retention's pruning, at most once every prune_every_ms, after
+ * a commit.  Its failure is retried next time; nothing inside a
+ * transaction.
+ */
+void	aggregator_idle(struct aggregator *);
 /*
  * 1 while a transaction is open (it holds the database's write lock):
  * a caller waiting for input should flush after a short idle time.

@@ -42,8 +42,10 @@ now_ms() { date +%s%3N; }
 
 # The storing time periskop-aggregate -v reports (parsing is the same for
 # every engine and belongs to the line format, not the database).
-store_ms() { sed -n 's/.*parsing \([0-9]*\) ms, storing \([0-9]*\) ms/\2/p' "$1"; }
-parse_ms() { sed -n 's/.*parsing \([0-9]*\) ms, storing \([0-9]*\) ms/\1/p' "$1"; }
+store_ms() { sed -n 's/.*parsing \([0-9]*\) ms, storing \([0-9]*\) ms.*/\2/p' "$1"; }
+parse_ms() { sed -n 's/.*parsing \([0-9]*\) ms, storing \([0-9]*\) ms.*/\1/p' "$1"; }
+# Retention's pruning, when the input has ended: after the round, not in it.
+prune_s() { secs "$(sed -n 's/.*lines: .*housekeeping \([0-9]*\) ms.*/\1/p' "$1")"; }
 
 # The engine's own floor for a round, next to the bulk load: the load,
 # then one UPDATE of the round's rows from the loaded table, which is what
@@ -75,7 +77,7 @@ ref=$(( $(now_ms) - t0 ))
 t0=$(now_ms)
 sqlite3 "$db" "ATTACH '$tmp/ref.db' AS r; UPDATE target_counts SET $UPD_SET FROM r.c AS c WHERE target_counts.service = c.service AND target_counts.target_id = c.target_id AND target_counts.key = c.key;" || exit 1
 upd=$(( $(now_ms) - t0 + ref ))
-echo "bench: aggregate-sqlite-round: $(secs "$s") s ($(ratio "$s" "$ref") x reference; $(ratio "$s" "$upd") x load + UPDATE $(secs "$upd") s)"
+echo "bench: aggregate-sqlite-round: $(secs "$s") s ($(ratio "$s" "$ref") x reference; $(ratio "$s" "$upd") x load + UPDATE $(secs "$upd") s; pruning after it $(prune_s "$tmp/sq.log") s)"
 echo "bench: aggregate-parse-round: $(secs "$p") s (line format, any engine)"
 
 # -- PostgreSQL
@@ -94,7 +96,7 @@ if [ -n "${PERISKOP_TEST_PG:-}" ] && command -v psql >/dev/null; then
 	t0=$(now_ms)
 	psql -q "$uri" -c "UPDATE target_counts SET $UPD_SET FROM c WHERE target_counts.service = c.service AND target_counts.target_id = c.target_id AND target_counts.key = c.key" >/dev/null || exit 1
 	upd=$(( $(now_ms) - t0 + ref ))
-	echo "bench: aggregate-postgres-round: $(secs "$s") s ($(ratio "$s" "$ref") x reference; $(ratio "$s" "$upd") x load + UPDATE $(secs "$upd") s)"
+	echo "bench: aggregate-postgres-round: $(secs "$s") s ($(ratio "$s" "$ref") x reference; $(ratio "$s" "$upd") x load + UPDATE $(secs "$upd") s; pruning after it $(prune_s "$tmp/pg.log") s)"
 else
 	echo "bench: aggregate-postgres-round: skipped (PERISKOP_TEST_PG unset)"
 fi
@@ -139,7 +141,7 @@ else
 	t0=$(now_ms)
 	my_cli "$uri" -e "UPDATE target_counts JOIN c ON target_counts.service_h = UNHEX(SHA2(c.service, 256)) AND target_counts.target_id_h = UNHEX(SHA2(c.target_id, 256)) AND target_counts.key_h = UNHEX(SHA2(c.\`key\`, 256)) SET $MY_SET" || exit 1
 	upd=$(( $(now_ms) - t0 + ref ))
-	echo "bench: aggregate-mysql-round: $(secs "$s") s ($(ratio "$s" "$ref") x reference$how; $(ratio "$s" "$upd") x load + UPDATE $(secs "$upd") s)"
+	echo "bench: aggregate-mysql-round: $(secs "$s") s ($(ratio "$s" "$ref") x reference$how; $(ratio "$s" "$upd") x load + UPDATE $(secs "$upd") s; pruning after it $(prune_s "$tmp/my.log") s)"
 fi
 
 # -- Rows written per round as a share of the fleet changes: one process

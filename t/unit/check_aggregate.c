@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <check.h>
 #include <sqlite3.h>
@@ -916,6 +917,45 @@ START_TEST(retention)
 }
 END_TEST
 
+/*
+ * Pruning waits for the caller's pause (aggregator_idle) after a commit;
+ * input that never pauses gets it after a commit twice the period late.
+ */
+START_TEST(pruning_waits_for_a_pause)
+{
+	struct agg_options o;
+	struct timespec ts = { 2, 100 * 1000000L };
+
+	close_agg();
+	memset(&o, 0, sizeof(o));
+	o.retry_ms = 20000;
+	o.clock = test_clock;
+	o.retention.minutes_ms = DAY;
+	o.prune_every_ms = 1000;
+	db = db_open(dbpath, NULL, err, sizeof(err));
+	ck_assert_msg(db != NULL, "%s", err);
+	ag = aggregator_new(db, &o, on_event, NULL);
+	/* Minutes age by the scrapes' times: these are three days old. */
+	scrape("api", "a:1", "ua", clock_ms - 3 * DAY, pl("k", 2, NULL, NULL));
+	round_end("api");
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM error_minutes"), 1);
+	aggregator_idle(ag);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM error_minutes"), 0);
+	scrape("api", "a:1", "ua", clock_ms - 3 * DAY + 60000,
+	    pl("k", 3, NULL, NULL));
+	round_end("api");
+	aggregator_idle(ag);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM error_minutes"), 1);
+	/* No pause for over twice the period: the next commit prunes. */
+	nanosleep(&ts, NULL);
+	scrape("api", "a:1", "ua", clock_ms - 3 * DAY + 120000,
+	    pl("k", 4, NULL, NULL));
+	round_end("api");
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM error_minutes"), 0);
+	ck_assert_int_eq(get("api", "k")->total_count, 4);
+}
+END_TEST
+
 START_TEST(shards_keep_their_targets)
 {
 	struct record r;
@@ -1109,6 +1149,7 @@ add_rules(TCase *tc)
 	tcase_add_test(tc, api_reads);
 	tcase_add_test(tc, spike_and_ignored);
 	tcase_add_test(tc, retention);
+	tcase_add_test(tc, pruning_waits_for_a_pause);
 	tcase_add_test(tc, shards_keep_their_targets);
 	tcase_add_test(tc, unchanged_writes_nothing);
 	tcase_add_test(tc, unchanged_refreshed);
