@@ -1045,7 +1045,7 @@ replay(struct aggregator *a, char *err, size_t errlen)
 	return -1;
 }
 
-/* Prunes when it has not for every x prune_every. */
+/* Prunes when it has not for the last every periods. */
 static void
 maybe_prune(struct aggregator *a, int64_t every)
 {
@@ -1106,9 +1106,9 @@ aggregator_flush(struct aggregator *a, char *err, size_t errlen)
 	spool_reset(a);
 	a->committed = 1;
 	/*
-	 * Pruning scans tables and waits for a pause in the input, which
-	 * a round should not wait behind; only input that never pauses
-	 * gets it here, one period late.
+	 * Pruning scans tables, which no round should wait behind: it
+	 * waits for a pause in the input (aggregator_idle), and only
+	 * input that never pauses gets it here, one period late.
 	 */
 	maybe_prune(a, 2);
 	return 0;
