@@ -59,13 +59,12 @@ test_clock(void)
 	return clock_ms;
 }
 
+/* The aggregator with these options, on the test's clock. */
 static void
-open_agg(size_t max_occ)
+open_agg_with(const struct agg_options *with)
 {
-	struct agg_options o;
+	struct agg_options o = *with;
 
-	memset(&o, 0, sizeof(o));
-	o.max_occurrences = max_occ;
 	o.retry_ms = 20000;
 	o.clock = test_clock;
 	db = db_open(dbpath, NULL, err, sizeof(err));
@@ -73,6 +72,16 @@ open_agg(size_t max_occ)
 	if (read_back)
 		db->drv = &sql_mysql;
 	ag = aggregator_new(db, &o, on_event, NULL);
+}
+
+static void
+open_agg(size_t max_occ)
+{
+	struct agg_options o;
+
+	memset(&o, 0, sizeof(o));
+	o.max_occurrences = max_occ;
+	open_agg_with(&o);
 }
 
 static void
@@ -928,13 +937,9 @@ START_TEST(pruning_waits_for_a_pause)
 
 	close_agg();
 	memset(&o, 0, sizeof(o));
-	o.retry_ms = 20000;
-	o.clock = test_clock;
 	o.retention.minutes_ms = DAY;
 	o.prune_every_ms = 1000;
-	db = db_open(dbpath, NULL, err, sizeof(err));
-	ck_assert_msg(db != NULL, "%s", err);
-	ag = aggregator_new(db, &o, on_event, NULL);
+	open_agg_with(&o);
 	/* Minutes age by the scrapes' times: these are three days old. */
 	scrape("api", "a:1", "ua", clock_ms - 3 * DAY, pl("k", 2, NULL, NULL));
 	round_end("api");
