@@ -113,6 +113,7 @@ if command -v faketime >/dev/null; then
 	# A run whose input pauses prunes then, before its input ends.
 	cp "$RDB" "$T_TMP/paused.db"
 	mkfifo "$T_TMP/paused.in"
+	# Not spawn: an asynchronous list's stdin would be /dev/null.
 	clock_ahead 30 timeout -k 2 20 "$AGG" --db "$T_TMP/paused.db" \
 	    <"$T_TMP/paused.in" >/dev/null 2>&1 &
 	paused=$!
