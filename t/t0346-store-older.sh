@@ -74,8 +74,8 @@ if [ -n "${PERISKOP_TEST_PG:-}" ] && command -v psql >/dev/null; then
 	pgv() { psql -qAt "$PGURI" -c "SELECT version FROM periskop_schema"; }
 	older postgres "$PGURI" pgv
 	# Created without room in their pages, the churned tables get it.
-	is "$(psql -qAt "$PGURI" -c "SELECT relname || ' ' || array_to_string(reloptions, ',') FROM pg_class WHERE relname IN ('targets', 'target_counts') ORDER BY 1")" \
-	    "$(printf 'target_counts fillfactor=45\ntargets fillfactor=45')" \
+	is "$(psql -qAt "$PGURI" -c "SELECT relname || ' ' || array_to_string(reloptions, ',') FROM pg_class WHERE relname IN ('targets', 'target_baselines') ORDER BY 1")" \
+	    "$(printf 'target_baselines fillfactor=45\ntargets fillfactor=45')" \
 	    "postgres: the tables updated every round have fillfactor 45"
 else
 	for i in 1 2 3 4 5 6; do ok 0 "# SKIP PERISKOP_TEST_PG unset"; done

@@ -30,7 +30,7 @@ round() {
 	diag "$1: storing $ms ms for $((N * K)) counts"
 	ok "$([ -n "$ms" ] && [ "$ms" -lt $BOUND ]; echo $?)" \
 	    "$1: the second round stores in under $BOUND ms"
-	is "$($3 "SELECT COUNT(*) FROM target_counts WHERE last_raw > 0")" \
+	is "$($3 "SELECT COUNT(*) FROM target_counts_view WHERE last_raw > 0")" \
 	    $((N * K)) "$1: every count is stored"
 }
 

@@ -145,6 +145,29 @@ buf_utf8_len(const unsigned char *s, size_t n, uint32_t *cp)
 	return len;
 }
 
+const char *
+buf_utf8_clean(struct buf *b, const char *s)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i, n = strlen(s), len;
+	uint32_t cp;
+
+	for (i = 0; i < n && (len = buf_utf8_len(u + i, n - i, &cp)) > 0;
+	    i += len)
+		;
+	if (i == n)
+		return s;
+	buf_reset(b);
+	for (i = 0; i < n; i += len)
+		if ((len = buf_utf8_len(u + i, n - i, &cp)) > 0)
+			buf_add(b, u + i, len);
+		else {
+			buf_adds(b, "\xef\xbf\xbd");
+			len = 1;
+		}
+	return b->p;
+}
+
 void
 buf_addjstrn(struct buf *b, const char *str, size_t n)
 {
@@ -213,10 +236,31 @@ buf_addjstr(struct buf *b, const char *s)
 		buf_addjstrn(b, s, strlen(s));
 }
 
+size_t
+int64_text(char *out, int64_t v)
+{
+	char tmp[20];
+	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+	size_t n = 0, i = 0;
+
+	/* printf's "%lld" parses its format each time: a round writes many. */
+	do
+		tmp[n++] = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	if (v < 0)
+		out[i++] = '-';
+	while (n > 0)
+		out[i++] = tmp[--n];
+	out[i] = '\0';
+	return i;
+}
+
 void
 buf_addjint(struct buf *b, int64_t v)
 {
-	buf_addf(b, "%" PRId64, v);
+	char tmp[21];
+
+	buf_add(b, tmp, int64_text(tmp, v));
 }
 
 void

@@ -37,6 +37,8 @@ char	*buf_detach(struct buf *, size_t *);
 void	 buf_addjstr(struct buf *, const char *);
 void	 buf_addjstrn(struct buf *, const char *, size_t);
 /* Appends an integer / a number with up to 3 decimals, as JSON. */
+/* Writes v in decimal and a NUL into out (21 bytes); its length. */
+size_t	 int64_text(char *out, int64_t v);
 void	 buf_addjint(struct buf *, int64_t);
 void	 buf_addjdouble(struct buf *, double);
 
@@ -47,5 +49,10 @@ void	 buf_addjdouble(struct buf *, double);
  * invalid, as Go's decoder has them.
  */
 size_t	 buf_utf8_len(const unsigned char *s, size_t n, uint32_t *cp);
+/*
+ * s, or s with each byte that is not UTF-8 read as U+FFFD, the way the
+ * JSON writers and readers take it, written in b.
+ */
+const char *buf_utf8_clean(struct buf *b, const char *s);
 
 #endif

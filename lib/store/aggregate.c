@@ -28,16 +28,10 @@
 /* How long counts stored unchanged go without being written again. */
 #define REFRESH_MS	3600000
 /* Scrapes and count rows sent to the engine in one call. */
-#define BATCH_SCRAPES	200
-#define BATCH_ROWS	4000
-
-struct pend_occ {
-	char		*uuid;
-	int64_t		 ts;
-	enum severity	 severity;
-	char		*error_json;
-	char		*http_json;
-};
+#define BATCH_SCRAPES	512
+#define BATCH_ROWS	10240
+/* New count rows after which the engine's statistics are read again. */
+#define FRESH_ROWS	1000
 
 struct pend_min {
 	int64_t	minute;
@@ -62,7 +56,7 @@ struct pend {
 	int64_t		 last_seen;
 	int64_t		 first_at;	/* the first scrape's time */
 	int64_t		 last_at;	/* the last scrape with a delta */
-	struct pend_occ	*occ;		/* newest first, at most max_occ */
+	struct db_occurrence *occ;	/* newest first, at most max_occ */
 	size_t		 nocc;
 	struct pend_min	*min;
 	size_t		 nmin;
@@ -418,15 +412,16 @@ static void
 pend_occurrence(struct aggregator *a, struct pend *p,
     const struct occurrence *oc)
 {
-	struct pend_occ *o;
+	struct db_occurrence *o;
 	size_t i, at;
 
-	if (p->nocc == a->max_occ && oc->timestamp <= p->occ[p->nocc - 1].ts)
+	if (p->nocc == a->max_occ &&
+	    oc->timestamp <= p->occ[p->nocc - 1].timestamp)
 		return;
 	for (i = 0; i < p->nocc; i++)
 		if (strcmp(p->occ[i].uuid, oc->uuid) == 0)
 			return;
-	for (at = 0; at < p->nocc && p->occ[at].ts >= oc->timestamp; at++)
+	for (at = 0; at < p->nocc && p->occ[at].timestamp >= oc->timestamp; at++)
 		;
 	if (p->nocc == a->max_occ) {
 		o = &p->occ[--p->nocc];
@@ -440,7 +435,7 @@ pend_occurrence(struct aggregator *a, struct pend *p,
 	p->nocc++;
 	o = &p->occ[at];
 	o->uuid = xstrdup(oc->uuid);
-	o->ts = oc->timestamp;
+	o->timestamp = oc->timestamp;
 	o->severity = oc->severity;
 	buf_reset(&a->tmp);
 	error_info_write_json(&a->tmp, &oc->error);
@@ -849,7 +844,6 @@ static int
 write_error(struct aggregator *a, struct pend *p, char *err, size_t errlen)
 {
 	struct db_error_row row;
-	struct db_occurrence oc;
 	int64_t hour, hdelta;
 	size_t i;
 	int found, rc;
@@ -902,16 +896,9 @@ write_error(struct aggregator *a, struct pend *p, char *err, size_t errlen)
 	/* Two aggregators may both have found no row: one inserted it. */
 	if (!found && rc == 1)
 		error_event(a, "new_error", p, p->first_at);
-	for (i = 0; i < p->nocc; i++) {
-		oc.uuid = p->occ[i].uuid;
-		oc.timestamp = p->occ[i].ts;
-		oc.severity = p->occ[i].severity;
-		oc.error_json = p->occ[i].error_json;
-		oc.http_json = p->occ[i].http_json;
-		if (store_occurrence_add(a->db, p->service, p->key, &oc, err,
-		    errlen) == -1)
-			return -1;
-	}
+	if (store_occurrences_add(a->db, p->service, p->key, p->occ, p->nocc,
+	    err, errlen) == -1)
+		return -1;
 	if (p->nocc > 0 && store_occurrences_trim(a->db, p->service, p->key,
 	    a->max_occ, err, errlen) == -1)
 		return -1;
@@ -1083,6 +1070,7 @@ spike_check(struct aggregator *a, const struct pend *p)
 int
 aggregator_flush(struct aggregator *a, char *err, size_t errlen)
 {
+	char ignored[256];
 	size_t i;
 
 	if (!a->in_txn)
@@ -1105,6 +1093,12 @@ aggregator_flush(struct aggregator *a, char *err, size_t errlen)
 	drop_state(a);
 	spool_reset(a);
 	a->committed = 1;
+	/*
+	 * A fleet's first round, or many new targets: the next round finds
+	 * their rows by key only once the engine knows they are there.  A
+	 * failure only leaves rounds slower until autovacuum does it.
+	 */
+	store_analyze(a->db, FRESH_ROWS, ignored, sizeof(ignored));
 	/*
 	 * Pruning scans tables, which no round should wait behind: it
 	 * waits for a pause in the input (aggregator_idle), and only

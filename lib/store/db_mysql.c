@@ -143,7 +143,7 @@ get_int(const struct res *r, size_t row, size_t col)
  * Whether the transaction may succeed when tried again: the connection
  * is gone or was refused, the server is shutting down or full, or
  * InnoDB chose this transaction as a deadlock victim or gave up waiting
- * for a row lock.
+ * for a row lock, or another writer inserted a row first (db_pg.c).
  */
 static int
 is_transient(unsigned int e)
@@ -160,6 +160,7 @@ is_transient(unsigned int e)
 	case ER_QUERY_INTERRUPTED:
 	case ER_LOCK_DEADLOCK:
 	case ER_LOCK_WAIT_TIMEOUT:
+	case ER_DUP_ENTRY:
 		return 1;
 	default:
 		return 0;
@@ -917,6 +918,12 @@ drv_in_txn(struct db *db)
 	.has_column = "SELECT count(*) FROM information_schema.columns" \
 	    " WHERE table_schema = DATABASE() AND table_name = ?" \
 	    " AND column_name = ?", \
+	.counts_view = "SELECT b.service, b.target_id, j.`key`, b.target," \
+	    " j.last_raw, j.accumulated, j.last_delta, j.updated" \
+	    " FROM target_baselines b, JSON_TABLE(b.counts, '$[*]' COLUMNS" \
+	    " (`key` MEDIUMTEXT PATH '$[0]', last_raw BIGINT PATH '$[1]'," \
+	    " accumulated BIGINT PATH '$[2]', last_delta BIGINT PATH '$[3]'," \
+	    " updated BIGINT PATH '$[4]')) AS j", \
 	.has_index = "SELECT count(DISTINCT index_name) FROM" \
 	    " information_schema.statistics WHERE table_schema = DATABASE()" \
 	    " AND index_name = ?", \

@@ -45,8 +45,10 @@ PG(struct db *db)
 
 /*
  * Whether the transaction may succeed when tried again: the connection
- * is gone, the server is shutting down or starting, or PostgreSQL chose
- * this transaction as a deadlock or serialization victim.
+ * is gone, the server is shutting down or starting, PostgreSQL chose
+ * this transaction as a deadlock or serialization victim, or another
+ * writer inserted a row first (every other insert of the store gives
+ * way to a row there, so only two writers of one row meet on a key).
  */
 static int
 is_transient(struct pg *g, const PGresult *r)
@@ -61,7 +63,7 @@ is_transient(struct pg *g, const PGresult *r)
 	return strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ||
 	    strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0 ||
 	    strcmp(state, "57P02") == 0 || strcmp(state, "57P03") == 0 ||
-	    strcmp(state, "53300") == 0;
+	    strcmp(state, "53300") == 0 || strcmp(state, "23505") == 0;
 }
 
 /* The first line of libpq's message, without the "ERROR:  " noise. */
@@ -393,7 +395,7 @@ drv_run(struct db *db, int slot, const char *q, const struct sql_value *v,
 		case SQL_NULL:
 			break;
 		case SQL_INT:
-			snprintf(num[i], sizeof(num[i]), "%" PRId64, v[i].i);
+			int64_text(num[i], v[i].i);
 			pv[i] = num[i];
 			break;
 		case SQL_DOUBLE:
@@ -505,6 +507,13 @@ const struct sql_driver sql_postgres = {
 	 * both indexes too (an UPDATE of 200,000 counts: 2.0 s, at 45 1.2 s).
 	 */
 	.churn = "fillfactor = 45",
+	.analyze = "ANALYZE target_baselines, targets",
+	.counts_view = "SELECT b.service, b.target_id, j.e ->> 0 AS key,"
+	    " b.target, (j.e ->> 1)::bigint AS last_raw,"
+	    " (j.e ->> 2)::bigint AS accumulated,"
+	    " (j.e ->> 3)::bigint AS last_delta,"
+	    " (j.e ->> 4)::bigint AS updated FROM target_baselines b,"
+	    " json_array_elements(b.counts::json) AS j(e)",
 	.has_index = "SELECT count(*) FROM pg_indexes"
 	    " WHERE schemaname = current_schema() AND indexname = ?",
 	.claims = pg_claims,

@@ -490,6 +490,13 @@ const struct sql_driver sql_sqlite = {
 	.types = { "TEXT", "TEXT", "TEXT", "INTEGER", "INTEGER", "REAL" },
 	.has_column = "SELECT count(*) FROM pragma_table_info(?)"
 	    " WHERE name = ?",
+	.counts_view = "SELECT b.service AS service, b.target_id AS target_id,"
+	    " json_extract(j.value, '$[0]') AS key, b.target AS target,"
+	    " json_extract(j.value, '$[1]') AS last_raw,"
+	    " json_extract(j.value, '$[2]') AS accumulated,"
+	    " json_extract(j.value, '$[3]') AS last_delta,"
+	    " json_extract(j.value, '$[4]') AS updated"
+	    " FROM target_baselines b, json_each(b.counts) j",
 	.has_index = "SELECT count(*) FROM sqlite_master"
 	    " WHERE type = 'index' AND name = ?",
 	.user_version = 1,

@@ -8,7 +8,7 @@
 #include "sql.h"
 
 /* The version a database reaches when schema_migrate has run. */
-#define SCHEMA_VERSION	6
+#define SCHEMA_VERSION	7
 
 /*
  * Brings the database of a freshly opened handle to SCHEMA_VERSION,

@@ -114,6 +114,25 @@ sql_dialect(const struct sql_driver *d, const char *sql)
 				add_quoted(&b, d, w, (size_t)(semi - w));
 				buf_adds(&b, ") DO NOTHING");
 			}
+		} else if (token(&p, "SURROGATE")) {
+			/*
+			 * Text for the table's surrogate key, where a table
+			 * found by hashed ids has one: an upsert that names it
+			 * finds the row by it, not by the unique key.
+			 */
+			p = argument(p, &w, &n);
+			for (; d->hashed_ids && n > 0; w++, n--)
+				if (*w == '?')
+					add_param(&b, d, &params);
+				else
+					buf_addc(&b, *w == '`' ? d->quote : *w);
+		} else if (token(&p, "WHERE")) {
+			/* An upsert's condition, where it may have one. */
+			p = argument(p, &w, &n);
+			if (!d->hashed_ids) {
+				buf_adds(&b, "WHERE ");
+				add_quoted(&b, d, w, n);
+			}
 		} else if (token(&p, "new")) {
 			p = argument(p, &w, &n);
 			buf_adds(&b, d->hashed_ids ? "VALUES(" : "excluded.");

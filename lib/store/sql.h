@@ -33,7 +33,7 @@ struct sql_rows;
  * Statement slots: a driver keeps what it prepared for slot i until the
  * connection is lost, so each statement is parsed once per connection.
  */
-#define SQL_SLOTS	80
+#define SQL_SLOTS	96
 
 /*
  * Every engine's handle starts with this struct, so the store reaches
@@ -64,6 +64,11 @@ struct db {
 	 * batched row, each error stored, the changes of other statements.
 	 */
 	int64_t			 written;
+	/*
+	 * The rows store_counts added since the engine last read the
+	 * tables' statistics (store_analyze).
+	 */
+	int64_t			 fresh;
 };
 
 /*
@@ -127,6 +132,19 @@ struct sql_driver {
 	 * (PostgreSQL's HOT updates).
 	 */
 	const char	*churn;
+	/*
+	 * The SELECT of the view target_counts_view: target_baselines'
+	 * packed rows (packed.h) as a row per target and key, read with
+	 * the engine's JSON functions, for operators and tests.
+	 */
+	const char	*counts_view;
+	/*
+	 * What reads the statistics of the tables a round finds rows in by
+	 * key, where the engine's planner needs them (NULL: it does not or
+	 * keeps them itself): PostgreSQL, not knowing a new table's rows,
+	 * read all of a service's to find 25 of them.
+	 */
+	const char	*analyze;
 	/*
 	 * 1 when the schema version is the file's user_version (SQLite),
 	 * 0 when it is the periskop_schema table's.

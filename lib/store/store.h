@@ -76,7 +76,6 @@ enum store_slot {
 	Q_TARGETS_SWEEP,
 	Q_ERROR_GET,
 	Q_ERROR_PUT,
-	Q_OCC_ADD,
 	Q_OCC_OLDEST,
 	Q_OCC_TRIM,
 	Q_MINUTE_ADD,
@@ -88,7 +87,13 @@ enum store_slot {
 	Q_PRUNE_MIN,
 	Q_PRUNE_HOUR,
 	Q_COUNTS_NEWEST,
-	Q_PRUNE_COUNTS,
+	Q_PRUNE_COUNTS_OLD,
+	Q_PRUNE_COUNTS_DROP,
+	Q_PRUNE_COUNTS_SET,
+	Q_BASE_TRIM,
+	Q_METRICS_SEVERITY,
+	Q_PACK_CLEAR,
+	Q_PACK_READ,
 	Q_PRUNE_TARGETS,
 	/* schema.c's. */
 	Q_HAS_COLUMN,
@@ -96,9 +101,9 @@ enum store_slot {
 	Q_VERSION,
 	Q_VERSION_NEW,
 	Q_VERSION_SET,
-	/* store_batch.c's: four statements in six sizes. */
+	/* batch.h's: six statements in six sizes. */
 	Q_BATCH,
-	Q_COUNT_ = Q_BATCH + 4 * 6
+	Q_COUNT_ = Q_BATCH + 6 * 6
 };
 _Static_assert(Q_COUNT_ <= SQL_SLOTS, "more statements than slots");
 
@@ -151,9 +156,10 @@ int	store_error_get(struct db *, const char *service, const char *key,
  */
 int	store_error_put(struct db *, const struct db_error_row *,
 	    int64_t delta, char *, size_t);
-/* Stores one occurrence unless its uuid is already stored. */
-int	store_occurrence_add(struct db *, const char *service,
-	    const char *key, const struct db_occurrence *, char *, size_t);
+/* Stores the n occurrences of a key but those whose uuid it has. */
+int	store_occurrences_add(struct db *, const char *service,
+	    const char *key, const struct db_occurrence *, size_t n, char *,
+	    size_t);
 /* Keeps only the newest max occurrences of the key. */
 int	store_occurrences_trim(struct db *, const char *service,
 	    const char *key, size_t max, char *, size_t);
@@ -175,10 +181,22 @@ int	store_counts(struct db *, const struct db_count_row *, size_t n,
 	    int64_t *delta, char *, size_t);
 int	store_health(struct db *, const struct db_health *, size_t n,
 	    int *prev_up, char *, size_t);
+/*
+ * Packs the rows of schema 6's target_counts into target_baselines
+ * (schema.c's step 7), writing over rows already there.
+ */
+int	store_counts_pack(struct db *, char *, size_t);
 /* Adds one round line to the service's statistics. */
 int	store_round_put(struct db *, const char *service, int64_t at,
 	    double duration_ms, int64_t targets, int64_t failed, char *,
 	    size_t);
+
+/*
+ * Has the engine read the statistics of the round's tables when it
+ * needs them and store_counts added at least min rows since it last did
+ * (outside a transaction).
+ */
+int	store_analyze(struct db *, int64_t min, char *, size_t);
 
 /* Transactions, through the driver; begin takes the write lock. */
 int	store_begin(struct db *, char *, size_t);

@@ -1,101 +1,51 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The round's batched writes, many rows per statement: the targets'
- * health and the count baselines, in SQL every engine shares.
+ * The round's batched writes, many rows per statement, in SQL every
+ * engine shares: the machinery (batch.h), the targets' health and the
+ * errors' occurrences.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "batch.h"
 #include "buf.h"
 #include "store.h"
-#include "timefmt.h"
 #include "xalloc.h"
 
-/*
- * A statement holds 512, 128, 32, 8, 2 or 1 rows, so a batch of any
- * length is a few statements of six shapes, each prepared once per
- * connection.  A server spends far more per statement than per row:
- * MariaDB took 17 s for a round of 200,000 counts at 100 rows per
- * statement and 10 s at 500.
- */
-#define CLASSES		6
-#define CLASS_MAX	512
 /*
  * Above this many bytes of values a statement takes fewer rows, far
  * below MySQL's 16 MB packet.
  */
 #define BATCH_BYTES	(4 << 20)
 
-enum batch { B_COUNTS_PUT, B_COUNTS_GET, B_HEALTH_GET, B_HEALTH_PUT };
+const size_t batch_rows[BATCH_CLASSES] = { 512, 128, 32, 8, 2, 1 };
 
+static const struct batch_shape health_get = { "SELECT service, address,"
+    " prev_up FROM targets WHERE ", "(@service = @? AND @address = @?)",
+    " OR ", "", 2, 0, 0 };
 /*
- * The delta of a baseline: what the count grew by, or the whole count
- * when it went down (the instance restarted from zero).  Every engine
- * computes it in the upsert, under the row's lock, from the old row:
- * last_raw is set after what reads it (MySQL runs SET left to right).
- */
-#define DELTA \
-	"CASE WHEN @new(last_raw) >= target_counts.last_raw" \
-	" THEN @new(last_raw) - target_counts.last_raw" \
-	" ELSE @new(last_raw) END"
-
-struct shape {
-	const char	*head, *row, *sep, *tail;
-	int		 nvalues;
-};
-
-static const struct shape shape[] = {
-	[B_COUNTS_PUT] = { "INSERT INTO target_counts (service, target_id,"
-	    " `key`, target, last_raw, accumulated, last_delta, updated)"
-	    " VALUES ", "(?, ?, ?, ?, ?, ?, ?, ?)", ", ",
-	    " @ON(service, target_id, `key`) last_delta = " DELTA ","
-	    " accumulated = target_counts.accumulated + " DELTA ","
-	    " target = @new(target), last_raw = @new(last_raw),"
-	    " updated = @new(updated)"
-	    " @RETURNING(service, target_id, `key`, last_delta)", 8 },
-	/*
-	 * Where no RETURNING reads the rows back, they are read after the
-	 * upsert: they are ours until commit.  Each row's identity in an
-	 * OR, which every engine searches by key.
-	 */
-	[B_COUNTS_GET] = { "SELECT service, target_id, `key`, last_delta"
-	    " FROM target_counts WHERE ", "(@service = @? AND"
-	    " @target_id = @? AND @`key` = @?)", " OR ", "", 3 },
-	[B_HEALTH_GET] = { "SELECT service, address, prev_up FROM targets"
-	    " WHERE ", "(@service = @? AND @address = @?)", " OR ", "", 2 },
-	/* prev_up is set before up, which MySQL's SET reads after. */
-	[B_HEALTH_PUT] = { "INSERT INTO targets (service, address, url,"
-	    " endpoint, labels, last_scrape, duration_ms, up, last_error,"
-	    " updated) VALUES ", "(?, ?, ?, ?, '{}', ?, ?, ?, ?, ?)", ", ",
-	    " @ON(service, address) last_scrape = @new(last_scrape),"
-	    " duration_ms = @new(duration_ms), prev_up = targets.up,"
-	    " up = @new(up), last_error = @new(last_error),"
-	    " updated = @new(updated)"
-	    " @RETURNING(service, address, prev_up)", 9 },
-};
-
-/*
- * The reads as a row-value IN list, where the engine searches one by
+ * The read as a row-value IN list, where the engine searches one by
  * key: an OR of 512 identities took MariaDB 23 ms to plan.
  */
-static const struct shape in_shape[] = {
-	[B_COUNTS_GET] = { "SELECT service, target_id, `key`, last_delta"
-	    " FROM target_counts WHERE (@service, @target_id, @`key`) IN (",
-	    "(@?, @?, @?)", ", ", ")", 3 },
-	[B_HEALTH_GET] = { "SELECT service, address, prev_up FROM targets"
-	    " WHERE (@service, @address) IN (", "(@?, @?)", ", ", ")", 2 },
-};
-
-static const size_t class_rows[CLASSES] = { 512, 128, 32, 8, 2, 1 };
-
-/* A row's identity as strings, and the rows it is compared with. */
-struct rows {
-	const void	*v;
-	int		 health;	/* struct db_health, or db_count_row */
-	size_t		*idx;		/* the rows sorted by identity */
-	size_t		 n;
-};
+static const struct batch_shape health_get_in = { "SELECT service, address,"
+    " prev_up FROM targets WHERE (@service, @address) IN (", "(@?, @?)",
+    ", ", ")", 2, 0, 0 };
+/* prev_up is set before up, which MySQL's SET reads after. */
+static const struct batch_shape health_put = { "INSERT INTO targets"
+    " (service, address, url, endpoint, labels, last_scrape, duration_ms,"
+    " up, last_error, updated) VALUES ", "(?, ?, ?, ?, '{}', ?, ?, ?, ?, ?)",
+    ", ", " @ON(service, address) last_scrape = @new(last_scrape),"
+    " duration_ms = @new(duration_ms), prev_up = targets.up,"
+    " up = @new(up), last_error = @new(last_error),"
+    " updated = @new(updated)"
+    " @RETURNING(service, address, prev_up)", 9, 0, 0 };
+/* An occurrence stored before (a replay) is left as it is. */
+static const struct batch_shape occ_add = { "INSERT INTO occurrences"
+    " (service, `key`, uuid, timestamp, severity, error_json, http_json)"
+    " VALUES ", "(?, ?, ?, ?, ?, ?, ?)", ", ",
+    " @IGNORE(service, `key`, uuid;uuid)", 7, 0, 0 };
 
 static int
 cmp_key(const struct rows *r, const char *const *k, size_t i)
@@ -144,11 +94,8 @@ by_key(const void *x, const void *y, void *arg)
 	return cmp_key(arg, k, *(const size_t *)y);
 }
 
-/*
- * Rows go to the engine sorted by identity, so that two writers take
- * their row locks in one order, and come back matched by binary search.
- */
-static void
+/* Rows that come back are matched by binary search. */
+void
 rows_sort(struct rows *r)
 {
 	size_t i;
@@ -195,54 +142,56 @@ row_bytes(const struct rows *r, size_t i)
 	    (c->target ? strlen(c->target) : 0) + 64;
 }
 
-/*
- * The class of the statement for the rows from at: the largest shape
- * the rows left fill, that the engine takes, and whose values fit in
- * BATCH_BYTES (one row always goes).
- */
-static int
-chunk_class(struct db *db, const struct rows *r, size_t at)
+int
+batch_class(struct db *db, size_t n, size_t at,
+    size_t (*bytes)(const void *, size_t), const void *arg)
 {
 	size_t m, sum;
 	int c;
 
-	for (c = 0; c < CLASSES - 1; c++) {
-		if (class_rows[c] > r->n - at ||
-		    class_rows[c] > db->drv->batch_rows)
+	for (c = 0; c < BATCH_CLASSES - 1; c++) {
+		if (batch_rows[c] > n - at ||
+		    batch_rows[c] > db->drv->batch_rows)
 			continue;
-		for (m = 0, sum = 0; m < class_rows[c]; m++)
-			sum += row_bytes(r, r->idx[at + m]);
+		for (m = 0, sum = 0; m < batch_rows[c]; m++)
+			sum += bytes(arg, at + m);
 		if (sum <= BATCH_BYTES)
 			break;
 	}
 	return c;
 }
 
-static struct sql_rows *
-run_chunk(struct db *db, enum batch b, int c, const struct sql_value *v,
-    char *err, size_t errlen, const char *what)
+/* The size of the sorted rows' row i. */
+static size_t
+sorted_bytes(const void *arg, size_t i)
 {
-	int slot = Q_BATCH + (int)b * CLASSES + c;
-	const struct shape *sh = &shape[b];
+	const struct rows *r = arg;
+
+	return row_bytes(r, r->idx[i]);
+}
+
+struct sql_rows *
+batch_run(struct db *db, enum batch b, const struct batch_shape *sh, int c,
+    const struct sql_value *v, char *err, size_t errlen, const char *what)
+{
+	int slot = Q_BATCH + (int)b * BATCH_CLASSES + c;
 	struct sql_rows *res;
 	struct buf q;
-	size_t i;
+	size_t i, n;
 
-	if (db->drv->row_in && (b == B_COUNTS_GET || b == B_HEALTH_GET))
-		sh = &in_shape[b];
+	n = (size_t)sh->nhead + batch_rows[c] * (size_t)(sh->nvalues +
+	    (db->drv->hashed_ids ? sh->nsurrogate : 0));
 	if (sql_prepared(db, slot))
-		return sql_runv(db, slot, NULL, v, class_rows[c] *
-		    (size_t)sh->nvalues, err, errlen, what);
+		return sql_runv(db, slot, NULL, v, n, err, errlen, what);
 	buf_init(&q);
 	buf_adds(&q, sh->head);
-	for (i = 0; i < class_rows[c]; i++) {
+	for (i = 0; i < batch_rows[c]; i++) {
 		if (i > 0)
 			buf_adds(&q, sh->sep);
 		buf_adds(&q, sh->row);
 	}
 	buf_adds(&q, sh->tail);
-	res = sql_runv(db, slot, q.p, v, class_rows[c] *
-	    (size_t)sh->nvalues, err, errlen, what);
+	res = sql_runv(db, slot, q.p, v, n, err, errlen, what);
 	buf_release(&q);
 	return res;
 }
@@ -250,7 +199,7 @@ run_chunk(struct db *db, enum batch b, int c, const struct sql_value *v,
 /*
  * Reads back the identities and a number per row into out[], matched to
  * the rows of idx[at..at+m): RETURNING's or a SELECT's rows, in any
- * order.  -1 when a row is missing.
+ * order.
  */
 static int
 read_back(struct db *db, struct sql_rows *res, const struct rows *r,
@@ -258,7 +207,7 @@ read_back(struct db *db, struct sql_rows *res, const struct rows *r,
     size_t errlen, const char *what)
 {
 	const char *k[3];
-	size_t j, got = 0;
+	size_t j;
 	int rc, i;
 
 	while ((rc = sql_next(db, res, err, errlen, what)) == 1) {
@@ -271,68 +220,9 @@ read_back(struct db *db, struct sql_rows *res, const struct rows *r,
 			continue;
 		out[r->idx[j]] = nullable && sql_null(db, res, ncols) ? -1 :
 		    sql_int(db, res, ncols);
-		got++;
 	}
 	sql_done(db, res);
-	if (rc == -1)
-		return -1;
-	if (!r->health && got != m) {
-		snprintf(err, errlen, "%s: %s: %zu rows back for %zu",
-		    db->drv->name, what, got, m);
-		db->transient = 0;
-		return -1;
-	}
-	return 0;
-}
-
-int
-store_counts(struct db *db, const struct db_count_row *v, size_t n,
-    int64_t *delta, char *err, size_t errlen)
-{
-	struct rows r = { .v = v, .health = 0, .n = n };
-	struct sql_value *val;
-	const struct db_count_row *c;
-	struct sql_rows *res;
-	size_t at, m, i, k;
-	int cl, rc = -1;
-
-	if (n == 0)
-		return 0;
-	rows_sort(&r);
-	val = xcalloc(CLASS_MAX * 8, sizeof(*val));
-	for (at = 0; at < n; at += m) {
-		cl = chunk_class(db, &r, at);
-		m = class_rows[cl];
-		for (i = 0, k = 0; i < m; i++) {
-			c = &v[r.idx[at + i]];
-			k += sql_values(&val[k], "ttttiiii", c->service,
-			    c->target_id, c->key, c->target, c->raw, c->raw,
-			    c->raw, c->stored);
-		}
-		if ((res = run_chunk(db, B_COUNTS_PUT, cl, val, err, errlen,
-		    "storing counts")) == NULL)
-			goto out;
-		db->written += (int64_t)m;
-		if (!db->drv->returning) {
-			sql_done(db, res);
-			for (i = 0, k = 0; i < m; i++) {
-				c = &v[r.idx[at + i]];
-				k += sql_values(&val[k], "ttt", c->service,
-				    c->target_id, c->key);
-			}
-			if ((res = run_chunk(db, B_COUNTS_GET, cl, val, err,
-			    errlen, "reading counts")) == NULL)
-				goto out;
-		}
-		if (read_back(db, res, &r, at, m, 3, delta, 0, err, errlen,
-		    "storing counts") == -1)
-			goto out;
-	}
-	rc = 0;
-out:
-	free(val);
-	free(r.idx);
-	return rc;
+	return rc == -1 ? -1 : 0;
 }
 
 int
@@ -350,13 +240,13 @@ store_health(struct db *db, const struct db_health *v, size_t n,
 	if (n == 0)
 		return 0;
 	rows_sort(&r);
-	val = xcalloc(CLASS_MAX * 9, sizeof(*val));
+	val = xcalloc((n < BATCH_MAX ? n : BATCH_MAX) * 9, sizeof(*val));
 	up = xreallocarray(NULL, n, sizeof(*up));
 	for (i = 0; i < n; i++)
 		up[i] = -1;
 	for (at = 0; at < n; at += m) {
-		cl = chunk_class(db, &r, at);
-		m = class_rows[cl];
+		cl = batch_class(db, n, at, sorted_bytes, &r);
+		m = batch_rows[cl];
 		for (i = 0, k = 0; i < m; i++) {
 			h = &v[r.idx[at + i]];
 			k += sql_values(&val[k], "ttttTditi", h->service,
@@ -365,8 +255,8 @@ store_health(struct db *db, const struct db_health *v, size_t n,
 			    h->up ? NULL : h->error ? h->error : "",
 			    h->stored);
 		}
-		if ((res = run_chunk(db, B_HEALTH_PUT, cl, val, err, errlen,
-		    "storing targets' health")) == NULL)
+		if ((res = batch_run(db, B_HEALTH_PUT, &health_put, cl, val, err,
+		    errlen, "storing targets' health")) == NULL)
 			goto out;
 		db->written += (int64_t)m;
 		if (!db->drv->returning) {
@@ -376,8 +266,10 @@ store_health(struct db *db, const struct db_health *v, size_t n,
 				k += sql_values(&val[k], "tt", h->service,
 				    h->address);
 			}
-			if ((res = run_chunk(db, B_HEALTH_GET, cl, val, err,
-			    errlen, "reading targets' health")) == NULL)
+			if ((res = batch_run(db, B_HEALTH_GET,
+			    db->drv->row_in ? &health_get_in : &health_get, cl,
+			    val, err, errlen, "reading targets' health")) ==
+			    NULL)
 				goto out;
 		}
 		/* A target new to the table has no prev_up: no event. */
@@ -392,5 +284,59 @@ out:
 	free(up);
 	free(val);
 	free(r.idx);
+	return rc;
+}
+
+/* The occurrences of one key, for batch_class. */
+struct occs {
+	const char			*service, *key;
+	const struct db_occurrence	*v;
+};
+
+static size_t
+occ_bytes(const void *arg, size_t i)
+{
+	const struct occs *o = arg;
+	const struct db_occurrence *c = &o->v[i];
+
+	return strlen(o->service) + strlen(o->key) + strlen(c->uuid) +
+	    strlen(c->error_json) + (c->http_json ? strlen(c->http_json) : 0) +
+	    64;
+}
+
+int
+store_occurrences_add(struct db *db, const char *service, const char *key,
+    const struct db_occurrence *v, size_t n, char *err, size_t errlen)
+{
+	struct occs o = { service, key, v };
+	const struct db_occurrence *c;
+	struct sql_value *val;
+	struct sql_rows *res;
+	size_t at, m, i, k;
+	int64_t got;
+	int cl, rc = -1;
+
+	if (n == 0)
+		return 0;
+	val = xcalloc((n < BATCH_MAX ? n : BATCH_MAX) * 7, sizeof(*val));
+	for (at = 0; at < n; at += m) {
+		cl = batch_class(db, n, at, occ_bytes, &o);
+		m = batch_rows[cl];
+		for (i = 0, k = 0; i < m; i++) {
+			c = &v[at + i];
+			k += sql_values(&val[k], "tttittt", service, key,
+			    c->uuid, c->timestamp, severity_name(c->severity),
+			    c->error_json, c->http_json);
+		}
+		if ((res = batch_run(db, B_OCC_ADD, &occ_add, cl, val, err,
+		    errlen, "storing occurrences")) == NULL)
+			goto out;
+		if ((got = db->drv->changes(db, res)) > 0)
+			db->written += got;
+		sql_done(db, res);
+	}
+	rc = 0;
+out:
+	free(val);
 	return rc;
 }

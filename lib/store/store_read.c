@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The reads periskop-serve makes, in SQL every engine shares. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "store.h"
 #include "model.h"
+#include "packed.h"
+#include "store.h"
 #include "xalloc.h"
 
 /* An error's columns as the API shows them, and the list's order. */
@@ -41,21 +43,11 @@ static const char *const sql[Q_COUNT_] = {
 	    " WHERE @service = @? AND hour >= ? GROUP BY hour",
 	[Q_HOURS_KEY] = "SELECT hour, count FROM error_hours"
 	    " WHERE @service = @? AND hour >= ? AND @`key` = @?",
-	/* A target's last_raw is its most recently stored row's. */
-	[Q_INSTANCES] = "SELECT x.t, x.s, (SELECT l.last_raw"
-	    " FROM target_counts l WHERE l.@service = @? AND l.@`key` = @?"
-	    " AND COALESCE(l.target, l.target_id) = x.t"
-	    " ORDER BY COALESCE(l.updated, 0) DESC LIMIT 1)"
-	    " FROM (SELECT COALESCE(target, target_id) AS t,"
-	    " SUM(accumulated) AS s FROM target_counts"
-	    " WHERE @service = @? AND @`key` = @?"
-	    " GROUP BY COALESCE(@target, @target_id)) x ORDER BY x.t",
-	[Q_METRICS] = "SELECT c.service, COALESCE(c.target, c.target_id),"
-	    " c.`key`, e.severity, SUM(c.accumulated) FROM target_counts c"
-	    " JOIN errors e ON e.@service = c.@service"
-	    " AND e.@`key` = c.@`key`"
-	    " GROUP BY c.@service, COALESCE(c.@target, c.@target_id),"
-	    " c.@`key`, e.severity ORDER BY 1, 2, 3",
+	[Q_INSTANCES] = "SELECT COALESCE(target, target_id), counts"
+	    " FROM target_baselines WHERE @service = @?",
+	[Q_METRICS_SEVERITY] = "SELECT service, `key`, severity FROM errors",
+	[Q_METRICS] = "SELECT service, COALESCE(target, target_id), counts"
+	    " FROM target_baselines ORDER BY service, 2",
 	[Q_STATS] = "SELECT s.name,"
 	    " (SELECT COUNT(*) FROM targets t WHERE t.@service = s.@name),"
 	    " (SELECT COUNT(*) FROM targets t WHERE t.@service = s.@name"
@@ -295,33 +287,203 @@ store_bucket_rows(struct db *db, const char *service, const char *key,
 	return finish(db, r, rc);
 }
 
+/* The entries of a row's counts, or -1 with a message naming the row. */
+static int
+read_counts(struct db *db, struct packed *p, const char *service,
+    const char *target, const char *text, const char *what, char *err,
+    size_t errlen)
+{
+	char why[256];
+
+	if (packed_read(p, text, strlen(text), why, sizeof(why)) == 0)
+		return 0;
+	snprintf(err, errlen, "%s: %s: service '%s', target '%s': counts: %s",
+	    db->drv->name, what, service, target, why);
+	db->transient = 0;
+	return -1;
+}
+
+/* One target's entry of the key, for store_instances. */
+struct seen {
+	char	*target;
+	int64_t	 count, last_raw, updated;
+};
+
+static int
+by_target(const void *x, const void *y)
+{
+	return strcmp(((const struct seen *)x)->target,
+	    ((const struct seen *)y)->target);
+}
+
+/*
+ * A target's count is the sum over its rows, and its last_raw its most
+ * recently stored row's: two target ids may carry one address.
+ */
 int
 store_instances(struct db *db, const char *service, const char *key,
     struct db_instance **v, size_t *n, char *err, size_t errlen)
 {
 	static const char what[] = "listing instances";
+	struct seen *s = NULL;
+	struct packed p;
 	struct sql_rows *r;
+	struct buf kb;
+	const char *t, *text;
+	size_t ns = 0, cap = 0, i, j;
+	int rc;
+
+	if ((r = RUN(db, Q_INSTANCES, what, "t", service)) == NULL)
+		return -1;
+	/* As the rows' JSON keeps it. */
+	buf_init(&kb);
+	key = buf_utf8_clean(&kb, key);
+	packed_init(&p);
+	while ((rc = sql_next(db, r, err, errlen, what)) == 1) {
+		if ((t = sql_text(db, r, 0)) == NULL ||
+		    (text = sql_text(db, r, 1)) == NULL)
+			continue;
+		packed_reset(&p);
+		if (read_counts(db, &p, service, t, text, what, err,
+		    errlen) == -1) {
+			rc = -1;
+			break;
+		}
+		for (i = 0; i < p.n; i++) {
+			if (strcmp(p.v[i].key, key) != 0)
+				continue;
+			if (ns == cap) {
+				cap = cap ? cap * 2 : 16;
+				s = xreallocarray(s, cap, sizeof(*s));
+			}
+			s[ns].target = xstrdup(t);
+			s[ns].count = p.v[i].accumulated;
+			s[ns].last_raw = p.v[i].last_raw;
+			s[ns++].updated = p.v[i].updated;
+		}
+	}
+	packed_release(&p);
+	buf_release(&kb);
+	if (finish(db, r, rc) == 0) {
+		if (ns > 1)
+			qsort(s, ns, sizeof(*s), by_target);
+		*v = xreallocarray(NULL, ns + 1, sizeof(**v));
+		for (i = 0; i < ns; i = j) {
+			(*v)[*n].target = s[i].target;
+			(*v)[*n].count = s[i].count;
+			(*v)[*n].last_raw = s[i].last_raw;
+			for (j = i + 1; j < ns &&
+			    strcmp(s[j].target, s[i].target) == 0; j++) {
+				(*v)[*n].count += s[j].count;
+				if (s[j].updated > s[i].updated) {
+					(*v)[*n].last_raw = s[j].last_raw;
+					s[i].updated = s[j].updated;
+				}
+				free(s[j].target);
+			}
+			(*n)++;
+		}
+		free(s);
+		return 0;
+	}
+	for (i = 0; i < ns; i++)
+		free(s[i].target);
+	free(s);
+	return -1;
+}
+
+/* An error's severity, which the metrics are labelled with. */
+struct sev {
+	char		*service, *key;
+	enum severity	 severity;
+};
+
+static int
+sev_cmp(const void *x, const void *y)
+{
+	const struct sev *a = x, *b = y;
+	int c;
+
+	if ((c = strcmp(a->service, b->service)) != 0)
+		return c;
+	return strcmp(a->key, b->key);
+}
+
+static void
+sevs_free(struct sev *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(v[i].service);
+		free(v[i].key);
+	}
+	free(v);
+}
+
+static int
+load_severities(struct db *db, struct sev **v, size_t *n, char *err,
+    size_t errlen)
+{
+	static const char what[] = "reading metrics";
+	struct sql_rows *r;
+	struct buf kb;
 	size_t cap = 0;
 	int rc;
 
-	if ((r = RUN(db, Q_INSTANCES, what, "tttt", service, key, service,
-	    key)) == NULL)
+	if ((r = RUN(db, Q_METRICS_SEVERITY, what, "")) == NULL)
 		return -1;
+	buf_init(&kb);
 	while ((rc = sql_next(db, r, err, errlen, what)) == 1) {
+		if (sql_null(db, r, 0) || sql_null(db, r, 1))
+			continue;
 		if (*n == cap) {
-			cap = cap ? cap * 2 : 16;
+			cap = cap ? cap * 2 : 64;
 			*v = xreallocarray(*v, cap, sizeof(**v));
 		}
-		(*v)[*n].target = sql_strdup(db, r, 0);
-		(*v)[*n].count = sql_int(db, r, 1);
-		(*v)[*n].last_raw = sql_int(db, r, 2);
-		(*n)++;
+		(*v)[*n].service = sql_strdup(db, r, 0);
+		/* Found by the key as the rows' JSON keeps it. */
+		(*v)[*n].key = xstrdup(buf_utf8_clean(&kb, sql_text(db, r, 1)));
+		(*v)[(*n)++].severity = col_severity(db, r, 2);
 	}
-	if (finish(db, r, rc) == -1) {
-		db_instances_free(*v, *n);
-		*v = NULL;
-		*n = 0;
-		return -1;
+	buf_release(&kb);
+	if (*n > 1)
+		qsort(*v, *n, sizeof(**v), sev_cmp);
+	return finish(db, r, rc);
+}
+
+/*
+ * One target's series: the entries of its rows summed by key, each key
+ * that is an error's.  fn's answer, when not 0.
+ */
+static int
+emit_target(struct packed *p, const char *service, const char *target,
+    const struct sev *sv, size_t nsv, int (*fn)(const struct db_metric *,
+    void *), void *arg)
+{
+	struct db_metric m;
+	struct sev want;
+	const struct sev *e;
+	size_t i, j;
+	int x;
+
+	packed_sort(p, 0);
+	m.service = service;
+	m.target = target;
+	want.service = (char *)service;
+	for (i = 0; i < p->n; i = j) {
+		m.count = p->v[i].accumulated;
+		for (j = i + 1; j < p->n &&
+		    strcmp(p->v[j].key, p->v[i].key) == 0; j++)
+			m.count += p->v[j].accumulated;
+		want.key = (char *)p->v[i].key;
+		if ((e = bsearch(&want, sv, nsv, sizeof(*sv), sev_cmp)) ==
+		    NULL)
+			continue;
+		m.key = p->v[i].key;
+		m.severity = e->severity;
+		if ((x = fn(&m, arg)) != 0)
+			return x;
 	}
 	return 0;
 }
@@ -331,21 +493,50 @@ store_metrics(struct db *db, int (*fn)(const struct db_metric *, void *),
     void *arg, char *err, size_t errlen)
 {
 	static const char what[] = "reading metrics";
-	struct db_metric m;
+	struct sev *sv = NULL;
+	struct packed p;
 	struct sql_rows *r;
-	int rc;
+	const char *s, *t, *text;
+	char *service = NULL, *target = NULL;
+	size_t nsv = 0;
+	int rc, stop = 0;
 
-	if ((r = RUN(db, Q_METRICS, what, "")) == NULL)
+	if (load_severities(db, &sv, &nsv, err, errlen) == -1) {
+		sevs_free(sv, nsv);
 		return -1;
-	while ((rc = sql_next(db, r, err, errlen, what)) == 1) {
-		m.service = sql_text(db, r, 0);
-		m.target = sql_text(db, r, 1);
-		m.key = sql_text(db, r, 2);
-		m.severity = col_severity(db, r, 3);
-		m.count = sql_int(db, r, 4);
-		if (fn(&m, arg) != 0)
-			break;
 	}
+	if ((r = RUN(db, Q_METRICS, what, "")) == NULL) {
+		sevs_free(sv, nsv);
+		return -1;
+	}
+	packed_init(&p);
+	while ((rc = sql_next(db, r, err, errlen, what)) == 1) {
+		if ((s = sql_text(db, r, 0)) == NULL ||
+		    (t = sql_text(db, r, 1)) == NULL ||
+		    (text = sql_text(db, r, 2)) == NULL)
+			continue;
+		if (service == NULL || strcmp(s, service) != 0 ||
+		    strcmp(t, target) != 0) {
+			if (service != NULL && (stop = emit_target(&p, service,
+			    target, sv, nsv, fn, arg)) != 0)
+				break;
+			free(service);
+			free(target);
+			service = xstrdup(s);
+			target = xstrdup(t);
+			packed_reset(&p);
+		}
+		if (read_counts(db, &p, s, t, text, what, err, errlen) == -1) {
+			rc = -1;
+			break;
+		}
+	}
+	if (rc == 0 && !stop && service != NULL)
+		emit_target(&p, service, target, sv, nsv, fn, arg);
+	packed_release(&p);
+	free(service);
+	free(target);
+	sevs_free(sv, nsv);
 	return finish(db, r, rc);
 }
 

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The writes of a round and of the API, in SQL every engine shares. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "model.h"
+#include "packed.h"
 #include "store.h"
 #include "timefmt.h"
 #include "xalloc.h"
@@ -51,9 +54,6 @@ static const char *const sql[Q_COUNT_] = {
 	    " regressed = @new(regressed),"
 	    " regressed_at = @new(regressed_at),"
 	    " rounds = errors.rounds + @new(rounds) @RETURNING_INSERTED",
-	[Q_OCC_ADD] = "INSERT INTO occurrences (service, `key`, uuid,"
-	    " timestamp, severity, error_json, http_json)"
-	    " VALUES (?, ?, ?, ?, ?, ?, ?) @IGNORE(service, `key`, uuid;uuid)",
 	/* Two steps: MySQL cannot delete from a table its subquery reads. */
 	[Q_OCC_OLDEST] = "SELECT timestamp, uuid FROM occurrences"
 	    " WHERE @service = @? AND @`key` = @?"
@@ -85,14 +85,19 @@ static const char *const sql[Q_COUNT_] = {
 	[Q_PRUNE_HOUR] = "DELETE FROM error_hours WHERE hour < ?",
 	/*
 	 * Each service's newest count, which silence is measured from,
-	 * and its oldest, which tells whether a DELETE has anything to
-	 * do: one scan, so that no index on updated is needed, and
+	 * and its oldest, which tells whether its rows have anything to
+	 * prune: one scan, so that no index on updated is needed, and
 	 * updating it touches no index (PostgreSQL's HOT updates).
 	 */
-	[Q_COUNTS_NEWEST] = "SELECT MIN(service), MAX(updated), MIN(updated)"
-	    " FROM target_counts GROUP BY @service",
-	[Q_PRUNE_COUNTS] = "DELETE FROM target_counts WHERE @service = @?"
-	    " AND updated < ?",
+	[Q_COUNTS_NEWEST] = "SELECT MIN(service), MAX(updated), MIN(oldest)"
+	    " FROM target_baselines GROUP BY @service",
+	[Q_PRUNE_COUNTS_OLD] = "SELECT target_id, part, counts"
+	    " FROM target_baselines WHERE @service = @? AND oldest < ? @LOCK",
+	[Q_PRUNE_COUNTS_DROP] = "DELETE FROM target_baselines"
+	    " WHERE @service = @? AND @target_id = @? AND part = ?",
+	[Q_PRUNE_COUNTS_SET] = "UPDATE target_baselines SET counts = ?,"
+	    " oldest = ?, updated = ?, version = version + 1"
+	    " WHERE @service = @? AND @target_id = @? AND part = ?",
 	[Q_PRUNE_TARGETS] = "DELETE FROM targets WHERE seen_in_targets = 0"
 	    " AND COALESCE(updated, last_scrape, 0) < ?",
 };
@@ -150,6 +155,92 @@ store_generation(struct db *db, int64_t *gen, char *err, size_t errlen)
 	return rc == -1 ? -1 : 0;
 }
 
+/* A row of target_baselines that holds something to prune. */
+struct old_row {
+	char	*target_id, *counts;
+	int64_t	 part;
+};
+
+/* Drops the entries of one row stored before cut. */
+static int
+prune_row(struct db *db, const char *service, const struct old_row *o,
+    int64_t cut, struct packed *p, struct buf *b, char *err, size_t errlen)
+{
+	char why[256];
+	int64_t oldest = INT64_MAX, newest = INT64_MIN;
+	size_t i, k;
+
+	packed_reset(p);
+	if (packed_read(p, o->counts, strlen(o->counts), why,
+	    sizeof(why)) == -1) {
+		snprintf(err, errlen, "%s: pruning: service '%s', target '%s',"
+		    " part %lld: counts: %s", db->drv->name, service,
+		    o->target_id, (long long)o->part, why);
+		db->transient = 0;
+		return -1;
+	}
+	for (i = 0, k = 0; i < p->n; i++) {
+		if (p->v[i].updated < cut)
+			continue;
+		if (p->v[i].updated < oldest)
+			oldest = p->v[i].updated;
+		if (p->v[i].updated > newest)
+			newest = p->v[i].updated;
+		p->v[k++] = p->v[i];
+	}
+	if (k == 0)
+		return EXEC(db, Q_PRUNE_COUNTS_DROP, "pruning", "tti", service,
+		    o->target_id, o->part) == -1 ? -1 : 0;
+	buf_reset(b);
+	packed_write(b, p->v, k);
+	return EXEC(db, Q_PRUNE_COUNTS_SET, "pruning", "tiitti", b->p, oldest,
+	    newest, service, o->target_id, o->part) == -1 ? -1 : 0;
+}
+
+/* The counts of one service stored before cut. */
+static int
+prune_service(struct db *db, const char *service, int64_t cut, char *err,
+    size_t errlen)
+{
+	struct old_row *o = NULL;
+	struct packed p;
+	struct sql_rows *r;
+	struct buf b;
+	size_t n = 0, cap = 0, i;
+	int rc;
+
+	if ((r = sql_run(db, Q_PRUNE_COUNTS_OLD, sql[Q_PRUNE_COUNTS_OLD], err,
+	    errlen, "pruning", "ti", service, cut)) == NULL)
+		return -1;
+	/* All of them first: a connection runs one statement at a time. */
+	while ((rc = sql_next(db, r, err, errlen, "pruning")) == 1) {
+		if (sql_null(db, r, 0) || sql_null(db, r, 2))
+			continue;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 16;
+			o = xreallocarray(o, cap, sizeof(*o));
+		}
+		o[n].target_id = sql_strdup(db, r, 0);
+		o[n].part = sql_int(db, r, 1);
+		o[n++].counts = sql_strdup(db, r, 2);
+	}
+	sql_done(db, r);
+	packed_init(&p);
+	buf_init(&b);
+	for (i = 0; rc == 0 && i < n; i++)
+		if (prune_row(db, service, &o[i], cut, &p, &b, err,
+		    errlen) == -1)
+			rc = -1;
+	packed_release(&p);
+	buf_release(&b);
+	for (i = 0; i < n; i++) {
+		free(o[i].target_id);
+		free(o[i].counts);
+	}
+	free(o);
+	return rc;
+}
+
 /*
  * The counts of each service's targets not stored since target_before
  * nor in the target_ms before the service's newest count.
@@ -173,7 +264,7 @@ prune_counts(struct db *db, int64_t target_before, int64_t target_ms,
 		t = sql_int(db, r, 1) - target_ms;
 		if (t > target_before)
 			t = target_before;
-		/* Nothing that old: the DELETE would only scan. */
+		/* Nothing that old: reading its rows would only scan. */
 		if (sql_int(db, r, 2) >= t)
 			continue;
 		if (n == cap) {
@@ -186,14 +277,25 @@ prune_counts(struct db *db, int64_t target_before, int64_t target_ms,
 	}
 	sql_done(db, r);
 	for (i = 0; rc == 0 && i < n; i++)
-		if (EXEC(db, Q_PRUNE_COUNTS, "pruning", "ti", svc[i],
-		    before[i]) == -1)
+		if (prune_service(db, svc[i], before[i], err, errlen) == -1)
 			rc = -1;
 	for (i = 0; i < n; i++)
 		free(svc[i]);
 	free(svc);
 	free(before);
 	return rc;
+}
+
+int
+store_analyze(struct db *db, int64_t min, char *err, size_t errlen)
+{
+	if (db->fresh < min || db->drv->in_txn(db))
+		return 0;
+	db->fresh = 0;
+	if (db->drv->analyze == NULL)
+		return 0;
+	return db->drv->exec(db, db->drv->analyze, err, errlen,
+	    "reading statistics");
 }
 
 int
@@ -370,15 +472,6 @@ store_error_put(struct db *db, const struct db_error_row *row, int64_t delta,
 	}
 	sql_done(db, r);
 	return inserted;
-}
-
-int
-store_occurrence_add(struct db *db, const char *service, const char *key,
-    const struct db_occurrence *o, char *err, size_t errlen)
-{
-	return EXEC(db, Q_OCC_ADD, "storing an occurrence", "tttittt",
-	    service, key, o->uuid, o->timestamp, severity_name(o->severity),
-	    o->error_json, o->http_json) == -1 ? -1 : 0;
 }
 
 int

@@ -47,13 +47,6 @@ parse_ms() { sed -n 's/.*parsing \([0-9]*\) ms, storing \([0-9]*\) ms.*/\1/p' "$
 # Retention's pruning, when the input has ended: after the round, not in it.
 prune_s() { secs "$(sed -n 's/.*lines: .*housekeeping \([0-9]*\) ms.*/\1/p' "$1")"; }
 
-# The engine's own floor for a round, next to the bulk load: the load,
-# then one UPDATE of the round's rows from the loaded table, which is what
-# a round does to rows that exist (a load only inserts into an empty one).
-UPD_SET="last_raw = c.last_raw, accumulated = target_counts.accumulated + c.accumulated, last_delta = c.accumulated, updated = 1"
-# MySQL names the table on the left of a joined UPDATE's SET.
-MY_SET="target_counts.last_raw = c.last_raw, target_counts.accumulated = target_counts.accumulated + c.accumulated, target_counts.last_delta = c.accumulated, target_counts.updated = 1"
-
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b > 0 ? a / b : 0) }'; }
 secs() { awk -v a="$1" 'BEGIN { printf "%.2f", a / 1000 }'; }
 
@@ -74,10 +67,7 @@ t0=$(now_ms)
 sqlite3 "$tmp/ref.db" "CREATE TABLE c (service TEXT, target_id TEXT, key TEXT, target TEXT, last_raw INTEGER, accumulated INTEGER, PRIMARY KEY (service, target_id, key));" \
     ".mode csv" ".import $tmp/rows.csv c" || exit 1
 ref=$(( $(now_ms) - t0 ))
-t0=$(now_ms)
-sqlite3 "$db" "ATTACH '$tmp/ref.db' AS r; UPDATE target_counts SET $UPD_SET FROM r.c AS c WHERE target_counts.service = c.service AND target_counts.target_id = c.target_id AND target_counts.key = c.key;" || exit 1
-upd=$(( $(now_ms) - t0 + ref ))
-echo "bench: aggregate-sqlite-round: $(secs "$s") s ($(ratio "$s" "$ref") x reference; $(ratio "$s" "$upd") x load + UPDATE $(secs "$upd") s; pruning after it $(prune_s "$tmp/sq.log") s)"
+echo "bench: aggregate-sqlite-round: $(secs "$s") s ($(ratio "$s" "$ref") x reference $(secs "$ref") s; pruning after it $(prune_s "$tmp/sq.log") s)"
 echo "bench: aggregate-parse-round: $(secs "$p") s (line format, any engine)"
 
 # -- PostgreSQL
@@ -92,11 +82,7 @@ if [ -n "${PERISKOP_TEST_PG:-}" ] && command -v psql >/dev/null; then
 	t0=$(now_ms)
 	psql -q "$uri" -c "\\copy c FROM '$tmp/rows.csv' WITH (FORMAT csv)" >/dev/null || exit 1
 	ref=$(( $(now_ms) - t0 ))
-	psql -q "$uri" -c "ANALYZE target_counts, c" >/dev/null || exit 1
-	t0=$(now_ms)
-	psql -q "$uri" -c "UPDATE target_counts SET $UPD_SET FROM c WHERE target_counts.service = c.service AND target_counts.target_id = c.target_id AND target_counts.key = c.key" >/dev/null || exit 1
-	upd=$(( $(now_ms) - t0 + ref ))
-	echo "bench: aggregate-postgres-round: $(secs "$s") s ($(ratio "$s" "$ref") x reference; $(ratio "$s" "$upd") x load + UPDATE $(secs "$upd") s; pruning after it $(prune_s "$tmp/pg.log") s)"
+	echo "bench: aggregate-postgres-round: $(secs "$s") s ($(ratio "$s" "$ref") x reference $(secs "$ref") s; pruning after it $(prune_s "$tmp/pg.log") s)"
 else
 	echo "bench: aggregate-postgres-round: skipped (PERISKOP_TEST_PG unset)"
 fi
@@ -135,13 +121,7 @@ else
 		how=", multi-row INSERTs: the server refuses LOAD DATA LOCAL INFILE"
 	fi
 	ref=$(( $(now_ms) - t0 ))
-	# Statistics first, off the clock: on a new server InnoDB may not
-	# have counted the round's rows yet and joins them by scanning.
-	my_cli "$uri" -e "ANALYZE TABLE target_counts, c" >/dev/null || exit 1
-	t0=$(now_ms)
-	my_cli "$uri" -e "UPDATE target_counts JOIN c ON target_counts.service_h = UNHEX(SHA2(c.service, 256)) AND target_counts.target_id_h = UNHEX(SHA2(c.target_id, 256)) AND target_counts.key_h = UNHEX(SHA2(c.\`key\`, 256)) SET $MY_SET" || exit 1
-	upd=$(( $(now_ms) - t0 + ref ))
-	echo "bench: aggregate-mysql-round: $(secs "$s") s ($(ratio "$s" "$ref") x reference$how; $(ratio "$s" "$upd") x load + UPDATE $(secs "$upd") s; pruning after it $(prune_s "$tmp/my.log") s)"
+	echo "bench: aggregate-mysql-round: $(secs "$s") s ($(ratio "$s" "$ref") x reference $(secs "$ref") s$how; pruning after it $(prune_s "$tmp/my.log") s)"
 fi
 
 # -- Rows written per round as a share of the fleet changes: one process

@@ -70,7 +70,7 @@ reporting() {
 	awk '$2 == "good" && $4 > 0 { n++ } END { print n + 0 }' "$T_TMP/counts"
 }
 stored() {	# the last raw count of key 0, all targets together
-	sqlite3 "$DB" "SELECT COALESCE(SUM(last_raw), 0) FROM target_counts
+	sqlite3 "$DB" "SELECT COALESCE(SUM(last_raw), 0) FROM target_counts_view
 	    WHERE key = '$(key 0)'" 2>/dev/null
 }
 # settle: freezes the fleet's counters and waits until the database holds
@@ -166,7 +166,7 @@ is "$got" "$want" "each key's total equals the fleet's real count"
 # A fleet restarted before its next round was never scraped: only the
 # targets that served at least once count, each incarnation its own (one
 # first scraped while frozen reports zeros).
-is "$(sqlite3 "$DB" "SELECT count(*) FROM target_counts WHERE key = '$(key 0)'
+is "$(sqlite3 "$DB" "SELECT count(*) FROM target_counts_view WHERE key = '$(key 0)'
     AND last_raw > 0")" \
     "$ROWS" "each target of each incarnation counted once"
 [ "$ROWS" -ge $((NT - 25)) ]

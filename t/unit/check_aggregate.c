@@ -367,8 +367,9 @@ START_TEST(growth)
 	ck_assert_int_eq(nev, 1);
 	ck_assert_int_eq(raw_int("SELECT sum(count) FROM error_minutes"), 5);
 	ck_assert_int_eq(raw_int("SELECT count(*) FROM error_minutes"), 2);
-	ck_assert_int_eq(raw_int("SELECT accumulated FROM target_counts"), 5);
-	ck_assert_int_eq(raw_int("SELECT last_raw FROM target_counts"), 5);
+	ck_assert_int_eq(raw_int("SELECT accumulated FROM target_counts_view"),
+	    5);
+	ck_assert_int_eq(raw_int("SELECT last_raw FROM target_counts_view"), 5);
 }
 END_TEST
 
@@ -654,7 +655,7 @@ START_TEST(rollback_on_failure)
 	e = get("api", "k");
 	ck_assert_int_eq(e->total_count, 2);
 	ck_assert_uint_eq(e->nocc, 1);
-	ck_assert_int_eq(raw_int("SELECT last_raw FROM target_counts"), 2);
+	ck_assert_int_eq(raw_int("SELECT last_raw FROM target_counts_view"), 2);
 	/* The next round is exact: nothing was lost or counted twice. */
 	raw_exec(server != NULL ?
 	    "ALTER TABLE occurrences DROP CONSTRAINT boom" :
@@ -879,7 +880,7 @@ START_TEST(retention)
 	ck_assert_int_eq(raw_int("SELECT count(*) FROM error_minutes"), 1);
 	ck_assert_int_eq(raw_int("SELECT count(*) FROM error_hours"), 2);
 	/* ...baselines and targets by when they were stored: just now. */
-	ck_assert_int_eq(raw_int("SELECT count(*) FROM target_counts"), 2);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM target_counts_view"), 2);
 	ck_assert_int_eq(raw_int("SELECT count(*) FROM targets"), 2);
 	ck_assert_int_eq(raw_int("SELECT count(*) FROM occurrences"), 2);
 	ck_assert_int_eq(get("api", "k")->total_count, 5);
@@ -893,7 +894,7 @@ START_TEST(retention)
 	r.targets_ms = 7 * DAY;
 	ck_assert_msg(db_prune(db, &r, clock_ms, err, sizeof(err)) == 0, "%s",
 	    err);
-	ck_assert_int_eq(raw_int("SELECT count(*) FROM target_counts"), 2);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM target_counts_view"), 2);
 	/* ...and the same lines again are exact. */
 	nev = 0;
 	scrape("api", "a:1", "ua", now - 3 * DAY, pl("k", 2, NULL,
@@ -905,8 +906,8 @@ START_TEST(retention)
 	/* Now b:1 has been silent 30 days longer than a:1: its baseline goes. */
 	ck_assert_msg(db_prune(db, &r, clock_ms, err, sizeof(err)) == 0, "%s",
 	    err);
-	ck_assert_int_eq(raw_int("SELECT count(*) FROM target_counts"), 1);
-	ck_assert_int_eq(raw_int("SELECT count(*) FROM target_counts"
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM target_counts_view"), 1);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM target_counts_view"
 	    " WHERE target_id = 'ua'"), 1);
 	ck_assert_int_eq(raw_int("SELECT count(*) FROM targets"), 1);
 	ck_assert_int_eq(raw_int("SELECT count(*) FROM targets"
@@ -1014,7 +1015,7 @@ START_TEST(unchanged_writes_nothing)
 	scrape("api", "b:1", "tb", T0, pl("k1", 4, NULL, "u2",
 	    "2020-01-01T00:00:02Z", NULL));
 	round_end("api");
-	upd = raw_int("SELECT max(updated) FROM target_counts");
+	upd = raw_int("SELECT max(updated) FROM target_counts_view");
 	w0 = db_rows_written(db);
 	clock_ms += 60000;
 	scrape("api", "a:1", "ta", T0 + 60000, pl("k1", 3, NULL, "u1",
@@ -1029,7 +1030,7 @@ START_TEST(unchanged_writes_nothing)
 	 */
 	ck_assert_int_le(w1 - w0, 6);
 	ck_assert_int_eq(raw_int("SELECT rounds FROM errors"), 1);
-	ck_assert_int_eq(raw_int("SELECT max(updated) FROM target_counts"),
+	ck_assert_int_eq(raw_int("SELECT max(updated) FROM target_counts_view"),
 	    upd);
 	ck_assert_int_eq(raw_int("SELECT max(updated) FROM targets"),
 	    clock_ms);
@@ -1042,8 +1043,8 @@ START_TEST(unchanged_writes_nothing)
 	round_end("api");
 	ck_assert_int_eq(get("api", "k1")->total_count, 9);
 	ck_assert_uint_eq(errs.v[0].nocc, 3);
-	ck_assert_int_eq(raw_int("SELECT count(*) FROM target_counts WHERE "
-	    "updated = (SELECT max(updated) FROM target_counts)"), 1);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM target_counts_view WHERE "
+	    "updated = (SELECT max(updated) FROM target_counts_view)"), 1);
 }
 END_TEST
 
@@ -1055,12 +1056,12 @@ START_TEST(unchanged_refreshed)
 	clock_ms += 30 * 60000;
 	scrape("api", "a:1", "ta", T0 + 1, pl("k1", 3, NULL, NULL));
 	round_end("api");
-	ck_assert_int_eq(raw_int("SELECT updated FROM target_counts"),
+	ck_assert_int_eq(raw_int("SELECT updated FROM target_counts_view"),
 	    clock_ms - 30 * 60000);
 	clock_ms += 31 * 60000;
 	scrape("api", "a:1", "ta", T0 + 2, pl("k1", 3, NULL, NULL));
 	round_end("api");
-	ck_assert_int_eq(raw_int("SELECT updated FROM target_counts"),
+	ck_assert_int_eq(raw_int("SELECT updated FROM target_counts_view"),
 	    clock_ms);
 	ck_assert_int_eq(get("api", "k1")->total_count, 3);
 }

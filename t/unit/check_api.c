@@ -71,7 +71,7 @@ put_occ(const char *svc, const char *key, const char *uuid, int64_t ts,
 	o.severity = sev;
 	o.error_json = (char *)ejson;
 	o.http_json = (char *)hjson;
-	must(store_occurrence_add(db, svc, key, &o, err, sizeof(err)),
+	must(store_occurrences_add(db, svc, key, &o, 1, err, sizeof(err)),
 	    err);
 }
 
