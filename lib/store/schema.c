@@ -533,7 +533,7 @@ apply(struct db *db, const struct step *s, const char **options, char *err,
 		buf_addf(&b, "ALTER TABLE `%s` SET (%s)", t->name, d->churn);
 		break;
 	case OP_PACK:
-		/* Redone, it writes the same rows again. */
+		/* Redone, it clears what it wrote and writes it again. */
 		if ((n = count(db, sql_run(db, Q_HAS_COLUMN, d->has_column,
 		    err, errlen, "reading the catalogue", "tt",
 		    "target_counts", "key"), err, errlen)) <= 0)

@@ -87,6 +87,9 @@ START_TEST(dialects)
 	    " @ON(service) n = t.n + @new(n) @RETURNING_INSERTED";
 	static const char ign[] = "INSERT INTO o (service, uuid) VALUES"
 	    " (?, ?) @IGNORE(service, uuid;uuid)";
+	static const char ver[] = "INSERT INTO b (@SURROGATE(id, )s, v)"
+	    " VALUES (@SURROGATE(?, )?, ?) @ON(s) v = @new(v)"
+	    " @WHERE(b.v = excluded.v - 1)";
 	struct sql_driver lite = { .name = "sqlite", .quote = '"' };
 	struct sql_driver pg = { .name = "postgres", .quote = '"',
 	    .numbered = 1, .row_locks = 1, .inserted = SQL_INSERTED_RETURNING };
@@ -113,6 +116,11 @@ START_TEST(dialects)
 		    " ON CONFLICT (service, uuid) DO NOTHING" },
 		{ &my, ign, "INSERT INTO o (service, uuid) VALUES (?, ?)"
 		    " ON DUPLICATE KEY UPDATE uuid = uuid" },
+		{ &pg, ver, "INSERT INTO b (s, v) VALUES ($1, $2)"
+		    " ON CONFLICT (s) DO UPDATE SET v = excluded.v"
+		    " WHERE b.v = excluded.v - 1" },
+		{ &my, ver, "INSERT INTO b (id, s, v) VALUES (?, ?, ?)"
+		    " ON DUPLICATE KEY UPDATE v = VALUES(v) " },
 	};
 	size_t i;
 	char *got;
