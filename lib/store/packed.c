@@ -91,8 +91,8 @@ packed_read(struct packed *p, const char *text, size_t len, char *err,
 	return 0;
 }
 
-static int
-by_key(const void *x, const void *y)
+int
+packed_by_key(const void *x, const void *y)
 {
 	return strcmp(((const struct packed_count *)x)->key,
 	    ((const struct packed_count *)y)->key);
@@ -108,7 +108,7 @@ packed_sort(struct packed *p, size_t from)
 		if (strcmp(p->v[i - 1].key, p->v[i].key) > 0)
 			break;
 	if (i < p->n)
-		qsort(p->v + from, p->n - from, sizeof(*p->v), by_key);
+		qsort(p->v + from, p->n - from, sizeof(*p->v), packed_by_key);
 }
 
 struct packed_count *

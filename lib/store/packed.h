@@ -50,7 +50,9 @@ void	packed_release(struct packed *);
  */
 int	packed_read(struct packed *, const char *text, size_t len, char *err,
 	    size_t errlen);
-/* Sorts v[from..n) by key (strcmp). */
+/* The order of entries by key (strcmp), for qsort. */
+int	packed_by_key(const void *, const void *);
+/* Sorts v[from..n) by key. */
 void	packed_sort(struct packed *, size_t from);
 /* The entry with key among v[from..n) once sorted, or NULL. */
 struct packed_count *packed_find(struct packed *, size_t from,

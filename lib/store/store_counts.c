@@ -568,13 +568,6 @@ struct count_row {
 	struct packed_count	 c;
 };
 
-static int
-by_count_key(const void *x, const void *y)
-{
-	return strcmp(((const struct packed_count *)x)->key,
-	    ((const struct packed_count *)y)->key);
-}
-
 int
 store_counts_pack(struct db *db, char *err, size_t errlen)
 {
@@ -624,7 +617,7 @@ store_counts_pack(struct db *db, char *err, size_t errlen)
 		    v[i].service) == 0 && strcmp(v[j].target_id,
 		    v[i].target_id) == 0; j++)
 			e[k++] = v[j].c;
-		qsort(e, k, sizeof(*e), by_count_key);
+		qsort(e, k, sizeof(*e), packed_by_key);
 		c.service = v[i].service;
 		c.target_id = v[i].target_id;
 		c.target = v[i].target;

@@ -161,7 +161,11 @@ struct old_row {
 	int64_t	 part;
 };
 
-/* Drops the entries of one row stored before cut. */
+/*
+ * Drops the entries of one row stored before cut.  A row that is not
+ * what the store writes is left as it is: the round that reads it says
+ * so, and the other rows are pruned.
+ */
 static int
 prune_row(struct db *db, const char *service, const struct old_row *o,
     int64_t cut, struct packed *p, struct buf *b, char *err, size_t errlen)
@@ -172,13 +176,8 @@ prune_row(struct db *db, const char *service, const struct old_row *o,
 
 	packed_reset(p);
 	if (packed_read(p, o->counts, strlen(o->counts), why,
-	    sizeof(why)) == -1) {
-		snprintf(err, errlen, "%s: pruning: service '%s', target '%s',"
-		    " part %lld: counts: %s", db->drv->name, service,
-		    o->target_id, (long long)o->part, why);
-		db->transient = 0;
-		return -1;
-	}
+	    sizeof(why)) == -1)
+		return 0;
 	for (i = 0, k = 0; i < p->n; i++) {
 		if (p->v[i].updated < cut)
 			continue;

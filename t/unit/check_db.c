@@ -1451,6 +1451,7 @@ START_TEST(counts_row_malformed)
 {
 	struct db_count_row row = { "s", "t", "a:1", "k", 3, 1 };
 	const char *p = tpath("m.db");
+	struct db_retention ret;
 	struct db_instance *in = NULL;
 	struct db *db;
 	size_t n = 0;
@@ -1478,6 +1479,22 @@ START_TEST(counts_row_malformed)
 	store_rollback(db);
 	ck_assert_msg(strstr(err, "counts: element 1: not an array of five")
 	    != NULL, "%s", err);
+	/* Pruning leaves it, and prunes the others. */
+	ck_assert_int_eq(store_begin(db, err, sizeof(err)), 0);
+	row.target_id = "old";
+	ck_assert_int_eq(store_counts(db, &row, 1, &d, err, sizeof(err)), 0);
+	row.target_id = "new";
+	row.stored = time_now();
+	ck_assert_int_eq(store_counts(db, &row, 1, &d, err, sizeof(err)), 0);
+	ck_assert_int_eq(store_commit(db, err, sizeof(err)), 0);
+	memset(&ret, 0, sizeof(ret));
+	ret.targets_ms = 7 * 86400000LL;
+	ck_assert_msg(db_prune(db, &ret, time_now(), err, sizeof(err)) == 0,
+	    "%s", err);
+	ck_assert_int_eq(raw_int(p, "SELECT count(*) FROM target_baselines"
+	    " WHERE target_id IN ('t', 'new')"), 2);
+	ck_assert_int_eq(raw_int(p, "SELECT count(*) FROM target_baselines"),
+	    2);
 	db_close(db);
 	ck_assert_int_eq(raw_int(p, "SELECT count(*) FROM target_baselines"
 	    " WHERE counts = '[[\"k\", 3, 3, 1]]'"), 1);
