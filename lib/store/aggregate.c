@@ -27,7 +27,11 @@
 #define RETRY_MS	60000
 /* How long counts stored unchanged go without being written again. */
 #define REFRESH_MS	3600000
-/* Scrapes and count rows sent to the engine in one call. */
+/*
+ * Scrapes and count rows sent to the engine in one call: the scrapes'
+ * health and their targets' counts fill a statement of the largest size
+ * (batch.h) each; at 200, MariaDB's round took 10% longer.
+ */
 #define BATCH_SCRAPES	512
 #define BATCH_ROWS	10240
 /* New count rows after which the engine's statistics are read again. */
@@ -421,7 +425,8 @@ pend_occurrence(struct aggregator *a, struct pend *p,
 	for (i = 0; i < p->nocc; i++)
 		if (strcmp(p->occ[i].uuid, oc->uuid) == 0)
 			return;
-	for (at = 0; at < p->nocc && p->occ[at].timestamp >= oc->timestamp; at++)
+	for (at = 0; at < p->nocc && p->occ[at].timestamp >= oc->timestamp;
+	    at++)
 		;
 	if (p->nocc == a->max_occ) {
 		o = &p->occ[--p->nocc];
