@@ -99,34 +99,16 @@ packed_by_key(const void *x, const void *y)
 }
 
 void
-packed_sort(struct packed *p, size_t from)
+packed_sort(struct packed *p)
 {
 	size_t i;
 
 	/* Rows are written sorted: most of the time this is one pass. */
-	for (i = from + 1; i < p->n; i++)
+	for (i = 1; i < p->n; i++)
 		if (strcmp(p->v[i - 1].key, p->v[i].key) > 0)
 			break;
 	if (i < p->n)
-		qsort(p->v + from, p->n - from, sizeof(*p->v), packed_by_key);
-}
-
-struct packed_count *
-packed_find(struct packed *p, size_t from, const char *key)
-{
-	size_t lo = from, hi = p->n, mid;
-	int c;
-
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if ((c = strcmp(key, p->v[mid].key)) == 0)
-			return &p->v[mid];
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return NULL;
+		qsort(p->v, p->n, sizeof(*p->v), packed_by_key);
 }
 
 void

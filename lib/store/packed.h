@@ -52,11 +52,8 @@ int	packed_read(struct packed *, const char *text, size_t len, char *err,
 	    size_t errlen);
 /* The order of entries by key (strcmp), for qsort. */
 int	packed_by_key(const void *, const void *);
-/* Sorts v[from..n) by key. */
-void	packed_sort(struct packed *, size_t from);
-/* The entry with key among v[from..n) once sorted, or NULL. */
-struct packed_count *packed_find(struct packed *, size_t from,
-	    const char *key);
+/* Sorts the entries by key. */
+void	packed_sort(struct packed *);
 /* Writes v[0..n) as one row's array. */
 void	packed_write(struct buf *, const struct packed_count *, size_t n);
 /*

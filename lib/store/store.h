@@ -182,6 +182,14 @@ int	store_counts(struct db *, const struct db_count_row *, size_t n,
 int	store_health(struct db *, const struct db_health *, size_t n,
 	    int *prev_up, char *, size_t);
 /*
+ * Appends the entries of a target_baselines row's counts (packed.h), or
+ * -1 with a message naming the row: not what the store writes.
+ */
+struct packed;
+int	store_packed_read(struct db *, struct packed *, const char *what,
+	    const char *service, const char *target, int64_t part,
+	    const char *text, char *, size_t);
+/*
  * Packs the rows of schema 6's target_counts into target_baselines
  * (schema.c's step 7), writing over rows already there.
  */

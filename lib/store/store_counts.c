@@ -255,7 +255,6 @@ read_stored(struct db *db, const struct rows *r, struct target *t, size_t m,
 	const struct db_count_row *c;
 	const char *service, *target_id, *text;
 	struct sql_rows *res;
-	char why[256];
 	size_t i, k, lo, hi, mid = 0, from;
 	int rc, x;
 
@@ -287,13 +286,8 @@ read_stored(struct db *db, const struct rows *r, struct target *t, size_t m,
 		if (lo >= hi)
 			continue;
 		from = s->p.n;
-		if (packed_read(&s->p, text, strlen(text), why,
-		    sizeof(why)) == -1) {
-			snprintf(err, errlen, "%s: %s: service '%s', target "
-			    "'%s', part %lld: counts: %s", db->drv->name, what,
-			    service, target_id, (long long)sql_int(db, res, 2),
-			    why);
-			db->transient = 0;
+		if (store_packed_read(db, &s->p, what, service, target_id,
+		    sql_int(db, res, 2), text, err, errlen) == -1) {
 			rc = -1;
 			break;
 		}

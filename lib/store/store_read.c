@@ -43,11 +43,11 @@ static const char *const sql[Q_COUNT_] = {
 	    " WHERE @service = @? AND hour >= ? GROUP BY hour",
 	[Q_HOURS_KEY] = "SELECT hour, count FROM error_hours"
 	    " WHERE @service = @? AND hour >= ? AND @`key` = @?",
-	[Q_INSTANCES] = "SELECT COALESCE(target, target_id), counts"
+	[Q_INSTANCES] = "SELECT COALESCE(target, target_id), counts, part"
 	    " FROM target_baselines WHERE @service = @?",
 	[Q_METRICS_SEVERITY] = "SELECT service, `key`, severity FROM errors",
-	[Q_METRICS] = "SELECT service, COALESCE(target, target_id), counts"
-	    " FROM target_baselines ORDER BY service, 2",
+	[Q_METRICS] = "SELECT service, COALESCE(target, target_id), counts,"
+	    " part FROM target_baselines ORDER BY service, 2",
 	[Q_STATS] = "SELECT s.name,"
 	    " (SELECT COUNT(*) FROM targets t WHERE t.@service = s.@name),"
 	    " (SELECT COUNT(*) FROM targets t WHERE t.@service = s.@name"
@@ -287,18 +287,18 @@ store_bucket_rows(struct db *db, const char *service, const char *key,
 	return finish(db, r, rc);
 }
 
-/* The entries of a row's counts, or -1 with a message naming the row. */
-static int
-read_counts(struct db *db, struct packed *p, const char *service,
-    const char *target, const char *text, const char *what, char *err,
-    size_t errlen)
+int
+store_packed_read(struct db *db, struct packed *p, const char *what,
+    const char *service, const char *target, int64_t part, const char *text,
+    char *err, size_t errlen)
 {
 	char why[256];
 
 	if (packed_read(p, text, strlen(text), why, sizeof(why)) == 0)
 		return 0;
-	snprintf(err, errlen, "%s: %s: service '%s', target '%s': counts: %s",
-	    db->drv->name, what, service, target, why);
+	snprintf(err, errlen, "%s: %s: service '%s', target '%s', part %lld:"
+	    " counts: %s", db->drv->name, what, service, target,
+	    (long long)part, why);
 	db->transient = 0;
 	return -1;
 }
@@ -344,8 +344,8 @@ store_instances(struct db *db, const char *service, const char *key,
 		    (text = sql_text(db, r, 1)) == NULL)
 			continue;
 		packed_reset(&p);
-		if (read_counts(db, &p, service, t, text, what, err,
-		    errlen) == -1) {
+		if (store_packed_read(db, &p, what, service, t,
+		    sql_int(db, r, 2), text, err, errlen) == -1) {
 			rc = -1;
 			break;
 		}
@@ -467,7 +467,7 @@ emit_target(struct packed *p, const char *service, const char *target,
 	size_t i, j;
 	int x;
 
-	packed_sort(p, 0);
+	packed_sort(p);
 	m.service = service;
 	m.target = target;
 	want.service = (char *)service;
@@ -526,7 +526,8 @@ store_metrics(struct db *db, int (*fn)(const struct db_metric *, void *),
 			target = xstrdup(t);
 			packed_reset(&p);
 		}
-		if (read_counts(db, &p, s, t, text, what, err, errlen) == -1) {
+		if (store_packed_read(db, &p, what, s, t, sql_int(db, r, 3),
+		    text, err, errlen) == -1) {
 			rc = -1;
 			break;
 		}

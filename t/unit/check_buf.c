@@ -168,6 +168,22 @@ START_TEST(test_invalid_utf8)
 }
 END_TEST
 
+/* The text the JSON writer keeps of a string, as UTF-8 (the store's keys). */
+START_TEST(test_utf8_clean)
+{
+	static const char ok[] = "k \xc3\xa9";
+	struct buf b;
+
+	buf_init(&b);
+	ck_assert_ptr_eq(buf_utf8_clean(&b, ok), ok);
+	ck_assert_str_eq(buf_utf8_clean(&b, "a\xff" "b"), "a\xef\xbf\xbd" "b");
+	ck_assert_str_eq(buf_utf8_clean(&b, "\xe2\xc3\xa9\xed\xa0\x80"),
+	    "\xef\xbf\xbd\xc3\xa9\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+	ck_assert_str_eq(buf_utf8_clean(&b, ""), "");
+	buf_release(&b);
+}
+END_TEST
+
 START_TEST(test_long)
 {
 	struct buf b;
@@ -203,6 +219,7 @@ main(void)
 	tcase_add_test(tc, test_controls);
 	tcase_add_test(tc, test_utf8);
 	tcase_add_test(tc, test_invalid_utf8);
+	tcase_add_test(tc, test_utf8_clean);
 	tcase_add_test(tc, test_long);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

@@ -1472,7 +1472,7 @@ START_TEST(counts_row_malformed)
 	ck_assert_int_eq(db_instances(db, "s", "k", &in, &n, err,
 	    sizeof(err)), -1);
 	ck_assert_msg(strstr(err, "listing instances: service 's', target "
-	    "'a:1': counts: ") != NULL, "%s", err);
+	    "'a:1', part 0: counts: not JSON at byte 11") != NULL, "%s", err);
 	raw_exec(p, "UPDATE target_baselines SET counts = '[[\"k\", 3, 3, 1]]'");
 	ck_assert_int_eq(store_begin(db, err, sizeof(err)), 0);
 	ck_assert_int_eq(store_counts(db, &row, 1, &d, err, sizeof(err)), -1);
